@@ -1,0 +1,14 @@
+#include <iostream>
+
+#include "app/cli/command.h"
+#include "core/run/system_info.h"
+
+namespace sq::cli {
+
+int run_info(const Args&) {
+  sq::use_all_cores();
+  std::cout << to_json(sq::system_info()) << "\n";
+  return 0;
+}
+
+}  // namespace sq::cli

@@ -1,0 +1,29 @@
+#pragma once
+// The table of `safequant` commands. A command whose `run` is null is part of the contract in
+// CLI.md but not built yet: it answers "not implemented yet" and exits 2.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "app/cli/args.h"
+
+namespace sq::cli {
+
+struct Command {
+  std::string name;
+  std::string synopsis;     // the usage line after "safequant "
+  std::string summary;      // one line for the overview
+  std::string description;  // a paragraph for --help
+  std::vector<Option> options;
+  size_t max_positional = 0;
+  std::function<int(const Args&)> run;  // exit code; throws UsageError or sq::Error
+};
+
+const std::vector<Command>& commands();
+
+// Options every command takes.
+std::vector<Option> common_options();
+
+int run_info(const Args& args);
+
+}  // namespace sq::cli

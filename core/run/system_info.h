@@ -1,0 +1,23 @@
+#pragma once
+// What this build and machine offer: versions, threads, CUDA. Shown by `safequant info`,
+// the GUI's status line and every run's log.
+#include <string>
+
+namespace sq {
+
+struct SystemInfo {
+  std::string version;        // SafeQuant
+  std::string torch_version;  // LibTorch
+  int threads = 1;            // intra-op threads in use
+  bool cuda_compiled = false; // CUDA kernels built in
+  int cuda_devices = 0;       // usable CUDA devices
+};
+
+SystemInfo system_info();
+
+// Sets LibTorch's intra-op threads to every core: its default here is one.
+void use_all_cores();
+
+std::string to_json(const SystemInfo& info);
+
+}  // namespace sq

@@ -1,0 +1,26 @@
+#include "kernels/fake_quant.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "kernels/fake_quant_math.h"
+
+namespace sq::kernels {
+
+void fake_quant_per_token_symmetric_cpu(const float* x, float* y, float* scales, int64_t rows,
+                                        int64_t cols, int bits) {
+  if (bits < 2 || bits > 16) throw std::invalid_argument("fake quantization: bits must be 2..16");
+  const float qmax = symmetric_qmax(bits);
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float amax = 0.f;
+    for (int64_t c = 0; c < cols; ++c) amax = std::fmax(amax, std::fabs(xr[c]));
+    const float scale = symmetric_scale(amax, qmax);
+    for (int64_t c = 0; c < cols; ++c) yr[c] = fake_quant_symmetric(xr[c], scale, qmax);
+    if (scales) scales[r] = scale;
+  }
+}
+
+}  // namespace sq::kernels

@@ -1,0 +1,115 @@
+// The CPU twins of the quantization kernels against hand-computed values and a scalar reference;
+// the CUDA versions against the CPU twins where a device exists.
+#include <QtTest>
+#include <cmath>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "kernels/fake_quant.h"
+
+using namespace sq::kernels;
+
+class TstKernels : public QObject {
+  Q_OBJECT
+
+ private:
+  static std::vector<float> random_rows(int64_t rows, int64_t cols, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> dist(0.f, 2.f);
+    std::vector<float> x(static_cast<size_t>(rows * cols));
+    for (float& v : x) v = dist(gen);
+    return x;
+  }
+
+ private Q_SLOTS:
+  void perTokenSymmetricHandValues() {
+    // Row max 1.27 at 8 bits: scale 0.01, so values land on hundredths.
+    const std::vector<float> x = {1.27f, -0.504f, 0.016f, 0.0f, /* row 2 */ -2.f, 0.9f, 0.26f, 0.74f};
+    std::vector<float> y(8), s(2);
+    fake_quant_per_token_symmetric_cpu(x.data(), y.data(), s.data(), 2, 4, 8);
+    QCOMPARE(s[0], 1.27f / 127.f);
+    const float expect0[] = {1.27f, -0.50f, 0.02f, 0.f};
+    for (int i = 0; i < 4; ++i) QVERIFY2(std::fabs(y[static_cast<size_t>(i)] - expect0[i]) < 1e-6f, qPrintable(QString::number(i)));
+    // 4 bits: qmax 7, row max 2 -> scale 2/7; 0.9 -> 3.15 -> 3; 0.26 -> 0.91 -> 1; 0.74 -> 2.59 -> 3.
+    fake_quant_per_token_symmetric_cpu(x.data() + 4, y.data(), s.data(), 1, 4, 4);
+    const float sc = 2.f / 7.f;
+    const float expect1[] = {-2.f, 3 * sc, 1 * sc, 3 * sc};
+    for (int i = 0; i < 4; ++i) QVERIFY(std::fabs(y[static_cast<size_t>(i)] - expect1[i]) < 1e-6f);
+  }
+
+  void tiesRoundToEven() {
+    // Row max 7 at 4 bits: scale 1, so 2.5 -> 2 and 3.5 -> 4 and -0.5 -> -0 (ties to even, as torch.round).
+    const std::vector<float> x = {7.f, 2.5f, 3.5f, -0.5f};
+    std::vector<float> y(4);
+    fake_quant_per_token_symmetric_cpu(x.data(), y.data(), nullptr, 1, 4, 4);
+    QCOMPARE(y[1], 2.f);
+    QCOMPARE(y[2], 4.f);
+    QCOMPARE(y[3], 0.f);
+  }
+
+  void zeroRowStaysZero() {
+    const std::vector<float> x(16, 0.f);
+    std::vector<float> y(16, 1.f), s(1);
+    fake_quant_per_token_symmetric_cpu(x.data(), y.data(), s.data(), 1, 16, 8);
+    for (float v : y) QCOMPARE(v, 0.f);
+    QVERIFY(std::isfinite(s[0]));
+  }
+
+  void matchesScalarReference_data() {
+    QTest::addColumn<int>("bits");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    QTest::newRow("w8 small") << 8 << 3 << 17;
+    QTest::newRow("w4 wide") << 4 << 64 << 4096;  // big enough to take the parallel path
+    QTest::newRow("w2") << 2 << 5 << 33;
+  }
+  void matchesScalarReference() {
+    QFETCH(int, bits);
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    const auto x = random_rows(rows, cols, 7u + static_cast<unsigned>(bits));
+    std::vector<float> y(x.size());
+    fake_quant_per_token_symmetric_cpu(x.data(), y.data(), nullptr, rows, cols, bits);
+    const double qmax = std::pow(2.0, bits - 1) - 1;
+    for (int r = 0; r < rows; ++r) {
+      double amax = 0;
+      for (int c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(double(x[size_t(r * cols + c)])));
+      const double scale = amax / qmax;
+      for (int c = 0; c < cols; ++c) {
+        const size_t i = size_t(r * cols + c);
+        const double ref = std::nearbyint(double(x[i]) / scale) * scale;
+        // The error is at most half a step, and float and double agree except on exact ties.
+        QVERIFY(std::fabs(double(y[i]) - double(x[i])) <= scale / 2 + 1e-5);
+        QVERIFY(std::fabs(double(y[i]) - ref) < 1e-4 || std::fabs(std::fabs(double(y[i]) - ref) - scale) < 1e-4);
+      }
+      // Each row uses at most 2*qmax+1 distinct levels.
+      std::set<float> levels(y.begin() + r * cols, y.begin() + (r + 1) * cols);
+      QVERIFY(levels.size() <= size_t(2 * qmax + 1));
+    }
+  }
+
+  void rejectsBadBits() {
+    float x = 1.f, y = 0.f;
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, fake_quant_per_token_symmetric_cpu(&x, &y, nullptr, 1, 1, 1));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, fake_quant_per_token_symmetric_cpu(&x, &y, nullptr, 1, 1, 17));
+  }
+
+  void cudaMatchesCpu() {
+    std::string error;
+    const auto x = random_rows(32, 1000, 3);
+    std::vector<float> cpu(x.size()), gpu(x.size()), s_cpu(32), s_gpu(32);
+    fake_quant_per_token_symmetric_cpu(x.data(), cpu.data(), s_cpu.data(), 32, 1000, 4);
+    if (cuda_device_count() == 0) {
+      QVERIFY(!fake_quant_per_token_symmetric_cuda(x.data(), gpu.data(), nullptr, 32, 1000, 4, &error));
+      QVERIFY(!error.empty());
+      QSKIP(cuda_compiled() ? "CUDA kernels built, but no CUDA device here" : "built without CUDA");
+    }
+    QVERIFY2(fake_quant_per_token_symmetric_cuda(x.data(), gpu.data(), s_gpu.data(), 32, 1000, 4, &error), error.c_str());
+    for (size_t i = 0; i < s_cpu.size(); ++i) QCOMPARE(s_gpu[i], s_cpu[i]);
+    for (size_t i = 0; i < cpu.size(); ++i) QCOMPARE(gpu[i], cpu[i]);
+  }
+};
+
+QTEST_GUILESS_MAIN(TstKernels)
+#include "tst_kernels.moc"
