@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   cmake g++ ninja-build pkg-config
   # core
-  libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev
+  libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libicu-dev
   # GUI: Qt 6 and exactly the QML modules the app imports
   qt6-base-dev qt6-declarative-dev qt6-charts-dev
   qml6-module-qtqml qml6-module-qtqml-models qml6-module-qtqml-workerscript
