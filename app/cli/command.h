@@ -25,5 +25,8 @@ const std::vector<Command>& commands();
 std::vector<Option> common_options();
 
 int run_info(const Args& args);
+int run_tokenize(const Args& args);
+int run_logits(const Args& args);
+int run_generate(const Args& args);
 
 }  // namespace sq::cli

@@ -1,0 +1,43 @@
+#include "core/io/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace sq {
+
+void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path tmp = target.parent_path() / (".~" + target.filename().string() + ".part" + std::to_string(::getpid()));
+  try {
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out) throw Error(path, std::string("cannot create a file here: ") + std::strerror(errno));
+      write(out);
+      out.flush();
+      if (!out) throw Error(path, "write failed (disk full?)");
+    }
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      if (fd >= 0) ::close(fd);
+      throw Error(path, std::string("cannot flush to disk: ") + std::strerror(errno));
+    }
+    ::close(fd);
+    if (std::rename(tmp.c_str(), target.c_str()) != 0)
+      throw Error(path, std::string("cannot rename into place: ") + std::strerror(errno));
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+}  // namespace sq

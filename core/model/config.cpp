@@ -1,0 +1,133 @@
+#include "core/model/config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace sq {
+namespace {
+
+using nlohmann::json;
+
+std::vector<int64_t> id_list(const json& j) {
+  if (j.is_null()) return {};
+  if (j.is_array()) return j.get<std::vector<int64_t>>();
+  return {j.get<int64_t>()};
+}
+
+}  // namespace
+
+int64_t ModelConfig::parameter_count() const {
+  const int64_t q = num_heads * head_dim, kv = num_kv_heads * head_dim;
+  int64_t layer = hidden_size * (q + 2 * kv) + q * hidden_size + 3 * hidden_size * intermediate_size + 2 * hidden_size;
+  if (attention_bias) layer += q + 2 * kv;
+  const int64_t embed = vocab_size * hidden_size;
+  return embed * (tie_word_embeddings ? 1 : 2) + num_layers * layer + hidden_size;
+}
+
+ModelConfig parse_config(const std::string& text, const std::string& origin) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(origin, std::string("not valid JSON: ") + e.what());
+  }
+  ModelConfig c;
+  auto need = [&](const char* key) -> const json& {
+    if (!j.contains(key) || j[key].is_null()) throw Error(origin, std::string("missing field '") + key + "'");
+    return j[key];
+  };
+  auto positive = [&](const char* key) {
+    const json& v = need(key);
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+      throw Error(origin, std::string("field '") + key + "' must be a positive integer, got " + v.dump());
+    return v.get<int64_t>();
+  };
+  try {
+    c.model_type = need("model_type").get<std::string>();
+    if (c.model_type != "llama" && c.model_type != "qwen2" && c.model_type != "mistral")
+      throw Error(origin, "unsupported model_type '" + c.model_type + "' (supported: llama, qwen2, mistral)");
+    if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
+      c.architecture = j["architectures"][0].get<std::string>();
+    c.vocab_size = positive("vocab_size");
+    c.hidden_size = positive("hidden_size");
+    c.intermediate_size = positive("intermediate_size");
+    c.num_layers = positive("num_hidden_layers");
+    c.num_heads = positive("num_attention_heads");
+    c.num_kv_heads = j.contains("num_key_value_heads") && !j["num_key_value_heads"].is_null()
+                         ? positive("num_key_value_heads") : c.num_heads;
+    c.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? positive("head_dim") : c.hidden_size / c.num_heads;
+    if (c.num_heads % c.num_kv_heads != 0)
+      throw Error(origin, "num_attention_heads " + std::to_string(c.num_heads) + " is not a multiple of num_key_value_heads " +
+                              std::to_string(c.num_kv_heads));
+    if (c.head_dim % 2 != 0) throw Error(origin, "head_dim " + std::to_string(c.head_dim) + " must be even for rotary embeddings");
+    c.max_position_embeddings = j.value("max_position_embeddings", int64_t{4096});
+    c.rms_norm_eps = j.value("rms_norm_eps", 1e-6);
+    c.rope_theta = j.value("rope_theta", 10000.0);
+    c.tie_word_embeddings = j.value("tie_word_embeddings", false);
+    c.attention_bias = c.model_type == "qwen2" || j.value("attention_bias", false);
+    c.o_proj_bias = c.model_type != "qwen2" && j.value("attention_bias", false);
+    c.mlp_bias = j.value("mlp_bias", false);
+    if (c.mlp_bias) throw Error(origin, "unsupported option mlp_bias = true");
+    const std::string act = j.value("hidden_act", std::string("silu"));
+    if (act != "silu") throw Error(origin, "unsupported hidden_act '" + act + "' (supported: silu)");
+    if (c.model_type == "mistral" && j.contains("sliding_window") && !j["sliding_window"].is_null() &&
+        j["sliding_window"].get<int64_t>() < c.max_position_embeddings)
+      c.sliding_window = j["sliding_window"].get<int64_t>();
+    if (c.model_type == "qwen2" && j.value("use_sliding_window", false))
+      throw Error(origin, "unsupported option use_sliding_window = true");
+    c.bos_token_ids = id_list(j.value("bos_token_id", json()));
+    c.eos_token_ids = id_list(j.value("eos_token_id", json()));
+    c.torch_dtype = j.value("torch_dtype", std::string("float32"));
+    if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
+      const json& rs = j["rope_scaling"];
+      std::string type = rs.value("rope_type", rs.value("type", std::string("default")));
+      if (type == "default") type = "none";
+      c.rope_scaling.type = type;
+      if (type == "linear") {
+        c.rope_scaling.factor = rs.at("factor").get<double>();
+      } else if (type == "llama3") {
+        c.rope_scaling.factor = rs.at("factor").get<double>();
+        c.rope_scaling.low_freq_factor = rs.value("low_freq_factor", 1.0);
+        c.rope_scaling.high_freq_factor = rs.value("high_freq_factor", 4.0);
+        c.rope_scaling.original_max_position_embeddings = rs.value("original_max_position_embeddings", int64_t{8192});
+      } else if (type != "none") {
+        throw Error(origin, "unsupported rope_scaling type '" + type + "' (supported: linear, llama3)");
+      }
+    }
+  } catch (const json::exception& e) {
+    throw Error(origin, std::string("a field has the wrong type: ") + e.what());
+  }
+  return c;
+}
+
+ModelConfig load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path, "cannot open config.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+std::string to_json(const ModelConfig& c) {
+  return json{{"model_type", c.model_type},
+              {"architecture", c.architecture},
+              {"vocab_size", c.vocab_size},
+              {"hidden_size", c.hidden_size},
+              {"intermediate_size", c.intermediate_size},
+              {"num_layers", c.num_layers},
+              {"num_heads", c.num_heads},
+              {"num_kv_heads", c.num_kv_heads},
+              {"head_dim", c.head_dim},
+              {"rms_norm_eps", c.rms_norm_eps},
+              {"rope_theta", c.rope_theta},
+              {"rope_scaling", c.rope_scaling.type},
+              {"tie_word_embeddings", c.tie_word_embeddings},
+              {"torch_dtype", c.torch_dtype},
+              {"parameters", c.parameter_count()}}
+      .dump(2);
+}
+
+}  // namespace sq

@@ -1,0 +1,185 @@
+#include "core/model/llama.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+
+namespace sq {
+namespace {
+
+torch::ScalarType scalar_type(DType t, const std::string& name) {
+  switch (t) {
+    case DType::F32: return torch::kFloat32;
+    case DType::F16: return torch::kFloat16;
+    case DType::BF16: return torch::kBFloat16;
+    case DType::F64: return torch::kFloat64;
+    case DType::I8: return torch::kInt8;
+    case DType::U8: return torch::kUInt8;
+    case DType::I16: return torch::kInt16;
+    case DType::I32: return torch::kInt32;
+    case DType::I64: return torch::kInt64;
+    case DType::BOOL: return torch::kBool;
+  }
+  throw Error("tensor '" + name + "' has a dtype the engine cannot view");
+}
+
+// y = x W^T (+ b), computed in fp32 whatever W is stored as.
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {}) {
+  torch::Tensor y = torch::matmul(x, w.to(torch::kFloat32).t());
+  return b.defined() ? y + b.to(torch::kFloat32) : y;
+}
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
+  const torch::Tensor var = x.pow(2).mean(-1, true);
+  return x * torch::rsqrt(var + eps) * w.to(torch::kFloat32);
+}
+
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  const int64_t h = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1);
+}
+
+// transformers' inverse frequencies, including its linear and llama3 rescalings.
+torch::Tensor inverse_frequencies(const ModelConfig& c) {
+  const int64_t d = c.head_dim;
+  torch::Tensor inv = 1.0 / torch::pow(c.rope_theta, torch::arange(0, d, 2, torch::kInt64).to(torch::kFloat32) / double(d));
+  const RopeScaling& rs = c.rope_scaling;
+  if (rs.type == "linear") return inv / rs.factor;
+  if (rs.type == "llama3") {
+    const double low_wavelen = double(rs.original_max_position_embeddings) / rs.low_freq_factor;
+    const double high_wavelen = double(rs.original_max_position_embeddings) / rs.high_freq_factor;
+    const torch::Tensor wavelen = 2 * M_PI / inv;
+    torch::Tensor scaled = torch::where(wavelen > low_wavelen, inv / rs.factor, inv);
+    const torch::Tensor smooth = (double(rs.original_max_position_embeddings) / wavelen - rs.low_freq_factor) /
+                                 (rs.high_freq_factor - rs.low_freq_factor);
+    const torch::Tensor smoothed = (1 - smooth) * scaled / rs.factor + smooth * scaled;
+    const torch::Tensor medium = (wavelen >= high_wavelen) & (wavelen <= low_wavelen);
+    return torch::where(medium, smoothed, scaled);
+  }
+  return inv;
+}
+
+}  // namespace
+
+torch::Tensor as_tensor(const TensorView& v) {
+  // from_blob wants a mutable pointer; the map is read-only and nothing writes through it.
+  return torch::from_blob(const_cast<unsigned char*>(v.data), v.shape,
+                          torch::TensorOptions().dtype(scalar_type(v.dtype, v.name)));
+}
+
+Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {
+  const ModelConfig& c = config_;
+  const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim, f = c.intermediate_size;
+  embed_ = weight("model.embed_tokens.weight", {c.vocab_size, h});
+  final_norm_ = weight("model.norm.weight", {h});
+  if (c.tie_word_embeddings)
+    lm_head_ = embed_;
+  else
+    lm_head_ = weight("lm_head.weight", {c.vocab_size, h});
+  inv_freq_ = inverse_frequencies(c);
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    DecoderLayer L;
+    L.input_norm = weight(p + "input_layernorm.weight", {h});
+    L.post_norm = weight(p + "post_attention_layernorm.weight", {h});
+    L.q = weight(p + "self_attn.q_proj.weight", {q, h});
+    L.k = weight(p + "self_attn.k_proj.weight", {kv, h});
+    L.v = weight(p + "self_attn.v_proj.weight", {kv, h});
+    L.o = weight(p + "self_attn.o_proj.weight", {h, q});
+    if (c.attention_bias) {
+      L.q_bias = weight(p + "self_attn.q_proj.bias", {q});
+      L.k_bias = weight(p + "self_attn.k_proj.bias", {kv});
+      L.v_bias = weight(p + "self_attn.v_proj.bias", {kv});
+    }
+    if (c.o_proj_bias) L.o_bias = weight(p + "self_attn.o_proj.bias", {h});
+    L.gate = weight(p + "mlp.gate_proj.weight", {f, h});
+    L.up = weight(p + "mlp.up_proj.weight", {f, h});
+    L.down = weight(p + "mlp.down_proj.weight", {h, f});
+    layers_.push_back(std::move(L));
+  }
+}
+
+torch::Tensor Llama::weight(const std::string& name, const std::vector<int64_t>& shape) const {
+  const TensorView& v = weights_->tensor(name, shape);
+  if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
+    throw Error(v.file->path(), "tensor '" + name + "' is " + dtype_name(v.dtype) + "; weights must be F32, F16 or BF16");
+  return as_tensor(v);
+}
+
+torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                           const torch::Tensor& bias_mask, KVCache* cache, const HookFn& hook) const {
+  const ModelConfig& c = config_;
+  const DecoderLayer& L = layers_[static_cast<size_t>(i)];
+  const int64_t B = x.size(0), T = x.size(1), D = c.head_dim;
+
+  const torch::Tensor hn = rms_norm(x, L.input_norm, c.rms_norm_eps);
+  torch::Tensor q = project(hn, L.q, L.q_bias).view({B, T, c.num_heads, D}).transpose(1, 2);
+  torch::Tensor k = project(hn, L.k, L.k_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
+  torch::Tensor v = project(hn, L.v, L.v_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
+  q = q * cos + rotate_half(q) * sin;
+  k = k * cos + rotate_half(k) * sin;
+  if (cache) {
+    auto& ck = cache->keys[static_cast<size_t>(i)];
+    auto& cv = cache->values[static_cast<size_t>(i)];
+    ck = ck.defined() ? torch::cat({ck, k}, 2) : k;
+    cv = cv.defined() ? torch::cat({cv, v}, 2) : v;
+    k = ck;
+    v = cv;
+  }
+  const int64_t groups = c.num_heads / c.num_kv_heads;
+  if (groups > 1) {
+    k = k.repeat_interleave(groups, 1);
+    v = v.repeat_interleave(groups, 1);
+  }
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(D)) + bias_mask;
+  torch::Tensor attn = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({B, T, c.num_heads * D});
+  attn = project(attn, L.o, L.o_bias);
+  if (hook) hook("layer." + std::to_string(i) + ".attn", attn);
+  const torch::Tensor mid = x + attn;
+  const torch::Tensor h2 = rms_norm(mid, L.post_norm, c.rms_norm_eps);
+  const torch::Tensor mlp = project(torch::silu(project(h2, L.gate)) * project(h2, L.up), L.down, {});
+  if (hook) hook("layer." + std::to_string(i) + ".mlp", mlp);
+  torch::Tensor out = mid + mlp;
+  if (hook) hook("layer." + std::to_string(i), out);
+  return out;
+}
+
+torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& mask_in, KVCache* cache,
+                             const HookFn& hook) const {
+  torch::NoGradGuard no_grad;
+  const ModelConfig& c = config_;
+  const int64_t B = tokens.size(0), T = tokens.size(1);
+  const int64_t past = cache ? cache->length() : 0, S = past + T;
+  if (c.sliding_window > 0 && S > c.sliding_window)
+    throw Error("sequence of " + std::to_string(S) + " tokens exceeds the model's sliding_window " + std::to_string(c.sliding_window));
+  if (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= c.vocab_size)
+    throw Error("token id outside the vocabulary (0.." + std::to_string(c.vocab_size - 1) + ")");
+  if (cache && cache->keys.empty()) {
+    cache->keys.resize(static_cast<size_t>(c.num_layers));
+    cache->values.resize(static_cast<size_t>(c.num_layers));
+  }
+  const torch::Tensor mask = mask_in.defined() ? mask_in.to(torch::kInt64) : torch::ones({B, S}, torch::kInt64);
+  // Positions count real tokens only, so a left-padded prompt gets the positions it would alone.
+  const torch::Tensor positions = (mask.cumsum(1) - 1).clamp_min(0).narrow(1, past, T).to(torch::kFloat32);
+  const torch::Tensor freqs = positions.unsqueeze(-1) * inv_freq_.unsqueeze(0).unsqueeze(0);  // [B, T, D/2]
+  const torch::Tensor emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);                    // [B, 1, T, D]
+  const torch::Tensor cos = emb.cos(), sin = emb.sin();
+  // Additive mask [B, 1, T, S]: causal, and no attention to padding.
+  const torch::Tensor query_pos = torch::arange(past, S, torch::kInt64).unsqueeze(1);
+  const torch::Tensor key_pos = torch::arange(0, S, torch::kInt64).unsqueeze(0);
+  // Every position also sees itself, so that padding rows stay finite: a row with nothing to
+  // attend to would be NaN, and 0 * NaN would leak into real rows through the values.
+  const torch::Tensor allowed = ((key_pos <= query_pos).unsqueeze(0) & mask.unsqueeze(1).to(torch::kBool)) |
+                                (key_pos == query_pos).unsqueeze(0);
+  const float lowest = std::numeric_limits<float>::lowest();
+  const torch::Tensor bias_mask = torch::zeros({B, T, S}).masked_fill(allowed.logical_not(), lowest).unsqueeze(1);
+
+  torch::Tensor x = embed_.index_select(0, tokens.reshape({-1}).to(torch::kInt64)).to(torch::kFloat32).view({B, T, c.hidden_size});
+  for (int64_t i = 0; i < c.num_layers; ++i) x = block(i, x, cos, sin, bias_mask, cache, hook);
+  x = rms_norm(x, final_norm_, c.rms_norm_eps);
+  return project(x, lm_head_);
+}
+
+}  // namespace sq

@@ -1,0 +1,61 @@
+#pragma once
+// The LLaMA-family decoder (LLaMA, Qwen2, Mistral) with Hugging Face transformers' semantics:
+// RMSNorm in fp32, rotate-half RoPE, grouped-query attention, causal and padding masks, SwiGLU,
+// tied embeddings. Weights stay in their stored dtype (memory-mapped); compute is fp32.
+// Torch-facing: include only from the engine's own translation units.
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model/config.h"
+#include "core/model/safetensors.h"
+
+namespace sq {
+
+struct DecoderLayer {
+  torch::Tensor input_norm, post_norm;
+  torch::Tensor q, k, v, o, q_bias, k_bias, v_bias, o_bias;
+  torch::Tensor gate, up, down;
+};
+
+// Per layer, the keys and values of every position seen so far: [batch, kv_heads, seq, head_dim].
+struct KVCache {
+  std::vector<torch::Tensor> keys, values;
+  int64_t length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
+};
+
+// Called at the named hook points: "layer.<i>" (residual stream after block i), "layer.<i>.attn"
+// and "layer.<i>.mlp" (the block's attention and MLP outputs), each [batch, seq, hidden].
+using HookFn = std::function<void(const std::string& name, const torch::Tensor& value)>;
+
+class Llama {
+ public:
+  Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights);
+
+  // tokens [B, T] int64; mask [B, past + T] (1 = real token, 0 = left padding) or undefined for
+  // no padding; returns logits [B, T, vocab] in fp32 and extends `cache` when given.
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& mask, KVCache* cache,
+                        const HookFn& hook = nullptr) const;
+
+  const ModelConfig& config() const { return config_; }
+  // A weight by its checkpoint name, viewed (not copied) in its stored dtype.
+  torch::Tensor weight(const std::string& name, const std::vector<int64_t>& shape) const;
+
+ private:
+  torch::Tensor block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                      const torch::Tensor& bias_mask, KVCache* cache, const HookFn& hook) const;
+
+  ModelConfig config_;
+  std::shared_ptr<const Checkpoint> weights_;
+  torch::Tensor embed_, final_norm_, lm_head_, inv_freq_;
+  std::vector<DecoderLayer> layers_;
+};
+
+// A stored tensor viewed as a torch tensor (no copy; the checkpoint must outlive it).
+torch::Tensor as_tensor(const TensorView& view);
+
+}  // namespace sq

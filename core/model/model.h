@@ -1,0 +1,41 @@
+#pragma once
+// A loaded LLaMA-family model behind a plain C++ interface (no torch types), so that the CLI and
+// the GUI controllers stay cheap to compile. The forward pass itself is in llama.cpp.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model/config.h"
+#include "core/model/tokenizer.h"
+
+namespace sq {
+
+struct GenerateOptions {
+  int max_new_tokens = 64;
+  double temperature = 0.0;  // 0: greedy
+  double top_p = 1.0;
+  uint64_t seed = 0;
+  bool stop_at_eos = true;
+};
+
+class Model {
+ public:
+  // Reads config.json, the safetensors weights and tokenizer.json of a Hugging Face folder.
+  // Throws sq::Error naming the file and the problem.
+  static std::unique_ptr<Model> load(const std::string& dir);
+  virtual ~Model() = default;
+
+  virtual const ModelConfig& config() const = 0;
+  virtual const Tokenizer& tokenizer() const = 0;
+  virtual const std::string& dir() const = 0;
+
+  // Logits of every position of one sequence: [tokens.size()][vocab_size].
+  virtual std::vector<std::vector<float>> logits(const std::vector<int32_t>& tokens) const = 0;
+
+  // Completions of several prompts at once (left-padded batch, KV cache); new tokens only.
+  virtual std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
+                                                     const GenerateOptions& options) const = 0;
+};
+
+}  // namespace sq

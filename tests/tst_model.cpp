@@ -1,0 +1,270 @@
+// The model engine on tiny random checkpoints written here: KV cache against recomputation,
+// batches against single prompts, bf16 against f32, shards against one file, and every
+// corrupt-file case refused with its message.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "core/error.h"
+#include "core/model/config.h"
+#include "core/model/model.h"
+#include "tests/cli_runner.h"
+#include "tests/tiny_model.h"
+
+namespace {
+
+int argmax(const std::vector<float>& v) { return int(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+float maxAbsDiff(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t j = 0; j < a[i].size(); ++j) m = std::max(m, std::fabs(a[i][j] - b[i][j]));
+  return m;
+}
+
+// Writes a safetensors file by hand: `header` verbatim, then `data_bytes` zero bytes.
+void writeRaw(const std::string& path, const std::string& header, size_t data_bytes, uint64_t declared = 0) {
+  std::ofstream out(path, std::ios::binary);
+  const uint64_t n = declared ? declared : header.size();
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << header << std::string(data_bytes, '\0');
+}
+
+QString errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sq::Error& e) {
+    return QString::fromUtf8(e.what());
+  }
+  return QStringLiteral("(no error)");
+}
+
+}  // namespace
+
+class TstModel : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+
+  std::string dir(const QString& name) { return tmp_.filePath(name).toStdString(); }
+
+ private Q_SLOTS:
+  void initTestCase() { torch::set_num_threads(2); }
+
+  void kvCacheEqualsRecompute_data() {
+    QTest::addColumn<QString>("type");
+    QTest::addColumn<bool>("tied");
+    QTest::addColumn<bool>("bf16");
+    QTest::addColumn<int>("kvHeads");
+    QTest::newRow("llama gqa f32 untied") << "llama" << false << false << 2;
+    QTest::newRow("llama mha bf16 tied") << "llama" << true << true << 4;
+    QTest::newRow("qwen2 biases gqa") << "qwen2" << true << false << 1;
+    QTest::newRow("mistral") << "mistral" << false << true << 2;
+  }
+  void kvCacheEqualsRecompute() {
+    QFETCH(QString, type);
+    QFETCH(bool, tied);
+    QFETCH(bool, bf16);
+    QFETCH(int, kvHeads);
+    TinySpec s;
+    s.model_type = type.toStdString();
+    s.tied = tied;
+    s.bf16 = bf16;
+    s.kv_heads = kvHeads;
+    const std::string d = dir(QStringLiteral("kv-%1-%2-%3-%4").arg(type).arg(tied).arg(bf16).arg(kvHeads));
+    writeTinyModel(d, s);
+    const auto model = sq::Model::load(d);
+    QCOMPARE(model->config().num_kv_heads, int64_t(kvHeads));
+    const std::vector<int32_t> prompt = model->tokenizer().encode("The quick brown fox", true);
+    sq::GenerateOptions o;
+    o.max_new_tokens = 10;
+    o.stop_at_eos = false;
+    const auto gen = model->generate({prompt}, o).front();
+    QCOMPARE(int(gen.size()), 10);
+    std::vector<int32_t> seq = prompt;
+    for (int32_t t : gen) {
+      QCOMPARE(argmax(model->logits(seq).back()), t);
+      seq.push_back(t);
+    }
+  }
+
+  void batchEqualsSingles() {
+    TinySpec s;
+    s.seed = 3;
+    writeTinyModel(dir("batch"), s);
+    const auto model = sq::Model::load(dir("batch"));
+    const std::vector<std::vector<int32_t>> prompts = {
+        model->tokenizer().encode("Hi", true), model->tokenizer().encode("A longer prompt here", true),
+        model->tokenizer().encode("Medium one", true)};
+    sq::GenerateOptions o;
+    o.max_new_tokens = 8;
+    o.stop_at_eos = false;
+    const auto batch = model->generate(prompts, o);
+    for (size_t i = 0; i < prompts.size(); ++i) QCOMPARE(batch[i], model->generate({prompts[i]}, o).front());
+  }
+
+  void seededSamplingIsDeterministic() {
+    TinySpec s;
+    writeTinyModel(dir("sample"), s);
+    const auto model = sq::Model::load(dir("sample"));
+    sq::GenerateOptions o;
+    o.max_new_tokens = 12;
+    o.stop_at_eos = false;
+    o.temperature = 1.0;
+    o.top_p = 0.9;
+    o.seed = 42;
+    const auto p = model->tokenizer().encode("seed", true);
+    const auto a = model->generate({p}, o).front();
+    QCOMPARE(model->generate({p}, o).front(), a);
+    o.seed = 43;
+    QVERIFY(model->generate({p}, o).front() != a);
+  }
+
+  void bf16AndF32Agree() {
+    TinySpec s;
+    s.seed = 5;
+    writeTinyModel(dir("f32"), s);
+    s.bf16 = true;
+    writeTinyModel(dir("bf16"), s);
+    const std::vector<int32_t> t = {257, 72, 101, 108, 108, 111};
+    const auto a = sq::Model::load(dir("f32"))->logits(t), b = sq::Model::load(dir("bf16"))->logits(t);
+    QVERIFY(maxAbsDiff(a, b) < 1e-4f);
+  }
+
+  void shardsEqualOneFile() {
+    TinySpec s;
+    s.seed = 7;
+    writeTinyModel(dir("one"), s);
+    s.shards = 3;
+    writeTinyModel(dir("three"), s);
+    QVERIFY(std::filesystem::exists(dir("three") + "/model.safetensors.index.json"));
+    const std::vector<int32_t> t = {257, 1, 2, 3};
+    QCOMPARE(maxAbsDiff(sq::Model::load(dir("one"))->logits(t), sq::Model::load(dir("three"))->logits(t)), 0.f);
+  }
+
+  void corruptSafetensorsRefused_data() {
+    QTest::addColumn<QString>("header");
+    QTest::addColumn<int>("dataBytes");
+    QTest::addColumn<qulonglong>("declared");
+    QTest::addColumn<QString>("message");
+    const char* ok = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+    QTest::newRow("too long header") << QString("{%1}").arg(ok) << 8 << qulonglong(10000) << "runs past the end";
+    QTest::newRow("huge header") << QString("{%1}").arg(ok) << 8 << qulonglong(1ull << 40) << "exceeds the 100 MB bound";
+    QTest::newRow("bad json") << QString("{\"a\":") << 8 << qulonglong(0) << "not valid JSON";
+    QTest::newRow("dtype") << QString(R"({"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})") << 8 << qulonglong(0) << "unsupported dtype 'Q4'";
+    QTest::newRow("size") << QString(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})") << 8 << qulonglong(0) << "but its byte range holds 8";
+    QTest::newRow("outside") << QString(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})") << 8 << qulonglong(0) << "lie outside";
+    QTest::newRow("overlap") << QString(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})") << 12 << qulonglong(0) << "overlap";
+    QTest::newRow("shape") << QString(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})") << 8 << qulonglong(0) << "invalid shape";
+  }
+  void corruptSafetensorsRefused() {
+    QFETCH(QString, header);
+    QFETCH(int, dataBytes);
+    QFETCH(qulonglong, declared);
+    QFETCH(QString, message);
+    const std::string path = dir("corrupt.safetensors");
+    writeRaw(path, header.toStdString(), size_t(dataBytes), declared);
+    const QString err = errorOf([&] { sq::SafetensorsFile f(path); });
+    QVERIFY2(err.startsWith(QString::fromStdString(path)) && err.contains(message), qPrintable(err));
+  }
+
+  void truncatedFileRefused() {
+    const std::string path = dir("short.safetensors");
+    std::ofstream(path) << "abc";
+    QVERIFY(errorOf([&] { sq::SafetensorsFile f(path); }).contains(QStringLiteral("shorter than its 8-byte header")));
+  }
+
+  void missingAndMisshapenTensorsNamed() {
+    TinySpec s;
+    s.tied = true;  // no lm_head.weight in the file
+    writeTinyModel(dir("untie"), s);
+    std::string cfg;
+    {
+      std::ifstream in(dir("untie") + "/config.json");
+      cfg.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    auto j = nlohmann::json::parse(cfg);
+    j["tie_word_embeddings"] = false;
+    std::ofstream(dir("untie") + "/config.json") << j.dump();
+    QVERIFY(errorOf([&] { sq::Model::load(dir("untie")); }).contains(QStringLiteral("missing tensor 'lm_head.weight'")));
+    j["tie_word_embeddings"] = true;
+    j["intermediate_size"] = 48;
+    std::ofstream(dir("untie") + "/config.json") << j.dump();
+    const QString err = errorOf([&] { sq::Model::load(dir("untie")); });
+    QVERIFY2(err.contains(QStringLiteral("'model.layers.0.mlp.gate_proj.weight' has shape [64, 32], expected [48, 32]")), qPrintable(err));
+  }
+
+  void configRefusals_data() {
+    QTest::addColumn<QString>("patch");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("model_type") << R"({"model_type":"gpt_neox"})" << "unsupported model_type 'gpt_neox'";
+    QTest::newRow("rope") << R"({"rope_scaling":{"rope_type":"yarn","factor":4}})" << "unsupported rope_scaling type 'yarn'";
+    QTest::newRow("act") << R"({"hidden_act":"gelu"})" << "unsupported hidden_act 'gelu'";
+    QTest::newRow("heads") << R"({"num_key_value_heads":3})" << "not a multiple of num_key_value_heads 3";
+    QTest::newRow("missing") << R"({"hidden_size":null})" << "missing field 'hidden_size'";
+  }
+  void configRefusals() {
+    QFETCH(QString, patch);
+    QFETCH(QString, message);
+    nlohmann::json base = {{"model_type", "llama"}, {"vocab_size", 10}, {"hidden_size", 8}, {"intermediate_size", 16},
+                           {"num_hidden_layers", 1}, {"num_attention_heads", 2}};
+    base.merge_patch(nlohmann::json::parse(patch.toStdString()));
+    const QString err = errorOf([&] { sq::parse_config(base.dump(), "cfg/config.json"); });
+    QVERIFY2(err.startsWith(QStringLiteral("cfg/config.json: ")) && err.contains(message), qPrintable(err));
+  }
+
+  void ropeScalingsRead() {
+    const auto c = sq::parse_config(
+        R"({"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
+            "num_attention_heads":2,"rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,
+            "high_freq_factor":4.0,"original_max_position_embeddings":8192},"eos_token_id":[1,2]})",
+        "x");
+    QCOMPARE(QString::fromStdString(c.rope_scaling.type), QStringLiteral("llama3"));
+    QCOMPARE(c.rope_scaling.factor, 8.0);
+    QCOMPARE(c.eos_token_ids, (std::vector<int64_t>{1, 2}));
+  }
+
+  void cliLogitsAndGenerate() {
+    TinySpec s;
+    writeTinyModel(dir("cli"), s);
+    const QString m = QString::fromStdString(dir("cli"));
+    CliResult r = runCli({"logits", "--model", m, "--tokens", "257,72,105"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    const QJsonArray rows = o.value("logits").toArray();
+    QCOMPARE(rows.size(), 3);
+    const auto direct = sq::Model::load(dir("cli"))->logits({257, 72, 105});
+    QCOMPARE(rows.at(2).toArray().size(), int(direct[2].size()));
+    QVERIFY(std::fabs(rows.at(2).toArray().at(5).toDouble() - double(direct[2][5])) < 1e-5);
+
+    r = runCli({"generate", "--model", m, "--prompt", "Hello", "--max-new", "5", "--json"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject g = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    QCOMPARE(g.value("prompt_tokens").toArray().at(0).toInt(), 257);
+    QVERIFY(g.value("tokens").toArray().size() <= 5);
+
+    r = runCli({"logits", "--model", m, "--tokens", "1,x"});
+    QCOMPARE(r.exitCode, 2);
+    r = runCli({"logits", "--model", m, "--tokens", "99999"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.contains("outside the vocabulary"));
+    r = runCli({"logits", "--model", QString::fromStdString(dir("nowhere")), "--tokens", "1"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.contains("not a model folder"));
+  }
+
+  void cliTokenizeInputLines() {
+    const QString file = tmp_.filePath("texts.txt");
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("Hello world\n\"two\\nlines\"\n");
+    f.close();
+    const CliResult r = runCli({"tokenize", "--tokenizer", SQ_SOURCE_DIR "/tests/data/tokenizers/gpt2/tokenizer.json", "--input", file});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QCOMPARE(r.out, QStringLiteral("[15496,995]\n[11545,198,6615]\n"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TstModel)
+#include "tst_model.moc"
