@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/model/chat_template.h"
 #include "core/model/tokenizer.h"
 
 namespace {
@@ -106,6 +107,22 @@ class TstTokenizer : public QObject {
     } catch (const sq::Error& e) {
       QVERIFY(QString::fromUtf8(e.what()).contains(QStringLiteral("/nonexistent/tokenizer.json")));
     }
+  }
+
+  void chatTemplates() {
+    const sq::ChatTemplate qwen = sq::detect_chat_template(fixture(QStringLiteral("qwen3")).toStdString(), "qwen2");
+    QCOMPARE(QString::fromStdString(qwen.name()), QStringLiteral("chatml"));
+    QVERIFY(qwen.system.empty());  // Qwen3's template adds no default system turn
+    const sq::Tokenizer tok = sq::Tokenizer::load(fixture(QStringLiteral("qwen3/tokenizer.json")).toStdString());
+    const auto ids = tok.encode(qwen.render("Hi"), false);
+    QCOMPARE(ids.front(), 151644);                      // <|im_start|> as one special token
+    QCOMPARE(tok.decode(ids), qwen.render("Hi"));
+    QCOMPARE(QString::fromStdString(sq::recognise_chat_template("{{ '<|start_header_id|>' }}", "llama").name()), QStringLiteral("llama-3"));
+    QCOMPARE(QString::fromStdString(sq::recognise_chat_template("[INST] <<SYS>>", "llama").render(" q ")), QStringLiteral("<s>[INST] q [/INST]"));
+    QCOMPARE(QString::fromStdString(sq::recognise_chat_template("", "mistral").name()), QStringLiteral("mistral"));
+    const sq::ChatTemplate odd = sq::recognise_chat_template("{{ messages }}", "llama");
+    QCOMPARE(QString::fromStdString(odd.render("q")), QStringLiteral("q"));
+    QVERIFY(!odd.warning.empty());
   }
 
   void ignoreMergesAndThreeDigitSplit() {

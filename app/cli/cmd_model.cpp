@@ -7,6 +7,7 @@
 #include "app/cli/command.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/model/chat_template.h"
 #include "core/model/model.h"
 #include "core/run/system_info.h"
 
@@ -84,13 +85,22 @@ int run_logits(const Args& a) {
 int run_generate(const Args& a) {
   if (a.has("quant")) throw UsageError("--quant needs the quantizer, which is not implemented yet");
   if (a.has("prompt") == a.has("tokens")) throw UsageError("give exactly one of --prompt and --tokens");
-  if (a.has("chat")) throw UsageError("--chat needs chat templates, which are not implemented yet");
   GenerateOptions o;
   o.max_new_tokens = a.get_int("max-new", 64);
   if (o.max_new_tokens < 0) throw UsageError("--max-new must be 0 or more");
   sq::use_all_cores();
   const auto model = Model::load(a.required("model"));
-  const auto prompt = a.has("tokens") ? parse_tokens(a.get("tokens")) : model->tokenizer().encode(a.get("prompt"), true);
+  std::vector<int32_t> prompt;
+  if (a.has("tokens")) {
+    if (a.has("chat")) throw UsageError("--chat wraps a text prompt; it does not go with --tokens");
+    prompt = parse_tokens(a.get("tokens"));
+  } else if (a.has("chat")) {
+    const ChatTemplate chat = detect_chat_template(model->dir(), model->config().model_type);
+    if (!chat.warning.empty()) std::cerr << "safequant generate: warning: " << chat.warning << "\n";
+    prompt = model->tokenizer().encode(chat.render(a.get("prompt")), false);
+  } else {
+    prompt = model->tokenizer().encode(a.get("prompt"), true);
+  }
   if (prompt.empty()) throw UsageError("the prompt is empty");
   const auto tokens = model->generate({prompt}, o).front();
   const std::string text = model->tokenizer().decode(tokens, true);
