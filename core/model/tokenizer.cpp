@@ -85,6 +85,14 @@ uint32_t code_point_at(const std::string& s, size_t begin) {
   return static_cast<uint32_t>(c < 0 ? 0 : c);
 }
 
+// Metaspace's prepend_scheme; older files say add_prefix_space instead.
+std::string metaspace_prepend_scheme(const json& j) {
+  std::string scheme = str(j, "prepend_scheme");
+  if (scheme.empty()) scheme = flag(j, "add_prefix_space", true) ? "always" : "never";
+  if (scheme != "always" && scheme != "first" && scheme != "never") throw Unsupported("Metaspace prepend_scheme '" + scheme + "'");
+  return scheme;
+}
+
 // ---- normalizers ---------------------------------------------------------------------------
 
 std::string icu_transform(const std::string& s, const std::string& form) {
@@ -171,9 +179,7 @@ PreTokenizer make_pre_tokenizer(const json& j, bool* byte_level) {
   }
   if (type == "Metaspace") {
     const std::string replacement = str(j, "replacement", kMetaspace);
-    std::string scheme = str(j, "prepend_scheme");
-    if (scheme.empty()) scheme = flag(j, "add_prefix_space", true) ? "always" : "never";
-    if (scheme != "always" && scheme != "first" && scheme != "never") throw Unsupported("Metaspace prepend_scheme '" + scheme + "'");
+    const std::string scheme = metaspace_prepend_scheme(j);
     const bool split = flag(j, "split", true);
     auto space = std::make_shared<Pattern>(" ", true);
     auto marker = std::make_shared<Pattern>(replacement, true);
@@ -279,8 +285,7 @@ Decoder make_decoder(const json& j) {
   }
   if (type == "Metaspace") {
     const std::string replacement = str(j, "replacement", kMetaspace);
-    std::string scheme = str(j, "prepend_scheme");
-    if (scheme.empty()) scheme = flag(j, "add_prefix_space", true) ? "always" : "never";
+    const std::string scheme = metaspace_prepend_scheme(j);
     auto marker = std::make_shared<Pattern>(replacement, true);
     return [=](std::vector<std::string>& tokens) {
       for (size_t i = 0; i < tokens.size(); ++i)
