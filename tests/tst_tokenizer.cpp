@@ -125,6 +125,14 @@ class TstTokenizer : public QObject {
     QVERIFY(!odd.warning.empty());
   }
 
+  void addedTokenStripsSpaces() {
+    const sq::Tokenizer tok = sq::Tokenizer::load(fixture(QStringLiteral("synthetic/added_strip.json")).toStdString());
+    QCOMPARE(tok.encode("a <m> b"), (std::vector<int32_t>{0, 10, 1}));  // both spaces go with <m>
+    QCOMPARE(tok.encode("a <k> b"), (std::vector<int32_t>{0, 2, 11, 3}));  // spaces stay in the text
+    QVERIFY(tok.is_special(10) && !tok.is_special(11));
+    QCOMPARE(tok.decode({0, 10, 1}, true), std::string("ab"));
+  }
+
   void ignoreMergesAndThreeDigitSplit() {
     // Llama-3's shape (tests/data/tokenizers/synthetic): a regex splitter that groups up to three
     // digits, byte level without regex, ignore_merges, a Sequence post-processor adding BOS.

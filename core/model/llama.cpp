@@ -139,7 +139,7 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
   if (hook) hook("layer." + std::to_string(i) + ".attn", attn);
   const torch::Tensor mid = x + attn;
   const torch::Tensor h2 = rms_norm(mid, L.post_norm, c.rms_norm_eps);
-  const torch::Tensor mlp = project(torch::silu(project(h2, L.gate)) * project(h2, L.up), L.down, {});
+  const torch::Tensor mlp = project(torch::silu(project(h2, L.gate)) * project(h2, L.up), L.down);
   if (hook) hook("layer." + std::to_string(i) + ".mlp", mlp);
   torch::Tensor out = mid + mlp;
   if (hook) hook("layer." + std::to_string(i), out);

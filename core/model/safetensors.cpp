@@ -196,7 +196,6 @@ void write_safetensors(const std::string& path, const std::vector<TensorData>& t
     offset += t.nbytes;
     padding.push_back((8 - offset % 8) % 8);  // keep the next tensor 8-byte aligned
     offset += padding.back();
-    header[t.name]["data_offsets"][1] = offset - padding.back();
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned

@@ -345,13 +345,11 @@ struct Tokenizer::Impl {
           }
         }
         if (hit->lstrip)
-          while (start > emitted && is_whitespace(last_code_point(text, start))) {
-            const uint32_t c = last_code_point(text, start);
+          for (uint32_t c; start > emitted && is_whitespace(c = last_code_point(text, start));)
             start -= unicode::encode_utf8(c).size();
-          }
         if (hit->rstrip)
-          while (stop < text.size() && is_whitespace(code_point_at(text, stop)))
-            stop += unicode::encode_utf8(code_point_at(text, stop)).size();
+          for (uint32_t c; stop < text.size() && is_whitespace(c = code_point_at(text, stop));)
+            stop += unicode::encode_utf8(c).size();
         if (start > emitted) out.emplace_back(text.substr(emitted, start - emitted), -1);
         out.emplace_back(text.substr(start, stop - start), hit->id);
         emitted = at = stop;
