@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/model/config.h"
+#include "core/model/llama.h"
 #include "core/model/model.h"
 #include "tests/cli_runner.h"
 #include "tests/tiny_model.h"
@@ -141,6 +142,62 @@ class TstModel : public QObject {
     QVERIFY(std::filesystem::exists(dir("three") + "/model.safetensors.index.json"));
     const std::vector<int32_t> t = {257, 1, 2, 3};
     QCOMPARE(maxAbsDiff(sq::Model::load(dir("one"))->logits(t), sq::Model::load(dir("three"))->logits(t)), 0.f);
+  }
+
+  void onloadedForwardEqualsResident() {
+    TinySpec s;
+    s.layers = 3;
+    s.bf16 = true;
+    writeTinyModel(dir("onload"), s);
+    auto weights = std::make_shared<const sq::Checkpoint>(dir("onload"));
+    const sq::Llama net(sq::load_config(dir("onload") + "/config.json"), weights);
+    const torch::Tensor tokens = torch::tensor(std::vector<int64_t>{257, 5, 9, 44, 3}).unsqueeze(0);
+    const torch::Tensor resident = net.forward(tokens, {}, nullptr);
+    std::vector<std::string> stages;
+    sq::Progress progress;
+    progress.report = [&](int64_t, int64_t, const std::string& stage) { stages.push_back(stage); };
+    const auto hidden = net.forward_layerwise({{tokens, {}}}, nullptr, progress, true);
+    QVERIFY(torch::equal(net.logits(hidden[0]), resident));
+    QCOMPARE(int(stages.size()), 4);  // three layers, then done
+    // The released pages are read again on the next use: the model still computes the same.
+    QVERIFY(torch::equal(net.forward(tokens, {}, nullptr), resident));
+  }
+
+  void captureIsBatchAndOnloadInvariant() {
+    TinySpec s;
+    s.seed = 11;
+    writeTinyModel(dir("capture"), s);
+    const auto model = sq::Model::load(dir("capture"));
+    std::vector<std::vector<int32_t>> prompts;
+    for (const char* p : {"How do I bake bread?", "Hi", "A somewhat longer prompt, with commas."})
+      prompts.push_back(model->tokenizer().encode(p, true));
+    sq::CaptureOptions one;
+    one.batch_size = 1;
+    one.onload = false;
+    sq::CaptureOptions all;
+    all.batch_size = 3;
+    all.points = {"layer.0", "layer.1", "layer.1.mlp"};
+    const sq::Activations a = model->capture(prompts, one), b = model->capture(prompts, all);
+    QCOMPARE(a.points.size(), size_t(2));
+    QCOMPARE(a.n, int64_t(3));
+    for (const std::string p : {"layer.0", "layer.1"})
+      for (size_t i = 0; i < a.last.at(p).size(); ++i) {
+        QVERIFY(std::fabs(a.last.at(p)[i] - b.last.at(p)[i]) < 1e-4f);
+        QVERIFY(std::fabs(a.mean.at(p)[i] - b.mean.at(p)[i]) < 1e-4f);
+      }
+    // The last token of a prompt run alone is the last row of its sequence.
+    const auto single = model->capture({prompts[1]}, one);
+    QCOMPARE(single.last.at("layer.1"), std::vector<float>(a.last.at("layer.1").begin() + s.hidden,
+                                                           a.last.at("layer.1").begin() + 2 * s.hidden));
+    sq::CaptureOptions bad;
+    bad.points = {"layer.9"};
+    QVERIFY(errorOf([&] { model->capture(prompts, bad); }).contains("unknown hook point 'layer.9'"));
+    QVERIFY(errorOf([&] { model->capture({}, one); }).contains("no prompts"));
+    sq::CancelToken cancel;
+    cancel.cancel();
+    sq::CaptureOptions cancelled;
+    cancelled.progress.cancel = &cancel;
+    QVERIFY_THROWS_EXCEPTION(sq::Cancelled, model->capture(prompts, cancelled));
   }
 
   void corruptSafetensorsRefused_data() {

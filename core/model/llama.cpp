@@ -98,6 +98,10 @@ Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights)
     L.up = weight(p + "mlp.up_proj.weight", {f, h});
     L.down = weight(p + "mlp.down_proj.weight", {h, f});
     layers_.push_back(std::move(L));
+    std::vector<std::string> names;
+    for (const std::string& n : weights_->names())
+      if (n.rfind(p, 0) == 0) names.push_back(n);
+    layer_tensor_names_.push_back(std::move(names));
   }
 }
 
@@ -146,26 +150,21 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
   return out;
 }
 
-torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& mask_in, KVCache* cache,
-                             const HookFn& hook) const {
-  torch::NoGradGuard no_grad;
+Llama::Prepared Llama::prepare(const torch::Tensor& tokens, const torch::Tensor& mask_in, int64_t past) const {
   const ModelConfig& c = config_;
-  const int64_t B = tokens.size(0), T = tokens.size(1);
-  const int64_t past = cache ? cache->length() : 0, S = past + T;
+  const int64_t B = tokens.size(0), T = tokens.size(1), S = past + T;
   if (c.sliding_window > 0 && S > c.sliding_window)
     throw Error("sequence of " + std::to_string(S) + " tokens exceeds the model's sliding_window " + std::to_string(c.sliding_window));
   if (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= c.vocab_size)
     throw Error("token id outside the vocabulary (0.." + std::to_string(c.vocab_size - 1) + ")");
-  if (cache && cache->keys.empty()) {
-    cache->keys.resize(static_cast<size_t>(c.num_layers));
-    cache->values.resize(static_cast<size_t>(c.num_layers));
-  }
   const torch::Tensor mask = mask_in.defined() ? mask_in.to(torch::kInt64) : torch::ones({B, S}, torch::kInt64);
   // Positions count real tokens only, so a left-padded prompt gets the positions it would alone.
   const torch::Tensor positions = (mask.cumsum(1) - 1).clamp_min(0).narrow(1, past, T).to(torch::kFloat32);
   const torch::Tensor freqs = positions.unsqueeze(-1) * inv_freq_.unsqueeze(0).unsqueeze(0);  // [B, T, D/2]
   const torch::Tensor emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);                    // [B, 1, T, D]
-  const torch::Tensor cos = emb.cos(), sin = emb.sin();
+  Prepared p;
+  p.cos = emb.cos();
+  p.sin = emb.sin();
   // Additive mask [B, 1, T, S]: causal, and no attention to padding.
   const torch::Tensor query_pos = torch::arange(past, S, torch::kInt64).unsqueeze(1);
   const torch::Tensor key_pos = torch::arange(0, S, torch::kInt64).unsqueeze(0);
@@ -174,12 +173,49 @@ torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& m
   const torch::Tensor allowed = ((key_pos <= query_pos).unsqueeze(0) & mask.unsqueeze(1).to(torch::kBool)) |
                                 (key_pos == query_pos).unsqueeze(0);
   const float lowest = std::numeric_limits<float>::lowest();
-  const torch::Tensor bias_mask = torch::zeros({B, T, S}).masked_fill(allowed.logical_not(), lowest).unsqueeze(1);
+  p.bias_mask = torch::zeros({B, T, S}).masked_fill(allowed.logical_not(), lowest).unsqueeze(1);
+  p.x = embed_.index_select(0, tokens.reshape({-1}).to(torch::kInt64)).to(torch::kFloat32).view({B, T, c.hidden_size});
+  return p;
+}
 
-  torch::Tensor x = embed_.index_select(0, tokens.reshape({-1}).to(torch::kInt64)).to(torch::kFloat32).view({B, T, c.hidden_size});
-  for (int64_t i = 0; i < c.num_layers; ++i) x = block(i, x, cos, sin, bias_mask, cache, hook);
-  x = rms_norm(x, final_norm_, c.rms_norm_eps);
-  return project(x, lm_head_);
+torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& mask, KVCache* cache,
+                             const HookFn& hook) const {
+  torch::NoGradGuard no_grad;
+  if (cache && cache->keys.empty()) {
+    cache->keys.resize(static_cast<size_t>(config_.num_layers));
+    cache->values.resize(static_cast<size_t>(config_.num_layers));
+  }
+  Prepared p = prepare(tokens, mask, cache ? cache->length() : 0);
+  for (int64_t i = 0; i < config_.num_layers; ++i) p.x = block(i, p.x, p.cos, p.sin, p.bias_mask, cache, hook);
+  return logits(p.x);
+}
+
+torch::Tensor Llama::logits(const torch::Tensor& hidden) const {
+  return project(rms_norm(hidden, final_norm_, config_.rms_norm_eps), lm_head_);
+}
+
+std::vector<torch::Tensor> Llama::forward_layerwise(const std::vector<Batch>& batches, const LayerwiseHookFn& hook,
+                                                    const Progress& progress, bool release) const {
+  torch::NoGradGuard no_grad;
+  std::vector<Prepared> state;
+  for (const Batch& b : batches) state.push_back(prepare(b.tokens, b.mask, 0));
+  if (release) weights_->release("model.embed_tokens.weight");
+  const int64_t L = config_.num_layers;
+  for (int64_t i = 0; i < L; ++i) {
+    progress.step(i, L, "layer " + std::to_string(i + 1) + " of " + std::to_string(L));
+    for (size_t b = 0; b < state.size(); ++b) {
+      Prepared& p = state[b];
+      const HookFn batch_hook = hook ? HookFn([&](const std::string& name, const torch::Tensor& v) { hook(b, name, v); })
+                                     : HookFn();
+      p.x = block(i, p.x, p.cos, p.sin, p.bias_mask, nullptr, batch_hook);
+    }
+    if (release)
+      for (const std::string& name : layer_tensor_names_[static_cast<size_t>(i)]) weights_->release(name);
+  }
+  progress.step(L, L, "done");
+  std::vector<torch::Tensor> out;
+  for (Prepared& p : state) out.push_back(std::move(p.x));
+  return out;
 }
 
 }  // namespace sq

@@ -13,6 +13,7 @@
 
 #include "core/model/config.h"
 #include "core/model/safetensors.h"
+#include "core/run/progress.h"
 
 namespace sq {
 
@@ -31,6 +32,8 @@ struct KVCache {
 // Called at the named hook points: "layer.<i>" (residual stream after block i), "layer.<i>.attn"
 // and "layer.<i>.mlp" (the block's attention and MLP outputs), each [batch, seq, hidden].
 using HookFn = std::function<void(const std::string& name, const torch::Tensor& value)>;
+// The same, with the index of the batch the value belongs to.
+using LayerwiseHookFn = std::function<void(size_t batch, const std::string& name, const torch::Tensor& value)>;
 
 class Llama {
  public:
@@ -41,11 +44,29 @@ class Llama {
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& mask, KVCache* cache,
                         const HookFn& hook = nullptr) const;
 
+  // Logits [B, T, vocab] of residual-stream states after the last block.
+  torch::Tensor logits(const torch::Tensor& hidden) const;
+
+  struct Batch {
+    torch::Tensor tokens, mask;  // [B, T] each; mask may be undefined (no padding)
+  };
+  // Layer-by-layer onloading: every batch goes through decoder layer 0, then every batch through
+  // layer 1, …, so each layer's weights are read once; with `release`, a layer's pages are handed
+  // back as soon as it is done, and peak memory is about one layer plus the activations, whatever
+  // the depth. Returns each batch's residual stream after the last block.
+  std::vector<torch::Tensor> forward_layerwise(const std::vector<Batch>& batches, const LayerwiseHookFn& hook,
+                                               const Progress& progress, bool release = true) const;
+
   const ModelConfig& config() const { return config_; }
   // A weight by its checkpoint name, viewed (not copied) in its stored dtype.
   torch::Tensor weight(const std::string& name, const std::vector<int64_t>& shape) const;
 
  private:
+  struct Prepared {
+    torch::Tensor x, cos, sin, bias_mask;
+  };
+  // Embeddings, rotary tables and the attention mask for `tokens` after `past` cached positions.
+  Prepared prepare(const torch::Tensor& tokens, const torch::Tensor& mask, int64_t past) const;
   torch::Tensor block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                       const torch::Tensor& bias_mask, KVCache* cache, const HookFn& hook) const;
 
@@ -53,6 +74,7 @@ class Llama {
   std::shared_ptr<const Checkpoint> weights_;
   torch::Tensor embed_, final_norm_, lm_head_, inv_freq_;
   std::vector<DecoderLayer> layers_;
+  std::vector<std::vector<std::string>> layer_tensor_names_;
 };
 
 // A stored tensor viewed as a torch tensor (no copy; the checkpoint must outlive it).

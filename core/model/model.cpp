@@ -12,6 +12,28 @@
 namespace sq {
 namespace {
 
+// Left padding: every prompt ends at the same column, so one new column serves all. The padding
+// id is never attended to; any valid id does.
+template <typename It>
+std::pair<torch::Tensor, torch::Tensor> left_pad(It first, It last) {
+  size_t longest = 0;
+  for (It p = first; p != last; ++p) {
+    if (p->empty()) throw Error("an empty prompt cannot be run");
+    longest = std::max(longest, p->size());
+  }
+  const int64_t B = int64_t(last - first), T = int64_t(longest);
+  std::vector<int64_t> tokens(size_t(B * T), 0), mask(size_t(B * T), 0);
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& p = *(first + b);
+    const int64_t off = T - int64_t(p.size());
+    for (size_t j = 0; j < p.size(); ++j) {
+      tokens[size_t(b * T + off) + j] = p[j];
+      mask[size_t(b * T + off) + j] = 1;
+    }
+  }
+  return {torch::tensor(tokens, torch::kInt64).view({B, T}), torch::tensor(mask, torch::kInt64).view({B, T})};
+}
+
 class LlamaModel final : public Model {
  public:
   LlamaModel(std::string dir, ModelConfig config, std::shared_ptr<const Checkpoint> weights, Tokenizer tokenizer)
@@ -35,34 +57,19 @@ class LlamaModel final : public Model {
 
   std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
                                              const GenerateOptions& o) const override {
-    const int64_t B = static_cast<int64_t>(prompts.size());
     std::vector<std::vector<int32_t>> out(prompts.size());
-    if (B == 0 || o.max_new_tokens <= 0) return out;
-    size_t longest = 0;
-    for (const auto& p : prompts) {
-      if (p.empty()) throw Error("an empty prompt cannot be continued");
-      longest = std::max(longest, p.size());
-    }
-    // Left padding: every prompt ends at the same column, so one new column serves all.
-    const int64_t pad = config().eos_token_ids.empty() ? 0 : config().eos_token_ids[0];
-    torch::Tensor tokens = torch::full({B, int64_t(longest)}, pad, torch::kInt64);
-    torch::Tensor mask = torch::zeros({B, int64_t(longest)}, torch::kInt64);
-    for (int64_t b = 0; b < B; ++b) {
-      const auto& p = prompts[static_cast<size_t>(b)];
-      const int64_t off = int64_t(longest - p.size());
-      for (size_t j = 0; j < p.size(); ++j) tokens[b][off + int64_t(j)] = p[j];
-      mask[b].narrow(0, off, int64_t(p.size())).fill_(1);
-    }
+    if (prompts.empty() || o.max_new_tokens <= 0) return out;
+    auto [tokens, mask] = left_pad(prompts.begin(), prompts.end());
     const std::set<int64_t> eos(config().eos_token_ids.begin(), config().eos_token_ids.end());
     auto gen = at::detail::createCPUGenerator(o.seed);
     std::vector<bool> done(prompts.size(), false);
     KVCache cache;
-    torch::Tensor step = tokens;
+    torch::Tensor step = std::move(tokens);
     for (int n = 0; n < o.max_new_tokens; ++n) {
       const torch::Tensor logits = net_.forward(step, mask, &cache).select(1, -1);  // [B, V]
       const torch::Tensor next = pick(logits, o, gen);
       bool all_done = true;
-      for (int64_t b = 0; b < B; ++b) {
+      for (int64_t b = 0; b < int64_t(prompts.size()); ++b) {
         if (done[size_t(b)]) continue;
         const int64_t id = next[b].item<int64_t>();
         if (o.stop_at_eos && eos.count(id)) {
@@ -74,12 +81,62 @@ class LlamaModel final : public Model {
       }
       if (all_done) break;
       step = next.unsqueeze(1);
-      mask = torch::cat({mask, torch::ones({B, 1}, torch::kInt64)}, 1);
+      mask = torch::cat({mask, torch::ones({mask.size(0), 1}, torch::kInt64)}, 1);
     }
     return out;
   }
 
+  Activations capture(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& o) const override {
+    if (prompts.empty()) throw Error("no prompts to capture");
+    if (o.batch_size < 1) throw Error("batch size must be at least 1");
+    const ModelConfig& c = config();
+    Activations a;
+    a.n = int64_t(prompts.size());
+    a.hidden = c.hidden_size;
+    a.points = o.points;
+    if (a.points.empty())
+      for (int64_t i = 0; i < c.num_layers; ++i) a.points.push_back("layer." + std::to_string(i));
+    for (const std::string& p : a.points) {
+      if (!valid_point(p)) throw Error("unknown hook point '" + p + "' (layer.<i>, layer.<i>.attn, layer.<i>.mlp)");
+      a.last[p].assign(size_t(a.n * a.hidden), 0.f);
+      a.mean[p].assign(size_t(a.n * a.hidden), 0.f);
+    }
+    std::vector<Llama::Batch> batches;
+    std::vector<size_t> first_row;
+    for (size_t at = 0; at < prompts.size(); at += size_t(o.batch_size)) {
+      const auto end = prompts.begin() + std::ptrdiff_t(std::min(prompts.size(), at + size_t(o.batch_size)));
+      auto [tokens, mask] = left_pad(prompts.begin() + std::ptrdiff_t(at), end);
+      batches.push_back({tokens, mask});
+      first_row.push_back(at);
+    }
+    const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& v) {
+      auto it = a.last.find(name);
+      if (it == a.last.end()) return;
+      const torch::Tensor m = batches[b].mask.unsqueeze(-1).to(torch::kFloat32);  // [B, T, 1]
+      const torch::Tensor last = v.select(1, -1).contiguous();
+      const torch::Tensor mean = ((v * m).sum(1) / m.sum(1)).contiguous();
+      const size_t offset = first_row[b] * size_t(a.hidden);
+      std::copy_n(last.data_ptr<float>(), last.numel(), it->second.begin() + std::ptrdiff_t(offset));
+      std::copy_n(mean.data_ptr<float>(), mean.numel(), a.mean[name].begin() + std::ptrdiff_t(offset));
+    };
+    net_.forward_layerwise(batches, hook, o.progress, o.onload);
+    return a;
+  }
+
  private:
+  bool valid_point(const std::string& p) const {
+    if (p.rfind("layer.", 0) != 0) return false;
+    size_t used = 0;
+    int64_t i = -1;
+    try {
+      i = std::stoll(p.substr(6), &used);
+    } catch (const std::exception&) {
+      return false;
+    }
+    const std::string rest = p.substr(6 + used);
+    return i >= 0 && i < config().num_layers && (rest.empty() || rest == ".attn" || rest == ".mlp");
+  }
+
   // Greedy at temperature 0; else temperature-scaled nucleus (top-p) sampling from `gen`.
   static torch::Tensor pick(const torch::Tensor& logits, const GenerateOptions& o, at::Generator& gen) {
     if (o.temperature <= 0) return logits.argmax(-1);

@@ -2,12 +2,14 @@
 // A loaded LLaMA-family model behind a plain C++ interface (no torch types), so that the CLI and
 // the GUI controllers stay cheap to compile. The forward pass itself is in llama.cpp.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/model/config.h"
 #include "core/model/tokenizer.h"
+#include "core/run/progress.h"
 
 namespace sq {
 
@@ -17,6 +19,21 @@ struct GenerateOptions {
   double top_p = 1.0;
   uint64_t seed = 0;
   bool stop_at_eos = true;
+};
+
+struct CaptureOptions {
+  std::vector<std::string> points;  // hook points; empty = every "layer.<i>"
+  int batch_size = 8;
+  bool onload = true;  // hand each layer's weight pages back once every batch has passed it
+  Progress progress;
+};
+
+// Per hook point, one row per prompt, row-major [n, hidden] fp32: the state at the prompt's
+// last token and its mean over the prompt's tokens.
+struct Activations {
+  int64_t n = 0, hidden = 0;
+  std::vector<std::string> points;
+  std::map<std::string, std::vector<float>> last, mean;
 };
 
 class Model {
@@ -36,6 +53,9 @@ class Model {
   // Completions of several prompts at once (left-padded batch, KV cache); new tokens only.
   virtual std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
                                                      const GenerateOptions& options) const = 0;
+
+  // Runs the prompts layer by layer (see Llama::forward_layerwise) and keeps the pooled states.
+  virtual Activations capture(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& options) const = 0;
 };
 
 }  // namespace sq
