@@ -301,6 +301,15 @@ class TstModel : public QObject {
     QCOMPARE(g.value("prompt_tokens").toArray().at(0).toInt(), 257);
     QVERIFY(g.value("tokens").toArray().size() <= 5);
 
+    r = runCli({"generate", "--model", m, "--prompt", "hi", "--chat-template", "U: {prompt}\nA:", "--max-new", "2", "--json"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonArray chat = QJsonDocument::fromJson(r.out.toUtf8()).object().value("prompt_tokens").toArray();
+    QCOMPARE(chat.size(), 8);  // the byte-level tokenizer: one id per byte of "U: hi\nA:", no BOS
+    QCOMPARE(chat.at(0).toInt(), int('U'));
+    r = runCli({"generate", "--model", m, "--prompt", "hi", "--chat-template", "nothing to fill"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.contains("{prompt}"));
+
     r = runCli({"logits", "--model", m, "--tokens", "1,x"});
     QCOMPARE(r.exitCode, 2);
     r = runCli({"logits", "--model", m, "--tokens", "99999"});

@@ -123,6 +123,10 @@ class TstTokenizer : public QObject {
     const sq::ChatTemplate odd = sq::recognise_chat_template("{{ messages }}", "llama");
     QCOMPARE(QString::fromStdString(odd.render("q")), QStringLiteral("q"));
     QVERIFY(!odd.warning.empty());
+    QCOMPARE(QString::fromStdString(sq::user_chat_template("Q: {prompt}\nA:").render("why?")), QStringLiteral("Q: why?\nA:"));
+    QCOMPARE(QString::fromStdString(sq::user_chat_template("chatml").render("x")),
+             QStringLiteral("<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n"));
+    QVERIFY_THROWS_EXCEPTION(sq::Error, sq::user_chat_template("no placeholder"));
   }
 
   void addedTokenStripsSpaces() {

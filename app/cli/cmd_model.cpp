@@ -92,10 +92,11 @@ int run_generate(const Args& a) {
   const auto model = Model::load(a.required("model"));
   std::vector<int32_t> prompt;
   if (a.has("tokens")) {
-    if (a.has("chat")) throw UsageError("--chat wraps a text prompt; it does not go with --tokens");
+    if (a.has("chat") || a.has("chat-template")) throw UsageError("--chat wraps a text prompt; it does not go with --tokens");
     prompt = parse_tokens(a.get("tokens"));
-  } else if (a.has("chat")) {
-    const ChatTemplate chat = detect_chat_template(model->dir(), model->config().model_type);
+  } else if (a.has("chat") || a.has("chat-template")) {
+    const ChatTemplate chat = a.has("chat-template") ? user_chat_template(a.get("chat-template"))
+                                                     : detect_chat_template(model->dir(), model->config().model_type);
     if (!chat.warning.empty()) std::cerr << "safequant generate: warning: " << chat.warning << "\n";
     prompt = model->tokenizer().encode(chat.render(a.get("prompt")), false);
   } else {

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+
 namespace sq {
 namespace {
 
@@ -30,6 +32,10 @@ std::string ChatTemplate::render(const std::string& p) const {
       if (!system.empty()) out += "<|im_start|>system\n" + system + "<|im_end|>\n";
       return out + "<|im_start|>user\n" + p + "<|im_end|>\n<|im_start|>assistant\n";
     }
+    case ChatFormat::User: {
+      const size_t at = pattern.find("{prompt}");
+      return pattern.substr(0, at) + p + pattern.substr(at + 8);
+    }
     case ChatFormat::Raw:
       break;
   }
@@ -42,6 +48,7 @@ std::string ChatTemplate::name() const {
     case ChatFormat::Llama3: return "llama-3";
     case ChatFormat::ChatML: return "chatml";
     case ChatFormat::Mistral: return "mistral";
+    case ChatFormat::User: return "user";
     case ChatFormat::Raw: break;
   }
   return "raw";
@@ -76,6 +83,21 @@ ChatTemplate recognise_chat_template(const std::string& j, const std::string& mo
   } else {
     t.warning = "unrecognised chat_template; prompts are used raw";
   }
+  return t;
+}
+
+ChatTemplate user_chat_template(const std::string& choice) {
+  ChatTemplate t;
+  for (ChatFormat f : {ChatFormat::Raw, ChatFormat::Llama2, ChatFormat::Llama3, ChatFormat::ChatML, ChatFormat::Mistral}) {
+    t.format = f;
+    if (t.name() == choice) return t;
+  }
+  const size_t at = choice.find("{prompt}");
+  if (at == std::string::npos || choice.find("{prompt}", at + 1) != std::string::npos)
+    throw Error("chat template '" + choice +
+                "' is neither a built-in format (llama-2, llama-3, chatml, mistral, raw) nor a pattern with {prompt} once");
+  t.format = ChatFormat::User;
+  t.pattern = choice;
   return t;
 }
 
