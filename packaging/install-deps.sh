@@ -8,6 +8,8 @@ PACKAGES=(
   cmake g++ ninja-build pkg-config
   # core
   libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libicu-dev
+  # the reference solver the SLR probe is checked against (tests and bench only)
+  liblinear-dev
   # GUI: Qt 6 and exactly the QML modules the app imports
   qt6-base-dev qt6-declarative-dev qt6-charts-dev
   qml6-module-qtqml qml6-module-qtqml-models qml6-module-qtqml-workerscript

@@ -28,5 +28,6 @@ int run_info(const Args& args);
 int run_tokenize(const Args& args);
 int run_logits(const Args& args);
 int run_generate(const Args& args);
+int run_probe(const Args& args);
 
 }  // namespace sq::cli

@@ -1,0 +1,48 @@
+// `safequant probe`: per-layer SLR probes and 2D projections of a model on labelled prompts.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/cli/command.h"
+#include "app/cli/progress_bar.h"
+#include "core/probe/probe_run.h"
+#include "core/run/system_info.h"
+
+namespace sq::cli {
+
+int run_probe(const Args& a) {
+  if (a.has("quant")) throw UsageError("--quant needs the quantizer, which is not implemented yet");
+  const auto files = a.all("data");
+  if (files.empty()) throw UsageError("--data is required");
+  ProbeOptions o;
+  o.C = a.get_double("C", 1.0);
+  if (o.C <= 0) throw UsageError("--C must be positive");
+  o.test_share = a.get_double("test-share", 0.2);
+  if (o.test_share < 0 || o.test_share >= 1) throw UsageError("--test-share must be in [0, 1)");
+  o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
+  o.standardize = a.has("standardize");
+  o.mean_pool = a.has("mean");
+  o.chat = !a.has("no-chat");
+  o.tsne = a.has("tsne");
+  o.batch_size = a.get_int("batch-size", 8);
+  if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
+  o.progress = progress_bar(a);
+  const std::vector<Prompt> prompts = load_prompt_files(files);
+  sq::use_all_cores();
+  const auto model = Model::load(a.required("model"));
+  const ProbeReport r = run_probe(*model, prompts, o, a.get("out"));
+  if (a.has("out")) {
+    if (!a.has("quiet")) {
+      std::cerr << "probe: " << r.layers.size() << " layers, " << r.train_ids.size() << " train / " << r.test_ids.size()
+                << " held-out prompts; held-out accuracy per layer:";
+      for (const LayerProbe& l : r.layers) std::cerr << " " << int(l.accuracy * 1000) / 10.0;
+      std::cerr << "\nprobe: wrote activations.safetensors, probe.json, projection.json, projection.csv to " << a.get("out")
+                << "\n";
+      if (!r.note.empty()) std::cerr << "probe: " << r.note << "\n";
+    }
+  } else {
+    std::cout << to_json(r) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace sq::cli

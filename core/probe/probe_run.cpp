@@ -1,0 +1,185 @@
+#include "core/probe/probe_run.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io/atomic_file.h"
+#include "core/model/chat_template.h"
+#include "core/model/safetensors.h"
+#include "core/probe/metrics.h"
+#include "core/probe/projection.h"
+#include "core/probe/slr.h"
+
+namespace sq {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kTsneLimit = 5000;
+
+std::vector<float> to_vector(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+json points(const torch::Tensor& xy) {
+  json out = json::array();
+  const torch::Tensor c = xy.contiguous();
+  const float* p = c.data_ptr<float>();
+  for (int64_t i = 0; i < c.size(0); ++i) out.push_back({p[2 * i], p[2 * i + 1]});
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,
+                                                 std::string* template_name) {
+  ChatTemplate t;
+  if (chat) t = detect_chat_template(model.dir(), model.config().model_type);
+  if (template_name) *template_name = t.name();
+  std::vector<std::vector<int32_t>> out;
+  for (const Prompt& p : prompts)
+    out.push_back(t.format == ChatFormat::Raw ? model.tokenizer().encode(p.text, true)
+                                              : model.tokenizer().encode(t.render(p.text), false));
+  return out;
+}
+
+ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, const ProbeOptions& o,
+                      const std::string& out_dir) {
+  if (prompts.empty()) throw Error("the prompt set is empty");
+  ProbeReport report;
+  report.pooling = o.mean_pool ? "mean" : "last";
+  const Split split = stratified_split(prompts, o.test_share, o.seed);
+  int64_t train_pos = 0;
+  for (size_t i : split.train) train_pos += prompts[i].label;
+  if (train_pos == 0 || train_pos == int64_t(split.train.size()))
+    throw Error("probing needs malicious and benign prompts (the training split has only one label)");
+  for (size_t i : split.train) report.train_ids.push_back(prompts[i].id);
+  for (size_t i : split.test) report.test_ids.push_back(prompts[i].id);
+
+  CaptureOptions co;
+  co.batch_size = o.batch_size;
+  co.progress = o.progress;
+  const Activations acts = model.capture(encode_prompts(model, prompts, o.chat, &report.chat_template), co);
+  const auto& pooled = o.mean_pool ? acts.mean : acts.last;
+  const int64_t L = int64_t(acts.points.size()), N = acts.n, D = acts.hidden;
+  torch::Tensor X = torch::empty({L, N, D});
+  for (int64_t l = 0; l < L; ++l)
+    std::copy_n(pooled.at(acts.points[size_t(l)]).data(), N * D, X[l].data_ptr<float>());
+  std::vector<int64_t> label_vec;
+  for (const Prompt& p : prompts) label_vec.push_back(p.label);
+  const torch::Tensor y = torch::tensor(label_vec, torch::kInt64);
+  const torch::Tensor train_idx = torch::tensor(std::vector<int64_t>(split.train.begin(), split.train.end()));
+  const torch::Tensor test_idx = torch::tensor(std::vector<int64_t>(split.test.begin(), split.test.end()));
+
+  SlrOptions so;
+  so.C = o.C;
+  so.standardize = o.standardize;
+  const SlrFit fit = fit_slr(X.index_select(1, train_idx), y.index_select(0, train_idx), so, o.progress);
+  report.iterations = fit.iterations;
+  const torch::Tensor logits = torch::bmm(X, fit.w.unsqueeze(-1)).squeeze(-1) + fit.b.unsqueeze(-1);  // [L, N]
+  std::vector<int> test_labels, train_labels;
+  for (size_t i : split.test) test_labels.push_back(prompts[i].label);
+  for (size_t i : split.train) train_labels.push_back(prompts[i].label);
+  for (int64_t l = 0; l < L; ++l) {
+    LayerProbe lp;
+    lp.layer = int(l);
+    const ProbeMetrics train = probe_metrics(to_vector(logits[l].index_select(0, train_idx)), train_labels);
+    lp.train_accuracy = train.accuracy;
+    if (!split.test.empty()) {
+      const ProbeMetrics m = probe_metrics(to_vector(logits[l].index_select(0, test_idx)), test_labels);
+      lp.accuracy = m.accuracy;
+      lp.balanced_accuracy = m.balanced_accuracy;
+      lp.auc = m.auc;
+      lp.margin = m.margin;
+    }
+    lp.w = to_vector(fit.w[l]);
+    lp.b = fit.b[l].item<float>();
+    lp.nonzero = (fit.w[l] != 0).sum().item<int64_t>();
+    lp.objective = fit.objective[l].item<double>();
+    report.layers.push_back(std::move(lp));
+  }
+  if (out_dir.empty()) return report;
+
+  // Projections, fitted on these (reference) activations.
+  json proj = {{"ids", json::array()}, {"labels", json::array()}, {"split", json::array()}, {"layers", json::array()}};
+  std::vector<std::string> role(prompts.size(), "train");
+  for (size_t i : split.test) role[i] = "test";
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    proj["ids"].push_back(prompts[i].id);
+    proj["labels"].push_back(prompts[i].label);
+    proj["split"].push_back(role[i]);
+  }
+  std::string csv = "id,label,split,layer,method,x,y\n";
+  auto add_csv = [&](int64_t l, const char* method, const torch::Tensor& xy) {
+    const torch::Tensor c = xy.contiguous();
+    for (int64_t i = 0; i < N; ++i)
+      csv += "\"" + prompts[size_t(i)].id + "\"," + std::to_string(prompts[size_t(i)].label) + "," + role[size_t(i)] + "," +
+             std::to_string(l) + "," + method + "," + std::to_string(c[i][0].item<float>()) + "," +
+             std::to_string(c[i][1].item<float>()) + "\n";
+  };
+  for (int64_t l = 0; l < L; ++l) {
+    o.progress.step(l, L, "projecting layer " + std::to_string(l));
+    const Basis2D pca = pca_basis(X[l]);
+    const Basis2D plane = probe_plane_basis(X[l], fit.w[l]);
+    const torch::Tensor a = project_2d(X[l], pca), b = project_2d(X[l], plane);
+    json layer = {{"layer", l}, {"pca", points(a)}, {"probe_plane", points(b)}};
+    if (!plane.note.empty()) layer["probe_plane_note"] = plane.note;
+    add_csv(l, "pca", a);
+    add_csv(l, "probe-plane", b);
+    if (o.tsne) {
+      if (N > kTsneLimit) {
+        report.note = "t-SNE skipped: " + std::to_string(N) + " points exceed the exact method's " +
+                      std::to_string(kTsneLimit) + "-point limit";
+      } else {
+        TsneOptions to;
+        to.seed = o.seed;
+        const torch::Tensor t = tsne(X[l], to);
+        layer["tsne"] = points(t);
+        add_csv(l, "tsne", t);
+      }
+    }
+    proj["layers"].push_back(std::move(layer));
+  }
+  if (!report.note.empty()) proj["note"] = report.note;
+
+  std::filesystem::create_directories(out_dir);
+  const std::filesystem::path dir(out_dir);
+  std::vector<TensorData> tensors;
+  std::vector<int32_t> labels32(label_vec.begin(), label_vec.end());
+  for (int64_t l = 0; l < L; ++l)
+    tensors.push_back({"layer." + std::to_string(l), DType::F32, {N, D}, X[l].data_ptr<float>(), size_t(N * D) * 4});
+  tensors.push_back({"labels", DType::I32, {N}, labels32.data(), labels32.size() * 4});
+  write_safetensors((dir / "activations.safetensors").string(), tensors,
+                    {{"pooling", report.pooling}, {"chat_template", report.chat_template}});
+  write_atomically((dir / "probe.json").string(), [&](std::ostream& out) { out << to_json(report) << "\n"; });
+  write_atomically((dir / "projection.json").string(), [&](std::ostream& out) { out << proj.dump() << "\n"; });
+  write_atomically((dir / "projection.csv").string(), [&](std::ostream& out) { out << csv; });
+  return report;
+}
+
+std::string to_json(const ProbeReport& r) {
+  json layers = json::array();
+  for (const LayerProbe& l : r.layers)
+    layers.push_back({{"layer", l.layer},
+                      {"accuracy", l.accuracy},
+                      {"balanced_accuracy", l.balanced_accuracy},
+                      {"auc", l.auc},
+                      {"margin", l.margin},
+                      {"nonzero", l.nonzero},
+                      {"train_accuracy", l.train_accuracy},
+                      {"objective", l.objective},
+                      {"b", l.b},
+                      {"w", l.w}});
+  return json{{"layers", layers},
+              {"split", {{"method", "stratified by label, hash of (seed, id)"}, {"train", r.train_ids}, {"test", r.test_ids}}},
+              {"pooling", r.pooling},
+              {"chat_template", r.chat_template},
+              {"solver", {{"objective", "||w||_1 + |b| + C * sum log(1 + exp(-y (w.x + b)))"}, {"iterations", r.iterations}}}}
+      .dump();
+}
+
+}  // namespace sq

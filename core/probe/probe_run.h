@@ -1,0 +1,54 @@
+#pragma once
+// The probing stage end to end: capture last-token (or mean) states of every layer for a labelled
+// prompt set, split it 80/20 stratified, fit one SLR probe per layer, score the held-out part,
+// project to 2D, and write activations.safetensors, probe.json, projection.json and
+// projection.csv. Plain C++: the CLI and the GUI call it alike.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data/prompt_set.h"
+#include "core/model/model.h"
+#include "core/run/progress.h"
+
+namespace sq {
+
+struct ProbeOptions {
+  double C = 1.0;
+  bool standardize = false;
+  double test_share = 0.2;
+  uint64_t seed = 0;
+  bool mean_pool = false;  // pool over the prompt instead of its last token
+  bool chat = true;        // wrap prompts in the model's chat template
+  bool tsne = false;       // also t-SNE every layer (slow beyond a few thousand points)
+  int batch_size = 8;
+  Progress progress;
+};
+
+struct LayerProbe {
+  int layer = 0;
+  double accuracy = 0, balanced_accuracy = 0, auc = 0, margin = 0, train_accuracy = 0, objective = 0;
+  int64_t nonzero = 0;
+  std::vector<float> w;
+  float b = 0;
+};
+
+struct ProbeReport {
+  std::vector<LayerProbe> layers;
+  std::vector<std::string> train_ids, test_ids;
+  std::string chat_template, pooling, note;
+  int iterations = 0;
+};
+
+// Runs the stage and, when out_dir is not empty, writes its files there (each atomically, after
+// all the work is done, so a failure or a cancel leaves nothing half-written).
+ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, const ProbeOptions& options,
+                      const std::string& out_dir);
+
+std::string to_json(const ProbeReport& report);
+
+// Prompts as the model sees them for probing: chat-templated when asked and recognised.
+std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,
+                                                 std::string* template_name = nullptr);
+
+}  // namespace sq

@@ -1,0 +1,41 @@
+#pragma once
+// Sparse (L1) logistic regression, every layer at once. The objective is scikit-learn's
+// LogisticRegression(penalty='l1', C, solver='liblinear'), the probe Q-realign fits:
+//     min_{w,b}  ||w||_1 + |b| + C * sum_i log(1 + exp(-y_i (w . x_i + b))),   y_i in {-1, +1}
+// (liblinear treats the intercept as a feature of constant 1, so it is penalized too). Solved on
+// a [layers, samples, features] tensor, batched over layers: proximal Newton (as GLMNET and
+// liblinear's newGLMNET) on growing working sets of features, checked against the optimality
+// conditions on all features.
+// Torch-facing: include from the engine's own translation units.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "core/run/progress.h"
+
+namespace sq {
+
+struct SlrOptions {
+  double C = 1.0;
+  bool standardize = false;  // fit on z-scored features (train statistics); w, b are mapped back
+  int max_newton = 100;      // Newton steps per working-set round
+  int max_cd_sweeps = 50;    // coordinate-descent sweeps per Newton subproblem
+  double tol = 1e-6;         // a round ends when no layer's objective changes more than this, relatively
+  double kkt_tol = 1e-3;     // a zero weight is optimal while |d loss / d w_j| <= 1 + kkt_tol
+};
+
+struct SlrFit {
+  torch::Tensor w;          // [L, D], for the raw (unstandardized) features
+  torch::Tensor b;          // [L]
+  torch::Tensor objective;  // [L], of the problem as solved (standardized when asked)
+  int iterations = 0;       // Newton steps over all rounds
+};
+
+// X [L, N, D] float, y [N] with 1 = positive (malicious), 0 = negative.
+SlrFit fit_slr(const torch::Tensor& X, const torch::Tensor& y, const SlrOptions& options, const Progress& progress = {});
+
+// The objective above for given w [L, D], b [L].
+torch::Tensor slr_objective(const torch::Tensor& X, const torch::Tensor& y, const torch::Tensor& w, const torch::Tensor& b,
+                            double C);
+
+}  // namespace sq

@@ -1,0 +1,245 @@
+// The probing stage: prompt files and splits, probe metrics, the batched SLR solver on
+// synthetic data (separable and not) and against liblinear, 2D projections, and the
+// `safequant probe` command end to end on a tiny random model with the shipped prompts.
+#include <QTemporaryDir>
+#include <QtTest>
+#include <fstream>
+
+#include "core/data/prompt_set.h"
+#include "core/error.h"
+#include "core/model/safetensors.h"
+#include "core/probe/metrics.h"
+#include "core/probe/projection.h"
+#include "core/probe/slr.h"
+#include "tests/cli_runner.h"
+#include "tests/liblinear_reference.h"
+#include "tests/tiny_model.h"
+
+namespace {
+
+QString errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sq::Error& e) {
+    return QString::fromUtf8(e.what());
+  }
+  return QStringLiteral("(no error)");
+}
+
+// Two Gaussian classes: the label is carried by `signal` features in a random direction.
+std::pair<torch::Tensor, torch::Tensor> synthetic(int64_t n, int64_t d, double separation, uint64_t seed) {
+  torch::manual_seed(seed);
+  const torch::Tensor y = torch::randint(0, 2, {n}, torch::kInt64);
+  torch::Tensor X = torch::randn({n, d});
+  torch::Tensor dir = torch::zeros({d});
+  dir.narrow(0, 0, 3).fill_(1.0 / std::sqrt(3.0));
+  X = X + separation * (2 * y.to(torch::kFloat32) - 1).unsqueeze(1) * dir.unsqueeze(0);
+  return {X, y};
+}
+
+double accuracy(const torch::Tensor& X, const torch::Tensor& y, const torch::Tensor& w, double b) {
+  const torch::Tensor pred = (torch::matmul(X, w) + b) > 0;
+  return pred.eq(y.to(torch::kBool)).to(torch::kFloat32).mean().item<double>();
+}
+
+}  // namespace
+
+class TstProbe : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+
+  std::string write(const QString& name, const std::string& text) {
+    const std::string p = tmp_.filePath(name).toStdString();
+    std::ofstream(p) << text;
+    return p;
+  }
+
+ private Q_SLOTS:
+  void initTestCase() { torch::set_num_threads(2); }
+
+  void metricsByHand() {
+    // logits: positives 2, 0.5, -1; negatives -2, 0.5, -3 -> one tie across classes.
+    const sq::ProbeMetrics m = sq::probe_metrics({2, 0.5f, -1, -2, 0.5f, -3}, {1, 1, 1, 0, 0, 0});
+    QCOMPARE(m.accuracy, 4.0 / 6);                      // 2, 0.5 right; -1 wrong; -2, -3 right; 0.5 wrong
+    QCOMPARE(m.balanced_accuracy, (2.0 / 3 + 2.0 / 3) / 2);
+    QCOMPARE(m.auc, 7.5 / 9);                           // pairs won 7, tied 1 of 9
+    QCOMPARE(m.margin, (1.5 / 3) - (-4.5 / 3));
+  }
+
+  void promptFilesAndErrors() {
+    const auto ok = sq::load_prompts(write("ok.jsonl", "{\"id\":\"a\",\"prompt\":\"hi\",\"label\":\"benign\"}\n\n"
+                                                        "{\"prompt\":\"x\",\"label\":\"malicious\",\"answer\":42}\n"));
+    QCOMPARE(ok.size(), size_t(2));
+    QCOMPARE(ok[1].label, 1);
+    QCOMPARE(QString::fromStdString(ok[1].answer), QStringLiteral("42"));
+    QCOMPARE(QString::fromStdString(ok[1].id), QStringLiteral("ok-1"));
+    const auto csv = sq::load_prompts(write("p.csv", "id,prompt,label\nc1,\"Hello, \"\"world\"\"\nagain\",benign\nc2,bad,malicious\n"));
+    QCOMPARE(QString::fromStdString(csv[0].text), QStringLiteral("Hello, \"world\"\nagain"));
+    QCOMPARE(csv[1].label, 1);
+    QVERIFY(errorOf([&] { sq::load_prompts(write("empty.jsonl", "\n")); }).contains("no prompts in this file"));
+    QVERIFY(errorOf([&] { sq::load_prompts(write("l.jsonl", "{\"prompt\":\"x\",\"label\":\"evil\"}\n")); })
+                .contains("l.jsonl:1: label must be"));
+    QVERIFY(errorOf([&] { sq::load_prompts(write("m.jsonl", "{\"label\":\"benign\"}\n")); }).contains("missing \"prompt\""));
+    QVERIFY(errorOf([&] { sq::load_prompts(write("b.jsonl", "{\"prompt\":\" \",\"label\":\"benign\"}\n")); }).contains("empty prompt"));
+    QVERIFY(errorOf([&] { sq::load_prompts(write("j.jsonl", "{oops\n")); }).contains("j.jsonl:1: not a JSON object"));
+    QVERIFY(errorOf([&] { sq::load_prompts(tmp_.filePath("none.jsonl").toStdString()); }).contains("cannot open"));
+    const std::string a = write("a.jsonl", "{\"id\":\"same\",\"prompt\":\"x\",\"label\":\"benign\"}\n");
+    QVERIFY(errorOf([&] { sq::load_prompt_files({a, a}); }).contains("prompt id \"same\" also appears"));
+  }
+
+  void stratifiedSplitIsDeterministic() {
+    std::vector<sq::Prompt> ps;
+    for (int i = 0; i < 50; ++i) ps.push_back({"id" + std::to_string(i), "t", "", "", "", i < 20 ? 1 : 0});
+    const sq::Split s = sq::stratified_split(ps, 0.2, 7);
+    QCOMPARE(s.test.size(), size_t(10));  // 4 of 20 malicious, 6 of 30 benign
+    int mal = 0;
+    for (size_t i : s.test) mal += ps[i].label;
+    QCOMPARE(mal, 4);
+    std::vector<sq::Prompt> reversed(ps.rbegin(), ps.rend());
+    const sq::Split r = sq::stratified_split(reversed, 0.2, 7);
+    std::set<std::string> a, b;
+    for (size_t i : s.test) a.insert(ps[i].id);
+    for (size_t i : r.test) b.insert(reversed[i].id);
+    QCOMPARE(a, b);                                                // file order does not matter
+    QVERIFY(sq::stratified_split(ps, 0.2, 8).test != s.test);      // the seed does
+  }
+
+  void slrSeparableAndControl() {
+    const auto [Xa, ya] = synthetic(400, 40, 4.0, 1);
+    const torch::Tensor noise = torch::randn({400, 40});            // control: labels unrelated
+    const torch::Tensor X = torch::stack({Xa, noise});
+    const torch::Tensor train = torch::arange(0, 320), test = torch::arange(320, 400);
+    const sq::SlrFit fit = sq::fit_slr(X.index_select(1, train), ya.index_select(0, train), {});
+    const double separable = accuracy(Xa.index_select(0, test), ya.index_select(0, test), fit.w[0], fit.b[0].item<double>());
+    const double control = accuracy(noise.index_select(0, test), ya.index_select(0, test), fit.w[1], fit.b[1].item<double>());
+    QVERIFY2(separable >= 0.95, qPrintable(QString::number(separable)));
+    QVERIFY2(control > 0.3 && control < 0.7, qPrintable(QString::number(control)));
+    // L1 keeps the separable probe sparse: the signal sits in 3 of 40 features.
+    QVERIFY((fit.w[0] != 0).sum().item<int64_t>() <= 15);
+    QVERIFY(fit.w[0].narrow(0, 0, 3).min().item<float>() > 0);
+  }
+
+  void slrAgreesWithLiblinear_data() {
+    QTest::addColumn<double>("C");
+    QTest::addColumn<double>("separation");
+    QTest::newRow("C=1 overlapping") << 1.0 << 1.5;
+    QTest::newRow("C=0.1 overlapping") << 0.1 << 1.5;
+    QTest::newRow("C=1 well separated") << 1.0 << 4.0;
+  }
+  void slrAgreesWithLiblinear() {
+    QFETCH(double, C);
+    QFETCH(double, separation);
+    const auto [X, y] = synthetic(500, 60, separation, 3);
+    const int n_train = 400;
+    const torch::Tensor Xt = X.narrow(0, 0, n_train).contiguous(), yt = y.narrow(0, 0, n_train).contiguous();
+    const LiblinearFit ref = liblinear_l1_logreg(Xt.data_ptr<float>(), yt.data_ptr<int64_t>(), n_train, 60, C, 1e-6);
+    sq::SlrOptions o;
+    o.C = C;
+    const sq::SlrFit ours = sq::fit_slr(Xt.unsqueeze(0), yt, o);
+    const torch::Tensor wr = torch::tensor(std::vector<float>(ref.w.begin(), ref.w.end()));
+    const double obj_ref = sq::slr_objective(Xt.unsqueeze(0), yt, wr.unsqueeze(0), torch::tensor({float(ref.b)}), C).item<double>();
+    const double obj = ours.objective[0].item<double>();
+    qInfo("objective: ours %.6f, liblinear %.6f, nonzero %lld vs %lld", obj, obj_ref,
+          (long long)(ours.w[0] != 0).sum().item<int64_t>(), (long long)(wr != 0).sum().item<int64_t>());
+    QVERIFY2(std::fabs(obj - obj_ref) / obj_ref < 1e-3, qPrintable(QStringLiteral("ours %1 liblinear %2").arg(obj).arg(obj_ref)));
+    const torch::Tensor Xh = X.narrow(0, n_train, 100), yh = y.narrow(0, n_train, 100);
+    const double acc = accuracy(Xh, yh, ours.w[0], ours.b[0].item<double>()), acc_ref = accuracy(Xh, yh, wr, ref.b);
+    QVERIFY2(std::fabs(acc - acc_ref) <= 0.01 + 1e-9, qPrintable(QStringLiteral("%1 vs %2").arg(acc).arg(acc_ref)));
+  }
+
+  void standardizedFitMapsBack() {
+    auto [X, y] = synthetic(300, 20, 3.0, 5);
+    X = X * 50 + 7;  // badly scaled features
+    sq::SlrOptions o;
+    o.standardize = true;
+    const sq::SlrFit fit = sq::fit_slr(X.unsqueeze(0), y, o);
+    QVERIFY(accuracy(X, y, fit.w[0], fit.b[0].item<double>()) > 0.95);
+  }
+
+  void slrRefusesOneClass() {
+    QVERIFY(errorOf([] { sq::fit_slr(torch::randn({1, 10, 3}), torch::ones({10}, torch::kInt64), {}); })
+                .contains("both malicious and benign"));
+  }
+
+  void projections() {
+    torch::manual_seed(2);
+    torch::Tensor X = torch::randn({200, 10}) * 0.1;
+    X.select(1, 4).mul_(0).add_(torch::linspace(-5, 5, 200));  // the dominant direction is feature 4
+    const sq::Basis2D pca = sq::pca_basis(X);
+    QVERIFY(pca.axes[0][4].item<float>() > 0.99);
+    QVERIFY(std::fabs(torch::dot(pca.axes[0], pca.axes[1]).item<float>()) < 1e-5);
+    torch::Tensor w = torch::zeros({10});
+    w[1] = 3;
+    const sq::Basis2D plane = sq::probe_plane_basis(X, w);
+    QVERIFY(std::fabs(plane.axes[0][1].item<float>() - 1) < 1e-6);  // x axis = the probe direction
+    QVERIFY(plane.axes[1][4].item<float>() > 0.99);                  // y axis = the top PC orthogonal to it
+    // The same basis on shifted activations shows the shift, not a refit.
+    const torch::Tensor moved = sq::project_2d(X + 2 * torch::one_hot(torch::tensor(1), 10).to(torch::kFloat32), plane);
+    QVERIFY(std::fabs((moved - sq::project_2d(X, plane)).select(1, 0).mean().item<float>() - 2) < 1e-4);
+    QVERIFY(sq::probe_plane_basis(X, torch::zeros({10})).note.find("PCA") != std::string::npos);
+  }
+
+  void tsneSeparatesClusters() {
+    torch::manual_seed(4);
+    const torch::Tensor a = torch::randn({60, 8}), b = torch::randn({60, 8}) + 10;
+    sq::TsneOptions o;
+    o.iterations = 500;
+    const torch::Tensor Y = sq::tsne(torch::cat({a, b}), o);
+    const torch::Tensor ca = Y.narrow(0, 0, 60).mean(0), cb = Y.narrow(0, 60, 60).mean(0);
+    const double gap = (ca - cb).norm().item<double>();
+    const double spread = Y.narrow(0, 0, 60).sub(ca).norm(2, 1).mean().item<double>();
+    QVERIFY2(gap > 3 * spread, qPrintable(QStringLiteral("gap %1 spread %2").arg(gap).arg(spread)));
+    QVERIFY(torch::equal(Y, sq::tsne(torch::cat({a, b}), o)));  // deterministic
+  }
+
+  void probeCommandEndToEnd() {
+    TinySpec s;
+    s.layers = 3;
+    const std::string model = tmp_.filePath("model").toStdString();
+    writeTinyModel(model, s);
+    // 30 malicious and 30 benign shipped prompts.
+    std::string lines;
+    for (const char* f : {"advbench_harmful_behaviors.jsonl", "benign_instructions.jsonl"}) {
+      std::ifstream in(std::string(SQ_SOURCE_DIR) + "/resources/data/" + f);
+      std::string line;
+      for (int i = 0; i < 30 && std::getline(in, line); ++i) lines += line + "\n";
+    }
+    const std::string data = write("mix.jsonl", lines);
+    const QString out = tmp_.filePath("probe-out");
+    const CliResult r = runCli({"probe", "--model", QString::fromStdString(model), "--data", QString::fromStdString(data),
+                                "--out", out, "--tsne"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY(!r.err.contains("Write a script"));  // prompt text stays out of the console
+    sq::SafetensorsFile acts((out + "/activations.safetensors").toStdString());
+    QCOMPARE(acts.find("layer.2")->shape, (std::vector<int64_t>{60, 32}));
+    QCOMPARE(acts.find("labels")->dtype, sq::DType::I32);
+    std::ifstream pj((out + "/probe.json").toStdString());
+    const auto probe = nlohmann::json::parse(pj);
+    QCOMPARE(probe["layers"].size(), size_t(3));
+    QCOMPARE(probe["split"]["test"].size(), size_t(12));
+    for (const auto& l : probe["layers"]) {
+      QVERIFY(l["accuracy"].get<double>() >= 0 && l["accuracy"].get<double>() <= 1);
+      QCOMPARE(l["w"].size(), size_t(32));
+    }
+    std::ifstream xj((out + "/projection.json").toStdString());
+    const auto proj = nlohmann::json::parse(xj);
+    QCOMPARE(proj["layers"][1]["probe_plane"].size(), size_t(60));
+    QCOMPARE(proj["layers"][0]["tsne"].size(), size_t(60));
+    std::ifstream csv((out + "/projection.csv").toStdString());
+    int rows = 0;
+    for (std::string line; std::getline(csv, line);) ++rows;
+    QCOMPARE(rows, 1 + 60 * 3 * 3);
+
+    const CliResult empty = runCli({"probe", "--model", QString::fromStdString(model), "--data",
+                                    QString::fromStdString(write("e.jsonl", ""))});
+    QCOMPARE(empty.exitCode, 1);
+    QVERIFY(empty.err.contains("e.jsonl: no prompts in this file"));
+    const CliResult benign_only = runCli({"probe", "--model", QString::fromStdString(model), "--data",
+                                          QString::fromStdString(write("b1.jsonl", "{\"prompt\":\"x\",\"label\":\"benign\"}\n{\"prompt\":\"y\",\"label\":\"benign\"}\n"))});
+    QCOMPARE(benign_only.exitCode, 1);
+    QVERIFY(benign_only.err.contains("needs malicious and benign"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TstProbe)
+#include "tst_probe.moc"
