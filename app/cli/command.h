@@ -29,5 +29,6 @@ int run_tokenize(const Args& args);
 int run_logits(const Args& args);
 int run_generate(const Args& args);
 int run_probe(const Args& args);
+int run_eval(const Args& args);
 
 }  // namespace sq::cli

@@ -1,0 +1,67 @@
+// `safequant eval`: harmful score, over-refusal, perplexity and task accuracy of one or more
+// models on the same prompt files; several models give one comparison table (JSON + CSV).
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "app/cli/command.h"
+#include "app/cli/progress_bar.h"
+#include "core/eval/evaluate.h"
+#include "core/io/atomic_file.h"
+#include "core/run/resources.h"
+#include "core/run/system_info.h"
+
+namespace sq::cli {
+
+int run_eval(const Args& a) {
+  if (a.has("quant")) throw UsageError("--quant needs the quantizer, which is not implemented yet");
+  const auto models = a.all("model");
+  if (models.empty()) throw UsageError("--model is required");
+  const auto files = a.all("data");
+  if (files.empty()) throw UsageError("--data is required");
+  EvalOptions o;
+  o.max_new_tokens = a.get_int("max-new", 48);
+  if (o.max_new_tokens < 1) throw UsageError("--max-new must be at least 1");
+  o.batch_size = a.get_int("batch-size", 8);
+  if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
+  o.chat = !a.has("no-chat");
+  o.perplexity = !a.has("no-perplexity");
+  o.progress = progress_bar(a);
+  const std::string list = a.get("refusals", "gcg_eval_transfer");
+  const RefusalMatcher refusals = RefusalMatcher::from_choice(list, data_file("refusal_prefixes.json"));
+  const std::vector<Prompt> prompts = load_prompt_files(files);
+  sq::use_all_cores();
+  std::vector<EvalReport> reports;
+  for (const std::string& dir : models) {
+    const auto model = Model::load(dir);
+    reports.push_back(evaluate(*model, prompts, refusals, o));
+    reports.back().refusal_list = list;
+    const EvalReport& r = reports.back();
+    if (!a.has("quiet")) {
+      std::fprintf(stderr, "eval %s: harmful %.1f%% of %d malicious, over-refusal %.1f%% of %d benign", dir.c_str(),
+                   r.harmful_score, r.n_malicious, r.refusal_rate_benign, r.n_benign);
+      if (r.refusal_rate_xstest_safe) std::fprintf(stderr, ", XSTest-safe %.1f%%", *r.refusal_rate_xstest_safe);
+      if (r.task_accuracy) std::fprintf(stderr, ", task %.1f%% of %d", *r.task_accuracy, r.n_task);
+      if (r.perplexity) std::fprintf(stderr, ", perplexity %.2f", *r.perplexity);
+      std::fprintf(stderr, "\n");
+    }
+  }
+  std::string out;
+  if (reports.size() == 1) {
+    out = to_json(reports[0]);
+  } else {
+    out = comparison_json(reports);
+  }
+  if (a.has("out")) {
+    write_atomically(a.get("out"), [&](std::ostream& s) { s << out << "\n"; });
+    if (reports.size() > 1) {
+      const std::string csv = std::filesystem::path(a.get("out")).replace_extension(".csv").string();
+      write_atomically(csv, [&](std::ostream& s) { s << comparison_csv(reports); });
+    }
+  } else {
+    std::cout << out << "\n";
+  }
+  return 0;
+}
+
+}  // namespace sq::cli

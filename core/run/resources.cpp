@@ -1,0 +1,28 @@
+#include "core/run/resources.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "core/error.h"
+
+namespace sq {
+
+std::string data_dir() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  if (const char* env = std::getenv("SAFEQUANT_DATA")) candidates.emplace_back(env);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "safequant" / "data");
+  candidates.emplace_back(SAFEQUANT_SOURCE_DATA_DIR);
+  for (const fs::path& p : candidates)
+    if (fs::exists(p / "refusal_prefixes.json")) return p.string();
+  std::string tried;
+  for (const fs::path& p : candidates) tried += (tried.empty() ? "" : ", ") + p.string();
+  throw Error("the shipped data folder was not found (looked in " + tried + "; set SAFEQUANT_DATA)");
+}
+
+std::string data_file(const std::string& name) { return (std::filesystem::path(data_dir()) / name).string(); }
+
+}  // namespace sq
