@@ -68,48 +68,85 @@ torch::Tensor as_tensor(const TensorView& v) {
                           torch::TensorOptions().dtype(scalar_type(v.dtype, v.name)));
 }
 
+std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
+  const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim, f = c.intermediate_size;
+  std::vector<ParamSpec> specs = {{"model.embed_tokens.weight", {c.vocab_size, h}}};
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    specs.push_back({p + "input_layernorm.weight", {h}});
+    specs.push_back({p + "self_attn.q_proj.weight", {q, h}});
+    specs.push_back({p + "self_attn.k_proj.weight", {kv, h}});
+    specs.push_back({p + "self_attn.v_proj.weight", {kv, h}});
+    if (c.attention_bias) {
+      specs.push_back({p + "self_attn.q_proj.bias", {q}});
+      specs.push_back({p + "self_attn.k_proj.bias", {kv}});
+      specs.push_back({p + "self_attn.v_proj.bias", {kv}});
+    }
+    specs.push_back({p + "self_attn.o_proj.weight", {h, q}});
+    if (c.o_proj_bias) specs.push_back({p + "self_attn.o_proj.bias", {h}});
+    specs.push_back({p + "post_attention_layernorm.weight", {h}});
+    specs.push_back({p + "mlp.gate_proj.weight", {f, h}});
+    specs.push_back({p + "mlp.up_proj.weight", {f, h}});
+    specs.push_back({p + "mlp.down_proj.weight", {h, f}});
+  }
+  specs.push_back({"model.norm.weight", {h}});
+  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, h}});
+  return specs;
+}
+
 Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights)
     : config_(std::move(config)), weights_(std::move(weights)) {
+  init([this](const std::string& name, const std::vector<int64_t>& shape) {
+    const TensorView& v = weights_->tensor(name, shape);
+    if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
+      throw Error(v.file->path(), "tensor '" + name + "' is " + dtype_name(v.dtype) + "; weights must be F32, F16 or BF16");
+    return as_tensor(v);
+  });
+}
+
+Llama::Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors) : config_(std::move(config)) {
+  init([&](const std::string& name, const std::vector<int64_t>& shape) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) throw Error("missing tensor '" + name + "'");
+    if (it->second.sizes().vec() != shape) throw Error("tensor '" + name + "' has the wrong shape");
+    return it->second;
+  });
+}
+
+void Llama::init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch) {
   const ModelConfig& c = config_;
-  const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim, f = c.intermediate_size;
-  embed_ = weight("model.embed_tokens.weight", {c.vocab_size, h});
-  final_norm_ = weight("model.norm.weight", {h});
-  if (c.tie_word_embeddings)
-    lm_head_ = embed_;
-  else
-    lm_head_ = weight("lm_head.weight", {c.vocab_size, h});
+  std::map<std::string, torch::Tensor> t;
+  for (const ParamSpec& spec : parameter_specs(c)) t[spec.name] = fetch(spec.name, spec.shape);
+  auto take = [&](const std::string& name) {
+    auto it = t.find(name);
+    return it == t.end() ? torch::Tensor() : it->second;
+  };
+  embed_ = take("model.embed_tokens.weight");
+  final_norm_ = take("model.norm.weight");
+  lm_head_ = c.tie_word_embeddings ? embed_ : take("lm_head.weight");
   inv_freq_ = inverse_frequencies(c);
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     DecoderLayer L;
-    L.input_norm = weight(p + "input_layernorm.weight", {h});
-    L.post_norm = weight(p + "post_attention_layernorm.weight", {h});
-    L.q = weight(p + "self_attn.q_proj.weight", {q, h});
-    L.k = weight(p + "self_attn.k_proj.weight", {kv, h});
-    L.v = weight(p + "self_attn.v_proj.weight", {kv, h});
-    L.o = weight(p + "self_attn.o_proj.weight", {h, q});
-    if (c.attention_bias) {
-      L.q_bias = weight(p + "self_attn.q_proj.bias", {q});
-      L.k_bias = weight(p + "self_attn.k_proj.bias", {kv});
-      L.v_bias = weight(p + "self_attn.v_proj.bias", {kv});
-    }
-    if (c.o_proj_bias) L.o_bias = weight(p + "self_attn.o_proj.bias", {h});
-    L.gate = weight(p + "mlp.gate_proj.weight", {f, h});
-    L.up = weight(p + "mlp.up_proj.weight", {f, h});
-    L.down = weight(p + "mlp.down_proj.weight", {h, f});
+    L.input_norm = take(p + "input_layernorm.weight");
+    L.post_norm = take(p + "post_attention_layernorm.weight");
+    L.q = take(p + "self_attn.q_proj.weight");
+    L.k = take(p + "self_attn.k_proj.weight");
+    L.v = take(p + "self_attn.v_proj.weight");
+    L.o = take(p + "self_attn.o_proj.weight");
+    L.q_bias = take(p + "self_attn.q_proj.bias");
+    L.k_bias = take(p + "self_attn.k_proj.bias");
+    L.v_bias = take(p + "self_attn.v_proj.bias");
+    L.o_bias = take(p + "self_attn.o_proj.bias");
+    L.gate = take(p + "mlp.gate_proj.weight");
+    L.up = take(p + "mlp.up_proj.weight");
+    L.down = take(p + "mlp.down_proj.weight");
     layers_.push_back(std::move(L));
     std::vector<std::string> names;
-    for (const std::string& n : weights_->names())
-      if (n.rfind(p, 0) == 0) names.push_back(n);
+    for (const auto& [name, tensor] : t)
+      if (name.rfind(p, 0) == 0) names.push_back(name);
     layer_tensor_names_.push_back(std::move(names));
   }
-}
-
-torch::Tensor Llama::weight(const std::string& name, const std::vector<int64_t>& shape) const {
-  const TensorView& v = weights_->tensor(name, shape);
-  if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
-    throw Error(v.file->path(), "tensor '" + name + "' is " + dtype_name(v.dtype) + "; weights must be F32, F16 or BF16");
-  return as_tensor(v);
 }
 
 torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
@@ -180,7 +217,6 @@ Llama::Prepared Llama::prepare(const torch::Tensor& tokens, const torch::Tensor&
 
 torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& mask, KVCache* cache,
                              const HookFn& hook) const {
-  torch::NoGradGuard no_grad;
   if (cache && cache->keys.empty()) {
     cache->keys.resize(static_cast<size_t>(config_.num_layers));
     cache->values.resize(static_cast<size_t>(config_.num_layers));
@@ -199,6 +235,7 @@ std::vector<torch::Tensor> Llama::forward_layerwise(const std::vector<Batch>& ba
   torch::NoGradGuard no_grad;
   std::vector<Prepared> state;
   for (const Batch& b : batches) state.push_back(prepare(b.tokens, b.mask, 0));
+  release = release && weights_;  // in-memory weights have no pages to hand back
   if (release) weights_->release("model.embed_tokens.weight");
   const int64_t L = config_.num_layers;
   for (int64_t i = 0; i < L; ++i) {

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,12 +36,23 @@ using HookFn = std::function<void(const std::string& name, const torch::Tensor& 
 // The same, with the index of the batch the value belongs to.
 using LayerwiseHookFn = std::function<void(size_t batch, const std::string& name, const torch::Tensor& value)>;
 
+struct ParamSpec {
+  std::string name;  // as Hugging Face names it
+  std::vector<int64_t> shape;
+};
+// Every weight a config needs, in checkpoint order.
+std::vector<ParamSpec> parameter_specs(const ModelConfig& config);
+
 class Llama {
  public:
+  // Weights viewed from a checkpoint (memory-mapped, read-only).
   Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights);
+  // Weights held in memory by name, e.g. parameters being trained (gradients flow through).
+  Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors);
 
   // tokens [B, T] int64; mask [B, past + T] (1 = real token, 0 = left padding) or undefined for
-  // no padding; returns logits [B, T, vocab] in fp32 and extends `cache` when given.
+  // no padding; returns logits [B, T, vocab] in fp32 and extends `cache` when given. Records
+  // gradients unless the caller holds a torch::NoGradGuard.
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& mask, KVCache* cache,
                         const HookFn& hook = nullptr) const;
 
@@ -58,10 +70,8 @@ class Llama {
                                                const Progress& progress, bool release = true) const;
 
   const ModelConfig& config() const { return config_; }
-  // A weight by its checkpoint name, viewed (not copied) in its stored dtype.
-  torch::Tensor weight(const std::string& name, const std::vector<int64_t>& shape) const;
-
  private:
+  void init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch);
   struct Prepared {
     torch::Tensor x, cos, sin, bias_mask;
   };

@@ -45,6 +45,7 @@ class LlamaModel final : public Model {
 
   std::vector<std::vector<float>> logits(const std::vector<int32_t>& tokens) const override {
     if (tokens.empty()) throw Error("no tokens to run");
+    torch::NoGradGuard no_grad;
     const torch::Tensor t = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), torch::kInt64).unsqueeze(0);
     const torch::Tensor out = net_.forward(t, {}, nullptr).squeeze(0).contiguous();
     std::vector<std::vector<float>> rows(static_cast<size_t>(out.size(0)));
@@ -57,6 +58,7 @@ class LlamaModel final : public Model {
 
   std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
                                              const GenerateOptions& o) const override {
+    torch::NoGradGuard no_grad;
     std::vector<std::vector<int32_t>> out(prompts.size());
     if (prompts.empty() || o.max_new_tokens <= 0) return out;
     auto [tokens, mask] = left_pad(prompts.begin(), prompts.end());
