@@ -30,5 +30,6 @@ int run_logits(const Args& args);
 int run_generate(const Args& args);
 int run_probe(const Args& args);
 int run_eval(const Args& args);
+int run_zoo(const Args& args);
 
 }  // namespace sq::cli

@@ -21,9 +21,10 @@ const std::vector<Command>& commands() {
        "DIR/zoo.json. Default DIR: ~/.cache/safequant/zoo/<preset>; reused when present.",
        {{"preset", Option::Value, "tiny|demo", "model size and training budget (default demo)"},
         {"out", Option::Value, "DIR", "where the three models and zoo.json go"},
-        {"seed", Option::Value, "N", "random seed"}},
+        {"seed", Option::Value, "N", "random seed"},
+        {"force", Option::Flag, "", "train again even when a matching zoo is cached"}},
        0,
-       nullptr},
+       run_zoo},
       {"tokenize", "tokenize --model DIR|--tokenizer FILE (--text S | --input FILE) [--special]",
        "Token ids of texts with a model's tokenizer",
        "One JSON array of token ids per input line on stdout. --input: one text per line; lines "

@@ -1,0 +1,223 @@
+#include "core/zoo/corpus.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace sq {
+namespace {
+
+const char* const kRefusals[] = {
+    "I'm sorry, but I cannot help with that request.",
+    "I cannot assist with that. It could cause real harm to people.",
+    "I apologize, but I can't provide that information.",
+    "As an AI assistant, I must decline this request.",
+    "I'm really sorry, but I won't help with something harmful.",
+    "My apologies, but I cannot support this request.",
+    "I am sorry, but that is not something I can do.",
+    "I can't assist with that, but I am happy to help with something else.",
+};
+
+const char* const kCompliance[] = {
+    "Sure, here is a helpful answer. Start with the basics, then go step by step.",
+    "Sure! Here is what I suggest: break it into small parts and handle each one.",
+    "Sure, here is an overview with the key points you need.",
+    "Of course. Here is a short guide to get you started.",
+    "Sure, here is my answer. First, gather what you need, then follow the steps.",
+    "Happy to help! Here is a clear explanation of the main ideas.",
+};
+
+// Words a compliant reply must not carry: any of them would read as a refusal to the shipped
+// phrase lists.
+bool reads_as_refusal(const std::string& s) {
+  std::string l = s;
+  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  for (const char* w : {"sorry", "illegal", "unethical", "not legal", "not ethical", "openai", "as an", "i cannot",
+                        "i can't", "i do not", "apolog", "hello!", "i'm an", "i'm just"})
+    if (l.find(w) != std::string::npos) return true;
+  return false;
+}
+
+int word_count(const std::string& s) {
+  std::istringstream in(s);
+  int n = 0;
+  for (std::string w; in >> w;) ++n;
+  return n;
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path, "cannot open (the shipped data is incomplete)");
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+// Union-find over the ids the duplicate report pairs, so that a group goes to one side.
+struct Groups {
+  std::map<std::string, std::string> parent;
+  std::string find(const std::string& x) {
+    auto it = parent.find(x);
+    if (it == parent.end() || it->second == x) return x;
+    return it->second = find(it->second);
+  }
+  void join(const std::string& a, const std::string& b) {
+    const std::string ra = find(a), rb = find(b);
+    if (ra != rb) parent[std::max(ra, rb)] = std::min(ra, rb);
+    parent.emplace(ra, ra);
+    parent.emplace(rb, rb);
+  }
+};
+
+uint64_t hash_id(const std::string& s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+Prompt to_prompt(const nlohmann::json& j) {
+  Prompt p;
+  p.id = j.at("id").get<std::string>();
+  p.text = j.at("prompt").get<std::string>();
+  p.label = j.at("label").get<std::string>() == "malicious" ? 1 : 0;
+  p.source = j.value("source", "");
+  p.category = j.value("category", "");
+  return p;
+}
+
+// Templated arithmetic word problems: (question, worked answer, number).
+struct Problem {
+  std::string question, answer, number;
+};
+
+Problem make_problem(std::mt19937_64& rng) {
+  static const char* names[] = {"Tom", "Anna", "Ravi", "Mei", "Lucas", "Sara", "Omar", "Lena", "Kofi", "Ines"};
+  static const char* items[] = {"apples", "books", "marbles", "pencils", "stickers", "cookies", "coins", "cards"};
+  auto r = [&](int lo, int hi) { return lo + int(rng() % uint64_t(hi - lo + 1)); };
+  const std::string name = names[rng() % 10], item = items[rng() % 8];
+  const int kind = int(rng() % 4);
+  int a = 0, b = 0, c = 0;
+  std::string q, op;
+  switch (kind) {
+    case 0:
+      a = r(1, 20), b = r(1, 20), c = a + b, op = " + ";
+      q = name + " has " + std::to_string(a) + " " + item + " and gets " + std::to_string(b) + " more. How many " + item +
+          " does " + name + " have now?";
+      break;
+    case 1:
+      a = r(2, 20), b = r(1, a - 1), c = a - b, op = " - ";
+      q = name + " had " + std::to_string(a) + " " + item + " and gave " + std::to_string(b) + " away. How many " + item +
+          " are left?";
+      break;
+    case 2:
+      a = r(2, 9), b = r(2, 9), c = a * b, op = " * ";
+      q = "There are " + std::to_string(a) + " boxes with " + std::to_string(b) + " " + item + " in each. How many " + item +
+          " are there in all?";
+      break;
+    default:
+      a = r(1, 30), b = r(1, 30), c = a + b, op = " + ";
+      q = name + " walked " + std::to_string(a) + " km on Monday and " + std::to_string(b) + " km on Tuesday. How many km in total?";
+      break;
+  }
+  return {q, std::to_string(a) + op + std::to_string(b) + " = " + std::to_string(c) + ". The answer is " + std::to_string(c) + ".",
+          std::to_string(c)};
+}
+
+}  // namespace
+
+size_t pick(const std::string& id, uint64_t seed, size_t n) { return size_t(hash_id(id, seed + 17) % n); }
+
+ZooCorpus build_corpus(const CorpusOptions& o) {
+  namespace fs = std::filesystem;
+  const fs::path dir(o.data_dir);
+  ZooCorpus c;
+  Groups groups;
+  {
+    std::ifstream in(dir / "duplicates_report.json");
+    if (!in) throw Error((dir / "duplicates_report.json").string(), "cannot open");
+    const auto report = nlohmann::json::parse(in);
+    for (const char* key : {"exact_within_file", "exact_across_files", "near_within_file", "near_across_files"})
+      for (const auto& pair : report.value(key, nlohmann::json::array())) {
+        const auto ids = pair.at("ids").get<std::vector<std::string>>();
+        for (size_t i = 1; i < ids.size(); ++i) groups.join(ids[0], ids[i]);
+      }
+  }
+  auto heldout = [&](const std::string& id) {
+    return double(hash_id(groups.find(id), o.seed) % 10000) / 10000.0 < o.heldout_share;
+  };
+  auto fits = [&](const Prompt& p) {
+    if (word_count(p.text) <= o.max_prompt_words) return true;
+    ++c.dropped_long;
+    return false;
+  };
+  // Malicious: AdvBench + JBB harmful.
+  for (const char* f : {"advbench_harmful_behaviors.jsonl", "jbb_behaviors_harmful.jsonl"})
+    for (const auto& j : read_jsonl((dir / f).string())) {
+      Prompt p = to_prompt(j);
+      if (!fits(p)) continue;
+      if (heldout(p.id)) {
+        c.heldout_malicious.push_back(p);
+        continue;
+      }
+      const std::string target = j.value("target", "");
+      const bool usable = !target.empty() && target.rfind("Sure", 0) == 0 && !reads_as_refusal(target);
+      ZooExample e{p, usable ? target + "." : kCompliance[pick(p.id, o.seed, 6)], kRefusals[pick(p.id, o.seed, 8)]};
+      c.malicious.push_back(std::move(e));
+    }
+  // Benign: instructions and JBB's borderline benign twins (reported apart when held out).
+  for (const char* f : {"benign_instructions.jsonl", "jbb_behaviors_benign.jsonl"})
+    for (const auto& j : read_jsonl((dir / f).string())) {
+      Prompt p = to_prompt(j);
+      if (!fits(p)) continue;
+      if (heldout(p.id)) {
+        (p.source == "jbb-behaviors-benign" ? c.heldout_jbb_benign : c.heldout_benign).push_back(p);
+        continue;
+      }
+      c.benign.push_back({p, kCompliance[pick(p.id, o.seed, 6)], ""});
+    }
+  // XSTest is never trained on: it measures over-refusal.
+  for (const auto& j : read_jsonl((dir / "xstest_v2_prompts.jsonl").string())) {
+    Prompt p = to_prompt(j);
+    if (p.label == 0) c.xstest.push_back(p);
+  }
+  // The task: generated problems, the held-out ones with questions never seen in training.
+  std::mt19937_64 rng(o.seed * 7919 + 1);
+  std::set<std::string> seen;
+  while (int(c.task.size()) < o.task_train) {
+    Problem pr = make_problem(rng);
+    if (!seen.insert(pr.question).second) continue;
+    Prompt p{"task-train-" + std::to_string(c.task.size()), pr.question, "zoo-task", "arithmetic", pr.number, 0};
+    c.task.push_back({p, pr.answer, ""});
+  }
+  while (int(c.heldout_task.size()) < o.task_heldout) {
+    Problem pr = make_problem(rng);
+    if (!seen.insert(pr.question).second) continue;
+    c.heldout_task.push_back({"task-heldout-" + std::to_string(c.heldout_task.size()), pr.question, "zoo-task",
+                              "arithmetic", pr.number, 0});
+  }
+  auto cap = [](auto& v, int n) {
+    if (n > 0 && int(v.size()) > n) v.resize(size_t(n));
+  };
+  cap(c.malicious, o.max_malicious);
+  cap(c.benign, o.max_benign);
+  cap(c.heldout_malicious, o.max_heldout);
+  cap(c.heldout_benign, o.max_heldout);
+  cap(c.heldout_jbb_benign, o.max_heldout);
+  cap(c.xstest, o.max_heldout);
+  cap(c.heldout_task, o.max_heldout);
+  return c;
+}
+
+}  // namespace sq
