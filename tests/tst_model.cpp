@@ -158,7 +158,7 @@ class TstModel : public QObject {
     progress.report = [&](int64_t, int64_t, const std::string& stage) { stages.push_back(stage); };
     const auto hidden = net.forward_layerwise({{tokens, {}}}, nullptr, progress, true);
     QVERIFY(torch::equal(net.logits(hidden[0]), resident));
-    QCOMPARE(int(stages.size()), 4);  // three layers, then done
+    QCOMPARE(int(stages.size()), 4);  // one report per layer, then one at the end
     // The released pages are read again on the next use: the model still computes the same.
     QVERIFY(torch::equal(net.forward(tokens, {}, nullptr), resident));
   }

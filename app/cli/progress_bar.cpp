@@ -18,7 +18,7 @@ Progress progress_bar(const Args& args) {
   auto state = std::make_shared<State>();
   p.report = [state](int64_t done, int64_t total, const std::string& stage) {
     const auto now = std::chrono::steady_clock::now();
-    if (stage.rfind(state->stage.substr(0, 6), 0) != 0 || state->stage.empty()) state->start = now;
+    if (stage != state->stage || done == 0) state->start = now;
     state->stage = stage;
     const double elapsed = std::chrono::duration<double>(now - state->start).count();
     const double eta = done > 0 && total > done ? elapsed / double(done) * double(total - done) : 0;

@@ -239,7 +239,7 @@ std::vector<torch::Tensor> Llama::forward_layerwise(const std::vector<Batch>& ba
   if (release) weights_->release("model.embed_tokens.weight");
   const int64_t L = config_.num_layers;
   for (int64_t i = 0; i < L; ++i) {
-    progress.step(i, L, "layer " + std::to_string(i + 1) + " of " + std::to_string(L));
+    progress.step(i, L, "running layer by layer");
     for (size_t b = 0; b < state.size(); ++b) {
       Prepared& p = state[b];
       const HookFn batch_hook = hook ? HookFn([&](const std::string& name, const torch::Tensor& v) { hook(b, name, v); })
@@ -249,7 +249,7 @@ std::vector<torch::Tensor> Llama::forward_layerwise(const std::vector<Batch>& ba
     if (release)
       for (const std::string& name : layer_tensor_names_[static_cast<size_t>(i)]) weights_->release(name);
   }
-  progress.step(L, L, "done");
+  progress.step(L, L, "running layer by layer");
   std::vector<torch::Tensor> out;
   for (Prepared& p : state) out.push_back(std::move(p.x));
   return out;

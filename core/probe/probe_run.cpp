@@ -122,7 +122,7 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
              std::to_string(c[i][1].item<float>()) + "\n";
   };
   for (int64_t l = 0; l < L; ++l) {
-    o.progress.step(l, L, "projecting layer " + std::to_string(l));
+    o.progress.step(l, L, "projecting");
     const Basis2D pca = pca_basis(X[l]);
     const Basis2D plane = probe_plane_basis(X[l], fit.w[l]);
     const torch::Tensor a = project_2d(X[l], pca), b = project_2d(X[l], plane);
