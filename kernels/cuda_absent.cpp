@@ -1,10 +1,16 @@
 // The CUDA entry points of a build without nvcc: they say so instead of computing.
 #include "kernels/fake_quant.h"
+#include "kernels/weight_quant.h"
 
 namespace sq::kernels {
 
 bool fake_quant_per_token_symmetric_cuda(const float*, float*, float*, int64_t, int64_t, int,
                                          std::string* error) {
+  if (error) *error = "this build of SafeQuant has no CUDA kernels (configured without nvcc)";
+  return false;
+}
+
+bool fake_quant_weight_cuda(const float*, float*, int64_t, int64_t, const WeightGridSpec&, std::string* error) {
   if (error) *error = "this build of SafeQuant has no CUDA kernels (configured without nvcc)";
   return false;
 }

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "kernels/fake_quant.h"
+#include "kernels/half.h"
+#include "kernels/weight_quant.h"
 
 using namespace sq::kernels;
 
@@ -95,6 +97,77 @@ class TstKernels : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, fake_quant_per_token_symmetric_cpu(&x, &y, nullptr, 1, 1, 17));
   }
 
+  void halfConversions() {
+    QCOMPARE(fp32_to_fp16(1.f), uint16_t(0x3C00));
+    QCOMPARE(fp32_to_fp16(65504.f), uint16_t(0x7BFF));
+    QCOMPARE(fp32_to_fp16(-2.f), uint16_t(0xC000));
+    QCOMPARE(fp32_to_fp16(1.f / 3), uint16_t(0x3555));
+    QCOMPARE(fp32_to_fp16(2049.f), uint16_t(0x6800));  // a tie rounds to even: 2048
+    QCOMPARE(fp32_to_fp16(2051.f), uint16_t(0x6802));  // and up to 2052
+    QCOMPARE(fp32_to_fp16(1e-7f), uint16_t(0x0002));   // subnormal
+    for (float f : {0.f, 1.f, -3.5f, 0.000123f, 1000.25f}) QCOMPARE(fp16_to_fp32(fp32_to_fp16(fp16_to_fp32(fp32_to_fp16(f)))), fp16_to_fp32(fp32_to_fp16(f)));
+  }
+
+  void weightGridsByHand() {
+    // Asymmetric 2 bits over [-1, 2]: scale 1, zero 1: -1, 0, 1, 2 are exact.
+    const std::vector<float> w = {-1.f, 0.4f, 1.6f, 2.f};
+    std::vector<float> y(4), s(1), z(1);
+    std::vector<int32_t> q(4);
+    fake_quant_weight_cpu(w.data(), y.data(), 1, 4, {2, GridKind::Asymmetric, 0}, nullptr, q.data(), s.data(), z.data());
+    QCOMPARE(s[0], 1.f);
+    QCOMPARE(z[0], 1.f);
+    QCOMPARE(q, (std::vector<int32_t>{0, 1, 3, 3}));
+    QCOMPARE(y, (std::vector<float>{-1.f, 0.f, 2.f, 2.f}));
+    // Clipping to half the range: [-0.5, 1], scale 0.5, zero 1.
+    const float clip = 0.5f;
+    fake_quant_weight_cpu(w.data(), y.data(), 1, 4, {2, GridKind::Asymmetric, 0}, &clip, q.data(), s.data(), z.data());
+    QCOMPARE(s[0], 0.5f);
+    QCOMPARE(y, (std::vector<float>{-0.5f, 0.5f, 1.f, 1.f}));
+    // Symmetric 4 bits, two groups of two: scales 1/7 and 4/7.
+    const std::vector<float> w2 = {1.f, -0.6f, 4.f, 1.f};
+    fake_quant_weight_cpu(w2.data(), y.data(), 1, 4, {4, GridKind::Symmetric, 2}, nullptr, q.data(), nullptr, nullptr);
+    QCOMPARE(q, (std::vector<int32_t>{7, -4, 7, 2}));  // -4.2 -> -4, 1.75 -> 2
+  }
+
+  void ggufBlocksMatchLlamaCpp() {
+    // llama.cpp's reference rules, written out here from ggml's quantize_row_q8_0/q4_0_ref.
+    std::mt19937 gen(11);
+    std::normal_distribution<float> dist(0.f, 0.3f);
+    std::vector<float> x(64);
+    for (float& v : x) v = dist(gen);
+    x[5] = 0.f;
+    std::vector<float> y(64), s(2);
+    std::vector<int32_t> q(64);
+    fake_quant_weight_cpu(x.data(), y.data(), 1, 64, {8, GridKind::GgufQ8_0, 32}, nullptr, q.data(), s.data(), nullptr);
+    for (int b = 0; b < 2; ++b) {
+      float amax = 0;
+      for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[size_t(b * 32 + j)]));
+      const float d = amax / 127, id = d ? 1.f / d : 0.f;
+      const float dh = fp16_to_fp32(fp32_to_fp16(d));
+      QCOMPARE(s[size_t(b)], dh);
+      for (int j = 0; j < 32; ++j) {
+        const int8_t code = int8_t(std::round(x[size_t(b * 32 + j)] * id));
+        QCOMPARE(q[size_t(b * 32 + j)], int32_t(code));
+        QCOMPARE(y[size_t(b * 32 + j)], float(code) * dh);
+      }
+    }
+    fake_quant_weight_cpu(x.data(), y.data(), 1, 64, {4, GridKind::GgufQ4_0, 32}, nullptr, q.data(), s.data(), nullptr);
+    for (int b = 0; b < 2; ++b) {
+      float amax = 0, max = 0;
+      for (int j = 0; j < 32; ++j) {
+        const float v = x[size_t(b * 32 + j)];
+        if (amax < std::fabs(v)) amax = std::fabs(v), max = v;
+      }
+      const float d = max / -8, id = d ? 1.f / d : 0.f;
+      const float dh = fp16_to_fp32(fp32_to_fp16(d));
+      for (int j = 0; j < 32; ++j) {
+        const uint8_t code = uint8_t(std::min(15, int(int8_t(x[size_t(b * 32 + j)] * id + 8.5f))));
+        QCOMPARE(q[size_t(b * 32 + j)], int32_t(code));
+        QCOMPARE(y[size_t(b * 32 + j)], (float(code) - 8.f) * dh);
+      }
+    }
+  }
+
   void cudaMatchesCpu() {
     std::string error;
     const auto x = random_rows(32, 1000, 3);
@@ -108,6 +181,10 @@ class TstKernels : public QObject {
     QVERIFY2(fake_quant_per_token_symmetric_cuda(x.data(), gpu.data(), s_gpu.data(), 32, 1000, 4, &error), error.c_str());
     for (size_t i = 0; i < s_cpu.size(); ++i) QCOMPARE(s_gpu[i], s_cpu[i]);
     for (size_t i = 0; i < cpu.size(); ++i) QCOMPARE(gpu[i], cpu[i]);
+    std::vector<float> wc(x.size()), wg(x.size());
+    fake_quant_weight_cpu(x.data(), wc.data(), 32, 1000, {4, GridKind::Asymmetric, 40}, nullptr, nullptr, nullptr, nullptr);
+    QVERIFY2(fake_quant_weight_cuda(x.data(), wg.data(), 32, 1000, {4, GridKind::Asymmetric, 40}, &error), error.c_str());
+    QCOMPARE(wg, wc);
   }
 };
 

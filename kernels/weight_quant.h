@@ -1,0 +1,27 @@
+#pragma once
+// Weight fake quantization of a row-major [rows, cols] matrix in groups of `group` columns
+// (group == cols: per output channel; rows * cols with rows == 1: per tensor). Every kernel has a
+// CPU twin; the CUDA entry points report unavailability without CUDA or a device.
+#include <cstdint>
+#include <string>
+
+#include "kernels/weight_quant_math.h"
+
+namespace sq::kernels {
+
+struct WeightGridSpec {
+  int bits = 8;
+  GridKind kind = GridKind::Asymmetric;
+  int64_t group = 0;  // columns per group; 0 = the whole row
+};
+
+// y = dequantize(quantize(w)). `clip` (nullable) holds one factor per group, row-major
+// [rows, cols / group]; `codes`, `scales`, `zeros` (nullable) receive the integer codes and the
+// per-group scale (as stored) and zero point.
+void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
+                           const float* clip, int32_t* codes, float* scales, float* zeros);
+
+bool fake_quant_weight_cuda(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
+                            std::string* error);
+
+}  // namespace sq::kernels

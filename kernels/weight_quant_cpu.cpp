@@ -1,0 +1,29 @@
+#include <stdexcept>
+
+#include "kernels/weight_quant.h"
+
+namespace sq::kernels {
+
+void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
+                           const float* clip, int32_t* codes, float* scales, float* zeros) {
+  const int64_t group = spec.group > 0 ? spec.group : cols;
+  if (cols % group != 0) throw std::invalid_argument("weight quantization: columns are not a multiple of the group size");
+  if (spec.bits < 2 || spec.bits > 8) throw std::invalid_argument("weight quantization: bits must be 2..8");
+  const int64_t groups = cols / group;
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t at = r * cols + g * group, gi = r * groups + g;
+      const GroupParams p = group_params(w + at, group, spec.bits, spec.kind, clip ? clip[gi] : 1.f);
+      for (int64_t i = 0; i < group; ++i) {
+        const int32_t q = quantize_value(w[at + i], p, spec.bits, spec.kind);
+        y[at + i] = dequantize_value(q, p, spec.kind);
+        if (codes) codes[at + i] = q;
+      }
+      if (scales) scales[gi] = stored_scale(p, spec.kind);
+      if (zeros) zeros[gi] = p.zero;
+    }
+  }
+}
+
+}  // namespace sq::kernels

@@ -1,0 +1,85 @@
+#pragma once
+// Per-group weight quantization math shared by the CPU twins and the CUDA kernels: the integer
+// grids of the project's schemes and llama.cpp's Q8_0 / Q4_0 block rules (bit for bit).
+#include <math.h>
+#include <stdint.h>
+
+#include "kernels/half.h"
+#include "kernels/hostdevice.h"
+
+namespace sq::kernels {
+
+enum class GridKind : int { Symmetric = 0, Asymmetric = 1, GgufQ8_0 = 2, GgufQ4_0 = 3 };
+
+struct GroupParams {
+  float scale;  // dequantized value = (code - zero) * scale
+  float zero;
+};
+
+// The scale and zero point of one group of n values; `clip` in (0, 1] shrinks the range
+// (learnable weight clipping).
+SQ_HOST_DEVICE GroupParams group_params(const float* x, int64_t n, int bits, GridKind kind, float clip) {
+  GroupParams p{1.f, 0.f};
+  if (kind == GridKind::Asymmetric) {
+    float lo = x[0], hi = x[0];
+    for (int64_t i = 1; i < n; ++i) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
+    lo *= clip;
+    hi *= clip;
+    const float levels = float((1 << bits) - 1);
+    p.scale = fmaxf((hi - lo) / levels, 1e-8f);
+    p.zero = rintf(-lo / p.scale);
+    return p;
+  }
+  if (kind == GridKind::GgufQ4_0) {
+    float amax = 0.f, max = 0.f;
+    for (int64_t i = 0; i < n; ++i)
+      if (amax < fabsf(x[i])) amax = fabsf(x[i]), max = x[i];
+    p.scale = max / -8;  // the fp32 scale the codes are computed with
+    p.zero = 8.f;
+    return p;
+  }
+  float amax = 0.f;
+  for (int64_t i = 0; i < n; ++i) amax = fmaxf(amax, fabsf(x[i]));
+  if (kind == GridKind::GgufQ8_0) {
+    p.scale = amax / 127;
+    return p;
+  }
+  amax *= clip;
+  const float qmax = float((1 << (bits - 1)) - 1);
+  p.scale = amax > 0.f ? amax / qmax : 1.f;
+  return p;
+}
+
+// The integer code of x in its group.
+SQ_HOST_DEVICE int32_t quantize_value(float x, GroupParams p, int bits, GridKind kind) {
+  switch (kind) {
+    case GridKind::GgufQ8_0: {
+      const float id = p.scale != 0.f ? 1.f / p.scale : 0.f;
+      return int32_t(roundf(x * id));  // llama.cpp: roundf, ties away from zero
+    }
+    case GridKind::GgufQ4_0: {
+      const float id = p.scale != 0.f ? 1.f / p.scale : 0.f;
+      const int8_t q = int8_t(x * id + 8.5f);  // llama.cpp truncates after adding 8.5
+      return q > 15 ? 15 : q;
+    }
+    case GridKind::Asymmetric: {
+      const float q = rintf(x / p.scale) + p.zero;
+      return int32_t(fminf(fmaxf(q, 0.f), float((1 << bits) - 1)));
+    }
+    case GridKind::Symmetric:
+      break;
+  }
+  const float qmax = float((1 << (bits - 1)) - 1);
+  return int32_t(fminf(fmaxf(rintf(x / p.scale), -qmax), qmax));
+}
+
+// The scale a runtime dequantizes with: GGUF blocks store it as fp16.
+SQ_HOST_DEVICE float stored_scale(GroupParams p, GridKind kind) {
+  return kind == GridKind::GgufQ8_0 || kind == GridKind::GgufQ4_0 ? fp16_to_fp32(fp32_to_fp16(p.scale)) : p.scale;
+}
+
+SQ_HOST_DEVICE float dequantize_value(int32_t q, GroupParams p, GridKind kind) {
+  return (float(q) - p.zero) * stored_scale(p, kind);
+}
+
+}  // namespace sq::kernels
