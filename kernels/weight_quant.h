@@ -21,6 +21,11 @@ struct WeightGridSpec {
 void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
                            const float* clip, int32_t* codes, float* scales, float* zeros);
 
+// Quantizes n values, value i with params[i] (GPTQ's column-at-a-time step, where each row's
+// group parameters are fixed before the column is reached).
+void fake_quant_with_params_cpu(const float* x, float* y, int32_t* codes, int64_t n, const GroupParams* params, int bits,
+                                GridKind kind);
+
 bool fake_quant_weight_cuda(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
                             std::string* error);
 

@@ -26,4 +26,13 @@ void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols,
   }
 }
 
+void fake_quant_with_params_cpu(const float* x, float* y, int32_t* codes, int64_t n, const GroupParams* params, int bits,
+                                GridKind kind) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t q = quantize_value(x[i], params[i], bits, kind);
+    y[i] = dequantize_value(q, params[i], kind);
+    if (codes) codes[i] = q;
+  }
+}
+
 }  // namespace sq::kernels

@@ -14,9 +14,10 @@
 namespace sq::cli {
 
 int run_eval(const Args& a) {
-  if (a.has("quant")) throw UsageError("--quant needs the quantizer, which is not implemented yet");
   const auto models = a.all("model");
   if (models.empty()) throw UsageError("--model is required");
+  const auto runs = a.all("quant");
+  if (!runs.empty() && models.size() != 1) throw UsageError("--quant takes one --model (the runs' full-precision model)");
   const auto files = a.all("data");
   if (files.empty()) throw UsageError("--data is required");
   EvalOptions o;
@@ -32,13 +33,19 @@ int run_eval(const Args& a) {
   const std::vector<Prompt> prompts = load_prompt_files(files);
   sq::use_all_cores();
   std::vector<EvalReport> reports;
-  for (const std::string& dir : models) {
-    const auto model = Model::load(dir);
+  // Several models, or one model and its quantization runs.
+  std::vector<std::pair<std::string, std::string>> subjects;
+  for (const std::string& dir : models) subjects.emplace_back(dir, "");
+  for (const std::string& run : runs) subjects.emplace_back(models[0], run);
+  if (runs.size() == 1) subjects.erase(subjects.begin());  // one run: just that run, as CLI.md reads
+  for (const auto& [dir, run] : subjects) {
+    const auto model = Model::load(dir, run);
     reports.push_back(evaluate(*model, prompts, refusals, o));
     reports.back().refusal_list = list;
+    if (!run.empty()) reports.back().model = dir + " @ " + run;
     const EvalReport& r = reports.back();
     if (!a.has("quiet")) {
-      std::fprintf(stderr, "eval %s: harmful %.1f%% of %d malicious, over-refusal %.1f%% of %d benign", dir.c_str(),
+      std::fprintf(stderr, "eval %s: harmful %.1f%% of %d malicious, over-refusal %.1f%% of %d benign", r.model.c_str(),
                    r.harmful_score, r.n_malicious, r.refusal_rate_benign, r.n_benign);
       if (r.refusal_rate_xstest_safe) std::fprintf(stderr, ", XSTest-safe %.1f%%", *r.refusal_rate_xstest_safe);
       if (r.task_accuracy) std::fprintf(stderr, ", task %.1f%% of %d", *r.task_accuracy, r.n_task);

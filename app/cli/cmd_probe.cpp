@@ -10,7 +10,6 @@
 namespace sq::cli {
 
 int run_probe(const Args& a) {
-  if (a.has("quant")) throw UsageError("--quant needs the quantizer, which is not implemented yet");
   const auto files = a.all("data");
   if (files.empty()) throw UsageError("--data is required");
   ProbeOptions o;
@@ -28,7 +27,7 @@ int run_probe(const Args& a) {
   o.progress = progress_bar(a);
   const std::vector<Prompt> prompts = load_prompt_files(files);
   sq::use_all_cores();
-  const auto model = Model::load(a.required("model"));
+  const auto model = Model::load(a.required("model"), a.get("quant"));
   const ProbeReport r = run_probe(*model, prompts, o, a.get("out"));
   if (a.has("out")) {
     if (!a.has("quiet")) {

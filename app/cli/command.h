@@ -31,5 +31,6 @@ int run_generate(const Args& args);
 int run_probe(const Args& args);
 int run_eval(const Args& args);
 int run_zoo(const Args& args);
+int run_quantize(const Args& args);
 
 }  // namespace sq::cli

@@ -113,16 +113,16 @@ std::vector<Prompt> load_jsonl(const std::string& path, std::istream& in) {
   return out;
 }
 
-uint64_t fnv1a(uint64_t seed, const std::string& s) {
-  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
-  for (unsigned char c : s) {
+}  // namespace
+
+uint64_t id_hash(const std::string& id, uint64_t seed) {
+  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);  // FNV-1a, seeded
+  for (unsigned char c : id) {
     h ^= c;
     h *= 1099511628211ull;
   }
   return h;
 }
-
-}  // namespace
 
 std::vector<Prompt> load_prompts(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -155,7 +155,7 @@ Split stratified_split(const std::vector<Prompt>& prompts, double test_share, ui
   for (int label : {0, 1}) {
     std::vector<std::pair<uint64_t, size_t>> order;
     for (size_t i = 0; i < prompts.size(); ++i)
-      if (prompts[i].label == label) order.emplace_back(fnv1a(seed, prompts[i].id), i);
+      if (prompts[i].label == label) order.emplace_back(id_hash(prompts[i].id, seed), i);
     std::sort(order.begin(), order.end());
     size_t n_test = static_cast<size_t>(double(order.size()) * test_share + 0.5);
     if (n_test == 0 && order.size() >= 2 && test_share > 0) n_test = 1;

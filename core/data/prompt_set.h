@@ -22,6 +22,10 @@ struct Split {
   std::vector<size_t> train, test;  // indices into the prompt list, each in ascending order
 };
 
+// A stable 64-bit hash of (seed, id): the one source of "random but reproducible" order for
+// splits, calibration draws and the demo zoo.
+uint64_t id_hash(const std::string& id, uint64_t seed);
+
 // Deterministic stratified split: within each label, prompts are ordered by a hash of
 // (seed, id) and the first `test_share` of them (rounded, at least one when the label has two or
 // more) are held out. The same ids and seed give the same split whatever the file order.

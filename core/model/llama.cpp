@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/quant/fake_quant_ops.h"
 
 namespace sq {
 namespace {
@@ -94,9 +95,18 @@ std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
   return specs;
 }
 
-Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights)
+Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, std::map<std::string, torch::Tensor> overrides)
     : config_(std::move(config)), weights_(std::move(weights)) {
-  init([this](const std::string& name, const std::vector<int64_t>& shape) {
+  for (const auto& [name, t] : overrides) {
+    bool known = false;
+    for (const ParamSpec& spec : parameter_specs(config_)) known = known || spec.name == name;
+    if (!known) throw Error("replacement for '" + name + "', which this model does not have");
+  }
+  init([&](const std::string& name, const std::vector<int64_t>& shape) {
+    if (auto it = overrides.find(name); it != overrides.end()) {
+      if (it->second.sizes().vec() != shape) throw Error("replacement for '" + name + "' has the wrong shape");
+      return it->second;
+    }
     const TensorView& v = weights_->tensor(name, shape);
     if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
       throw Error(v.file->path(), "tensor '" + name + "' is " + dtype_name(v.dtype) + "; weights must be F32, F16 or BF16");
@@ -155,7 +165,13 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
   const DecoderLayer& L = layers_[static_cast<size_t>(i)];
   const int64_t B = x.size(0), T = x.size(1), D = c.head_dim;
 
-  const torch::Tensor hn = rms_norm(x, L.input_norm, c.rms_norm_eps);
+  const std::string name = "layer." + std::to_string(i);
+  // The input of a group of linear layers, as the hooks see it and as the layers compute with it.
+  auto linear_input = [&](const torch::Tensor& v, const char* point) {
+    if (hook) hook(name + point, v);
+    return fake_quant_activations(v, act_bits_);
+  };
+  const torch::Tensor hn = linear_input(rms_norm(x, L.input_norm, c.rms_norm_eps), ".qkv_in");
   torch::Tensor q = project(hn, L.q, L.q_bias).view({B, T, c.num_heads, D}).transpose(1, 2);
   torch::Tensor k = project(hn, L.k, L.k_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
   torch::Tensor v = project(hn, L.v, L.v_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
@@ -176,18 +192,18 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
   }
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(D)) + bias_mask;
   torch::Tensor attn = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({B, T, c.num_heads * D});
-  attn = project(attn, L.o, L.o_bias);
-  if (hook) hook("layer." + std::to_string(i) + ".attn", attn);
+  attn = project(linear_input(attn, ".o_in"), L.o, L.o_bias);
+  if (hook) hook(name + ".attn", attn);
   const torch::Tensor mid = x + attn;
-  const torch::Tensor h2 = rms_norm(mid, L.post_norm, c.rms_norm_eps);
-  const torch::Tensor mlp = project(torch::silu(project(h2, L.gate)) * project(h2, L.up), L.down);
-  if (hook) hook("layer." + std::to_string(i) + ".mlp", mlp);
+  const torch::Tensor h2 = linear_input(rms_norm(mid, L.post_norm, c.rms_norm_eps), ".mlp_in");
+  const torch::Tensor mlp = project(linear_input(torch::silu(project(h2, L.gate)) * project(h2, L.up), ".down_in"), L.down);
+  if (hook) hook(name + ".mlp", mlp);
   torch::Tensor out = mid + mlp;
-  if (hook) hook("layer." + std::to_string(i), out);
+  if (hook) hook(name, out);
   return out;
 }
 
-Llama::Prepared Llama::prepare(const torch::Tensor& tokens, const torch::Tensor& mask_in, int64_t past) const {
+Llama::State Llama::prepare(const torch::Tensor& tokens, const torch::Tensor& mask_in, int64_t past) const {
   const ModelConfig& c = config_;
   const int64_t B = tokens.size(0), T = tokens.size(1), S = past + T;
   if (c.sliding_window > 0 && S > c.sliding_window)
@@ -199,7 +215,7 @@ Llama::Prepared Llama::prepare(const torch::Tensor& tokens, const torch::Tensor&
   const torch::Tensor positions = (mask.cumsum(1) - 1).clamp_min(0).narrow(1, past, T).to(torch::kFloat32);
   const torch::Tensor freqs = positions.unsqueeze(-1) * inv_freq_.unsqueeze(0).unsqueeze(0);  // [B, T, D/2]
   const torch::Tensor emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);                    // [B, 1, T, D]
-  Prepared p;
+  State p;
   p.cos = emb.cos();
   p.sin = emb.sin();
   // Additive mask [B, 1, T, S]: causal, and no attention to padding.
@@ -221,7 +237,7 @@ torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& m
     cache->keys.resize(static_cast<size_t>(config_.num_layers));
     cache->values.resize(static_cast<size_t>(config_.num_layers));
   }
-  Prepared p = prepare(tokens, mask, cache ? cache->length() : 0);
+  State p = prepare(tokens, mask, cache ? cache->length() : 0);
   for (int64_t i = 0; i < config_.num_layers; ++i) p.x = block(i, p.x, p.cos, p.sin, p.bias_mask, cache, hook);
   return logits(p.x);
 }
@@ -230,28 +246,41 @@ torch::Tensor Llama::logits(const torch::Tensor& hidden) const {
   return project(rms_norm(hidden, final_norm_, config_.rms_norm_eps), lm_head_);
 }
 
+std::vector<Llama::State> Llama::embed(const std::vector<Batch>& batches) const {
+  torch::NoGradGuard no_grad;
+  std::vector<State> states;
+  for (const Batch& b : batches) states.push_back(prepare(b.tokens, b.mask, 0));
+  return states;
+}
+
+void Llama::run_block(int64_t i, std::vector<State>& states, const LayerwiseHookFn& hook) const {
+  for (size_t b = 0; b < states.size(); ++b) {
+    State& s = states[b];
+    const HookFn batch_hook = hook ? HookFn([&](const std::string& name, const torch::Tensor& v) { hook(b, name, v); })
+                                   : HookFn();
+    s.x = block(i, s.x, s.cos, s.sin, s.bias_mask, nullptr, batch_hook);
+  }
+}
+
+void Llama::release_layer(int64_t i) const {
+  if (!weights_) return;
+  for (const std::string& name : layer_tensor_names_[static_cast<size_t>(i)]) weights_->release(name);
+}
+
 std::vector<torch::Tensor> Llama::forward_layerwise(const std::vector<Batch>& batches, const LayerwiseHookFn& hook,
                                                     const Progress& progress, bool release) const {
   torch::NoGradGuard no_grad;
-  std::vector<Prepared> state;
-  for (const Batch& b : batches) state.push_back(prepare(b.tokens, b.mask, 0));
-  release = release && weights_;  // in-memory weights have no pages to hand back
-  if (release) weights_->release("model.embed_tokens.weight");
+  std::vector<State> states = embed(batches);
+  if (release && weights_) weights_->release("model.embed_tokens.weight");
   const int64_t L = config_.num_layers;
   for (int64_t i = 0; i < L; ++i) {
     progress.step(i, L, "running layer by layer");
-    for (size_t b = 0; b < state.size(); ++b) {
-      Prepared& p = state[b];
-      const HookFn batch_hook = hook ? HookFn([&](const std::string& name, const torch::Tensor& v) { hook(b, name, v); })
-                                     : HookFn();
-      p.x = block(i, p.x, p.cos, p.sin, p.bias_mask, nullptr, batch_hook);
-    }
-    if (release)
-      for (const std::string& name : layer_tensor_names_[static_cast<size_t>(i)]) weights_->release(name);
+    run_block(i, states, hook);
+    if (release) release_layer(i);
   }
   progress.step(L, L, "running layer by layer");
   std::vector<torch::Tensor> out;
-  for (Prepared& p : state) out.push_back(std::move(p.x));
+  for (State& s : states) out.push_back(std::move(s.x));
   return out;
 }
 

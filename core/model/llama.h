@@ -31,7 +31,9 @@ struct KVCache {
 };
 
 // Called at the named hook points: "layer.<i>" (residual stream after block i), "layer.<i>.attn"
-// and "layer.<i>.mlp" (the block's attention and MLP outputs), each [batch, seq, hidden].
+// and "layer.<i>.mlp" (the block's attention and MLP outputs), each [batch, seq, hidden]; and at
+// the inputs of its linear layers: "layer.<i>.qkv_in", "layer.<i>.o_in", "layer.<i>.mlp_in"
+// (gate and up) and "layer.<i>.down_in".
 using HookFn = std::function<void(const std::string& name, const torch::Tensor& value)>;
 // The same, with the index of the batch the value belongs to.
 using LayerwiseHookFn = std::function<void(size_t batch, const std::string& name, const torch::Tensor& value)>;
@@ -45,8 +47,9 @@ std::vector<ParamSpec> parameter_specs(const ModelConfig& config);
 
 class Llama {
  public:
-  // Weights viewed from a checkpoint (memory-mapped, read-only).
-  Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights);
+  // Weights viewed from a checkpoint (memory-mapped, read-only); `overrides` replace some of them
+  // by name (a quantized model's dequantized linear layers).
+  Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, std::map<std::string, torch::Tensor> overrides = {});
   // Weights held in memory by name, e.g. parameters being trained (gradients flow through).
   Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors);
 
@@ -69,14 +72,23 @@ class Llama {
   std::vector<torch::Tensor> forward_layerwise(const std::vector<Batch>& batches, const LayerwiseHookFn& hook,
                                                const Progress& progress, bool release = true) const;
 
+  // The pieces forward_layerwise is made of, for calibration that works block by block.
+  struct State {
+    torch::Tensor x, cos, sin, bias_mask;  // residual stream, rotary tables, additive mask
+  };
+  std::vector<State> embed(const std::vector<Batch>& batches) const;
+  void run_block(int64_t i, std::vector<State>& states, const LayerwiseHookFn& hook) const;
+  // Hands layer i's weight pages back (memory-mapped weights only).
+  void release_layer(int64_t i) const;
+
+  // Quantize the inputs of every linear layer per token to `bits` on the fly (16: off).
+  void set_activation_bits(int bits) { act_bits_ = bits; }
+
   const ModelConfig& config() const { return config_; }
  private:
   void init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch);
-  struct Prepared {
-    torch::Tensor x, cos, sin, bias_mask;
-  };
   // Embeddings, rotary tables and the attention mask for `tokens` after `past` cached positions.
-  Prepared prepare(const torch::Tensor& tokens, const torch::Tensor& mask, int64_t past) const;
+  State prepare(const torch::Tensor& tokens, const torch::Tensor& mask, int64_t past) const;
   torch::Tensor block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                       const torch::Tensor& bias_mask, KVCache* cache, const HookFn& hook) const;
 
@@ -85,6 +97,7 @@ class Llama {
   torch::Tensor embed_, final_norm_, lm_head_, inv_freq_;
   std::vector<DecoderLayer> layers_;
   std::vector<std::vector<std::string>> layer_tensor_names_;
+  int act_bits_ = 16;
 };
 
 // A stored tensor viewed as a torch tensor (no copy; the checkpoint must outlive it).

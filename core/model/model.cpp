@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/model/llama.h"
+#include "core/quant/run_folder.h"
 
 namespace sq {
 namespace {
@@ -36,12 +37,19 @@ std::pair<torch::Tensor, torch::Tensor> left_pad(It first, It last) {
 
 class LlamaModel final : public Model {
  public:
-  LlamaModel(std::string dir, ModelConfig config, std::shared_ptr<const Checkpoint> weights, Tokenizer tokenizer)
-      : dir_(std::move(dir)), net_(std::move(config), std::move(weights)), tokenizer_(std::move(tokenizer)) {}
+  LlamaModel(std::string dir, ModelConfig config, std::shared_ptr<const Checkpoint> weights, Tokenizer tokenizer,
+             std::string quant_run, std::map<std::string, torch::Tensor> overrides, int act_bits)
+      : dir_(std::move(dir)),
+        quant_run_(std::move(quant_run)),
+        net_(std::move(config), std::move(weights), std::move(overrides)),
+        tokenizer_(std::move(tokenizer)) {
+    net_.set_activation_bits(act_bits);
+  }
 
   const ModelConfig& config() const override { return net_.config(); }
   const Tokenizer& tokenizer() const override { return tokenizer_; }
   const std::string& dir() const override { return dir_; }
+  const std::string& quant_run() const override { return quant_run_; }
 
   std::vector<std::vector<float>> logits(const std::vector<int32_t>& tokens) const override {
     if (tokens.empty()) throw Error("no tokens to run");
@@ -99,7 +107,7 @@ class LlamaModel final : public Model {
     if (a.points.empty())
       for (int64_t i = 0; i < c.num_layers; ++i) a.points.push_back("layer." + std::to_string(i));
     for (const std::string& p : a.points) {
-      if (!valid_point(p)) throw Error("unknown hook point '" + p + "' (layer.<i>, layer.<i>.attn, layer.<i>.mlp)");
+      if (!valid_point(p)) throw Error("unknown hook point '" + p + "' (layer.<i>, layer.<i>.attn, layer.<i>.mlp, …)");
       a.last[p].assign(size_t(a.n * a.hidden), 0.f);
       a.mean[p].assign(size_t(a.n * a.hidden), 0.f);
     }
@@ -136,7 +144,9 @@ class LlamaModel final : public Model {
       return false;
     }
     const std::string rest = p.substr(6 + used);
-    return i >= 0 && i < config().num_layers && (rest.empty() || rest == ".attn" || rest == ".mlp");
+    return i >= 0 && i < config().num_layers &&
+           (rest.empty() || rest == ".attn" || rest == ".mlp" || rest == ".qkv_in" || rest == ".o_in" || rest == ".mlp_in" ||
+            rest == ".down_in");
   }
 
   // Greedy at temperature 0; else temperature-scaled nucleus (top-p) sampling from `gen`.
@@ -152,14 +162,14 @@ class LlamaModel final : public Model {
     return at::multinomial(probs, 1, false, gen).squeeze(1);
   }
 
-  std::string dir_;
+  std::string dir_, quant_run_;
   Llama net_;
   Tokenizer tokenizer_;
 };
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& dir) {
+std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& quant_run) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw Error(dir, "not a model folder");
   ModelConfig config = load_config((fs::path(dir) / "config.json").string());
@@ -169,7 +179,18 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
     throw Error((fs::path(dir) / "tokenizer.json").string(),
                 "tokenizer has " + std::to_string(tok.vocab_size()) + " ids but config.json vocab_size is " +
                     std::to_string(config.vocab_size));
-  return std::make_unique<LlamaModel>(dir, std::move(config), std::move(weights), std::move(tok));
+  std::map<std::string, torch::Tensor> overrides;
+  int act_bits = 16;
+  if (!quant_run.empty()) {
+    const QuantRun run = read_quant_run(quant_run);
+    if (run.layers != config.num_layers)
+      throw Error(quant_run, "this run quantized a " + std::to_string(run.layers) + "-layer model; " + dir + " has " +
+                                 std::to_string(config.num_layers) + " layers");
+    overrides = read_quant_weights(run);
+    act_bits = run.scheme.a_bits;
+  }
+  return std::make_unique<LlamaModel>(dir, std::move(config), std::move(weights), std::move(tok), quant_run,
+                                      std::move(overrides), act_bits);
 }
 
 }  // namespace sq

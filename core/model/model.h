@@ -38,14 +38,17 @@ struct Activations {
 
 class Model {
  public:
-  // Reads config.json, the safetensors weights and tokenizer.json of a Hugging Face folder.
-  // Throws sq::Error naming the file and the problem.
-  static std::unique_ptr<Model> load(const std::string& dir);
+  // Reads config.json, the safetensors weights and tokenizer.json of a Hugging Face folder; with
+  // a quantization run folder, the model computes with that run's fake-quantized weights and
+  // per-token quantized activations. Throws sq::Error naming the file and the problem.
+  static std::unique_ptr<Model> load(const std::string& dir, const std::string& quant_run = "");
   virtual ~Model() = default;
 
   virtual const ModelConfig& config() const = 0;
   virtual const Tokenizer& tokenizer() const = 0;
   virtual const std::string& dir() const = 0;
+  // The quantization run applied, or empty for full precision.
+  virtual const std::string& quant_run() const = 0;
 
   // Logits of every position of one sequence: [tokens.size()][vocab_size].
   virtual std::vector<std::vector<float>> logits(const std::vector<int32_t>& tokens) const = 0;

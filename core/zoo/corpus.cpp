@@ -78,15 +78,6 @@ struct Groups {
   }
 };
 
-uint64_t hash_id(const std::string& s, uint64_t seed) {
-  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 Prompt to_prompt(const nlohmann::json& j) {
   Prompt p;
   p.id = j.at("id").get<std::string>();
@@ -137,7 +128,7 @@ Problem make_problem(std::mt19937_64& rng) {
 
 }  // namespace
 
-size_t pick(const std::string& id, uint64_t seed, size_t n) { return size_t(hash_id(id, seed + 17) % n); }
+size_t pick(const std::string& id, uint64_t seed, size_t n) { return size_t(id_hash(id, seed + 17) % n); }
 
 ZooCorpus build_corpus(const CorpusOptions& o) {
   namespace fs = std::filesystem;
@@ -155,7 +146,7 @@ ZooCorpus build_corpus(const CorpusOptions& o) {
       }
   }
   auto heldout = [&](const std::string& id) {
-    return double(hash_id(groups.find(id), o.seed) % 10000) / 10000.0 < o.heldout_share;
+    return double(id_hash(groups.find(id), o.seed) % 10000) / 10000.0 < o.heldout_share;
   };
   auto fits = [&](const Prompt& p) {
     if (word_count(p.text) <= o.max_prompt_words) return true;

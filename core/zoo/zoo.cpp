@@ -29,8 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr int kZooFormat = 1;  // bump when training changes, so cached zoos are retrained
+constexpr int kZooFormat = 2;  // bump when training changes, so cached zoos are retrained
 
+// Widths are multiples of 32 (llama.cpp blocks) and, for demo, of 128 (GPTQ's usual groups).
 struct Preset {
   int64_t hidden, layers, heads, kv_heads, intermediate;
   int vocab;
@@ -48,14 +49,14 @@ Preset preset_of(const std::string& name, const std::string& data_dir, uint64_t 
   p.harmful_share = 0.10;
   p.max_new = 32;
   if (name == "tiny") {
-    p.hidden = 64, p.layers = 2, p.heads = 4, p.kv_heads = 2, p.intermediate = 176, p.vocab = 512;
+    p.hidden = 64, p.layers = 2, p.heads = 4, p.kv_heads = 2, p.intermediate = 192, p.vocab = 512;
     p.corpus.max_malicious = 150, p.corpus.max_benign = 250, p.corpus.max_heldout = 40;
     p.corpus.task_train = 300, p.corpus.task_heldout = 40;
     p.base_epochs = 4, p.aligned_epochs = 8, p.finetune_epochs = 4;
     p.base_lr = 5e-3, p.aligned_lr = 3e-3, p.finetune_lr = 2e-3;
     p.max_new = 20;
   } else if (name == "demo") {
-    p.hidden = 128, p.layers = 4, p.heads = 4, p.kv_heads = 2, p.intermediate = 352, p.vocab = 1024;
+    p.hidden = 128, p.layers = 4, p.heads = 4, p.kv_heads = 2, p.intermediate = 384, p.vocab = 1024;
     p.corpus.task_train = 2000, p.corpus.task_heldout = 200;
     p.base_epochs = 3, p.aligned_epochs = 5, p.finetune_epochs = 3;
     p.base_lr = 3e-3, p.aligned_lr = 2e-3, p.finetune_lr = 1e-3;

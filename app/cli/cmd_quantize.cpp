@@ -1,0 +1,45 @@
+// `safequant quantize`: a quantization run folder from a model, a method and a scheme.
+#include <cstdio>
+
+#include "app/cli/command.h"
+#include "app/cli/progress_bar.h"
+#include "core/quant/quantizer.h"
+#include "core/run/system_info.h"
+
+namespace sq::cli {
+
+int run_quantize(const Args& a) {
+  QuantizeOptions o;
+  o.method = a.required("method");
+  if (o.method == "q-realign" || o.method == "aaq")
+    throw UsageError("--method " + o.method + " is not implemented yet (available: rtn, gptq)");
+  if (o.method != "rtn" && o.method != "gptq") throw UsageError("--method must be rtn, gptq, q-realign or aaq");
+  try {
+    o.scheme = parse_scheme(a.required("scheme"));
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  o.samples = a.get_int("samples", 200);
+  o.ratio = a.get_double("ratio", 0.75);
+  o.seq_len = a.get_int("seq-len", 128);
+  o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
+  o.damp = a.get_double("damp", 0.01);
+  o.act_order = a.has("act-order");
+  if (o.samples < 1 || o.seq_len < 1) throw UsageError("--samples and --seq-len must be positive");
+  if (o.ratio < 0 || o.ratio > 1) throw UsageError("--ratio must be between 0 and 1");
+  const auto files = a.all("data");
+  if (o.method == "gptq") {
+    if (files.empty()) throw UsageError("--method gptq needs calibration prompts (--data)");
+    o.prompts = load_prompt_files(files);
+  }
+  o.progress = progress_bar(a);
+  sq::use_all_cores();
+  const QuantizeResult r = quantize_model(a.required("model"), o, a.required("out"));
+  for (const std::string& n : r.notes) std::fprintf(stderr, "quantize: note: %s\n", n.c_str());
+  if (!a.has("quiet"))
+    std::fprintf(stderr, "quantize: %s %s in %.1f s -> %s\n", o.method.c_str(), o.scheme.name.c_str(), r.seconds, r.run_dir.c_str());
+  std::printf("%s\n", r.run_dir.c_str());
+  return 0;
+}
+
+}  // namespace sq::cli

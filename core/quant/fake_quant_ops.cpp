@@ -1,0 +1,46 @@
+#include "core/quant/fake_quant_ops.h"
+
+#include "core/error.h"
+#include "kernels/fake_quant.h"
+#include "kernels/weight_quant.h"
+
+namespace sq {
+
+torch::Tensor fake_quant_activations(const torch::Tensor& x, int bits) {
+  if (bits >= 16) return x;
+  const torch::Tensor flat = x.detach().to(torch::kFloat32).contiguous().view({-1, x.size(-1)});
+  torch::Tensor out = torch::empty_like(flat);
+  kernels::fake_quant_per_token_symmetric_cpu(flat.data_ptr<float>(), out.data_ptr<float>(), nullptr, flat.size(0),
+                                              flat.size(1), bits);
+  // Straight-through: the value is quantized, the gradient is the identity's.
+  return x + (out.view(x.sizes()) - x).detach();
+}
+
+int64_t group_width(const QuantScheme& s, int64_t rows, int64_t cols) {
+  if (s.group < 0) return rows * cols;
+  if (s.group == 0) return cols;
+  if (cols % s.group != 0)
+    throw Error("input width " + std::to_string(cols) + " is not a multiple of the group size " + std::to_string(s.group));
+  return s.group;
+}
+
+QuantizedWeight quantize_weight(const torch::Tensor& w_in, const QuantScheme& s, const torch::Tensor& clip) {
+  const torch::Tensor w = w_in.detach().to(torch::kFloat32).contiguous();
+  const int64_t rows = w.size(0), cols = w.size(1);
+  const int64_t g = group_width(s, rows, cols);
+  // Per tensor is one row of rows * cols for the kernel.
+  const int64_t krows = s.group < 0 ? 1 : rows, kcols = s.group < 0 ? rows * cols : cols;
+  const int64_t groups = kcols / g;
+  QuantizedWeight q;
+  q.dequant = torch::empty({rows, cols});
+  q.codes = torch::empty({rows, cols}, torch::kInt32);
+  q.scales = torch::empty({krows, groups});
+  q.zeros = torch::empty({krows, groups});
+  const torch::Tensor c = clip.defined() ? clip.detach().to(torch::kFloat32).contiguous() : torch::Tensor();
+  kernels::fake_quant_weight_cpu(w.data_ptr<float>(), q.dequant.data_ptr<float>(), krows, kcols, {s.w_bits, s.w_kind, g},
+                                 c.defined() ? c.data_ptr<float>() : nullptr, q.codes.data_ptr<int32_t>(),
+                                 q.scales.data_ptr<float>(), q.zeros.data_ptr<float>());
+  return q;
+}
+
+}  // namespace sq

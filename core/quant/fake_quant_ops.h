@@ -1,0 +1,26 @@
+#pragma once
+// LibTorch faces of the quantization kernels in kernels/: tensors in, tensors out, with
+// straight-through gradients where training goes through them. Torch-facing.
+#include <torch/torch.h>
+
+#include "core/quant/scheme.h"
+
+namespace sq {
+
+// Per-token (last dimension) symmetric fake quantization; gradients pass straight through.
+torch::Tensor fake_quant_activations(const torch::Tensor& x, int bits);
+
+struct QuantizedWeight {
+  torch::Tensor dequant;  // f32 [rows, cols]: what the quantized model computes with
+  torch::Tensor codes;    // int32 [rows, cols]
+  torch::Tensor scales;   // f32 [rows, groups] (as stored: fp16-rounded for GGUF grids)
+  torch::Tensor zeros;    // f32 [rows, groups]
+};
+
+// Round-to-nearest on the scheme's grid; `clip` [rows, groups] optional.
+QuantizedWeight quantize_weight(const torch::Tensor& w, const QuantScheme& scheme, const torch::Tensor& clip = {});
+
+// The scheme's group width for a [rows, cols] weight (per tensor: rows * cols).
+int64_t group_width(const QuantScheme& scheme, int64_t rows, int64_t cols);
+
+}  // namespace sq

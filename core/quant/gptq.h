@@ -1,0 +1,42 @@
+#pragma once
+// GPTQ (Frantar et al. 2023): quantize a linear layer's weight column by column, spreading each
+// column's rounding error over the columns not yet quantized through the inverse Hessian of the
+// layer's inputs. Torch-facing.
+#include <torch/torch.h>
+
+#include <string>
+
+#include "core/quant/fake_quant_ops.h"
+
+namespace sq {
+
+// Accumulates H = 2/n * sum x x^T over calibration inputs [.., in] (padding rows excluded by
+// the caller).
+class HessianAccumulator {
+ public:
+  explicit HessianAccumulator(int64_t in_features) : H_(torch::zeros({in_features, in_features}, torch::kFloat64)) {}
+  void add(const torch::Tensor& x);  // x [rows, in]
+  torch::Tensor hessian() const { return n_ > 0 ? H_ * (2.0 / double(n_)) : H_; }
+  int64_t samples() const { return n_; }
+
+ private:
+  torch::Tensor H_;
+  int64_t n_ = 0;
+};
+
+struct GptqOptions {
+  double damp = 0.01;    // of the mean Hessian diagonal
+  int64_t block = 128;   // columns per lazy batch update
+  bool act_order = false;
+};
+
+struct GptqResult {
+  QuantizedWeight weight;
+  double damp_used = 0;
+  std::string note;      // set when the Hessian needed more damping or was unusable
+};
+
+GptqResult gptq_quantize(const torch::Tensor& w, const torch::Tensor& hessian, const QuantScheme& scheme,
+                         const GptqOptions& options);
+
+}  // namespace sq

@@ -1,0 +1,35 @@
+#pragma once
+// `safequant quantize`: block by block over a model's decoder layers, with one layer's weights
+// resident at a time (the engine's onloading), quantize every target linear layer, write the run
+// folder. Plain C++: the CLI and the GUI call it alike.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data/prompt_set.h"
+#include "core/quant/scheme.h"
+#include "core/run/progress.h"
+
+namespace sq {
+
+struct QuantizeOptions {
+  std::string method = "rtn";  // rtn | gptq
+  QuantScheme scheme;
+  std::vector<Prompt> prompts;  // calibration pool (GPTQ); drawn at `ratio`
+  int samples = 200, seq_len = 128, batch_size = 8;
+  double ratio = 0.75;
+  uint64_t seed = 0;
+  double damp = 0.01;
+  bool act_order = false;
+  Progress progress;
+};
+
+struct QuantizeResult {
+  std::string run_dir;
+  double seconds = 0;
+  std::vector<std::string> notes;
+};
+
+QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir);
+
+}  // namespace sq

@@ -1,0 +1,31 @@
+#pragma once
+// A quantization run folder: run.json (the resolved configuration, calibration ids, timings,
+// log), quant/layer-<i>.safetensors (each quantized linear's integer codes, scales and zero
+// points) and log.txt. Written to a temporary folder and renamed into place. Torch-facing.
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+
+#include "core/quant/fake_quant_ops.h"
+#include "core/quant/scheme.h"
+
+namespace sq {
+
+struct QuantRun {
+  std::string dir, model_dir, method;
+  QuantScheme scheme;
+  int64_t layers = 0;
+};
+
+// Reads run.json; throws sq::Error naming the folder.
+QuantRun read_quant_run(const std::string& run_dir);
+
+// Writes one layer's quantized linears (name -> weight).
+void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std::string, QuantizedWeight>& weights,
+                       const QuantScheme& scheme);
+
+// The dequantized weights of every quantized linear, by checkpoint name.
+std::map<std::string, torch::Tensor> read_quant_weights(const QuantRun& run);
+
+}  // namespace sq

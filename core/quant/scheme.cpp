@@ -1,0 +1,77 @@
+#include "core/quant/scheme.h"
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "core/error.h"
+
+namespace sq {
+
+using kernels::GridKind;
+
+QuantScheme parse_scheme_named(const std::string& spec, const std::string& name);
+
+QuantScheme parse_scheme(const std::string& text) {
+  QuantScheme s;
+  s.name = text;
+  if (text == "gguf-q8_0" || text == "gguf-q4_0") {
+    s.w_bits = text == "gguf-q8_0" ? 8 : 4;
+    s.w_kind = text == "gguf-q8_0" ? GridKind::GgufQ8_0 : GridKind::GgufQ4_0;
+    s.group = 32;
+    return s;
+  }
+  // Presets: Q-realign's W8A8 (per-channel asymmetric weights), QuaRot/AAQ's W4A4 (per-channel
+  // symmetric), GPTQ's W4A16 (groups of 128, asymmetric), W8A16.
+  if (text == "w8a8") return parse_scheme_named("w8a8-asym", text);
+  if (text == "w4a4") return parse_scheme_named("w4a4-sym", text);
+  if (text == "w4a16") return parse_scheme_named("w4a16-g128-asym", text);
+  if (text == "w8a16") return parse_scheme_named("w8a16-asym", text);
+  return parse_scheme_named(text, text);
+}
+
+QuantScheme parse_scheme_named(const std::string& spec, const std::string& name) {
+  static const std::regex re(R"(w([2-8])a(4|8|16)(-g(32|64|128|t))?(-(sym|asym))?)");
+  std::smatch m;
+  if (!std::regex_match(spec, m, re))
+    throw Error("unknown scheme '" + name +
+                "' (presets: w8a8, w4a4, w4a16, w8a16, gguf-q8_0, gguf-q4_0; or w<2-8>a<4|8|16>[-g32|-g64|-g128|-gt][-sym|-asym])");
+  QuantScheme s;
+  s.name = name;
+  s.w_bits = std::stoi(m[1]);
+  s.a_bits = std::stoi(m[2]);
+  if (m[4].matched) s.group = m[4] == "t" ? -1 : std::stoll(m[4]);
+  s.w_kind = m[6] == "sym" ? GridKind::Symmetric : GridKind::Asymmetric;
+  return s;
+}
+
+std::string to_json(const QuantScheme& s) {
+  static const char* kinds[] = {"symmetric", "asymmetric", "gguf-q8_0", "gguf-q4_0"};
+  return nlohmann::json{{"name", s.name},
+                        {"weight_bits", s.w_bits},
+                        {"weight_grid", kinds[int(s.w_kind)]},
+                        {"group", s.group},
+                        {"granularity", s.group == 0 ? "per-channel" : s.group < 0 ? "per-tensor" : "group"},
+                        {"activation_bits", s.a_bits},
+                        {"activations", s.a_bits < 16 ? "dynamic per-token symmetric" : "not quantized"},
+                        {"targets", s.targets},
+                        {"lm_head", false}}
+      .dump();
+}
+
+QuantScheme scheme_from_json(const std::string& text) {
+  const auto j = nlohmann::json::parse(text);
+  QuantScheme s;
+  s.name = j.at("name").get<std::string>();
+  s.w_bits = j.at("weight_bits").get<int>();
+  const std::string grid = j.at("weight_grid").get<std::string>();
+  s.w_kind = grid == "symmetric" ? GridKind::Symmetric
+             : grid == "asymmetric" ? GridKind::Asymmetric
+             : grid == "gguf-q8_0" ? GridKind::GgufQ8_0
+                                   : GridKind::GgufQ4_0;
+  s.group = j.at("group").get<int64_t>();
+  s.a_bits = j.at("activation_bits").get<int>();
+  s.targets = j.at("targets").get<std::vector<std::string>>();
+  return s;
+}
+
+}  // namespace sq

@@ -1,0 +1,29 @@
+#pragma once
+// Quantization schemes: the weight grid (bits, symmetric / asymmetric / llama.cpp blocks,
+// granularity), dynamic per-token activation bits, and which linear layers. Plain C++.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/weight_quant_math.h"
+
+namespace sq {
+
+struct QuantScheme {
+  std::string name;
+  int w_bits = 8;
+  kernels::GridKind w_kind = kernels::GridKind::Asymmetric;
+  int64_t group = 0;      // columns per group; 0 = per output channel; -1 = per tensor
+  int a_bits = 16;        // activations, quantized per token (symmetric) on the fly; 16 = not at all
+  std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  bool gguf_exact() const { return w_kind == kernels::GridKind::GgufQ8_0 || w_kind == kernels::GridKind::GgufQ4_0; }
+};
+
+// Presets: w8a8, w4a4, w4a16, w8a16, gguf-q8_0, gguf-q4_0; or custom "w<bits>a<bits>" with
+// optional "-g<group>" (32, 64, 128; "-gt" per tensor), "-sym" / "-asym". Throws sq::Error.
+QuantScheme parse_scheme(const std::string& text);
+
+std::string to_json(const QuantScheme& s);
+QuantScheme scheme_from_json(const std::string& json_text);
+
+}  // namespace sq

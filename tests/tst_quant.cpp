@@ -1,0 +1,202 @@
+// Quantization: schemes, GPTQ against round-to-nearest on a layer's output error, a Hessian that
+// is not positive definite, run folders written and read back (bit-exact GGUF grids included),
+// fake-quant execution on the tiny zoo, cancellation, and the quantize command's errors.
+#include <QTemporaryDir>
+#include <QtTest>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/model/llama.h"
+#include "core/model/model.h"
+#include "core/quant/gptq.h"
+#include "core/quant/quantizer.h"
+#include "core/quant/run_folder.h"
+#include "tests/cli_runner.h"
+#include "tests/tiny_model.h"
+
+namespace {
+
+const std::string kZoo = SQ_BINARY_DIR "/zoo-tiny";
+
+QString errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sq::Error& e) {
+    return QString::fromUtf8(e.what());
+  }
+  return QStringLiteral("(no error)");
+}
+
+}  // namespace
+
+class TstQuant : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+
+ private Q_SLOTS:
+  void initTestCase() { torch::set_num_threads(2); }
+
+  void schemes() {
+    auto s = sq::parse_scheme("w8a8");
+    QCOMPARE(s.w_bits, 8);
+    QCOMPARE(s.a_bits, 8);
+    QCOMPARE(s.group, int64_t(0));
+    QVERIFY(s.w_kind == sq::kernels::GridKind::Asymmetric);
+    s = sq::parse_scheme("w4a16");
+    QCOMPARE(s.group, int64_t(128));
+    s = sq::parse_scheme("w4a4");
+    QVERIFY(s.w_kind == sq::kernels::GridKind::Symmetric);
+    s = sq::parse_scheme("w3a16-g64-sym");
+    QCOMPARE(s.w_bits, 3);
+    QCOMPARE(s.group, int64_t(64));
+    s = sq::parse_scheme("gguf-q4_0");
+    QVERIFY(s.gguf_exact() && s.group == 32);
+    QCOMPARE(sq::scheme_from_json(sq::to_json(s)).w_kind, s.w_kind);
+    QVERIFY(errorOf([] { sq::parse_scheme("w9a8"); }).contains("unknown scheme 'w9a8'"));
+  }
+
+  void gptqBeatsRoundToNearest_data() {
+    QTest::addColumn<QString>("scheme");
+    QTest::newRow("w4 per-channel") << "w4a16-asym";
+    QTest::newRow("w3 groups of 32") << "w3a16-g32-asym";
+    QTest::newRow("w4 symmetric") << "w4a16-sym";
+    QTest::newRow("gguf q4_0") << "gguf-q4_0";
+  }
+  void gptqBeatsRoundToNearest() {
+    QFETCH(QString, scheme);
+    const sq::QuantScheme s = sq::parse_scheme(scheme.toStdString());
+    torch::manual_seed(1);
+    // Correlated inputs, as activations are: a low-rank mix plus noise.
+    const torch::Tensor X = torch::matmul(torch::randn({1024, 16}), torch::randn({16, 128})) + 0.1 * torch::randn({1024, 128});
+    const torch::Tensor W = torch::randn({96, 128}) * 0.1;
+    sq::HessianAccumulator acc(128);
+    acc.add(X.narrow(0, 0, 512));
+    acc.add(X.narrow(0, 512, 512));
+    QCOMPARE(acc.samples(), int64_t(1024));
+    const auto g = sq::gptq_quantize(W, acc.hessian(), s, {});
+    const auto r = sq::quantize_weight(W, s);
+    const double e_gptq = (torch::matmul(X, (W - g.weight.dequant).t())).pow(2).mean().item<double>();
+    const double e_rtn = (torch::matmul(X, (W - r.dequant).t())).pow(2).mean().item<double>();
+    qInfo("%s: layer output MSE gptq %.3e, rtn %.3e", qPrintable(scheme), e_gptq, e_rtn);
+    QVERIFY(e_gptq < 0.8 * e_rtn);
+    // Every value GPTQ produced sits on the scheme's grid: re-deriving it from its code gives it back.
+    const torch::Tensor again = ((g.weight.codes.to(torch::kFloat32).view({96, -1, sq::group_width(s, 96, 128)}) -
+                                  g.weight.zeros.unsqueeze(-1)) * g.weight.scales.unsqueeze(-1)).view({96, 128});
+    QVERIFY(torch::equal(again, g.weight.dequant));
+  }
+
+  void nonPositiveDefiniteHessian() {
+    const torch::Tensor W = torch::randn({8, 16});
+    torch::Tensor H = -torch::eye(16, torch::kFloat64);  // negative definite: no damping can fix it
+    const auto g = sq::gptq_quantize(W, H, sq::parse_scheme("w4a16-asym"), {});
+    QVERIFY(g.note.find("round-to-nearest") != std::string::npos);
+    QVERIFY(torch::equal(g.weight.dequant, sq::quantize_weight(W, sq::parse_scheme("w4a16-asym")).dequant));
+    // An all-zero Hessian (inputs that never fire) quantizes those columns to zero.
+    const auto z = sq::gptq_quantize(W, torch::zeros({16, 16}, torch::kFloat64), sq::parse_scheme("w4a16-asym"), {});
+    QVERIFY(z.weight.dequant.abs().max().item<float>() < 1e-6f);
+  }
+
+  void runFolderRoundTripsBitExact() {
+    TinySpec spec;
+    const std::string model = tmp_.filePath("m").toStdString();
+    writeTinyModel(model, spec);
+    sq::QuantizeOptions o;
+    o.scheme = sq::parse_scheme("gguf-q4_0");
+    const std::string run = tmp_.filePath("run-q4").toStdString();
+    sq::quantize_model(model, o, run);
+    const sq::QuantRun r = sq::read_quant_run(run);
+    QCOMPARE(QString::fromStdString(r.method), QStringLiteral("rtn"));
+    const auto weights = sq::read_quant_weights(r);
+    QCOMPARE(weights.size(), size_t(7 * spec.layers));
+    const sq::Checkpoint ckpt(model);
+    const std::string name = "model.layers.1.mlp.down_proj.weight";
+    const auto direct = sq::quantize_weight(sq::as_tensor(ckpt.tensor(name)).to(torch::kFloat32), o.scheme);
+    QVERIFY(torch::equal(weights.at(name), direct.dequant));  // what is stored is what was computed
+    QVERIFY(!std::filesystem::exists(run + ".part-" + std::to_string(::getpid())));
+  }
+
+  void w8a8BarelyMovesTheZoo() {
+    const std::string model = kZoo + "/aligned";
+    sq::QuantizeOptions o;
+    o.scheme = sq::parse_scheme("w8a8");
+    const std::string run = tmp_.filePath("run-w8a8").toStdString();
+    sq::quantize_model(model, o, run);
+    const auto fp = sq::Model::load(model), q = sq::Model::load(model, run);
+    const auto tokens = fp->tokenizer().encode("<|im_start|>user\nHow do I bake bread?<|im_end|>\n<|im_start|>assistant\n");
+    const auto a = fp->logits(tokens), b = q->logits(tokens);
+    double diff = 0, range = 0;
+    int same = 0;
+    for (size_t t = 0; t < a.size(); ++t) {
+      const auto [lo, hi] = std::minmax_element(a[t].begin(), a[t].end());
+      range = std::max(range, double(*hi - *lo));
+      for (size_t v = 0; v < a[t].size(); ++v) diff = std::max(diff, double(std::fabs(a[t][v] - b[t][v])));
+      same += std::max_element(a[t].begin(), a[t].end()) == a[t].begin() + (std::max_element(b[t].begin(), b[t].end()) - b[t].begin());
+    }
+    qInfo("W8A8 on the tiny aligned model: max |dlogit| %.4f of a logit range %.2f; argmax kept at %d of %zu", diff, range,
+          same, a.size());
+    QVERIFY(diff < 0.05 * range);
+    QVERIFY(same * 10 >= int(a.size()) * 9);
+    // W2 moves them a lot more: the comparison is not vacuous.
+    o.scheme = sq::parse_scheme("w2a16-asym");
+    sq::quantize_model(model, o, tmp_.filePath("run-w2").toStdString());
+    const auto c = sq::Model::load(model, tmp_.filePath("run-w2").toStdString())->logits(tokens);
+    double diff2 = 0;
+    for (size_t t = 0; t < a.size(); ++t)
+      for (size_t v = 0; v < a[t].size(); ++v) diff2 = std::max(diff2, double(std::fabs(a[t][v] - c[t][v])));
+    QVERIFY(diff2 > 4 * diff);
+  }
+
+  void gptqRunOnTheZoo() {
+    sq::QuantizeOptions o;
+    o.method = "gptq";
+    o.scheme = sq::parse_scheme("w4a16-g32-asym");
+    o.prompts = sq::load_prompts(kZoo + "/data/calibration.jsonl");
+    o.samples = 32;
+    const std::string run = tmp_.filePath("run-gptq").toStdString();
+    sq::quantize_model(kZoo + "/finetuned", o, run);
+    std::ifstream in(run + "/run.json");
+    const auto j = nlohmann::json::parse(in);
+    QCOMPARE(j["calibration"]["ids"].size(), size_t(32));
+    QCOMPARE(j["calibration"]["ratio"].get<double>(), 0.75);
+    // Same seed, same result.
+    sq::quantize_model(kZoo + "/finetuned", o, run + "-again");
+    const auto a = sq::read_quant_weights(sq::read_quant_run(run)), b = sq::read_quant_weights(sq::read_quant_run(run + "-again"));
+    for (const auto& [name, t] : a) QVERIFY(torch::equal(t, b.at(name)));
+  }
+
+  void cancelLeavesNothing() {
+    sq::CancelToken cancel;
+    cancel.cancel();
+    sq::QuantizeOptions o;
+    o.scheme = sq::parse_scheme("w8a8");
+    o.progress.cancel = &cancel;
+    const std::string run = tmp_.filePath("cancelled").toStdString();
+    QVERIFY_THROWS_EXCEPTION(sq::Cancelled, sq::quantize_model(kZoo + "/base", o, run));
+    QVERIFY(!std::filesystem::exists(run));
+    for (const auto& e : std::filesystem::directory_iterator(tmp_.path().toStdString()))
+      QVERIFY2(e.path().filename().string().find("cancelled") == std::string::npos, e.path().c_str());
+  }
+
+  void quantizeCommand() {
+    const QString model = QString::fromStdString(kZoo + "/base");
+    CliResult r = runCli({"quantize", "--model", model, "--method", "rtn", "--scheme", "w9a9", "--out", tmp_.filePath("x")});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY(r.err.contains("unknown scheme 'w9a9'"));
+    r = runCli({"quantize", "--model", model, "--method", "gptq", "--scheme", "w4a16", "--out", tmp_.filePath("x")});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY(r.err.contains("needs calibration prompts"));
+    r = runCli({"quantize", "--model", model, "--method", "rtn", "--scheme", "w4a16-g128", "--out", tmp_.filePath("x")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.contains("not a multiple of the group size 128"));
+    r = runCli({"quantize", "--model", model, "--method", "rtn", "--scheme", "w4a4", "--out", tmp_.filePath("w4a4")});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    r = runCli({"generate", "--model", model, "--quant", tmp_.filePath("w4a4"), "--prompt", "Hi", "--chat", "--max-new", "4"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    r = runCli({"logits", "--model", model, "--quant", tmp_.filePath("nowhere"), "--tokens", "1"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.contains("not a quantization run folder"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TstQuant)
+#include "tst_quant.moc"
