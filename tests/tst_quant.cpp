@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
+#include "core/data/calibration.h"
+#include "core/probe/probe_run.h"
 #include "core/quant/gptq.h"
 #include "core/quant/quantizer.h"
 #include "core/quant/run_folder.h"
@@ -162,6 +164,63 @@ class TstQuant : public QObject {
     sq::quantize_model(kZoo + "/finetuned", o, run + "-again");
     const auto a = sq::read_quant_weights(sq::read_quant_run(run)), b = sq::read_quant_weights(sq::read_quant_run(run + "-again"));
     for (const auto& [name, t] : a) QVERIFY(torch::equal(t, b.at(name)));
+  }
+
+  void learnedClippingAndQRealign() {
+    const std::string model = kZoo + "/finetuned", aligned = kZoo + "/aligned";
+    const auto pool = sq::load_prompts(kZoo + "/data/calibration.jsonl");
+    sq::QuantizeOptions o;
+    o.scheme = sq::parse_scheme("w3a16-asym");
+    o.prompts = pool;
+    o.samples = 48;
+    o.epochs = 10;
+    o.lr = 0.05;
+    o.aligned_dir = aligned;
+    const std::string rtn = tmp_.filePath("c-rtn").toStdString(), lwc = tmp_.filePath("c-lwc").toStdString(),
+                      qr = tmp_.filePath("c-qr").toStdString();
+    sq::quantize_model(model, o, rtn);
+    o.method = "lwc";
+    sq::quantize_model(model, o, lwc);
+    o.method = "q-realign";
+    sq::quantize_model(model, o, qr);
+
+    // LWC beats RTN on how far the quantized model's last block output drifts from full precision.
+    const auto calib = sq::draw_calibration(pool, 48, 0.75, 0);
+    const auto fp = sq::Model::load(model);
+    const auto prompts = sq::encode_prompts(*fp, calib, true);
+    sq::CaptureOptions co;
+    const sq::Activations ref = fp->capture(prompts, co);
+    auto drift = [&](const std::string& run) {
+      const sq::Activations a = sq::Model::load(model, run)->capture(prompts, co);
+      double e = 0;
+      const auto& x = a.last.at("layer.1");
+      const auto& y = ref.last.at("layer.1");
+      for (size_t k = 0; k < x.size(); ++k) e += double(x[k] - y[k]) * double(x[k] - y[k]);
+      return e / double(x.size());
+    };
+    const double e_rtn = drift(rtn), e_lwc = drift(lwc);
+    // Q-realign pushes malicious samples to the harmful side of the aligned model's probes.
+    const sq::ProbeReport probes = sq::run_probe(*sq::Model::load(aligned), calib, {}, "");
+    auto probe_loss = [&](const std::string& run) {
+      const sq::Activations a = sq::Model::load(model, run)->capture(prompts, co);
+      double loss = 0;
+      int n = 0;
+      for (size_t l = 0; l < probes.layers.size(); ++l) {
+        const auto& x = a.last.at("layer." + std::to_string(l));
+        for (size_t i = 0; i < calib.size(); ++i) {
+          if (!calib[i].label) continue;
+          double z = probes.layers[l].b;
+          for (int64_t d = 0; d < a.hidden; ++d) z += double(probes.layers[l].w[size_t(d)]) * x[i * size_t(a.hidden) + size_t(d)];
+          loss += std::log1p(std::exp(-z));
+          ++n;
+        }
+      }
+      return loss / n;
+    };
+    const double p_lwc = probe_loss(lwc), p_qr = probe_loss(qr);
+    qInfo("block drift rtn %.4e lwc %.4e; malicious probe loss lwc %.4f q-realign %.4f", e_rtn, e_lwc, p_lwc, p_qr);
+    QVERIFY(e_lwc < e_rtn);
+    QVERIFY(p_qr < p_lwc);
   }
 
   void cancelLeavesNothing() {

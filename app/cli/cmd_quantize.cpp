@@ -11,9 +11,9 @@ namespace sq::cli {
 int run_quantize(const Args& a) {
   QuantizeOptions o;
   o.method = a.required("method");
-  if (o.method == "q-realign" || o.method == "aaq")
-    throw UsageError("--method " + o.method + " is not implemented yet (available: rtn, gptq)");
-  if (o.method != "rtn" && o.method != "gptq") throw UsageError("--method must be rtn, gptq, q-realign or aaq");
+  if (o.method == "aaq") throw UsageError("--method aaq is not implemented yet (available: rtn, gptq, lwc, q-realign)");
+  if (o.method != "rtn" && o.method != "gptq" && o.method != "lwc" && o.method != "q-realign")
+    throw UsageError("--method must be rtn, gptq, lwc, q-realign or aaq");
   try {
     o.scheme = parse_scheme(a.required("scheme"));
   } catch (const Error& e) {
@@ -25,11 +25,15 @@ int run_quantize(const Args& a) {
   o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
   o.damp = a.get_double("damp", 0.01);
   o.act_order = a.has("act-order");
+  o.epochs = a.get_int("epochs", o.epochs);
+  o.lr = a.get_double("lr", o.lr);
+  o.aligned_dir = a.get("aligned");
+  if (o.epochs < 1 || o.lr <= 0) throw UsageError("--epochs and --lr must be positive");
   if (o.samples < 1 || o.seq_len < 1) throw UsageError("--samples and --seq-len must be positive");
   if (o.ratio < 0 || o.ratio > 1) throw UsageError("--ratio must be between 0 and 1");
   const auto files = a.all("data");
-  if (o.method == "gptq") {
-    if (files.empty()) throw UsageError("--method gptq needs calibration prompts (--data)");
+  if (o.method != "rtn") {
+    if (files.empty()) throw UsageError("--method " + o.method + " needs calibration prompts (--data)");
     o.prompts = load_prompt_files(files);
   }
   o.progress = progress_bar(a);

@@ -13,6 +13,7 @@
 #include "core/model/model.h"
 #include "core/probe/probe_run.h"
 #include "core/quant/gptq.h"
+#include "core/quant/lwc.h"
 #include "core/quant/run_folder.h"
 #include "core/version.h"
 
@@ -33,12 +34,67 @@ bool targeted(const QuantScheme& s, const std::string& linear) {
   return false;
 }
 
+// Trains sigmoid(theta) clip factors for block i's targeted linears by AdamW on the block
+// objective; returns them by weight name.
+std::map<std::string, torch::Tensor> learn_clipping(const ModelConfig& c, const std::shared_ptr<const Checkpoint>& weights,
+                                                    const Llama& fp, int64_t i, const std::vector<Llama::State>& states,
+                                                    const std::vector<Llama::Batch>& batches,
+                                                    const std::vector<torch::Tensor>& malicious,
+                                                    const std::vector<LayerProbe>& probes, const QuantizeOptions& o,
+                                                    QuantizeResult& result) {
+  const std::string prefix = "model.layers." + std::to_string(i) + ".";
+  std::map<std::string, torch::Tensor> w, theta;
+  for (const auto& [linear, input] : kInputs) {
+    if (!targeted(o.scheme, linear)) continue;
+    const std::string name = prefix + linear + ".weight";
+    w[name] = as_tensor(weights->tensor(name)).to(torch::kFloat32);
+    const int64_t rows = w[name].size(0), cols = w[name].size(1), g = group_width(o.scheme, rows, cols);
+    theta[name] = torch::full({o.scheme.group < 0 ? 1 : rows, (o.scheme.group < 0 ? rows * cols : cols) / g}, 4.0)
+                      .set_requires_grad(true);  // sigmoid(4) = 0.982, OmniQuant's start
+  }
+  std::vector<Llama::State> target = states;
+  fp.run_block(i, target, nullptr);
+  BlockObjective objective;
+  if (o.method == "q-realign") {
+    objective.q_realign = true;
+    objective.probe_w = torch::tensor(probes[size_t(i)].w);
+    objective.probe_b = probes[size_t(i)].b;
+  }
+  std::vector<torch::Tensor> params;
+  for (auto& [name, t] : theta) params.push_back(t);
+  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).weight_decay(0));
+  torch::AutoGradMode grad(true);
+  double last = 0;
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    double sum = 0;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      std::map<std::string, torch::Tensor> fq;
+      for (const auto& [name, t] : theta) fq[name] = fake_quant_weight_ste(w[name], o.scheme, torch::sigmoid(t));
+      Llama qnet(c, weights, fq);
+      qnet.set_activation_bits(o.scheme.a_bits);
+      std::vector<Llama::State> one = {states[b]};
+      qnet.run_block(i, one, nullptr);
+      const torch::Tensor loss = block_loss(one[0].x, target[b].x, batches[b].mask, malicious[b], objective);
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      sum += loss.item<double>();
+    }
+    last = sum / double(batches.size());
+  }
+  result.notes.push_back("layer " + std::to_string(i) + ": final " + o.method + " block loss " + std::to_string(last));
+  std::map<std::string, torch::Tensor> clips;
+  for (const auto& [name, t] : theta) clips[name] = torch::sigmoid(t).detach();
+  return clips;
+}
+
 }  // namespace
 
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& o, const std::string& run_dir) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (o.method != "rtn" && o.method != "gptq")
-    throw Error("method '" + o.method + "' is not implemented yet (available: rtn, gptq)");
+  if (o.method != "rtn" && o.method != "gptq" && o.method != "lwc" && o.method != "q-realign")
+    throw Error("method '" + o.method + "' is not implemented yet (available: rtn, gptq, lwc, q-realign)");
+  const bool learned = o.method == "lwc" || o.method == "q-realign";
   if (run_dir.empty()) throw Error("no run folder given");
   const auto model = Model::load(model_dir);
   const ModelConfig& c = model->config();
@@ -49,7 +105,8 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   // Calibration: chat-templated prompts, truncated to seq_len tokens, batched with left padding.
   std::vector<Prompt> calibration;
   std::vector<Llama::Batch> batches;
-  if (o.method == "gptq") {
+  std::vector<torch::Tensor> batch_malicious;
+  if (o.method != "rtn") {
     calibration = draw_calibration(o.prompts, o.samples, o.ratio, o.seed);
     auto encoded = encode_prompts(*model, calibration, true);
     for (auto& e : encoded)
@@ -67,7 +124,21 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
         mask[b].narrow(0, off, int64_t(e.size())).fill_(1);
       }
       batches.push_back({tokens, mask});
+      std::vector<int64_t> labels;
+      for (size_t i = at; i < end; ++i) labels.push_back(calibration[i].label);
+      batch_malicious.push_back(torch::tensor(labels).to(torch::kBool));
     }
+  }
+  // Q-realign's per-layer probes: SLR on the aligned model's activations when given (as the
+  // paper's code does), else on the target's, over the calibration prompts.
+  std::vector<LayerProbe> probes;
+  if (o.method == "q-realign") {
+    const auto probe_model = o.aligned_dir.empty() ? Model::load(model_dir) : Model::load(o.aligned_dir);
+    if (probe_model->config().num_layers != c.num_layers || probe_model->config().hidden_size != c.hidden_size)
+      throw Error(o.aligned_dir, "the aligned model's shape differs from " + model_dir);
+    ProbeOptions po;
+    po.progress = o.progress;
+    probes = run_probe(*probe_model, calibration, po, "").layers;
   }
 
   const fs::path tmp = run_dir + ".part-" + std::to_string(::getpid());
@@ -100,6 +171,9 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
           it->second.add(v.reshape({-1, v.size(-1)}).index({real}));
         });
       }
+      // LWC: learn each group's clip factor for this block, with every other weight frozen.
+      std::map<std::string, torch::Tensor> clips;
+      if (learned) clips = learn_clipping(c, weights, fp, i, states, batches, batch_malicious, probes, o, result);
       std::map<std::string, QuantizedWeight> layer;
       std::map<std::string, torch::Tensor> replaced;
       for (const auto& [linear, input] : kInputs) {
@@ -114,6 +188,8 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
           GptqResult g = gptq_quantize(w, hessians.at(input).hessian(), o.scheme, go);
           if (!g.note.empty()) result.notes.push_back(name + ": " + g.note);
           q = std::move(g.weight);
+        } else if (learned) {
+          q = quantize_weight(w, o.scheme, clips.at(name));
         } else {
           q = quantize_weight(w, o.scheme);
         }
@@ -144,6 +220,8 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
         {"calibration",
          {{"samples", calibration.size()}, {"ratio", o.ratio}, {"seq_len", o.seq_len}, {"seed", o.seed}, {"ids", ids}}},
         {"gptq", {{"damp", o.damp}, {"act_order", o.act_order}, {"block", 128}}},
+        {"lwc", {{"epochs", o.epochs}, {"learning_rate", o.lr}, {"objective", o.method == "q-realign" ? "q-realign" : "reconstruction"},
+                 {"probes_from", o.aligned_dir.empty() ? model_dir : o.aligned_dir}}},
         {"notes", result.notes},
         {"seconds", result.seconds}};
     write_atomically((tmp / "run.json").string(), [&](std::ostream& out) { out << run.dump(2) << "\n"; });

@@ -13,7 +13,7 @@
 namespace sq {
 
 struct QuantizeOptions {
-  std::string method = "rtn";  // rtn | gptq
+  std::string method = "rtn";  // rtn | gptq | lwc (clipping, reconstruction) | q-realign
   QuantScheme scheme;
   std::vector<Prompt> prompts;  // calibration pool (GPTQ); drawn at `ratio`
   int samples = 200, seq_len = 128, batch_size = 8;
@@ -21,6 +21,9 @@ struct QuantizeOptions {
   uint64_t seed = 0;
   double damp = 0.01;
   bool act_order = false;
+  int epochs = 10;              // LWC epochs over the calibration set, per block
+  double lr = 0.05;             // for theta, where clip = sigmoid(theta) starts at sigmoid(4)
+  std::string aligned_dir;      // q-realign: fit the probes on this model's activations
   Progress progress;
 };
 
