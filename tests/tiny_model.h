@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/llama.h"
 #include "core/model/safetensors.h"
 #include "core/model/unicode_text.h"
 
@@ -26,31 +27,24 @@ inline void writeTinyModel(const std::string& dir, const TinySpec& s) {
   using nlohmann::json;
   fs::create_directories(dir);
   torch::manual_seed(s.seed);
-  const int64_t hd = s.hidden / s.heads, q = s.heads * hd, kv = s.kv_heads * hd;
+  const int64_t hd = s.hidden / s.heads;
+  sq::ModelConfig shape;
+  shape.model_type = s.model_type;
+  shape.vocab_size = s.vocab, shape.hidden_size = s.hidden, shape.intermediate_size = s.intermediate;
+  shape.num_layers = s.layers, shape.num_heads = s.heads, shape.num_kv_heads = s.kv_heads, shape.head_dim = hd;
+  shape.tie_word_embeddings = s.tied;
+  shape.attention_bias = s.model_type == "qwen2";
   std::vector<std::pair<std::string, torch::Tensor>> w;
-  auto add = [&](const std::string& n, std::vector<int64_t> shape, double scale) {
-    w.emplace_back(n, torch::randn(shape) * scale);
-  };
-  add("model.embed_tokens.weight", {s.vocab, s.hidden}, 1.0);
-  for (int64_t i = 0; i < s.layers; ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    w.emplace_back(p + "input_layernorm.weight", 1 + 0.1 * torch::randn({s.hidden}));
-    w.emplace_back(p + "post_attention_layernorm.weight", 1 + 0.1 * torch::randn({s.hidden}));
-    add(p + "self_attn.q_proj.weight", {q, s.hidden}, 0.2);
-    add(p + "self_attn.k_proj.weight", {kv, s.hidden}, 0.2);
-    add(p + "self_attn.v_proj.weight", {kv, s.hidden}, 0.2);
-    add(p + "self_attn.o_proj.weight", {s.hidden, q}, 0.2);
-    if (s.model_type == "qwen2") {
-      add(p + "self_attn.q_proj.bias", {q}, 0.1);
-      add(p + "self_attn.k_proj.bias", {kv}, 0.1);
-      add(p + "self_attn.v_proj.bias", {kv}, 0.1);
-    }
-    add(p + "mlp.gate_proj.weight", {s.intermediate, s.hidden}, 0.2);
-    add(p + "mlp.up_proj.weight", {s.intermediate, s.hidden}, 0.2);
-    add(p + "mlp.down_proj.weight", {s.hidden, s.intermediate}, 0.2);
+  for (const sq::ParamSpec& spec : sq::parameter_specs(shape)) {
+    const bool final_norm = spec.name == "model.norm.weight";
+    const bool norm = spec.name.find("norm") != std::string::npos;
+    const bool embed = spec.name == "model.embed_tokens.weight";
+    const bool bias = spec.name.size() > 5 && spec.name.compare(spec.name.size() - 5, 5, ".bias") == 0;
+    torch::Tensor t = final_norm ? torch::ones(spec.shape)
+                      : norm     ? 1 + 0.1 * torch::randn(spec.shape)
+                                 : torch::randn(spec.shape) * (embed ? 1.0 : bias ? 0.1 : 0.2);
+    w.emplace_back(spec.name, t);
   }
-  w.emplace_back("model.norm.weight", torch::ones({s.hidden}));
-  if (!s.tied) add("lm_head.weight", {s.vocab, s.hidden}, 0.2);
   // Weights are rounded to bf16 values either way, so f32 and bf16 copies hold the same numbers.
   for (auto& [n, t] : w) t = t.to(torch::kBFloat16).to(s.bf16 ? torch::kBFloat16 : torch::kFloat32).contiguous();
 

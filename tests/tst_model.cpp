@@ -12,6 +12,7 @@
 #include "core/model/llama.h"
 #include "core/model/model.h"
 #include "tests/cli_runner.h"
+#include "tests/error_text.h"
 #include "tests/tiny_model.h"
 
 namespace {
@@ -33,14 +34,6 @@ void writeRaw(const std::string& path, const std::string& header, size_t data_by
   out << header << std::string(data_bytes, '\0');
 }
 
-QString errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sq::Error& e) {
-    return QString::fromUtf8(e.what());
-  }
-  return QStringLiteral("(no error)");
-}
 
 }  // namespace
 

@@ -12,19 +12,12 @@
 #include "core/probe/projection.h"
 #include "core/probe/slr.h"
 #include "tests/cli_runner.h"
+#include "tests/error_text.h"
 #include "tests/liblinear_reference.h"
 #include "tests/tiny_model.h"
 
 namespace {
 
-QString errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sq::Error& e) {
-    return QString::fromUtf8(e.what());
-  }
-  return QStringLiteral("(no error)");
-}
 
 // Two Gaussian classes: the label is carried by `signal` features in a random direction.
 std::pair<torch::Tensor, torch::Tensor> synthetic(int64_t n, int64_t d, double separation, uint64_t seed) {

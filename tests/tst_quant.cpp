@@ -14,20 +14,13 @@
 #include "core/quant/quantizer.h"
 #include "core/quant/run_folder.h"
 #include "tests/cli_runner.h"
+#include "tests/error_text.h"
 #include "tests/tiny_model.h"
 
 namespace {
 
 const std::string kZoo = SQ_BINARY_DIR "/zoo-tiny";
 
-QString errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sq::Error& e) {
-    return QString::fromUtf8(e.what());
-  }
-  return QStringLiteral("(no error)");
-}
 
 }  // namespace
 
