@@ -216,6 +216,30 @@ class TstQuant : public QObject {
     QVERIFY(p_qr < p_lwc);
   }
 
+  void probeBeforeAndAfterInOneBasis() {
+    const QString model = QString::fromStdString(kZoo + "/aligned");
+    const QString run = tmp_.filePath("probe-w8a8"), out = tmp_.filePath("probe-cmp");
+    CliResult r = runCli({"quantize", "--model", model, "--method", "rtn", "--scheme", "w8a8", "--out", run, "--quiet"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    r = runCli({"probe", "--model", model, "--quant", run, "--data", QString::fromStdString(kZoo + "/data/heldout_malicious.jsonl"),
+                QString::fromStdString(kZoo + "/data/heldout_benign.jsonl"), "--out", out});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    std::ifstream cj((out + "/comparison.json").toStdString());
+    const auto cmp = nlohmann::json::parse(cj);
+    QCOMPARE(cmp["layers"].size(), size_t(2));
+    for (const auto& l : cmp["layers"]) {
+      const double fp = l["fp"]["margin"], q = l["quantized"]["margin"];
+      QVERIFY(std::fabs(fp - q) < 0.1 * std::fabs(fp));  // W8A8 barely moves the probe's view
+      QCOMPARE(l["quantized"]["accuracy"].get<double>(), l["fp"]["accuracy"].get<double>());
+    }
+    std::ifstream pj((out + "/projection.json").toStdString());
+    const auto proj = nlohmann::json::parse(pj);
+    const auto& layer = proj["layers"][1];
+    QCOMPARE(layer["pca_quantized"].size(), layer["pca"].size());
+    QVERIFY(layer["pca_quantized"] != layer["pca"]);  // the quantized points, in the reference axes
+    QVERIFY(std::filesystem::exists((out + "/activations_quantized.safetensors").toStdString()));
+  }
+
   void cancelLeavesNothing() {
     sq::CancelToken cancel;
     cancel.cancel();

@@ -1,5 +1,6 @@
 // `safequant probe`: per-layer SLR probes and 2D projections of a model on labelled prompts.
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "app/cli/command.h"
@@ -27,14 +28,26 @@ int run_probe(const Args& a) {
   o.progress = progress_bar(a);
   const std::vector<Prompt> prompts = load_prompt_files(files);
   sq::use_all_cores();
-  const auto model = Model::load(a.required("model"), a.get("quant"));
+  // With --quant the full-precision model is the reference: its probes and bases are applied
+  // unchanged to the quantized model's activations.
+  const auto model = Model::load(a.required("model"));
+  std::unique_ptr<Model> quantized;
+  if (a.has("quant")) {
+    quantized = Model::load(a.required("model"), a.get("quant"));
+    o.quantized = quantized.get();
+  }
   const ProbeReport r = run_probe(*model, prompts, o, a.get("out"));
   if (a.has("out")) {
     if (!a.has("quiet")) {
       std::cerr << "probe: " << r.layers.size() << " layers, " << r.train_ids.size() << " train / " << r.test_ids.size()
                 << " held-out prompts; held-out accuracy per layer:";
       for (const LayerProbe& l : r.layers) std::cerr << " " << int(l.accuracy * 1000) / 10.0;
-      std::cerr << "\nprobe: wrote activations.safetensors, probe.json, projection.json, projection.csv to " << a.get("out")
+      if (!r.quantized.empty()) {
+        std::cerr << "; quantized:";
+        for (const QuantizedProbe& q : r.quantized) std::cerr << " " << int(q.accuracy * 1000) / 10.0;
+      }
+      std::cerr << "\nprobe: wrote activations.safetensors, probe.json, projection.json, projection.csv"
+                << (r.quantized.empty() ? "" : ", activations_quantized.safetensors, comparison.json") << " to " << a.get("out")
                 << "\n";
       if (!r.note.empty()) std::cerr << "probe: " << r.note << "\n";
     }

@@ -61,7 +61,9 @@ const std::vector<Command>& commands() {
        run_generate},
       {"probe", "probe --model DIR [--quant RUNDIR] --data FILE.jsonl... [--out DIR]",
        "Per-layer SLR probes and 2D projections",
-       "Capture last-token hidden states of every layer, fit one SLR probe per layer, project to 2D.",
+       "Capture last-token hidden states of every layer, fit one SLR probe per layer, project to 2D. With --quant, "
+       "the probes and bases of the full-precision model are applied unchanged to the quantized model's activations "
+       "(comparison.json, *_quantized projections).",
        {{"model", Option::Value, "DIR", "model folder"},
         {"quant", Option::Value, "RUNDIR", "a quantization run"},
         {"data", Option::Values, "FILE...", "prompt files (JSONL or CSV)"},

@@ -63,12 +63,24 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   CaptureOptions co;
   co.batch_size = o.batch_size;
   co.progress = o.progress;
-  const Activations acts = model.capture(encode_prompts(model, prompts, o.chat, &report.chat_template), co);
-  const auto& pooled = o.mean_pool ? acts.mean : acts.last;
-  const int64_t L = int64_t(acts.points.size()), N = acts.n, D = acts.hidden;
-  torch::Tensor X = torch::empty({L, N, D});
-  for (int64_t l = 0; l < L; ++l)
-    std::copy_n(pooled.at(acts.points[size_t(l)]).data(), N * D, X[l].data_ptr<float>());
+  const auto encoded = encode_prompts(model, prompts, o.chat, &report.chat_template);
+  // [layers, prompts, hidden] pooled states of one model.
+  auto capture = [&](const Model& m) {
+    const Activations acts = m.capture(encoded, co);
+    const auto& pooled = o.mean_pool ? acts.mean : acts.last;
+    torch::Tensor t = torch::empty({int64_t(acts.points.size()), acts.n, acts.hidden});
+    for (int64_t l = 0; l < t.size(0); ++l)
+      std::copy_n(pooled.at(acts.points[size_t(l)]).data(), acts.n * acts.hidden, t[l].data_ptr<float>());
+    return t;
+  };
+  const torch::Tensor X = capture(model);
+  const int64_t L = X.size(0), N = X.size(1), D = X.size(2);
+  torch::Tensor Xq;
+  if (o.quantized) {
+    if (o.quantized->config().num_layers != model.config().num_layers || o.quantized->config().hidden_size != D)
+      throw Error("the quantized model's shape differs from the reference model's");
+    Xq = capture(*o.quantized);
+  }
   std::vector<int64_t> label_vec;
   for (const Prompt& p : prompts) label_vec.push_back(p.label);
   const torch::Tensor y = torch::tensor(label_vec, torch::kInt64);
@@ -102,6 +114,17 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     lp.objective = fit.objective[l].item<double>();
     report.layers.push_back(std::move(lp));
   }
+  if (Xq.defined()) {
+    const torch::Tensor logits_q = torch::bmm(Xq, fit.w.unsqueeze(-1)).squeeze(-1) + fit.b.unsqueeze(-1);
+    for (int64_t l = 0; l < L; ++l) {
+      QuantizedProbe qp;
+      if (!split.test.empty()) {
+        const ProbeMetrics m = probe_metrics(to_vector(logits_q[l].index_select(0, test_idx)), test_labels);
+        qp = {m.accuracy, m.balanced_accuracy, m.auc, m.margin};
+      }
+      report.quantized.push_back(qp);
+    }
+  }
   if (out_dir.empty()) return report;
 
   // Projections, fitted on these (reference) activations.
@@ -130,6 +153,15 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     if (!plane.note.empty()) layer["probe_plane_note"] = plane.note;
     add_csv(l, "pca", a);
     add_csv(l, "probe-plane", b);
+    torch::Tensor a_q, b_q;
+    if (Xq.defined()) {  // the same bases, unchanged, on the quantized model's activations
+      a_q = project_2d(Xq[l], pca);
+      b_q = project_2d(Xq[l], plane);
+      layer["pca_quantized"] = points(a_q);
+      layer["probe_plane_quantized"] = points(b_q);
+      add_csv(l, "pca-quantized", a_q);
+      add_csv(l, "probe-plane-quantized", b_q);
+    }
     if (o.tsne) {
       if (N > kTsneLimit) {
         report.note = "t-SNE skipped: " + std::to_string(N) + " points exceed the exact method's " +
@@ -140,6 +172,11 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
         const torch::Tensor t = tsne(X[l], to);
         layer["tsne"] = points(t);
         add_csv(l, "tsne", t);
+        if (Xq.defined()) {  // started from the reference map, so points stay put unless moved
+          const torch::Tensor tq = tsne(Xq[l], to, t);
+          layer["tsne_quantized"] = points(tq);
+          add_csv(l, "tsne-quantized", tq);
+        }
       }
     }
     proj["layers"].push_back(std::move(layer));
@@ -158,6 +195,25 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   write_atomically((dir / "probe.json").string(), [&](std::ostream& out) { out << to_json(report) << "\n"; });
   write_atomically((dir / "projection.json").string(), [&](std::ostream& out) { out << proj.dump() << "\n"; });
   write_atomically((dir / "projection.csv").string(), [&](std::ostream& out) { out << csv; });
+  if (Xq.defined()) {
+    std::vector<TensorData> qt;
+    for (int64_t l = 0; l < L; ++l)
+      qt.push_back({"layer." + std::to_string(l), DType::F32, {N, D}, Xq[l].data_ptr<float>(), size_t(N * D) * 4});
+    qt.push_back({"labels", DType::I32, {N}, labels32.data(), labels32.size() * 4});
+    write_safetensors((dir / "activations_quantized.safetensors").string(), qt,
+                      {{"pooling", report.pooling}, {"quant_run", o.quantized->quant_run()}});
+    json rows = json::array();
+    for (int64_t l = 0; l < L; ++l) {
+      const LayerProbe& f = report.layers[size_t(l)];
+      const QuantizedProbe& q = report.quantized[size_t(l)];
+      rows.push_back({{"layer", l},
+                      {"fp", {{"accuracy", f.accuracy}, {"balanced_accuracy", f.balanced_accuracy}, {"auc", f.auc}, {"margin", f.margin}}},
+                      {"quantized", {{"accuracy", q.accuracy}, {"balanced_accuracy", q.balanced_accuracy}, {"auc", q.auc}, {"margin", q.margin}}}});
+    }
+    const json comparison = {{"reference", model.dir()}, {"quant_run", o.quantized->quant_run()},
+                             {"probes", "fitted on the reference model, applied unchanged to the quantized one"}, {"layers", rows}};
+    write_atomically((dir / "comparison.json").string(), [&](std::ostream& out) { out << comparison.dump(1) << "\n"; });
+  }
   return report;
 }
 
@@ -174,7 +230,11 @@ std::string to_json(const ProbeReport& r) {
                       {"objective", l.objective},
                       {"b", l.b},
                       {"w", l.w}});
+  json quantized = json::array();
+  for (const QuantizedProbe& q : r.quantized)
+    quantized.push_back({{"accuracy", q.accuracy}, {"balanced_accuracy", q.balanced_accuracy}, {"auc", q.auc}, {"margin", q.margin}});
   return json{{"layers", layers},
+              {"quantized", quantized},
               {"split", {{"method", "stratified by label, hash of (seed, id)"}, {"train", r.train_ids}, {"test", r.test_ids}}},
               {"pooling", r.pooling},
               {"chat_template", r.chat_template},

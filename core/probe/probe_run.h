@@ -22,6 +22,11 @@ struct ProbeOptions {
   bool chat = true;        // wrap prompts in the model's chat template
   bool tsne = false;       // also t-SNE every layer (slow beyond a few thousand points)
   int batch_size = 8;
+  // With a quantized model: its activations of the same prompts are scored with the probes and
+  // projected in the bases fitted on `model` (the full-precision reference), so before and after
+  // share axes; comparison.json, activations_quantized.safetensors and the *_quantized
+  // projections are written too.
+  const Model* quantized = nullptr;
   Progress progress;
 };
 
@@ -33,8 +38,13 @@ struct LayerProbe {
   float b = 0;
 };
 
+struct QuantizedProbe {
+  double accuracy = 0, balanced_accuracy = 0, auc = 0, margin = 0;  // the FP probe on quantized activations
+};
+
 struct ProbeReport {
   std::vector<LayerProbe> layers;
+  std::vector<QuantizedProbe> quantized;  // per layer, when a quantized model was given
   std::vector<std::string> train_ids, test_ids;
   std::string chat_template, pooling, note;
   int iterations = 0;
