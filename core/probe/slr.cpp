@@ -76,13 +76,19 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const SlrOptio
   torch::Tensor w = torch::zeros({L, D}), b = torch::zeros({L});
   SlrFit fit;
   const int kMaxRounds = 50;
+  // Rounds that add features are solved loosely (their solution only seeds the next round); once
+  // no feature violates the conditions, one more round is solved to the full tolerance.
+  bool loose = true;
   for (int round = 0; round < kMaxRounds; ++round) {
     const torch::Tensor z = torch::bmm(X, w.unsqueeze(-1)).squeeze(-1) + b.unsqueeze(-1);
     const torch::Tensor grad = torch::bmm((-C * s * torch::sigmoid(-s * z)).unsqueeze(1), X).squeeze(1);  // [L, D]
     const torch::Tensor active = w != 0;
     const torch::Tensor violating = (grad.abs() > 1 + o.kkt_tol) & active.logical_not();
     progress.step(round, kMaxRounds, "fitting probes");
-    if (round > 0 && violating.sum().item<int64_t>() == 0) break;
+    if (round > 0 && violating.sum().item<int64_t>() == 0) {
+      if (!loose) break;
+      loose = false;
+    }
     // Keep the active features; add the strongest violators (up to 256, or as many again).
     const torch::Tensor n_active = active.sum(1);
     const torch::Tensor n_used = n_active + torch::minimum(violating.sum(1), torch::clamp_min(n_active, 256));
@@ -136,7 +142,7 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const SlrOptio
       zk = zk + step * dz;
       const double change = ((F - F_new).abs() / F_new.abs().clamp_min(1e-12)).max().item<double>();
       F = torch::where(accepted, F_new, F);
-      if (change < o.tol) break;
+      if (change < (loose ? std::max(o.tol, 1e-3) : o.tol)) break;
     }
     w = torch::zeros({L, D}).scatter(1, idx, x.narrow(1, 0, K) * used);
     b = x.select(1, K).clone();
