@@ -33,16 +33,29 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: done"
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  SUDO=sudo
+# llama.cpp itself, as the node-llama-cpp npm package ships it prebuilt for x64 CPUs, checks the
+# GGUF exports (tests only). Pinned by tests/llama_cpp/package-lock.json; no install scripts run,
+# so nothing is downloaded or compiled beyond the registry's packages. Without npm the check is
+# skipped and says why.
+LLAMA_DIR="$(cd "$(dirname "$0")/../tests/llama_cpp" && pwd)"
+if [ -d "$LLAMA_DIR/node_modules/@node-llama-cpp/linux-x64" ]; then
+  echo "install-deps: node-llama-cpp present"
+elif ! command -v npm >/dev/null; then
+  echo "install-deps: warning: npm not found; the llama.cpp check of GGUF exports will be skipped" >&2
+elif (cd "$LLAMA_DIR" && npm install --no-save --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
+  echo "install-deps: node-llama-cpp installed"
+else
+  echo "install-deps: warning: npm could not install node-llama-cpp; the llama.cpp check of GGUF exports will be skipped" >&2
 fi
-
-echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"

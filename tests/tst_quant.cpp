@@ -39,6 +39,7 @@ class TstQuant : public QObject {
     QVERIFY(s.w_kind == sq::kernels::GridKind::Asymmetric);
     s = sq::parse_scheme("w4a16");
     QCOMPARE(s.group, int64_t(128));
+    QVERIFY(s.w_kind == sq::kernels::GridKind::Symmetric);
     s = sq::parse_scheme("w4a4");
     QVERIFY(s.w_kind == sq::kernels::GridKind::Symmetric);
     s = sq::parse_scheme("w3a16-g64-sym");

@@ -94,7 +94,7 @@ int run_generate(const Args& a) {
     prompt = parse_tokens(a.get("tokens"));
   } else if (a.has("chat") || a.has("chat-template")) {
     const ChatTemplate chat = a.has("chat-template") ? user_chat_template(a.get("chat-template"))
-                                                     : detect_chat_template(model->dir(), model->config().model_type);
+                                                     : model->chat_template();
     if (!chat.warning.empty()) std::cerr << "safequant generate: warning: " << chat.warning << "\n";
     prompt = model->tokenizer().encode(chat.render(a.get("prompt")), false);
   } else {

@@ -32,5 +32,6 @@ int run_probe(const Args& args);
 int run_eval(const Args& args);
 int run_zoo(const Args& args);
 int run_quantize(const Args& args);
+int run_export(const Args& args);
 
 }  // namespace sq::cli

@@ -118,15 +118,19 @@ const std::vector<Command>& commands() {
        0,
        run_eval},
       {"export",
-       "export --model DIR [--quant RUNDIR] --format gguf-f16|gguf-q8_0|gguf-q4_0|ct-w8a8|ct-w4a16|hf-bf16 --out PATH",
+       "export --model DIR [--quant RUNDIR] --format gguf-f16|gguf-bf16|gguf-q8_0|gguf-q4_0|ct-w8a8|ct-w4a16|hf-bf16 --out DIR",
        "Export to GGUF, compressed-tensors or bf16",
-       "Write the model in a format a real runtime loads. Atomic: PATH appears complete or not at all.",
+       "Write the model (with --quant, the quantized model) in a format a real runtime loads: GGUF for llama.cpp, "
+       "compressed-tensors for vLLM, or a plain bf16 checkpoint. The output folder holds the files and manifest.json "
+       "(size and SHA-256 of each file, the model and the run). Atomic: a new folder appears complete or not at all; "
+       "in an existing one each file is replaced whole. --check lists what each format means for this model and run.",
        {{"model", Option::Value, "DIR", "model folder"},
         {"quant", Option::Value, "RUNDIR", "a quantization run"},
         {"format", Option::Value, "FORMAT", "output format"},
-        {"out", Option::Value, "PATH", "output file or folder"}},
+        {"out", Option::Value, "DIR", "output folder"},
+        {"check", Option::Flag, "", "print, as JSON, whether each format is allowed and exact; write nothing"}},
        0,
-       nullptr},
+       run_export},
       {"run", "run CONFIG.json",
        "The whole pipeline from one config", "The whole pipeline from one config; a run folder out.", {}, 1, nullptr},
       {"sweep", "sweep CONFIG.json",

@@ -41,7 +41,8 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
   return torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1);
 }
 
-// transformers' inverse frequencies, including its linear and llama3 rescalings.
+}  // namespace
+
 torch::Tensor inverse_frequencies(const ModelConfig& c) {
   const int64_t d = c.head_dim;
   torch::Tensor inv = 1.0 / torch::pow(c.rope_theta, torch::arange(0, d, 2, torch::kInt64).to(torch::kFloat32) / double(d));
@@ -60,8 +61,6 @@ torch::Tensor inverse_frequencies(const ModelConfig& c) {
   }
   return inv;
 }
-
-}  // namespace
 
 torch::Tensor as_tensor(const TensorView& v) {
   // from_blob wants a mutable pointer; the map is read-only and nothing writes through it.

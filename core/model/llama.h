@@ -103,4 +103,8 @@ class Llama {
 // A stored tensor viewed as a torch tensor (no copy; the checkpoint must outlive it).
 torch::Tensor as_tensor(const TensorView& view);
 
+// RoPE inverse frequencies [head_dim / 2] as transformers computes them, with the config's
+// linear or llama3 rescaling.
+torch::Tensor inverse_frequencies(const ModelConfig& c);
+
 }  // namespace sq

@@ -7,6 +7,8 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/model/compressed_tensors.h"
+#include "core/model/gguf_model.h"
 #include "core/model/llama.h"
 #include "core/quant/run_folder.h"
 
@@ -37,12 +39,12 @@ std::pair<torch::Tensor, torch::Tensor> left_pad(It first, It last) {
 
 class LlamaModel final : public Model {
  public:
-  LlamaModel(std::string dir, ModelConfig config, std::shared_ptr<const Checkpoint> weights, Tokenizer tokenizer,
-             std::string quant_run, std::map<std::string, torch::Tensor> overrides, int act_bits)
+  LlamaModel(std::string dir, Llama net, Tokenizer tokenizer, ChatTemplate chat, std::string quant_run, int act_bits)
       : dir_(std::move(dir)),
         quant_run_(std::move(quant_run)),
-        net_(std::move(config), std::move(weights), std::move(overrides)),
-        tokenizer_(std::move(tokenizer)) {
+        net_(std::move(net)),
+        tokenizer_(std::move(tokenizer)),
+        chat_(std::move(chat)) {
     net_.set_activation_bits(act_bits);
   }
 
@@ -50,6 +52,7 @@ class LlamaModel final : public Model {
   const Tokenizer& tokenizer() const override { return tokenizer_; }
   const std::string& dir() const override { return dir_; }
   const std::string& quant_run() const override { return quant_run_; }
+  const ChatTemplate& chat_template() const override { return chat_; }
 
   std::vector<std::vector<float>> logits(const std::vector<int32_t>& tokens) const override {
     if (tokens.empty()) throw Error("no tokens to run");
@@ -165,22 +168,42 @@ class LlamaModel final : public Model {
   std::string dir_, quant_run_;
   Llama net_;
   Tokenizer tokenizer_;
+  ChatTemplate chat_;
 };
+
+void check_vocab(const Tokenizer& tok, const ModelConfig& config, const std::string& origin) {
+  if (tok.vocab_size() > config.vocab_size)
+    throw Error(origin, "tokenizer has " + std::to_string(tok.vocab_size()) + " ids but the model's vocab_size is " +
+                            std::to_string(config.vocab_size));
+}
 
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& quant_run) {
   namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw Error(dir, "not a model folder");
-  ModelConfig config = load_config((fs::path(dir) / "config.json").string());
+  if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".gguf") {
+    if (!quant_run.empty()) throw Error(dir, "a GGUF file is already quantized; it takes no quantization run");
+    GgufModel g = read_gguf_model(dir);
+    Tokenizer tok = Tokenizer::from_json(g.tokenizer_json, dir);
+    check_vocab(tok, g.config, dir);
+    ChatTemplate chat = recognise_chat_template(g.chat_template, g.config.model_type);
+    const ModelConfig config = g.config;
+    return std::make_unique<LlamaModel>(dir, Llama(config, g.tensors), std::move(tok), std::move(chat), "", 16);
+  }
+  if (!fs::is_directory(dir)) throw Error(dir, "not a model folder or .gguf file");
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  ModelConfig config = load_config(config_path);
   auto weights = std::make_shared<const Checkpoint>(dir);
   Tokenizer tok = Tokenizer::load((fs::path(dir) / "tokenizer.json").string());
-  if (tok.vocab_size() > config.vocab_size)
-    throw Error((fs::path(dir) / "tokenizer.json").string(),
-                "tokenizer has " + std::to_string(tok.vocab_size()) + " ids but config.json vocab_size is " +
-                    std::to_string(config.vocab_size));
+  check_vocab(tok, config, (fs::path(dir) / "tokenizer.json").string());
   std::map<std::string, torch::Tensor> overrides;
   int act_bits = 16;
+  if (is_compressed_tensors(config_path)) {
+    if (!quant_run.empty()) throw Error(dir, "this folder is already quantized (compressed-tensors); it takes no quantization run");
+    CompressedTensors ct = read_compressed_tensors(dir, *weights);
+    overrides = std::move(ct.dense);
+    act_bits = ct.activation_bits;
+  }
   if (!quant_run.empty()) {
     const QuantRun run = read_quant_run(quant_run);
     if (run.layers != config.num_layers)
@@ -189,8 +212,9 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     overrides = read_quant_weights(run);
     act_bits = run.scheme.a_bits;
   }
-  return std::make_unique<LlamaModel>(dir, std::move(config), std::move(weights), std::move(tok), quant_run,
-                                      std::move(overrides), act_bits);
+  ChatTemplate chat = detect_chat_template(dir, config.model_type);
+  return std::make_unique<LlamaModel>(dir, Llama(config, std::move(weights), std::move(overrides)), std::move(tok),
+                                      std::move(chat), quant_run, act_bits);
 }
 
 }  // namespace sq

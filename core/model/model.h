@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/chat_template.h"
 #include "core/model/config.h"
 #include "core/model/tokenizer.h"
 #include "core/run/progress.h"
@@ -38,15 +39,18 @@ struct Activations {
 
 class Model {
  public:
-  // Reads config.json, the safetensors weights and tokenizer.json of a Hugging Face folder; with
-  // a quantization run folder, the model computes with that run's fake-quantized weights and
-  // per-token quantized activations. Throws sq::Error naming the file and the problem.
+  // Reads config.json, the safetensors weights and tokenizer.json of a Hugging Face folder
+  // (compressed-tensors quantized folders included), or a .gguf file; with a quantization run
+  // folder, the model computes with that run's fake-quantized weights and per-token quantized
+  // activations. Throws sq::Error naming the file and the problem.
   static std::unique_ptr<Model> load(const std::string& dir, const std::string& quant_run = "");
   virtual ~Model() = default;
 
   virtual const ModelConfig& config() const = 0;
   virtual const Tokenizer& tokenizer() const = 0;
-  virtual const std::string& dir() const = 0;
+  virtual const std::string& dir() const = 0;  // the folder or .gguf file it was loaded from
+  // The chat format from tokenizer_config.json (or the GGUF's tokenizer.chat_template).
+  virtual const ChatTemplate& chat_template() const = 0;
   // The quantization run applied, or empty for full precision.
   virtual const std::string& quant_run() const = 0;
 

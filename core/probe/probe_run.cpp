@@ -38,7 +38,7 @@ json points(const torch::Tensor& xy) {
 std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,
                                                  std::string* template_name) {
   ChatTemplate t;
-  if (chat) t = detect_chat_template(model.dir(), model.config().model_type);
+  if (chat) t = model.chat_template();
   if (template_name) *template_name = t.name();
   std::vector<std::vector<int32_t>> out;
   for (const Prompt& p : prompts)

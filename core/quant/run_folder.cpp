@@ -50,27 +50,37 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
                     {{"scheme", scheme.name}});
 }
 
+std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer) {
+  std::map<std::string, QuantizedWeight> out;
+  const std::string path = (fs::path(run.dir) / "quant" / ("layer-" + std::to_string(layer) + ".safetensors")).string();
+  const SafetensorsFile file(path);
+  for (const auto& [name, view] : file.tensors()) {
+    const std::string suffix = ".codes";
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const std::string base = name.substr(0, name.size() - suffix.size());
+    const TensorView* scales = file.find(base + ".scales");
+    const TensorView* zeros = file.find(base + ".zeros");
+    if (!scales || !zeros) throw Error(path, "'" + base + "' lacks its scales or zero points");
+    QuantizedWeight q;
+    q.codes = as_tensor(view).to(torch::kInt32);
+    q.scales = as_tensor(*scales).clone();
+    q.zeros = as_tensor(*zeros).clone();
+    const int64_t rows = q.codes.size(0), cols = q.codes.size(1);
+    const int64_t krows = q.scales.size(0), groups = q.scales.size(1);
+    if (q.zeros.sizes() != q.scales.sizes() || (rows * cols) % (krows * groups) != 0)
+      throw Error(path, "'" + base + "' has scales that do not fit its codes");
+    // Dequantize: each group's codes minus its zero point, times its scale.
+    const torch::Tensor c = q.codes.to(torch::kFloat32).reshape({krows, groups, -1});
+    q.dequant = ((c - q.zeros.unsqueeze(-1)) * q.scales.unsqueeze(-1)).reshape({rows, cols}).contiguous();
+    out[base + ".weight"] = std::move(q);
+  }
+  return out;
+}
+
 std::map<std::string, torch::Tensor> read_quant_weights(const QuantRun& run) {
   std::map<std::string, torch::Tensor> out;
-  for (int64_t i = 0; i < run.layers; ++i) {
-    const std::string path = (fs::path(run.dir) / "quant" / ("layer-" + std::to_string(i) + ".safetensors")).string();
-    const SafetensorsFile file(path);
-    for (const auto& [name, view] : file.tensors()) {
-      const std::string suffix = ".codes";
-      if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
-      const std::string base = name.substr(0, name.size() - suffix.size());
-      const TensorView* scales = file.find(base + ".scales");
-      const TensorView* zeros = file.find(base + ".zeros");
-      if (!scales || !zeros) throw Error(path, "'" + base + "' lacks its scales or zero points");
-      const torch::Tensor codes = as_tensor(view).to(torch::kFloat32);
-      const torch::Tensor s = as_tensor(*scales), z = as_tensor(*zeros);
-      // Dequantize: each group's codes minus its zero point, times its scale.
-      const int64_t rows = codes.size(0), cols = codes.size(1);
-      const int64_t krows = s.size(0), groups = s.size(1);
-      const torch::Tensor c = codes.reshape({krows, groups, -1});
-      out[base + ".weight"] = ((c - z.unsqueeze(-1)) * s.unsqueeze(-1)).reshape({rows, cols}).contiguous();
-    }
-  }
+  for (int64_t i = 0; i < run.layers; ++i)
+    for (auto& [name, q] : read_quant_layer(run, i)) out[name] = q.dequant;
   return out;
 }
 

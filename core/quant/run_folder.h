@@ -25,6 +25,10 @@ QuantRun read_quant_run(const std::string& run_dir);
 void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std::string, QuantizedWeight>& weights,
                        const QuantScheme& scheme);
 
+// One layer's quantized linears by checkpoint weight name ("model.layers.<i>.mlp.up_proj.weight"):
+// codes, scales and zero points as stored, and the dequantized weight.
+std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer);
+
 // The dequantized weights of every quantized linear, by checkpoint name.
 std::map<std::string, torch::Tensor> read_quant_weights(const QuantRun& run);
 

@@ -21,10 +21,11 @@ QuantScheme parse_scheme(const std::string& text) {
     return s;
   }
   // Presets: Q-realign's W8A8 (per-channel asymmetric weights), QuaRot/AAQ's W4A4 (per-channel
-  // symmetric), GPTQ's W4A16 (groups of 128, asymmetric), W8A16.
+  // symmetric), W4A16 as GPTQ checkpoints are served (groups of 128, symmetric: vLLM's packed
+  // int4 kernels take no zero points), W8A16.
   if (text == "w8a8") return parse_scheme_named("w8a8-asym", text);
   if (text == "w4a4") return parse_scheme_named("w4a4-sym", text);
-  if (text == "w4a16") return parse_scheme_named("w4a16-g128-asym", text);
+  if (text == "w4a16") return parse_scheme_named("w4a16-g128-sym", text);
   if (text == "w8a16") return parse_scheme_named("w8a16-asym", text);
   return parse_scheme_named(text, text);
 }

@@ -1,0 +1,200 @@
+#include "core/export/export.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/export/gguf_export.h"
+#include "core/export/safetensors_export.h"
+#include "core/io/atomic_file.h"
+#include "core/io/sha256.h"
+#include "core/version.h"
+
+namespace sq {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+GgmlType gguf_type(const std::string& format) {
+  if (format == "gguf-f16") return GgmlType::F16;
+  if (format == "gguf-bf16") return GgmlType::BF16;
+  if (format == "gguf-q8_0") return GgmlType::Q8_0;
+  return GgmlType::Q4_0;
+}
+
+bool is_gguf(const std::string& format) { return format.rfind("gguf-", 0) == 0; }
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+ExportCheck check_source(const WeightSource& src, const std::string& format) {
+  ExportCheck c;
+  c.format = format;
+  const auto& run = src.run();
+  const std::string scheme = run ? run->scheme.name : "";
+  const int a_bits = run ? run->scheme.a_bits : 16;
+  const std::string act_lost =
+      a_bits < 16 ? " The run's " + std::to_string(a_bits) + "-bit per-token activation quantization is not part of this format." : "";
+  if (is_gguf(format)) {
+    const GgmlType t = gguf_type(format);
+    const std::string tn = ggml_type_name(t);
+    if (t == GgmlType::Q8_0 || t == GgmlType::Q4_0) {
+      c.exact = gguf_blocks_exact(src, t);
+      c.note = !run      ? "Linear layers quantized to " + tn + " with llama.cpp's rule (round to nearest, blocks of 32)."
+               : c.exact ? "The run's own " + tn + " codes and scales, bit for bit."
+                         : "Re-quantizes the run's " + scheme + " weights to " + tn +
+                               ": the file is not exactly the evaluated model (quantize with gguf-" +
+                               (t == GgmlType::Q8_0 ? "q8_0" : "q4_0") + " for a bit-exact export)." + act_lost;
+    } else {
+      c.note = !run ? "Weights in " + tn + "." : "The run's dequantized " + scheme + " weights in " + tn + "." + act_lost;
+    }
+  } else if (format == "ct-w8a8" || format == "ct-w4a16") {
+    if (a_bits == 4) {
+      c.allowed = false;
+      c.note = "vLLM has no integer W4A4 kernels, so a W4A4 run cannot be served as compressed-tensors. Nearest "
+               "exportable choices: quantize with w4a16 and export ct-w4a16, or export this run as hf-bf16 "
+               "(its weights, activations in bf16) or gguf-q4_0.";
+      return c;
+    }
+    c.exact = compressed_tensors_exact(src, format);
+    const QuantScheme target = compressed_tensors_scheme(format);
+    const std::string acts = a_bits == target.a_bits ? ""
+                             : target.a_bits == 8   ? " vLLM will quantize activations to 8 bits per token, which the run did not."
+                                                    : act_lost;
+    c.note = c.exact ? "The run's own integer codes and scales." + acts
+             : run   ? "Re-quantizes the run's " + scheme + " weights to " + target.name + " (an exact export needs a run on "
+                         "that grid: symmetric " + std::to_string(target.w_bits) + "-bit weights)." + acts
+                     : "Linear layers quantized to " + target.name + " (round to nearest).";
+  } else {
+    c.note = run ? "The run's dequantized weights rounded to bf16." + act_lost : "The weights in bf16.";
+  }
+  return c;
+}
+
+void check_format(const std::string& format) {
+  const auto& all = export_formats();
+  if (std::find(all.begin(), all.end(), format) == all.end()) {
+    std::string list;
+    for (const auto& f : all) list += (list.empty() ? "" : ", ") + f;
+    throw Error("unknown export format '" + format + "' (" + list + ")");
+  }
+}
+
+// Every regular file under `dir`, relative, sorted.
+std::vector<std::string> files_under(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& export_formats() {
+  static const std::vector<std::string> f = {"gguf-f16", "gguf-bf16", "gguf-q8_0", "gguf-q4_0", "ct-w8a8", "ct-w4a16", "hf-bf16"};
+  return f;
+}
+
+ExportCheck check_export(const std::string& model_dir, const std::string& quant_run, const std::string& format) {
+  check_format(format);
+  const WeightSource src(model_dir, quant_run);
+  return check_source(src, format);
+}
+
+std::vector<ExportCheck> check_exports(const std::string& model_dir, const std::string& quant_run) {
+  const WeightSource src(model_dir, quant_run);
+  std::vector<ExportCheck> out;
+  for (const auto& f : export_formats()) out.push_back(check_source(src, f));
+  return out;
+}
+
+ExportResult export_model(const ExportOptions& o) {
+  check_format(o.format);
+  if (o.out.empty()) throw Error("no output folder given");
+  WeightSource src(o.model_dir, o.quant_run);
+  ExportResult result;
+  result.check = check_source(src, o.format);
+  if (!result.check.allowed) throw Error(o.format + " refused: " + result.check.note);
+
+  const fs::path out = fs::absolute(o.out);
+  if (fs::exists(out) && !fs::is_directory(out)) throw Error(out.string(), "exists and is not a folder");
+  std::error_code ec;
+  fs::create_directories(out.parent_path(), ec);
+  if (ec) throw Error(out.parent_path().string(), "cannot create the folder: " + ec.message());
+  const fs::path staging = out.parent_path() / ("." + out.filename().string() + ".part-" + std::to_string(::getpid()));
+  fs::remove_all(staging, ec);
+  if (!fs::create_directory(staging, ec) || ec)
+    throw Error(out.string(), "cannot write beside it (" + staging.string() + "): " + (ec ? ec.message() : "exists"));
+
+  try {
+    const std::string model_name = fs::path(o.model_dir).lexically_normal().filename().string();
+    std::string main_name;
+    if (is_gguf(o.format)) {
+      std::string type = ggml_type_name(gguf_type(o.format));
+      std::transform(type.begin(), type.end(), type.begin(), ::tolower);
+      main_name = (model_name.empty() ? "model" : model_name) + "-" + type + ".gguf";
+      write_gguf_model(src, gguf_type(o.format), model_name, (staging / main_name).string(), o.progress);
+    } else if (o.format == "hf-bf16") {
+      write_bf16_model(src, staging.string(), o.progress);
+    } else {
+      write_compressed_tensors_model(src, o.format, staging.string(), o.progress);
+    }
+
+    json files = json::array();
+    for (const std::string& f : files_under(staging)) {
+      o.progress.step(int64_t(files.size()), -1, "checksums");
+      ExportedFile e{f, uint64_t(fs::file_size(staging / f)), sha256_file((staging / f).string())};
+      files.push_back({{"path", e.name}, {"size", e.size}, {"sha256", e.sha256}});
+      result.files.push_back(e);
+    }
+    json run = nullptr;
+    if (src.run())
+      run = {{"dir", fs::absolute(src.run()->dir).string()}, {"method", src.run()->method},
+             {"scheme", json::parse(to_json(src.run()->scheme))}};
+    const json manifest = {{"format", o.format},
+                           {"created", utc_now()},
+                           {"safequant_version", SAFEQUANT_VERSION},
+                           {"model", fs::absolute(o.model_dir).string()},
+                           {"run", run},
+                           {"exact", result.check.exact},
+                           {"note", result.check.note},
+                           {"files", files}};
+    write_atomically((staging / "manifest.json").string(), [&](std::ostream& s) { s << manifest.dump(2) << "\n"; });
+
+    // Into place: the whole folder at once when it is new; file by file, manifest last, else.
+    if (!fs::exists(out)) {
+      fs::rename(staging, out);
+    } else {
+      for (const std::string& f : files_under(staging)) {
+        if (f == "manifest.json") continue;
+        fs::create_directories((out / f).parent_path());
+        fs::rename(staging / f, out / f);
+      }
+      fs::rename(staging / "manifest.json", out / "manifest.json");
+      fs::remove_all(staging);
+    }
+    result.out = out.string();
+    result.main_file = main_name.empty() ? out.string() : (out / main_name).string();
+    result.manifest = (out / "manifest.json").string();
+    return result;
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(staging, ec);
+    throw Error(out.string(), std::string("export failed: ") + e.code().message());
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    throw;
+  }
+}
+
+}  // namespace sq

@@ -1,0 +1,153 @@
+#include "core/export/safetensors_export.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io/atomic_file.h"
+#include "core/model/compressed_tensors.h"
+#include "core/model/llama.h"
+
+namespace sq {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// Tensors to write, kept alive until the file is written.
+struct TensorList {
+  std::vector<torch::Tensor> keep;
+  std::vector<TensorData> list;
+  void add(const std::string& name, torch::Tensor t) {
+    keep.push_back(t.contiguous());
+    const torch::Tensor& k = keep.back();
+    const DType d = k.scalar_type() == torch::kBFloat16 ? DType::BF16
+                    : k.scalar_type() == torch::kFloat16 ? DType::F16
+                    : k.scalar_type() == torch::kInt8    ? DType::I8
+                    : k.scalar_type() == torch::kInt32   ? DType::I32
+                    : k.scalar_type() == torch::kInt64   ? DType::I64
+                                                         : DType::F32;
+    list.push_back({name, d, k.sizes().vec(), k.data_ptr(), size_t(k.numel() * k.element_size())});
+  }
+};
+
+json model_config_json(const std::string& model_dir) {
+  const fs::path p = fs::path(model_dir) / "config.json";
+  std::ifstream in(p);
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(p.string(), std::string("malformed JSON: ") + e.what());
+  }
+}
+
+void write_json(const fs::path& p, const json& j) {
+  write_atomically(p.string(), [&](std::ostream& o) { o << j.dump(2) << "\n"; });
+}
+
+void copy_tokenizer_files(const std::string& model_dir, const fs::path& dir) {
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+                        "tokenizer.model"}) {
+    const fs::path from = fs::path(model_dir) / f;
+    if (!fs::exists(from)) continue;
+    std::error_code ec;
+    fs::copy_file(from, dir / f, fs::copy_options::overwrite_existing, ec);
+    if (ec) throw Error((dir / f).string(), "cannot copy " + from.string() + ": " + ec.message());
+  }
+}
+
+torch::ScalarType torch_type(DType d) {
+  return d == DType::BF16 ? torch::kBFloat16 : d == DType::F16 ? torch::kFloat16 : torch::kFloat32;
+}
+
+json quant_args(const QuantScheme& s) {
+  const bool grouped = s.group > 0;
+  return {{"num_bits", s.w_bits}, {"type", "int"}, {"symmetric", true},
+          {"strategy", grouped ? "group" : s.group < 0 ? "tensor" : "channel"},
+          {"group_size", grouped ? json(s.group) : json()}, {"dynamic", false}, {"actorder", nullptr},
+          {"block_structure", nullptr}, {"observer", "minmax"}, {"observer_kwargs", json::object()}};
+}
+
+}  // namespace
+
+QuantScheme compressed_tensors_scheme(const std::string& format) {
+  return parse_scheme(format == "ct-w8a8" ? "w8a8-sym" : "w4a16-g128-sym");
+}
+
+bool compressed_tensors_exact(const WeightSource& src, const std::string& format) {
+  if (!src.run()) return false;
+  const QuantScheme& r = src.run()->scheme;
+  const QuantScheme want = compressed_tensors_scheme(format);
+  const bool group_ok = format == "ct-w8a8" ? r.group == 0 : (r.group == 0 || r.group == 32 || r.group == 64 || r.group == 128);
+  return r.w_kind == kernels::GridKind::Symmetric && r.w_bits == want.w_bits && r.a_bits == want.a_bits && group_ok;
+}
+
+void write_compressed_tensors_model(WeightSource& src, const std::string& format, const std::string& dir,
+                                    const Progress& progress) {
+  const ModelConfig& c = src.config();
+  const bool exact = compressed_tensors_exact(src, format);
+  const QuantScheme scheme = exact ? src.run()->scheme : compressed_tensors_scheme(format);
+  const bool packed = format == "ct-w4a16";
+  TensorList out;
+  const auto specs = parameter_specs(c);
+  int64_t done = 0;
+  for (const ParamSpec& spec : specs) {
+    progress.step(done++, int64_t(specs.size()), "weights");
+    if (!is_target_linear(spec.name, scheme.targets)) {
+      out.add(spec.name, as_tensor(src.checkpoint().tensor(spec.name)).clone());
+      continue;
+    }
+    const QuantizedWeight* q = exact ? src.quantized(spec.name) : nullptr;
+    const QuantizedWeight r = q ? QuantizedWeight{} : quantize_weight(src.dense(spec.name), scheme);
+    const QuantizedWeight& w = q ? *q : r;
+    const std::string base = spec.name.substr(0, spec.name.size() - std::string(".weight").size());
+    const torch::ScalarType scale_type = torch_type(src.stored_dtype(spec.name));
+    // Exact scales need fp32; a half-precision model gets its own dtype, as vLLM expects.
+    const torch::Tensor scale = w.scales.to(scale_type == torch::kFloat32 ? torch::kFloat32 : scale_type);
+    if (packed) {
+      out.add(base + ".weight_packed", pack_int32(w.codes, scheme.w_bits));
+      out.add(base + ".weight_scale", scale);
+      out.add(base + ".weight_shape", torch::tensor(spec.shape, torch::kInt64));
+    } else {
+      out.add(base + ".weight", w.codes.to(torch::kInt8));
+      out.add(base + ".weight_scale", scale);
+    }
+  }
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), out.list, {{"format", "pt"}});
+
+  json group = {{"targets", {"Linear"}}, {"weights", quant_args(scheme)}, {"output_activations", nullptr}};
+  group["input_activations"] =
+      packed ? json()
+             : json{{"num_bits", 8}, {"type", "int"}, {"symmetric", true}, {"strategy", "token"}, {"dynamic", true},
+                    {"group_size", nullptr}, {"actorder", nullptr}, {"block_structure", nullptr},
+                    {"observer", nullptr}, {"observer_kwargs", json::object()}};
+  json config = model_config_json(src.model_dir());
+  config["quantization_config"] = {{"quant_method", "compressed-tensors"},
+                                   {"format", packed ? "pack-quantized" : "int-quantized"},
+                                   {"quantization_status", "compressed"},
+                                   {"config_groups", {{"group_0", group}}},
+                                   {"ignore", {"lm_head"}},
+                                   {"kv_cache_scheme", nullptr},
+                                   {"sparsity_config", json::object()}};
+  write_json(fs::path(dir) / "config.json", config);
+  copy_tokenizer_files(src.model_dir(), dir);
+}
+
+void write_bf16_model(WeightSource& src, const std::string& dir, const Progress& progress) {
+  TensorList out;
+  const auto specs = parameter_specs(src.config());
+  int64_t done = 0;
+  for (const ParamSpec& spec : specs) {
+    progress.step(done++, int64_t(specs.size()), "weights");
+    out.add(spec.name, src.dense(spec.name).to(torch::kBFloat16));
+  }
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), out.list, {{"format", "pt"}});
+  json config = model_config_json(src.model_dir());
+  config["torch_dtype"] = "bfloat16";
+  config.erase("quantization_config");
+  write_json(fs::path(dir) / "config.json", config);
+  copy_tokenizer_files(src.model_dir(), dir);
+}
+
+}  // namespace sq

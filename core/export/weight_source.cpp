@@ -1,0 +1,52 @@
+#include "core/export/weight_source.h"
+
+#include <filesystem>
+#include <regex>
+
+#include "core/error.h"
+#include "core/model/llama.h"
+
+namespace sq {
+
+WeightSource::WeightSource(const std::string& model_dir, const std::string& quant_run) : model_dir_(model_dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(model_dir)) throw Error(model_dir, "not a model folder");
+  config_ = load_config((fs::path(model_dir) / "config.json").string());
+  ckpt_ = std::make_shared<const Checkpoint>(model_dir);
+  if (!quant_run.empty()) {
+    run_ = read_quant_run(quant_run);
+    if (run_->layers != config_.num_layers)
+      throw Error(quant_run, "this run quantized a " + std::to_string(run_->layers) + "-layer model; " + model_dir +
+                                 " has " + std::to_string(config_.num_layers) + " layers");
+  }
+}
+
+const QuantizedWeight* WeightSource::quantized(const std::string& name) {
+  if (!run_) return nullptr;
+  static const std::regex layer_re(R"(model\.layers\.(\d+)\..*)");
+  std::smatch m;
+  if (!std::regex_match(name, m, layer_re)) return nullptr;
+  const int64_t layer = std::stoll(m[1]);
+  if (layer != cached_layer_) {
+    cached_ = read_quant_layer(*run_, layer);
+    cached_layer_ = layer;
+  }
+  auto it = cached_.find(name);
+  return it == cached_.end() ? nullptr : &it->second;
+}
+
+torch::Tensor WeightSource::dense(const std::string& name) {
+  if (const QuantizedWeight* q = quantized(name)) return q->dequant;
+  return as_tensor(ckpt_->tensor(name)).to(torch::kFloat32);
+}
+
+bool is_target_linear(const std::string& name, const std::vector<std::string>& targets) {
+  if (name.rfind("model.layers.", 0) != 0) return false;
+  for (const auto& t : targets) {
+    const std::string suffix = "." + t + ".weight";
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace sq

@@ -1,0 +1,298 @@
+#include "core/io/gguf.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/io/atomic_file.h"
+
+namespace sq {
+namespace {
+
+constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian uint32
+
+bool is_float(GgufValueType t) { return t == GgufValueType::F32 || t == GgufValueType::F64; }
+
+template <typename T>
+void put(std::ostream& out, T v) {
+  out.write(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+void put_string(std::ostream& out, const std::string& s) {
+  put<uint64_t>(out, s.size());
+  out.write(s.data(), std::streamsize(s.size()));
+}
+
+void put_scalar(std::ostream& out, GgufValueType t, int64_t i, double f) {
+  switch (t) {
+    case GgufValueType::U8: return put<uint8_t>(out, uint8_t(i));
+    case GgufValueType::I8: return put<int8_t>(out, int8_t(i));
+    case GgufValueType::Bool: return put<uint8_t>(out, i ? 1 : 0);
+    case GgufValueType::U16: return put<uint16_t>(out, uint16_t(i));
+    case GgufValueType::I16: return put<int16_t>(out, int16_t(i));
+    case GgufValueType::U32: return put<uint32_t>(out, uint32_t(i));
+    case GgufValueType::I32: return put<int32_t>(out, int32_t(i));
+    case GgufValueType::F32: return put<float>(out, float(f));
+    case GgufValueType::U64: return put<uint64_t>(out, uint64_t(i));
+    case GgufValueType::I64: return put<int64_t>(out, i);
+    case GgufValueType::F64: return put<double>(out, f);
+    default: throw Error("GGUF: not a scalar type");
+  }
+}
+
+void put_value(std::ostream& out, const GgufValue& v) {
+  put<uint32_t>(out, uint32_t(v.type));
+  if (v.type == GgufValueType::String) return put_string(out, v.strings.at(0));
+  if (v.type != GgufValueType::Array) return put_scalar(out, v.type, v.ints.empty() ? 0 : v.ints[0], v.floats.empty() ? 0 : v.floats[0]);
+  put<uint32_t>(out, uint32_t(v.elem));
+  if (v.elem == GgufValueType::String) {
+    put<uint64_t>(out, v.strings.size());
+    for (const auto& s : v.strings) put_string(out, s);
+  } else if (is_float(v.elem)) {
+    put<uint64_t>(out, v.floats.size());
+    for (double f : v.floats) put_scalar(out, v.elem, 0, f);
+  } else {
+    put<uint64_t>(out, v.ints.size());
+    for (int64_t i : v.ints) put_scalar(out, v.elem, i, 0);
+  }
+}
+
+uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+// Bounds-checked reading of the mapped header; every failure names the file and the offset.
+class Cursor {
+ public:
+  Cursor(const MappedFile& f) : f_(f) {}
+  template <typename T>
+  T get() {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, f_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+  std::string string() {
+    const uint64_t n = get<uint64_t>();
+    need(n);
+    std::string s(reinterpret_cast<const char*>(f_.data() + pos_), size_t(n));
+    pos_ += n;
+    return s;
+  }
+  void need(uint64_t n) const {
+    if (n > f_.size() || pos_ > f_.size() - n)
+      throw Error(f_.path(), "truncated GGUF header (needs " + std::to_string(n) + " bytes at offset " +
+                                 std::to_string(pos_) + ", file has " + std::to_string(f_.size()) + ")");
+  }
+  uint64_t pos() const { return pos_; }
+
+ private:
+  const MappedFile& f_;
+  uint64_t pos_ = 0;
+};
+
+void read_scalar(Cursor& c, GgufValueType t, GgufValue& v, const std::string& path, const std::string& key) {
+  switch (t) {
+    case GgufValueType::U8: v.ints.push_back(c.get<uint8_t>()); return;
+    case GgufValueType::I8: v.ints.push_back(c.get<int8_t>()); return;
+    case GgufValueType::Bool: v.ints.push_back(c.get<uint8_t>() != 0); return;
+    case GgufValueType::U16: v.ints.push_back(c.get<uint16_t>()); return;
+    case GgufValueType::I16: v.ints.push_back(c.get<int16_t>()); return;
+    case GgufValueType::U32: v.ints.push_back(c.get<uint32_t>()); return;
+    case GgufValueType::I32: v.ints.push_back(c.get<int32_t>()); return;
+    case GgufValueType::F32: v.floats.push_back(c.get<float>()); return;
+    case GgufValueType::U64: v.ints.push_back(int64_t(c.get<uint64_t>())); return;
+    case GgufValueType::I64: v.ints.push_back(c.get<int64_t>()); return;
+    case GgufValueType::F64: v.floats.push_back(c.get<double>()); return;
+    case GgufValueType::String: v.strings.push_back(c.string()); return;
+    default: throw Error(path, "metadata '" + key + "' has unknown value type " + std::to_string(uint32_t(t)));
+  }
+}
+
+}  // namespace
+
+const char* ggml_type_name(GgmlType t) {
+  switch (t) {
+    case GgmlType::F32: return "F32";
+    case GgmlType::F16: return "F16";
+    case GgmlType::Q4_0: return "Q4_0";
+    case GgmlType::Q8_0: return "Q8_0";
+    case GgmlType::BF16: return "BF16";
+  }
+  return "?";
+}
+
+int64_t ggml_block_size(GgmlType t) { return t == GgmlType::Q4_0 || t == GgmlType::Q8_0 ? 32 : 1; }
+
+uint64_t ggml_row_bytes(GgmlType t, int64_t n) {
+  if (n % ggml_block_size(t) != 0)
+    throw Error(std::string("GGUF: ") + ggml_type_name(t) + " needs rows of a multiple of 32 values, not " + std::to_string(n));
+  switch (t) {
+    case GgmlType::F32: return uint64_t(n) * 4;
+    case GgmlType::F16: case GgmlType::BF16: return uint64_t(n) * 2;
+    case GgmlType::Q8_0: return uint64_t(n / 32) * 34;  // fp16 scale + 32 int8
+    case GgmlType::Q4_0: return uint64_t(n / 32) * 18;  // fp16 scale + 16 bytes of nibbles
+  }
+  throw Error("GGUF: unknown tensor type");
+}
+
+GgufValue GgufValue::u32(uint32_t v) { GgufValue x; x.type = GgufValueType::U32; x.ints = {v}; return x; }
+GgufValue GgufValue::i32(int32_t v) { GgufValue x; x.type = GgufValueType::I32; x.ints = {v}; return x; }
+GgufValue GgufValue::f32(float v) { GgufValue x; x.type = GgufValueType::F32; x.floats = {v}; return x; }
+GgufValue GgufValue::boolean(bool v) { GgufValue x; x.type = GgufValueType::Bool; x.ints = {v}; return x; }
+GgufValue GgufValue::string(std::string v) { GgufValue x; x.type = GgufValueType::String; x.strings = {std::move(v)}; return x; }
+GgufValue GgufValue::strings_array(std::vector<std::string> v) {
+  GgufValue x; x.type = GgufValueType::Array; x.elem = GgufValueType::String; x.strings = std::move(v); return x;
+}
+GgufValue GgufValue::i32_array(std::vector<int32_t> v) {
+  GgufValue x; x.type = GgufValueType::Array; x.elem = GgufValueType::I32; x.ints.assign(v.begin(), v.end()); return x;
+}
+GgufValue GgufValue::f32_array(std::vector<float> v) {
+  GgufValue x; x.type = GgufValueType::Array; x.elem = GgufValueType::F32; x.floats.assign(v.begin(), v.end()); return x;
+}
+
+int64_t GgufValue::as_int() const {
+  if (type == GgufValueType::Array || type == GgufValueType::String || is_float(type) || ints.empty())
+    throw Error("GGUF value is not an integer");
+  return ints[0];
+}
+double GgufValue::as_float() const {
+  if (is_float(type) && !floats.empty()) return floats[0];
+  return double(as_int());
+}
+bool GgufValue::as_bool() const { return as_int() != 0; }
+const std::string& GgufValue::as_string() const {
+  if (type != GgufValueType::String || strings.empty()) throw Error("GGUF value is not a string");
+  return strings[0];
+}
+
+void write_gguf(const std::string& path, const GgufMetadata& metadata, const std::vector<GgufTensorOut>& tensors,
+                uint32_t alignment, const std::function<void(size_t, size_t)>& progress) {
+  std::vector<uint64_t> offsets, sizes;
+  uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    if (t.ne.empty() || t.ne.size() > 4) throw Error(path, "tensor '" + t.name + "' must have 1 to 4 dimensions");
+    uint64_t bytes = ggml_row_bytes(t.type, t.ne[0]);
+    for (size_t d = 1; d < t.ne.size(); ++d) bytes *= uint64_t(t.ne[d]);
+    offset = align_up(offset, alignment);
+    offsets.push_back(offset);
+    sizes.push_back(bytes);
+    offset += bytes;
+  }
+  write_atomically(path, [&](std::ostream& out) {
+    put<uint32_t>(out, kMagic);
+    put<uint32_t>(out, 3);
+    put<uint64_t>(out, tensors.size());
+    put<uint64_t>(out, metadata.size());
+    for (const auto& [key, value] : metadata) {
+      put_string(out, key);
+      put_value(out, value);
+    }
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      put_string(out, tensors[i].name);
+      put<uint32_t>(out, uint32_t(tensors[i].ne.size()));
+      for (int64_t n : tensors[i].ne) put<uint64_t>(out, uint64_t(n));
+      put<uint32_t>(out, uint32_t(tensors[i].type));
+      put<uint64_t>(out, offsets[i]);
+    }
+    const std::vector<char> zeros(alignment, 0);
+    auto pad_to = [&](uint64_t pos) {
+      const uint64_t here = uint64_t(out.tellp());
+      out.write(zeros.data(), std::streamsize(align_up(here, pos) - here));
+    };
+    pad_to(alignment);
+    const uint64_t data_start = uint64_t(out.tellp());
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const uint64_t here = uint64_t(out.tellp()) - data_start;
+      out.write(zeros.data(), std::streamsize(offsets[i] - here));
+      const std::vector<uint8_t> bytes = tensors[i].produce();
+      if (bytes.size() != sizes[i])
+        throw Error(path, "tensor '" + tensors[i].name + "' produced " + std::to_string(bytes.size()) + " bytes, " +
+                              std::to_string(sizes[i]) + " expected");
+      out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+      if (!out) throw Error(path, "write failed (disk full?)");
+      if (progress) progress(i + 1, tensors.size());
+    }
+  });
+}
+
+GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>(path)) {
+  Cursor c(*file_);
+  if (file_->size() < 4 || c.get<uint32_t>() != kMagic) throw Error(path, "not a GGUF file (bad magic)");
+  version_ = c.get<uint32_t>();
+  if (version_ != 2 && version_ != 3) throw Error(path, "GGUF version " + std::to_string(version_) + " is not supported (2 or 3)");
+  const uint64_t n_tensors = c.get<uint64_t>(), n_kv = c.get<uint64_t>();
+  // Each entry takes at least 8 bytes of header, so larger counts cannot be honest.
+  if (n_tensors > file_->size() / 8 || n_kv > file_->size() / 8) throw Error(path, "implausible tensor or metadata count");
+  for (uint64_t i = 0; i < n_kv; ++i) {
+    const std::string key = c.string();
+    GgufValue v;
+    v.type = GgufValueType(c.get<uint32_t>());
+    if (v.type == GgufValueType::Array) {
+      v.elem = GgufValueType(c.get<uint32_t>());
+      if (v.elem == GgufValueType::Array) throw Error(path, "metadata '" + key + "': nested arrays are not supported");
+      const uint64_t n = c.get<uint64_t>();
+      c.need(n);  // every element takes at least a byte: a cheap bound before the loop
+      for (uint64_t k = 0; k < n; ++k) read_scalar(c, v.elem, v, path, key);
+    } else {
+      read_scalar(c, v.type, v, path, key);
+    }
+    if (!metadata_.emplace(key, std::move(v)).second) throw Error(path, "metadata key '" + key + "' appears twice");
+  }
+  if (const GgufValue* a = find("general.alignment")) {
+    const int64_t al = a->as_int();
+    if (al <= 0 || (al & (al - 1)) != 0) throw Error(path, "general.alignment " + std::to_string(al) + " is not a power of two");
+    alignment_ = uint32_t(al);
+  }
+  std::vector<uint64_t> offsets;
+  for (uint64_t i = 0; i < n_tensors; ++i) {
+    GgufTensorIn t{};
+    t.name = c.string();
+    const uint32_t dims = c.get<uint32_t>();
+    if (dims == 0 || dims > 4) throw Error(path, "tensor '" + t.name + "' has " + std::to_string(dims) + " dimensions");
+    for (uint32_t d = 0; d < dims; ++d) {
+      const uint64_t n = c.get<uint64_t>();
+      if (n == 0 || n > (uint64_t(1) << 40)) throw Error(path, "tensor '" + t.name + "' has an implausible dimension");
+      t.ne.push_back(int64_t(n));
+    }
+    const uint32_t type = c.get<uint32_t>();
+    t.type = GgmlType(type);
+    if (std::string(ggml_type_name(t.type)) == "?")
+      throw Error(path, "tensor '" + t.name + "' has ggml type " + std::to_string(type) + ", which this build does not read (F32, F16, BF16, Q8_0, Q4_0)");
+    offsets.push_back(c.get<uint64_t>());
+    try {
+      t.nbytes = ggml_row_bytes(t.type, t.ne[0]);
+    } catch (const Error& e) {
+      throw Error(path, "tensor '" + t.name + "': " + e.what());
+    }
+    for (size_t d = 1; d < t.ne.size(); ++d) t.nbytes *= uint64_t(t.ne[d]);
+    tensors_.push_back(std::move(t));
+  }
+  const uint64_t data_start = align_up(c.pos(), alignment_);
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    auto& t = tensors_[i];
+    if (offsets[i] % alignment_ != 0) throw Error(path, "tensor '" + t.name + "' is not aligned");
+    if (data_start + offsets[i] > file_->size() || t.nbytes > file_->size() - data_start - offsets[i])
+      throw Error(path, "tensor '" + t.name + "' lies beyond the end of the file (truncated?)");
+    t.data = file_->data() + data_start + offsets[i];
+    for (size_t j = 0; j < i; ++j)
+      if (t.name == tensors_[j].name) throw Error(path, "tensor '" + t.name + "' appears twice");
+  }
+}
+
+const GgufValue* GgufFile::find(const std::string& key) const {
+  auto it = metadata_.find(key);
+  return it == metadata_.end() ? nullptr : &it->second;
+}
+
+const GgufValue& GgufFile::at(const std::string& key) const {
+  const GgufValue* v = find(key);
+  if (!v) throw Error(path(), "missing metadata key '" + key + "'");
+  return *v;
+}
+
+const GgufTensorIn* GgufFile::tensor(const std::string& name) const {
+  for (const auto& t : tensors_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+}  // namespace sq

@@ -1,0 +1,358 @@
+// Export: ggml's block encodings and the GGUF container against hand-computed bytes, SHA-256
+// against FIPS test vectors, the Q/K row order, tokenizers carried through GGUF metadata, and the
+// tiny zoo exported to every format and loaded back (bit-exact logits where the run's grid is
+// the format's), atomic replacement, refusals and errors; and the GGUF files checked by
+// llama.cpp itself (node-llama-cpp's prebuilt CPU binary) against our own greedy generation.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/export/export.h"
+#include "core/io/ggml_blocks.h"
+#include "core/io/gguf.h"
+#include "core/io/sha256.h"
+#include "core/model/gguf_layout.h"
+#include "core/model/gguf_vocab.h"
+#include "core/model/model.h"
+#include "core/model/tokenizer.h"
+#include "core/quant/quantizer.h"
+#include "tests/cli_runner.h"
+#include "tests/error_text.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kAligned = SQ_BINARY_DIR "/zoo-tiny/aligned";
+const QString kLlamaDir = QStringLiteral(SQ_SOURCE_DIR "/tests/llama_cpp");
+
+std::vector<int32_t> chat_prompt(const sq::Model& m, const std::string& text) {
+  return m.tokenizer().encode(m.chat_template().render(text), false);
+}
+
+float max_abs_diff(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+  float d = 0.f;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t j = 0; j < a[i].size(); ++j) d = std::max(d, std::abs(a[i][j] - b[i][j]));
+  return d;
+}
+
+}  // namespace
+
+class TstExport : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  std::map<std::string, std::string> runs_;  // scheme -> run folder on the tiny aligned model
+
+  std::string run(const std::string& scheme) {
+    if (!runs_.count(scheme)) {
+      sq::QuantizeOptions o;
+      o.method = "rtn";
+      o.scheme = sq::parse_scheme(scheme);
+      runs_[scheme] = sq::quantize_model(kAligned, o, tmp_.filePath(QString::fromStdString("run-" + scheme)).toStdString()).run_dir;
+    }
+    return runs_[scheme];
+  }
+  std::string out(const QString& name) { return tmp_.filePath(name).toStdString(); }
+
+ private Q_SLOTS:
+  void sha256Vectors() {
+    QCOMPARE(QString::fromStdString(sq::sha256_hex("")),
+             QStringLiteral("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    QCOMPARE(QString::fromStdString(sq::sha256_hex("abc")),
+             QStringLiteral("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    QCOMPARE(QString::fromStdString(sq::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+             QStringLiteral("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+    QCOMPARE(QString::fromStdString(sq::sha256_hex(std::string(1000000, 'a'))),
+             QStringLiteral("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
+  }
+
+  void blockEncodings() {
+    // Q4_0: byte j = code j (low nibble) | code j+16 (high nibble); scale as fp16 little-endian.
+    std::vector<int32_t> codes(32);
+    for (int i = 0; i < 32; ++i) codes[size_t(i)] = i % 16;
+    const float scale = 0.5f;  // fp16 0x3800
+    auto q4 = sq::encode_quant_blocks(sq::GgmlType::Q4_0, codes.data(), &scale, 32);
+    QCOMPARE(q4.size(), size_t(18));
+    QCOMPARE(int(q4[0]), 0x00);
+    QCOMPARE(int(q4[1]), 0x38);
+    QCOMPARE(int(q4[2]), 0x00);   // codes 0 and 16 % 16 = 0
+    QCOMPARE(int(q4[3]), 0x11);   // codes 1 and 17 % 16 = 1
+    QCOMPARE(int(q4[17]), 0xff);  // codes 15 and 31 % 16 = 15
+    std::vector<float> back(32);
+    sq::decode_values(sq::GgmlType::Q4_0, q4.data(), 32, back.data());
+    QCOMPARE(back[0], -4.f);  // (0 - 8) * 0.5
+    QCOMPARE(back[31], 3.5f);
+    // Q8_0: int8 codes after the scale.
+    for (int i = 0; i < 32; ++i) codes[size_t(i)] = i - 16;
+    auto q8 = sq::encode_quant_blocks(sq::GgmlType::Q8_0, codes.data(), &scale, 32);
+    QCOMPARE(q8.size(), size_t(34));
+    QCOMPARE(int(q8[2]), 0xf0);  // -16
+    sq::decode_values(sq::GgmlType::Q8_0, q8.data(), 32, back.data());
+    QCOMPARE(back[0], -8.f);
+    QCOMPARE(back[31], 7.5f);
+    // BF16 rounds to nearest even; F16 keeps 1/3 to 11 bits.
+    const float x[3] = {1.f + 1.f / 256.f, 1.f + 3.f / 256.f, 1.f / 3.f};
+    auto bf = sq::encode_floats(sq::GgmlType::BF16, x, 3);
+    float y[3];
+    sq::decode_values(sq::GgmlType::BF16, bf.data(), 3, y);
+    QCOMPARE(y[0], 1.f);                // tie -> even
+    QCOMPARE(y[1], 1.f + 4.f / 256.f);  // tie -> even (up)
+    auto h = sq::encode_floats(sq::GgmlType::F16, x + 2, 1);
+    QCOMPARE(int(h[0] | h[1] << 8), 0x3555);
+  }
+
+  void ggufContainer() {
+    const std::string path = out(QStringLiteral("c.gguf"));
+    sq::GgufMetadata md = {{"general.architecture", sq::GgufValue::string("llama")},
+                           {"a.u32", sq::GgufValue::u32(7)},
+                           {"a.f32", sq::GgufValue::f32(0.25f)},
+                           {"a.bool", sq::GgufValue::boolean(true)},
+                           {"a.strings", sq::GgufValue::strings_array({"x", "", "ü"})},
+                           {"a.ints", sq::GgufValue::i32_array({-1, 2})}};
+    const std::vector<float> data = {1, 2, 3};
+    std::vector<sq::GgufTensorOut> tensors = {
+        {"t1", sq::GgmlType::F32, {3}, [&] { return sq::encode_floats(sq::GgmlType::F32, data.data(), 3); }},
+        {"t2", sq::GgmlType::F16, {3, 1}, [&] { return sq::encode_floats(sq::GgmlType::F16, data.data(), 3); }}};
+    sq::write_gguf(path, md, tensors);
+    const sq::GgufFile g(path);
+    QCOMPARE(g.version(), 3u);
+    QCOMPARE(g.at("a.u32").as_int(), int64_t(7));
+    QCOMPARE(g.at("a.f32").as_float(), 0.25);
+    QVERIFY(g.at("a.bool").as_bool());
+    QCOMPARE(g.at("a.strings").strings.size(), size_t(3));
+    QCOMPARE(g.at("a.strings").strings[2], std::string("ü"));
+    QCOMPARE(g.at("a.ints").ints[0], int64_t(-1));
+    QCOMPARE(g.tensors().size(), size_t(2));
+    for (const auto& t : g.tensors()) QCOMPARE((t.data - g.tensors()[0].data) % 32, 0);
+    float back[3];
+    sq::decode_values(sq::GgmlType::F16, g.tensor("t2")->data, 3, back);
+    QCOMPARE(back[2], 3.f);
+    QVERIFY(errorOf([&] { g.at("nope"); }).contains("missing metadata key 'nope'"));
+
+    // Truncated and foreign files are refused by name.
+    const auto size = fs::file_size(path);
+    fs::copy_file(path, path + ".cut");
+    fs::resize_file(path + ".cut", size - 5);
+    QVERIFY(errorOf([&] { sq::GgufFile f(path + ".cut"); }).contains("beyond the end of the file"));
+    std::ofstream(path + ".bad") << "GGML not really";
+    QVERIFY(errorOf([&] { sq::GgufFile f(path + ".bad"); }).contains("not a GGUF file"));
+  }
+
+  void queryKeyRowOrder() {
+    sq::ModelConfig c;
+    c.model_type = "llama";
+    c.num_heads = 2;
+    c.num_kv_heads = 1;
+    const torch::Tensor q = torch::arange(8).reshape({8, 1});
+    // Per head of 4 rows [a0 a1 | b0 b1] -> [a0 b0 a1 b1] (llama.cpp's interleaved pairs).
+    const torch::Tensor p = sq::gguf_row_order(q, "model.layers.0.self_attn.q_proj.weight", c, false);
+    QCOMPARE(p.flatten()[1].item<int64_t>(), int64_t(2));
+    QCOMPARE(p.flatten()[5].item<int64_t>(), int64_t(6));
+    QVERIFY(torch::equal(sq::gguf_row_order(p, "model.layers.0.self_attn.q_proj.weight", c, true), q));
+    // k_proj with one KV head permutes across all 8 rows as one head.
+    const torch::Tensor k = sq::gguf_row_order(q, "model.layers.0.self_attn.k_proj.weight", c, false);
+    QCOMPARE(k.flatten()[1].item<int64_t>(), int64_t(4));
+    QVERIFY(torch::equal(sq::gguf_row_order(q, "model.layers.0.self_attn.v_proj.weight", c, false), q));
+    c.model_type = "qwen2";
+    QVERIFY(torch::equal(sq::gguf_row_order(q, "model.layers.0.self_attn.q_proj.weight", c, false), q));
+  }
+
+  void tokenizerThroughGguf_data() {
+    QTest::addColumn<QString>("fixture");
+    QTest::newRow("gpt2 (gpt-2)") << "gpt2";
+    QTest::newRow("qwen3 (qwen2)") << "qwen3";
+  }
+  void tokenizerThroughGguf() {
+    QFETCH(QString, fixture);
+    const std::string dir = SQ_SOURCE_DIR "/tests/data/tokenizers/" + fixture.toStdString();
+    const sq::Tokenizer hf = sq::Tokenizer::load(dir + "/tokenizer.json");
+    sq::ModelConfig c;
+    c.vocab_size = hf.vocab_size();
+    const std::string path = out(fixture + QStringLiteral(".gguf"));
+    sq::write_gguf(path, sq::gguf_vocab_metadata(dir, c), {});
+    const sq::GgufFile g(path);
+    const sq::Tokenizer back = sq::Tokenizer::from_json(sq::tokenizer_json_from_gguf(g), path);
+    std::ifstream in(dir + "/expected.jsonl");
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(line)).object();
+      const std::string text = o.value(QStringLiteral("text")).toString().toStdString();
+      QCOMPARE(back.encode(text, true), hf.encode(text, true));
+      QCOMPARE(back.decode(back.encode(text)), hf.decode(hf.encode(text)));
+      ++n;
+    }
+    QVERIFY(n >= 10);
+    // A tokenizer llama.cpp does not know by name is refused, not approximated.
+    QVERIFY(errorOf([&] { sq::gguf_vocab_metadata(SQ_SOURCE_DIR "/tests/data/tokenizers/mistral7b", c); })
+                .contains("only byte-level BPE"));
+  }
+
+  void exportsLoadBack_data() {
+    QTest::addColumn<QString>("scheme");
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<bool>("exact");
+    QTest::addColumn<double>("tolerance");  // of logits when not exact
+    QTest::newRow("gguf-q8_0 from its grid") << "gguf-q8_0" << "gguf-q8_0" << true << 0.0;
+    QTest::newRow("gguf-q4_0 from its grid") << "gguf-q4_0" << "gguf-q4_0" << true << 0.0;
+    QTest::newRow("ct-w8a8 from w8a8-sym") << "w8a8-sym" << "ct-w8a8" << true << 0.0;
+    QTest::newRow("ct-w4a16 from w4a16") << "w4a16-g32-sym" << "ct-w4a16" << true << 0.0;
+    QTest::newRow("gguf-f16 of a run") << "w4a16-g32-sym" << "gguf-f16" << false << 0.05;
+    QTest::newRow("gguf-bf16 of a run") << "w4a16-g32-sym" << "gguf-bf16" << false << 0.3;
+    QTest::newRow("hf-bf16 of a run") << "w4a16-g32-sym" << "hf-bf16" << false << 0.3;
+    QTest::newRow("gguf-q8_0 re-quantizing") << "w8a16-asym" << "gguf-q8_0" << false << 0.3;
+  }
+  void exportsLoadBack() {
+    QFETCH(QString, scheme);
+    QFETCH(QString, format);
+    QFETCH(bool, exact);
+    QFETCH(double, tolerance);
+    sq::ExportOptions o;
+    o.model_dir = kAligned;
+    o.quant_run = run(scheme.toStdString());
+    o.format = format.toStdString();
+    o.out = out(QStringLiteral("x-") + format + QLatin1Char('-') + scheme);
+    const sq::ExportResult r = sq::export_model(o);
+    QCOMPARE(r.check.exact, exact);
+
+    // The manifest names every file with its true size and checksum.
+    std::ifstream mf(r.manifest);
+    const QJsonObject m = QJsonDocument::fromJson(QByteArray::fromStdString(
+                                                      std::string(std::istreambuf_iterator<char>(mf), {})))
+                              .object();
+    QCOMPARE(m.value(QStringLiteral("format")).toString(), format);
+    QCOMPARE(m.value(QStringLiteral("exact")).toBool(), exact);
+    const QJsonArray files = m.value(QStringLiteral("files")).toArray();
+    QCOMPARE(size_t(files.size()), r.files.size());
+    for (const auto& f : files) {
+      const std::string p = r.out + "/" + f.toObject().value(QStringLiteral("path")).toString().toStdString();
+      QCOMPARE(qint64(fs::file_size(p)), qint64(f.toObject().value(QStringLiteral("size")).toDouble()));
+      QCOMPARE(QString::fromStdString(sq::sha256_file(p)), f.toObject().value(QStringLiteral("sha256")).toString());
+    }
+
+    const auto evaluated = sq::Model::load(kAligned, o.quant_run);
+    const auto exported = sq::Model::load(r.main_file);
+    const auto prompt = chat_prompt(*evaluated, "How do I bake bread?");
+    QCOMPARE(chat_prompt(*exported, "How do I bake bread?"), prompt);
+    const float d = max_abs_diff(evaluated->logits(prompt), exported->logits(prompt));
+    qInfo("%s: max |logit difference| %.3g", qPrintable(format), double(d));
+    if (exact)
+      QCOMPARE(d, 0.f);
+    else
+      QVERIFY2(d > 0.f && d < tolerance, qPrintable(QString::number(double(d))));
+  }
+
+  void refusalsAndErrors() {
+    sq::ExportOptions o;
+    o.model_dir = kAligned;
+    o.quant_run = run("w4a4");
+    o.format = "ct-w8a8";
+    o.out = out(QStringLiteral("refused"));
+    const QString e = errorOf([&] { sq::export_model(o); });
+    QVERIFY2(e.contains("W4A4") && e.contains("ct-w4a16") && e.contains("hf-bf16"), qPrintable(e));
+    QVERIFY(!fs::exists(o.out));
+    o.format = "gguf-q5_k";
+    QVERIFY(errorOf([&] { sq::export_model(o); }).contains("unknown export format 'gguf-q5_k'"));
+    // An output under a regular file cannot be created; the error says where and why.
+    std::ofstream(out(QStringLiteral("plainfile"))) << "x";
+    o.format = "hf-bf16";
+    o.out = out(QStringLiteral("plainfile/sub"));
+    QVERIFY(errorOf([&] { sq::export_model(o); }).contains("plainfile"));
+    // Cancelled: nothing appears, no temporary folder is left behind.
+    sq::CancelToken cancel;
+    cancel.cancel();
+    o.out = out(QStringLiteral("cancelled"));
+    o.progress.cancel = &cancel;
+    QVERIFY_THROWS_EXCEPTION(sq::Cancelled, sq::export_model(o));
+    for (const auto& e : fs::directory_iterator(tmp_.path().toStdString()))
+      QVERIFY2(e.path().filename().string().find(".part-") == std::string::npos, e.path().c_str());
+    QVERIFY(!fs::exists(o.out));
+  }
+
+  void replacesExistingFolderWhole() {
+    sq::ExportOptions o;
+    o.model_dir = kAligned;
+    o.format = "gguf-q8_0";
+    o.out = out(QStringLiteral("again"));
+    const auto first = sq::export_model(o);
+    std::ofstream(o.out + "/notes.txt") << "the user's own file";
+    o.quant_run = run("gguf-q8_0");
+    const auto second = sq::export_model(o);
+    QVERIFY(second.check.exact && !first.check.exact);
+    QVERIFY(fs::exists(o.out + "/notes.txt"));
+    QCOMPARE(QString::fromStdString(sq::sha256_file(second.main_file)), QString::fromStdString(second.files[0].sha256));
+  }
+
+  void cli() {
+    const QString dir = tmp_.filePath(QStringLiteral("cli"));
+    auto r = runCli({QStringLiteral("export"), QStringLiteral("--model"), QString::fromStdString(kAligned),
+                     QStringLiteral("--format"), QStringLiteral("gguf-q4_0"), QStringLiteral("--out"), dir, QStringLiteral("--quiet")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.trimmed().endsWith(QStringLiteral("aligned-q4_0.gguf")));
+    r = runCli({QStringLiteral("export"), QStringLiteral("--model"), QString::fromStdString(kAligned), QStringLiteral("--quant"),
+                QString::fromStdString(run("w4a4")), QStringLiteral("--check")});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonArray checks = QJsonDocument::fromJson(r.out.toUtf8()).array();
+    QCOMPARE(checks.size(), 7);
+    QVERIFY(!checks[4].toObject().value(QStringLiteral("allowed")).toBool());  // ct-w8a8
+    r = runCli({QStringLiteral("export"), QStringLiteral("--model"), QString::fromStdString(kAligned),
+                QStringLiteral("--format"), QStringLiteral("onnx"), QStringLiteral("--out"), dir});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY(r.err.contains(QStringLiteral("--format must be one of")));
+  }
+
+  // llama.cpp loads our GGUF files and, greedy, generates exactly what our engine generates.
+  void llamaCppAgrees_data() {
+    QTest::addColumn<QString>("scheme");
+    QTest::addColumn<QString>("format");
+    QTest::newRow("q8_0 run") << "gguf-q8_0" << "gguf-q8_0";
+    QTest::newRow("q4_0 run") << "gguf-q4_0" << "gguf-q4_0";
+    QTest::newRow("f16") << "" << "gguf-f16";
+  }
+  void llamaCppAgrees() {
+    QFETCH(QString, scheme);
+    QFETCH(QString, format);
+    if (!QFile::exists(kLlamaDir + QStringLiteral("/node_modules/@node-llama-cpp/linux-x64")))
+      QSKIP("node-llama-cpp is not installed: packaging/install-deps.sh installs it from the npm registry, which it could not reach");
+    sq::ExportOptions o;
+    o.model_dir = kAligned;
+    o.quant_run = scheme.isEmpty() ? "" : run(scheme.toStdString());
+    o.format = format.toStdString();
+    o.out = out(QStringLiteral("llama-") + format);
+    const sq::ExportResult r = sq::export_model(o);
+    const auto ours = sq::Model::load(r.main_file);
+    const std::string text = "<|im_start|>user\nHow do I bake bread?<|im_end|>\n";
+    const auto prompt = chat_prompt(*ours, "How do I bake bread?");
+    sq::GenerateOptions g;
+    g.max_new_tokens = 24;
+    auto tokens = ours->generate({prompt}, g)[0];
+    if (!tokens.empty() && ours->tokenizer().is_special(tokens.back())) tokens.pop_back();  // llama.cpp stops before EOG
+
+    QProcess node;
+    node.setWorkingDirectory(kLlamaDir);
+    QStringList ids;
+    for (int32_t t : prompt) ids << QString::number(t);
+    node.start(QStringLiteral("node"), {QStringLiteral("check_gguf.mjs"), QString::fromStdString(r.main_file), ids.join(QLatin1Char(',')),
+                                        QString::number(g.max_new_tokens), QString::fromStdString(text)});
+    QVERIFY2(node.waitForFinished(120000), "node did not finish");
+    const QByteArray err = node.readAllStandardError();
+    QVERIFY2(node.exitCode() == 0, err.constData());
+    const QByteArray stdout_ = node.readAllStandardOutput().trimmed();
+    const QJsonObject res = QJsonDocument::fromJson(stdout_.split('\n').last()).object();
+    std::vector<int32_t> theirs, tokenized;
+    for (const auto& v : res.value(QStringLiteral("tokens")).toArray()) theirs.push_back(v.toInt());
+    for (const auto& v : res.value(QStringLiteral("tokenized")).toArray()) tokenized.push_back(v.toInt());
+    QVERIFY(!theirs.empty());
+    QCOMPARE(theirs, tokens);
+    QCOMPARE(tokenized, ours->tokenizer().encode(text, true));
+  }
+};
+
+QTEST_GUILESS_MAIN(TstExport)
+#include "tst_export.moc"
