@@ -53,7 +53,9 @@ class TstExport : public QObject {
     if (!runs_.count(scheme)) {
       sq::QuantizeOptions o;
       o.method = "rtn";
-      o.scheme = sq::parse_scheme(scheme);
+      const bool rotate = scheme.size() > 4 && scheme.compare(scheme.size() - 4, 4, "+rot") == 0;
+      o.rotate = rotate;
+      o.scheme = sq::parse_scheme(rotate ? scheme.substr(0, scheme.size() - 4) : scheme);
       runs_[scheme] = sq::quantize_model(kAligned, o, tmp_.filePath(QString::fromStdString("run-" + scheme)).toStdString()).run_dir;
     }
     return runs_[scheme];
@@ -201,6 +203,8 @@ class TstExport : public QObject {
     QTest::addColumn<double>("tolerance");  // of logits when not exact
     QTest::newRow("gguf-q8_0 from its grid") << "gguf-q8_0" << "gguf-q8_0" << true << 0.0;
     QTest::newRow("gguf-q4_0 from its grid") << "gguf-q4_0" << "gguf-q4_0" << true << 0.0;
+    QTest::newRow("gguf-q8_0 from a rotated run") << "gguf-q8_0+rot" << "gguf-q8_0" << true << 0.0;
+    QTest::newRow("ct-w8a8 from a rotated run") << "w8a8-sym+rot" << "ct-w8a8" << true << 0.0;
     QTest::newRow("ct-w8a8 from w8a8-sym") << "w8a8-sym" << "ct-w8a8" << true << 0.0;
     QTest::newRow("ct-w4a16 from w4a16") << "w4a16-g32-sym" << "ct-w4a16" << true << 0.0;
     QTest::newRow("gguf-f16 of a run") << "w4a16-g32-sym" << "gguf-f16" << false << 0.05;
@@ -313,6 +317,7 @@ class TstExport : public QObject {
     QTest::addColumn<QString>("format");
     QTest::newRow("q8_0 run") << "gguf-q8_0" << "gguf-q8_0";
     QTest::newRow("q4_0 run") << "gguf-q4_0" << "gguf-q4_0";
+    QTest::newRow("q8_0 rotated run") << "gguf-q8_0+rot" << "gguf-q8_0";
     QTest::newRow("f16") << "" << "gguf-f16";
   }
   void llamaCppAgrees() {

@@ -10,9 +10,12 @@
 #include "core/model/model.h"
 #include "core/data/calibration.h"
 #include "core/probe/probe_run.h"
+#include "core/quant/aaq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/quantizer.h"
+#include "core/quant/rotation.h"
 #include "core/quant/run_folder.h"
+#include "core/quant/smoothing.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
 #include "tests/tiny_model.h"
@@ -20,6 +23,18 @@
 namespace {
 
 const std::string kZoo = SQ_BINARY_DIR "/zoo-tiny";
+
+// Mean squared difference of the last block's output (last prompt token) between a run and the
+// full-precision capture `ref`.
+double last_block_drift(const std::string& model, const std::string& run, const std::vector<std::vector<int32_t>>& prompts,
+                        const sq::Activations& ref) {
+  const sq::Activations a = sq::Model::load(model, run)->capture(prompts, {});
+  double e = 0;
+  const auto& x = a.last.at("layer.1");
+  const auto& y = ref.last.at("layer.1");
+  for (size_t k = 0; k < x.size(); ++k) e += double(x[k] - y[k]) * double(x[k] - y[k]);
+  return e / double(x.size());
+}
 
 
 }  // namespace
@@ -184,14 +199,7 @@ class TstQuant : public QObject {
     const auto prompts = sq::encode_prompts(*fp, calib, true);
     sq::CaptureOptions co;
     const sq::Activations ref = fp->capture(prompts, co);
-    auto drift = [&](const std::string& run) {
-      const sq::Activations a = sq::Model::load(model, run)->capture(prompts, co);
-      double e = 0;
-      const auto& x = a.last.at("layer.1");
-      const auto& y = ref.last.at("layer.1");
-      for (size_t k = 0; k < x.size(); ++k) e += double(x[k] - y[k]) * double(x[k] - y[k]);
-      return e / double(x.size());
-    };
+    auto drift = [&](const std::string& run) { return last_block_drift(model, run, prompts, ref); };
     const double e_rtn = drift(rtn), e_lwc = drift(lwc);
     // Q-realign pushes malicious samples to the harmful side of the aligned model's probes.
     const sq::ProbeReport probes = sq::run_probe(*sq::Model::load(aligned), calib, {}, "");
@@ -215,6 +223,108 @@ class TstQuant : public QObject {
     qInfo("block drift rtn %.4e lwc %.4e; malicious probe loss lwc %.4f q-realign %.4f", e_rtn, e_lwc, p_lwc, p_qr);
     QVERIFY(e_lwc < e_rtn);
     QVERIFY(p_qr < p_lwc);
+  }
+
+
+  // Rotation and smoothing change the weights, not the full-precision function.
+  void rotationAndSmoothingAreEquivalences() {
+    const std::string model = kZoo + "/aligned";
+    const auto weights = std::make_shared<const sq::Checkpoint>(model);
+    const sq::ModelConfig c = sq::load_config(model + "/config.json");
+    const sq::FetchFn fetch = [&](const std::string& n) { return sq::as_tensor(weights->tensor(n)).to(torch::kFloat32); };
+    const torch::Tensor q = sq::random_orthogonal(c.hidden_size, 3);
+    QVERIFY(torch::allclose(torch::matmul(q, q.t()), torch::eye(c.hidden_size), 1e-5, 1e-5));
+    QVERIFY(torch::allclose(q.abs(), torch::full_like(q, 1 / std::sqrt(double(c.hidden_size)))));  // Hadamard
+    const torch::Tensor q3 = sq::random_orthogonal(48, 3);  // not a power of two: QR
+    QVERIFY(torch::allclose(torch::matmul(q3, q3.t()), torch::eye(48), 1e-5, 1e-5));
+    std::map<std::string, torch::Tensor> rotated = sq::rotate_globals(c, fetch, q), smoothed;
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+      std::map<std::string, torch::Tensor> layer;
+      for (const auto& spec : sq::parameter_specs(c))
+        if (spec.name.rfind("model.layers." + std::to_string(i) + ".", 0) == 0) layer[spec.name] = fetch(spec.name);
+      for (auto& [k, v] : sq::rotate_layer(c, i, fetch, q)) rotated[k] = v;
+      const sq::LayerSmoothing s{torch::randn({c.hidden_size}) * 0.5, torch::randn({c.hidden_size}) * 0.5};
+      for (auto& [k, v] : sq::apply_smoothing(layer, i, s)) smoothed[k] = v;
+    }
+    sq::ModelConfig untied = c;
+    untied.tie_word_embeddings = false;
+    torch::NoGradGuard no_grad;
+    const torch::Tensor tokens = torch::tensor({1, 30, 40, 50, 60, 100}, torch::kInt64).view({1, -1});
+    const torch::Tensor ref = sq::Llama(c, weights).forward(tokens, {}, nullptr);
+    const torch::Tensor rot = sq::Llama(untied, weights, rotated).forward(tokens, {}, nullptr);
+    const torch::Tensor smo = sq::Llama(c, weights, smoothed).forward(tokens, {}, nullptr);
+    const double range = (ref.max() - ref.min()).item<double>();
+    QVERIFY((rot - ref).abs().max().item<double>() < 1e-4 * range);
+    QVERIFY((smo - ref).abs().max().item<double>() < 1e-4 * range);
+    QVERIFY(!torch::allclose(rotated.at("model.layers.0.mlp.up_proj.weight"), fetch("model.layers.0.mlp.up_proj.weight")));
+  }
+
+  // W4A4: learned clipping with smoothing (LWC + LET) beats round to nearest on the block drift;
+  // a rotated run loads back with its untied head and rotated embeddings.
+  void smoothingAndRotationAtW4A4() {
+    const std::string model = kZoo + "/finetuned";
+    const auto pool = sq::load_prompts(kZoo + "/data/calibration.jsonl");
+    sq::QuantizeOptions o;
+    o.scheme = sq::parse_scheme("w4a4");
+    o.prompts = pool;
+    o.samples = 32;
+    o.epochs = 5;
+    const std::string rtn = tmp_.filePath("a4-rtn").toStdString(), let = tmp_.filePath("a4-let").toStdString(),
+                      rot = tmp_.filePath("a4-rot").toStdString();
+    sq::quantize_model(model, o, rtn);
+    o.rotate = true;
+    sq::quantize_model(model, o, rot);
+    o.rotate = false;
+    o.method = "lwc";
+    const sq::QuantizeResult r = sq::quantize_model(model, o, let);
+    QVERIFY(QString::fromStdString(r.notes.front()).contains(QStringLiteral("block loss")));
+    const auto fp = sq::Model::load(model);
+    const auto prompts = sq::encode_prompts(*fp, sq::draw_calibration(pool, 32, 0.75, 1), true);
+    sq::CaptureOptions co;
+    const sq::Activations ref = fp->capture(prompts, co);
+    auto drift = [&](const std::string& run) { return last_block_drift(model, run, prompts, ref); };
+    const double e_rtn = drift(rtn), e_let = drift(let), e_rot = drift(rot);
+    qInfo("W4A4 drift of the last block: rtn %.4e, lwc+let %.4e, rotated rtn %.4e", e_rtn, e_let, e_rot);
+    QVERIFY(e_let < e_rtn);
+    QVERIFY(e_rot < e_rtn);
+    QVERIFY(sq::read_quant_run(rot).untied);
+  }
+
+  void aaqObjective() {
+    // The loss itself: no pull when the quantized logits are the teacher's; push = KL(base || fp).
+    torch::manual_seed(0);
+    const torch::Tensor fp = torch::randn({2, 3, 50}), base = torch::randn({2, 3, 50});
+    const sq::AaqTargets t = sq::aaq_targets(fp, base, 10);
+    const sq::AaqLoss same = sq::aaq_loss(fp, t, {}, 0.5);
+    QVERIFY(same.pull.item<double>() < 1e-6);
+    QVERIFY(same.push.item<double>() > 0.1);
+    QVERIFY(std::abs(same.loss.item<double>() + 0.5 * same.push.item<double>()) < 1e-6);
+
+    // On the tiny zoo: training lowers the objective and the KL to the aligned model; the push
+    // term keeps the quantized model further from the base than pulling alone does.
+    sq::QuantizeOptions o;
+    o.method = "aaq";
+    o.scheme = sq::parse_scheme("w4a4");
+    o.rotate = true;
+    o.prompts = sq::load_prompts(kZoo + "/data/calibration.jsonl");
+    o.samples = 32;
+    o.epochs = 8;
+    o.lr = 0.002;
+    o.base_dir = kZoo + "/base";
+    const std::string run = tmp_.filePath("aaq").toStdString();
+    o.lambda = 1.0;
+    const sq::QuantizeResult r = sq::quantize_model(kZoo + "/aligned", o, run);
+    o.lambda = 0.0;
+    const sq::QuantizeResult pull_only = sq::quantize_model(kZoo + "/aligned", o, run + "-pull");
+    qInfo("aaq lambda 1: loss %.4f -> %.4f, KL to aligned %.4f -> %.4f, KL to base %.4f -> %.4f; lambda 0: KL to base %.4f",
+          r.aaq_before.loss, r.aaq_after.loss, r.aaq_before.pull, r.aaq_after.pull, r.aaq_before.push, r.aaq_after.push,
+          pull_only.aaq_after.push);
+    QVERIFY(r.aaq_after.loss < r.aaq_before.loss);
+    QVERIFY(pull_only.aaq_after.pull < pull_only.aaq_before.pull);
+    QVERIFY(r.aaq_after.push > pull_only.aaq_after.push);
+    QVERIFY(sq::Model::load(kZoo + "/aligned", run) != nullptr);
+    o.base_dir.clear();
+    QVERIFY(errorOf([&] { sq::quantize_model(kZoo + "/aligned", o, run + "-x"); }).contains("--base"));
   }
 
   void probeBeforeAndAfterInOneBasis() {

@@ -11,8 +11,7 @@ namespace sq::cli {
 int run_quantize(const Args& a) {
   QuantizeOptions o;
   o.method = a.required("method");
-  if (o.method == "aaq") throw UsageError("--method aaq is not implemented yet (available: rtn, gptq, lwc, q-realign)");
-  if (o.method != "rtn" && o.method != "gptq" && o.method != "lwc" && o.method != "q-realign")
+  if (o.method != "rtn" && o.method != "gptq" && o.method != "lwc" && o.method != "q-realign" && o.method != "aaq")
     throw UsageError("--method must be rtn, gptq, lwc, q-realign or aaq");
   try {
     o.scheme = parse_scheme(a.required("scheme"));
@@ -26,8 +25,15 @@ int run_quantize(const Args& a) {
   o.damp = a.get_double("damp", 0.01);
   o.act_order = a.has("act-order");
   o.epochs = a.get_int("epochs", o.epochs);
-  o.lr = a.get_double("lr", o.lr);
+  o.lr = a.get_double("lr", o.method == "aaq" ? 0.002 : o.lr);
   o.aligned_dir = a.get("aligned");
+  o.base_dir = a.get("base");
+  o.lambda = a.get_double("lambda", o.lambda);
+  o.top_k = a.get_int("top-k", o.top_k);
+  o.rotate = a.has("rotate");
+  o.smooth = !a.has("no-smooth");
+  if (o.method == "aaq" && o.base_dir.empty()) throw UsageError("--method aaq needs --base DIR (the unaligned base model)");
+  if (o.lambda < 0 || o.top_k < 1) throw UsageError("--lambda must be >= 0 and --top-k >= 1");
   if (o.epochs < 1 || o.lr <= 0) throw UsageError("--epochs and --lr must be positive");
   if (o.samples < 1 || o.seq_len < 1) throw UsageError("--samples and --seq-len must be positive");
   if (o.ratio < 0 || o.ratio > 1) throw UsageError("--ratio must be between 0 and 1");

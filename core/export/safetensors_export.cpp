@@ -95,7 +95,7 @@ void write_compressed_tensors_model(WeightSource& src, const std::string& format
   for (const ParamSpec& spec : specs) {
     progress.step(done++, int64_t(specs.size()), "weights");
     if (!is_target_linear(spec.name, scheme.targets)) {
-      out.add(spec.name, as_tensor(src.checkpoint().tensor(spec.name)).clone());
+      out.add(spec.name, src.dense(spec.name).to(torch_type(src.stored_dtype(spec.name))));
       continue;
     }
     const QuantizedWeight* q = exact ? src.quantized(spec.name) : nullptr;
@@ -123,6 +123,7 @@ void write_compressed_tensors_model(WeightSource& src, const std::string& format
                     {"group_size", nullptr}, {"actorder", nullptr}, {"block_structure", nullptr},
                     {"observer", nullptr}, {"observer_kwargs", json::object()}};
   json config = model_config_json(src.model_dir());
+  config["tie_word_embeddings"] = c.tie_word_embeddings;
   config["quantization_config"] = {{"quant_method", "compressed-tensors"},
                                    {"format", packed ? "pack-quantized" : "int-quantized"},
                                    {"quantization_status", "compressed"},
@@ -145,6 +146,7 @@ void write_bf16_model(WeightSource& src, const std::string& dir, const Progress&
   write_safetensors((fs::path(dir) / "model.safetensors").string(), out.list, {{"format", "pt"}});
   json config = model_config_json(src.model_dir());
   config["torch_dtype"] = "bfloat16";
+  config["tie_word_embeddings"] = src.config().tie_word_embeddings;
   config.erase("quantization_config");
   write_json(fs::path(dir) / "config.json", config);
   copy_tokenizer_files(src.model_dir(), dir);

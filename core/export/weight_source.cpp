@@ -18,11 +18,14 @@ WeightSource::WeightSource(const std::string& model_dir, const std::string& quan
     if (run_->layers != config_.num_layers)
       throw Error(quant_run, "this run quantized a " + std::to_string(run_->layers) + "-layer model; " + model_dir +
                                  " has " + std::to_string(config_.num_layers) + " layers");
+    if (run_->untied) config_.tie_word_embeddings = false;
+    globals_ = read_quant_layer(*run_, -1);
   }
 }
 
-const QuantizedWeight* WeightSource::quantized(const std::string& name) {
+const QuantizedWeight* WeightSource::entry(const std::string& name) {
   if (!run_) return nullptr;
+  if (auto it = globals_.find(name); it != globals_.end()) return &it->second;
   static const std::regex layer_re(R"(model\.layers\.(\d+)\..*)");
   std::smatch m;
   if (!std::regex_match(name, m, layer_re)) return nullptr;
@@ -35,8 +38,17 @@ const QuantizedWeight* WeightSource::quantized(const std::string& name) {
   return it == cached_.end() ? nullptr : &it->second;
 }
 
+const QuantizedWeight* WeightSource::quantized(const std::string& name) {
+  const QuantizedWeight* q = entry(name);
+  return q && q->codes.defined() ? q : nullptr;
+}
+
+DType WeightSource::stored_dtype(const std::string& name) const {
+  return ckpt_->has(name) ? ckpt_->tensor(name).dtype : ckpt_->tensor("model.embed_tokens.weight").dtype;
+}
+
 torch::Tensor WeightSource::dense(const std::string& name) {
-  if (const QuantizedWeight* q = quantized(name)) return q->dequant;
+  if (const QuantizedWeight* q = entry(name)) return q->dequant;
   return as_tensor(ckpt_->tensor(name)).to(torch::kFloat32);
 }
 

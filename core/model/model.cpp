@@ -39,12 +39,14 @@ std::pair<torch::Tensor, torch::Tensor> left_pad(It first, It last) {
 
 class LlamaModel final : public Model {
  public:
-  LlamaModel(std::string dir, Llama net, Tokenizer tokenizer, ChatTemplate chat, std::string quant_run, int act_bits)
+  LlamaModel(std::string dir, Llama net, Tokenizer tokenizer, ChatTemplate chat, std::string quant_run, int act_bits,
+             torch::Tensor stream_rotation = {})
       : dir_(std::move(dir)),
         quant_run_(std::move(quant_run)),
         net_(std::move(net)),
         tokenizer_(std::move(tokenizer)),
-        chat_(std::move(chat)) {
+        chat_(std::move(chat)),
+        unrotate_(stream_rotation.defined() ? stream_rotation.t().contiguous() : torch::Tensor()) {
     net_.set_activation_bits(act_bits);
   }
 
@@ -122,9 +124,12 @@ class LlamaModel final : public Model {
       batches.push_back({tokens, mask});
       first_row.push_back(at);
     }
-    const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& v) {
+    const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& tap) {
       auto it = a.last.find(name);
       if (it == a.last.end()) return;
+      // A rotated run's residual stream is the original's times Q: captured back in the original
+      // basis, so that probes and projections of the full-precision model apply.
+      const torch::Tensor v = unrotate_.defined() ? torch::matmul(tap, unrotate_) : tap;
       const torch::Tensor m = batches[b].mask.unsqueeze(-1).to(torch::kFloat32);  // [B, T, 1]
       const torch::Tensor last = v.select(1, -1).contiguous();
       const torch::Tensor mean = ((v * m).sum(1) / m.sum(1)).contiguous();
@@ -169,6 +174,7 @@ class LlamaModel final : public Model {
   Llama net_;
   Tokenizer tokenizer_;
   ChatTemplate chat_;
+  torch::Tensor unrotate_;  // Qᵀ of a rotated run, else undefined
 };
 
 void check_vocab(const Tokenizer& tok, const ModelConfig& config, const std::string& origin) {
@@ -198,6 +204,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
   check_vocab(tok, config, (fs::path(dir) / "tokenizer.json").string());
   std::map<std::string, torch::Tensor> overrides;
   int act_bits = 16;
+  torch::Tensor rotation;
   if (is_compressed_tensors(config_path)) {
     if (!quant_run.empty()) throw Error(dir, "this folder is already quantized (compressed-tensors); it takes no quantization run");
     CompressedTensors ct = read_compressed_tensors(dir, *weights);
@@ -211,10 +218,12 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
                                  std::to_string(config.num_layers) + " layers");
     overrides = read_quant_weights(run);
     act_bits = run.scheme.a_bits;
+    if (run.untied) config.tie_word_embeddings = false;
+    rotation = read_residual_rotation(run);
   }
   ChatTemplate chat = detect_chat_template(dir, config.model_type);
   return std::make_unique<LlamaModel>(dir, Llama(config, std::move(weights), std::move(overrides)), std::move(tok),
-                                      std::move(chat), quant_run, act_bits);
+                                      std::move(chat), quant_run, act_bits, rotation);
 }
 
 }  // namespace sq

@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <cstring>
+#include <fstream>
+#include <optional>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -12,9 +16,12 @@
 #include "core/model/llama.h"
 #include "core/model/model.h"
 #include "core/probe/probe_run.h"
+#include "core/quant/aaq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/lwc.h"
+#include "core/quant/rotation.h"
 #include "core/quant/run_folder.h"
+#include "core/quant/smoothing.h"
 #include "core/version.h"
 
 namespace sq {
@@ -34,43 +41,102 @@ bool targeted(const QuantScheme& s, const std::string& linear) {
   return false;
 }
 
-// Trains sigmoid(theta) clip factors for block i's targeted linears by AdamW on the block
-// objective; returns them by weight name.
-std::map<std::string, torch::Tensor> learn_clipping(const ModelConfig& c, const std::shared_ptr<const Checkpoint>& weights,
-                                                    const Llama& fp, int64_t i, const std::vector<Llama::State>& states,
-                                                    const std::vector<Llama::Batch>& batches,
-                                                    const std::vector<torch::Tensor>& malicious,
-                                                    const std::vector<LayerProbe>& probes, const QuantizeOptions& o,
-                                                    QuantizeResult& result) {
-  const std::string prefix = "model.layers." + std::to_string(i) + ".";
-  std::map<std::string, torch::Tensor> w, theta;
-  for (const auto& [linear, input] : kInputs) {
-    if (!targeted(o.scheme, linear)) continue;
-    const std::string name = prefix + linear + ".weight";
-    w[name] = as_tensor(weights->tensor(name)).to(torch::kFloat32);
-    const int64_t rows = w[name].size(0), cols = w[name].size(1), g = group_width(o.scheme, rows, cols);
-    theta[name] = torch::full({o.scheme.group < 0 ? 1 : rows, (o.scheme.group < 0 ? rows * cols : cols) / g}, 4.0)
-                      .set_requires_grad(true);  // sigmoid(4) = 0.982, OmniQuant's start
+// Is a parameter name ("model.layers.3.mlp.up_proj.weight") a linear weight the scheme quantizes?
+bool is_target(const QuantScheme& s, const std::string& name) {
+  const std::string suffix = ".weight";
+  if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
+  const std::string linear = name.substr(0, name.size() - suffix.size());
+  for (const auto& [l, input] : kInputs)
+    if (linear.size() >= std::strlen(l) && linear.compare(linear.size() - std::strlen(l), std::strlen(l), l) == 0)
+      return targeted(s, l);
+  return false;
+}
+
+// A tensor of the shape of a weight's clip factors: [rows, groups], or [1, groups] per tensor.
+torch::Tensor clip_shape(const torch::Tensor& w, const QuantScheme& s) {
+  const int64_t rows = w.size(0), cols = w.size(1), g = group_width(s, rows, cols);
+  return torch::zeros({s.group < 0 ? 1 : rows, (s.group < 0 ? rows * cols : cols) / g});
+}
+
+using Params = std::map<std::string, torch::Tensor>;
+
+Params merged(Params a, const Params& b) {
+  for (const auto& [k, v] : b) a[k] = v;
+  return a;
+}
+
+// Per channel max |x| at the q/k/v and gate/up inputs of block i, over real tokens.
+std::pair<torch::Tensor, torch::Tensor> input_absmax(const Llama& net, int64_t i, const std::vector<Llama::State>& states,
+                                                     const std::vector<Llama::Batch>& batches) {
+  const std::string point = "layer." + std::to_string(i);
+  torch::Tensor attn, mlp;
+  std::vector<Llama::State> scratch = states;
+  net.run_block(i, scratch, [&](size_t b, const std::string& name, const torch::Tensor& v) {
+    const bool a = name == point + ".qkv_in", m = name == point + ".mlp_in";
+    if (!a && !m) return;
+    const torch::Tensor real = batches[b].mask.reshape({-1}).to(torch::kBool);
+    const torch::Tensor mx = v.reshape({-1, v.size(-1)}).index({real}).abs().amax(0);
+    torch::Tensor& acc = a ? attn : mlp;
+    acc = acc.defined() ? torch::maximum(acc, mx) : mx;
+  });
+  return {attn, mlp};
+}
+
+// Layer i's parameters as the quantized model computes with them while training: smoothed, and
+// the targeted linears fake-quantized with straight-through rounding.
+Params fake_quantized_layer(const Params& layer, int64_t i, const LayerSmoothing* smoothing, const Params& clip_logits,
+                            const QuantScheme& scheme) {
+  Params out = smoothing ? apply_smoothing(layer, i, *smoothing) : layer;
+  for (auto& [name, w] : out) {
+    if (!is_target(scheme, name)) continue;
+    auto it = clip_logits.find(name);
+    const torch::Tensor clip = it != clip_logits.end() ? torch::sigmoid(it->second) : torch::ones_like(clip_shape(w, scheme));
+    w = fake_quant_weight_ste(w, scheme, clip);
   }
+  return out;
+}
+
+struct LearnedBlock {
+  Params clips;                            // by weight name
+  std::optional<LayerSmoothing> smoothing;
+};
+
+// LWC (+ LET): trains block i's clip factors sigmoid(theta) and smoothing scales by AdamW on the
+// block objective, every weight itself frozen, as OmniQuant does.
+LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Checkpoint>& weights, const Params& globals,
+                         const Params& layer, int64_t i, const std::vector<Llama::State>& states,
+                         const std::vector<Llama::Batch>& batches, const std::vector<torch::Tensor>& malicious,
+                         const std::vector<LayerProbe>& probes, const QuantizeOptions& o, QuantizeResult& result) {
+  const Llama fp(cq, weights, merged(globals, layer));
   std::vector<Llama::State> target = states;
   fp.run_block(i, target, nullptr);
+  Params theta;
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, w] : layer)
+    if (is_target(o.scheme, name)) {
+      theta[name] = torch::full_like(clip_shape(w, o.scheme), 4.0).set_requires_grad(true);  // sigmoid(4) = 0.982, OmniQuant's start
+      params.push_back(theta[name]);
+    }
+  LearnedBlock out;
+  if (o.smooth) {
+    const auto [attn, mlp] = input_absmax(fp, i, states, batches);
+    out.smoothing = init_smoothing(layer, i, attn, mlp);
+    params.push_back(out.smoothing->attn.set_requires_grad(true));
+    params.push_back(out.smoothing->mlp.set_requires_grad(true));
+  }
   BlockObjective objective;
   if (o.method == "q-realign") {
     objective.q_realign = true;
     objective.probe_w = torch::tensor(probes[size_t(i)].w);
     objective.probe_b = probes[size_t(i)].b;
   }
-  std::vector<torch::Tensor> params;
-  for (auto& [name, t] : theta) params.push_back(t);
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).weight_decay(0));
   torch::AutoGradMode grad(true);
-  double last = 0;
+  double first = 0, last = 0;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     double sum = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
-      std::map<std::string, torch::Tensor> fq;
-      for (const auto& [name, t] : theta) fq[name] = fake_quant_weight_ste(w[name], o.scheme, torch::sigmoid(t));
-      Llama qnet(c, weights, fq);
+      Llama qnet(cq, weights, merged(globals, fake_quantized_layer(layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
       qnet.set_activation_bits(o.scheme.a_bits);
       std::vector<Llama::State> one = {states[b]};
       qnet.run_block(i, one, nullptr);
@@ -81,20 +147,141 @@ std::map<std::string, torch::Tensor> learn_clipping(const ModelConfig& c, const 
       sum += loss.item<double>();
     }
     last = sum / double(batches.size());
+    if (epoch == 0) first = last;
   }
-  result.notes.push_back("layer " + std::to_string(i) + ": final " + o.method + " block loss " + std::to_string(last));
-  std::map<std::string, torch::Tensor> clips;
-  for (const auto& [name, t] : theta) clips[name] = torch::sigmoid(t).detach();
-  return clips;
+  result.notes.push_back("layer " + std::to_string(i) + ": " + o.method + " block loss " + std::to_string(first) + " (first epoch) -> " +
+                         std::to_string(last) + " (last)");
+  for (const auto& [name, t] : theta) out.clips[name] = torch::sigmoid(t).detach();
+  if (out.smoothing) out.smoothing = LayerSmoothing{out.smoothing->attn.detach(), out.smoothing->mlp.detach()};
+  return out;
+}
+
+// Bytes of memory available now (MemAvailable), or 0 when unknown.
+double available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  while (in >> key >> kb)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+// AAQ: smoothing scales of every layer trained end to end on the contrastive logit objective
+// (the aligned model as teacher, its base pushed away), with the quantized model's weights and
+// per-token activations fake-quantized in the loop.
+std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& cq, const std::shared_ptr<const Checkpoint>& weights,
+                                      const Params& globals, const std::function<Params(int64_t)>& layer_params,
+                                      const std::vector<Llama::Batch>& batches, const QuantizeOptions& o, QuantizeResult& result) {
+  const auto base_ckpt = std::make_shared<const Checkpoint>(o.base_dir);
+  const ModelConfig bc = load_config((fs::path(o.base_dir) / "config.json").string());
+  if (bc.vocab_size != c.vocab_size)
+    throw Error(o.base_dir, "the base model's vocabulary (" + std::to_string(bc.vocab_size) + ") differs from the model's (" +
+                                std::to_string(c.vocab_size) + "); AAQ compares their logits token by token");
+  // Three models resident, the trained one with gradients, plus each batch's activations.
+  int64_t longest = 0, rows = 0;
+  for (const auto& b : batches) longest = std::max(longest, b.tokens.size(1)), rows = std::max(rows, b.tokens.size(0));
+  const double need = double(c.parameter_count() + bc.parameter_count()) * 4 * 3 +
+                      double(rows * longest) * double(c.vocab_size * 4 + c.hidden_size * c.num_layers * 24) * 4;
+  const double have = available_bytes();
+  if (have > 0 && need > 0.8 * have)
+    throw Error("aaq trains the whole model end to end: it needs about " + std::to_string(int(need / 1e9 + 1)) + " GB and " +
+                std::to_string(int(have / 1e9)) + " GB are available. Use fewer --samples or a shorter --seq-len, or q-realign, "
+                "which calibrates one block at a time");
+
+  std::vector<AaqTargets> targets;
+  {
+    torch::NoGradGuard no_grad;
+    // The teacher is the aligned model: the one given with --aligned (when quantizing a
+    // fine-tuned descendant), else the model being quantized.
+    const Llama base(bc, base_ckpt);
+    const Llama teacher = o.aligned_dir.empty()
+                              ? Llama(c, weights)
+                              : Llama(load_config((fs::path(o.aligned_dir) / "config.json").string()),
+                                      std::make_shared<const Checkpoint>(o.aligned_dir));
+    if (teacher.config().vocab_size != c.vocab_size) throw Error(o.aligned_dir, "the aligned model's vocabulary differs from the model's");
+    for (const auto& b : batches)
+      targets.push_back(aaq_targets(teacher.forward(b.tokens, b.mask, nullptr), base.forward(b.tokens, b.mask, nullptr), o.top_k));
+  }
+  std::vector<Params> layers;
+  Params full = globals;
+  for (int64_t i = 0; i < c.num_layers; ++i) layers.push_back(layer_params(i)), full = merged(full, layers.back());
+  for (const ParamSpec& spec : parameter_specs(cq))
+    if (!full.count(spec.name)) full[spec.name] = as_tensor(weights->tensor(spec.name)).to(torch::kFloat32);
+  // SmoothQuant's start from the full-precision activations, then AdamW on the objective.
+  std::vector<LayerSmoothing> smoothing;
+  {
+    torch::NoGradGuard no_grad;
+    const Llama fp(cq, full);
+    std::vector<Llama::State> states = fp.embed(batches);
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+      const auto [attn, mlp] = input_absmax(fp, i, states, batches);
+      smoothing.push_back(init_smoothing(layers[size_t(i)], i, attn, mlp));
+      fp.run_block(i, states, nullptr);
+    }
+  }
+  std::vector<torch::Tensor> params;
+  for (auto& s : smoothing) params.push_back(s.attn.set_requires_grad(true)), params.push_back(s.mlp.set_requires_grad(true));
+  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).weight_decay(0));
+  torch::AutoGradMode grad(true);
+  auto epoch_means = [&](bool train) {
+    double loss = 0, pull = 0, push = 0;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      Params t = full;
+      for (int64_t i = 0; i < c.num_layers; ++i) t = merged(t, fake_quantized_layer(layers[size_t(i)], i, &smoothing[size_t(i)], {}, o.scheme));
+      Llama q(cq, t);
+      q.set_activation_bits(o.scheme.a_bits);
+      const AaqLoss l = aaq_loss(q.forward(batches[b].tokens, batches[b].mask, nullptr), targets[b], batches[b].mask, o.lambda);
+      if (train) {
+        opt.zero_grad();
+        l.loss.backward();
+        opt.step();
+      }
+      loss += l.loss.item<double>(), pull += l.pull.item<double>(), push += l.push.item<double>();
+    }
+    const double n = double(batches.size());
+    return std::array<double, 3>{loss / n, pull / n, push / n};
+  };
+  auto describe = [](const std::array<double, 3>& m) {
+    return "loss " + std::to_string(m[0]) + " (KL to aligned " + std::to_string(m[1]) + ", KL to base " + std::to_string(m[2]) + ")";
+  };
+  auto evaluate = [&] {
+    torch::NoGradGuard no_grad;
+    return epoch_means(false);
+  };
+  // The straight-through gradient is noisy: the scales of the best epoch are kept.
+  const auto before = evaluate();
+  auto best = before;
+  int best_epoch = 0;
+  std::vector<LayerSmoothing> kept;
+  for (const auto& s : smoothing) kept.push_back({s.attn.detach().clone(), s.mlp.detach().clone()});
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    o.progress.step(epoch, o.epochs, "aaq epochs");
+    epoch_means(true);
+    const auto now = evaluate();
+    if (now[0] < best[0]) {
+      best = now, best_epoch = epoch + 1;
+      for (size_t i = 0; i < smoothing.size(); ++i) kept[i] = {smoothing[i].attn.detach().clone(), smoothing[i].mlp.detach().clone()};
+    }
+  }
+  result.notes.push_back("aaq before training: " + describe(before));
+  result.notes.push_back("aaq best (epoch " + std::to_string(best_epoch) + " of " + std::to_string(o.epochs) + "): " + describe(best));
+  result.aaq_before = {before[0], before[1], before[2]};
+  result.aaq_after = {best[0], best[1], best[2]};
+  smoothing = kept;
+  return smoothing;
 }
 
 }  // namespace
 
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& o, const std::string& run_dir) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (o.method != "rtn" && o.method != "gptq" && o.method != "lwc" && o.method != "q-realign")
-    throw Error("method '" + o.method + "' is not implemented yet (available: rtn, gptq, lwc, q-realign)");
+  static const std::vector<std::string> methods = {"rtn", "gptq", "lwc", "q-realign", "aaq"};
+  if (std::find(methods.begin(), methods.end(), o.method) == methods.end())
+    throw Error("unknown method '" + o.method + "' (rtn, gptq, lwc, q-realign, aaq)");
   const bool learned = o.method == "lwc" || o.method == "q-realign";
+  if (learned && o.scheme.gguf_exact())
+    throw Error(o.method + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
+  if (o.method == "aaq" && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
   if (run_dir.empty()) throw Error("no run folder given");
   const auto model = Model::load(model_dir);
   const ModelConfig& c = model->config();
@@ -141,29 +328,56 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     probes = run_probe(*probe_model, calibration, po, "").layers;
   }
 
+  // The weights the run starts from: the checkpoint's, or with the residual stream rotated (the
+  // rotated model computes the same function; its output head is untied from the embeddings).
+  torch::NoGradGuard no_grad;
+  const FetchFn fetch = [&](const std::string& name) { return as_tensor(weights->tensor(name)).to(torch::kFloat32); };
+  ModelConfig cq = c;
+  Params globals;
+  torch::Tensor rotation;
+  if (o.rotate) {
+    rotation = random_orthogonal(c.hidden_size, o.seed);
+    globals = rotate_globals(c, fetch, rotation);
+    cq.tie_word_embeddings = false;
+  }
+  const std::function<Params(int64_t)> layer_params = [&](int64_t i) {
+    Params p;
+    const std::string prefix = "model.layers." + std::to_string(i) + ".";
+    for (const ParamSpec& spec : parameter_specs(c))
+      if (spec.name.rfind(prefix, 0) == 0) p[spec.name] = fetch(spec.name);
+    return o.rotate ? merged(p, rotate_layer(c, i, fetch, rotation)) : p;
+  };
+  std::vector<LayerSmoothing> aaq_smoothing;
+  if (o.method == "aaq") aaq_smoothing = train_aaq(c, cq, weights, globals, layer_params, batches, o, result);
+
   const fs::path tmp = run_dir + ".part-" + std::to_string(::getpid());
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   nlohmann::json log = nlohmann::json::array();
   try {
-    torch::NoGradGuard no_grad;
-    const Llama fp(c, weights);
-    std::vector<Llama::State> states = batches.empty() ? std::vector<Llama::State>{} : fp.embed(batches);
-    std::map<std::string, torch::Tensor> done;  // this run's layer, dequantized, for propagating states
+    std::vector<Llama::State> states = batches.empty() ? std::vector<Llama::State>{} : Llama(cq, weights, globals).embed(batches);
+    if (o.rotate) write_quant_layer(tmp.string(), -1, {}, o.scheme, merged(globals, {{kResidualRotation, rotation}}));
     for (int64_t i = 0; i < c.num_layers; ++i) {
       o.progress.step(i, c.num_layers, "quantizing layers");
-      const std::string prefix = "model.layers." + std::to_string(i) + ".";
       const std::string point = "layer." + std::to_string(i);
-      // GPTQ: Hessians of each linear's inputs, from the states the quantized layers below give.
+      const Params fp_layer = layer_params(i);
+      // LWC (+ LET): learn this block's clip factors and smoothing, every weight frozen.
+      LearnedBlock learned_block;
+      if (learned) learned_block = learn_block(cq, weights, globals, fp_layer, i, states, batches, batch_malicious, probes, o, result);
+      const LayerSmoothing* smoothing = o.method == "aaq" ? &aaq_smoothing[size_t(i)]
+                                        : learned_block.smoothing ? &*learned_block.smoothing
+                                                                  : nullptr;
+      const Params layer = smoothing ? apply_smoothing(fp_layer, i, *smoothing) : fp_layer;
+      const Llama ref(cq, weights, merged(globals, layer));
+      // GPTQ (and AAQ, whose learned transforms are followed by GPTQ): Hessians of each linear's
+      // inputs, from the states the quantized layers below give.
       std::map<std::string, HessianAccumulator> hessians;
-      if (o.method == "gptq") {
+      if (o.method == "gptq" || o.method == "aaq") {
         for (const auto& [linear, input] : kInputs)
-          if (!hessians.count(input)) {
-            const std::string w = prefix + linear + ".weight";
-            hessians.emplace(input, HessianAccumulator(weights->tensor(w).shape[1]));
-          }
+          if (!hessians.count(input))
+            hessians.emplace(input, HessianAccumulator(layer.at("model.layers." + std::to_string(i) + "." + linear + ".weight").size(1)));
         std::vector<Llama::State> scratch = states;
-        fp.run_block(i, scratch, [&](size_t b, const std::string& name, const torch::Tensor& v) {
+        ref.run_block(i, scratch, [&](size_t b, const std::string& name, const torch::Tensor& v) {
           if (name.rfind(point, 0) != 0) return;
           auto it = hessians.find(name.substr(point.size()));
           if (it == hessians.end()) return;
@@ -171,17 +385,22 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
           it->second.add(v.reshape({-1, v.size(-1)}).index({real}));
         });
       }
-      // LWC: learn each group's clip factor for this block, with every other weight frozen.
-      std::map<std::string, torch::Tensor> clips;
-      if (learned) clips = learn_clipping(c, weights, fp, i, states, batches, batch_malicious, probes, o, result);
-      std::map<std::string, QuantizedWeight> layer;
-      std::map<std::string, torch::Tensor> replaced;
-      for (const auto& [linear, input] : kInputs) {
-        const std::string name = prefix + linear + ".weight";
-        if (!targeted(o.scheme, linear)) continue;
-        const torch::Tensor w = as_tensor(weights->tensor(name)).to(torch::kFloat32);
+      std::map<std::string, QuantizedWeight> quantized;
+      Params replaced, dense;
+      for (const auto& [name, w] : layer) {
+        if (!is_target(o.scheme, name)) {
+          // Rotation and smoothing change parameters they do not quantize; the run keeps them.
+          if (o.rotate || smoothing) dense[name] = w;
+          replaced[name] = w;
+          continue;
+        }
+        const std::string input = [&] {
+          for (const auto& [l, in] : kInputs)
+            if (name.find(std::string(".") + l + ".") != std::string::npos) return std::string(in);
+          return std::string();
+        }();
         QuantizedWeight q;
-        if (o.method == "gptq") {
+        if (o.method == "gptq" || o.method == "aaq") {
           GptqOptions go;
           go.damp = o.damp;
           go.act_order = o.act_order;
@@ -189,22 +408,22 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
           if (!g.note.empty()) result.notes.push_back(name + ": " + g.note);
           q = std::move(g.weight);
         } else if (learned) {
-          q = quantize_weight(w, o.scheme, clips.at(name));
+          q = quantize_weight(w, o.scheme, learned_block.clips.at(name));
         } else {
           q = quantize_weight(w, o.scheme);
         }
         const double err = (q.dequant - w).pow(2).mean().item<double>() / std::max(1e-30, w.pow(2).mean().item<double>());
         log.push_back({{"tensor", name}, {"relative_mse", err}});
         replaced[name] = q.dequant;
-        layer[name.substr(0, name.size() - 7)] = std::move(q);  // without ".weight"
+        quantized[name.substr(0, name.size() - 7)] = std::move(q);  // without ".weight"
       }
-      write_quant_layer(tmp.string(), i, layer, o.scheme);
+      write_quant_layer(tmp.string(), i, quantized, o.scheme, dense);
       if (!states.empty()) {
-        Llama qnet(c, weights, replaced);
+        Llama qnet(cq, weights, merged(globals, replaced));
         qnet.set_activation_bits(o.scheme.a_bits);
         qnet.run_block(i, states, nullptr);
       }
-      fp.release_layer(i);
+      ref.release_layer(i);
     }
     o.progress.step(c.num_layers, c.num_layers, "quantizing layers");
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -217,11 +436,19 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
         {"layers", c.num_layers},
         {"method", o.method},
         {"scheme", nlohmann::json::parse(to_json(o.scheme))},
+        {"untied", cq.tie_word_embeddings != c.tie_word_embeddings},
+        {"rotation", o.rotate ? nlohmann::json{{"kind", (c.hidden_size & (c.hidden_size - 1)) == 0 ? "randomized hadamard" : "random orthogonal"},
+                                               {"seed", o.seed}}
+                              : nlohmann::json()},
         {"calibration",
          {{"samples", calibration.size()}, {"ratio", o.ratio}, {"seq_len", o.seq_len}, {"seed", o.seed}, {"ids", ids}}},
         {"gptq", {{"damp", o.damp}, {"act_order", o.act_order}, {"block", 128}}},
-        {"lwc", {{"epochs", o.epochs}, {"learning_rate", o.lr}, {"objective", o.method == "q-realign" ? "q-realign" : "reconstruction"},
+        {"lwc", {{"epochs", o.epochs}, {"learning_rate", o.lr}, {"smoothing", o.smooth},
+                 {"objective", o.method == "q-realign" ? "q-realign" : "reconstruction"},
                  {"probes_from", o.aligned_dir.empty() ? model_dir : o.aligned_dir}}},
+        {"aaq", o.method == "aaq" ? nlohmann::json{{"base", fs::absolute(o.base_dir).string()}, {"lambda", o.lambda},
+                                                   {"top_k", o.top_k}, {"epochs", o.epochs}, {"learning_rate", o.lr}}
+                                  : nlohmann::json()},
         {"notes", result.notes},
         {"seconds", result.seconds}};
     write_atomically((tmp / "run.json").string(), [&](std::ostream& out) { out << run.dump(2) << "\n"; });

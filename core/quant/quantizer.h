@@ -13,7 +13,7 @@
 namespace sq {
 
 struct QuantizeOptions {
-  std::string method = "rtn";  // rtn | gptq | lwc (clipping, reconstruction) | q-realign
+  std::string method = "rtn";  // rtn | gptq | lwc (clipping, reconstruction) | q-realign | aaq
   QuantScheme scheme;
   std::vector<Prompt> prompts;  // calibration pool (GPTQ); drawn at `ratio`
   int samples = 200, seq_len = 128, batch_size = 8;
@@ -21,9 +21,14 @@ struct QuantizeOptions {
   uint64_t seed = 0;
   double damp = 0.01;
   bool act_order = false;
-  int epochs = 10;              // LWC epochs over the calibration set, per block
+  int epochs = 10;              // LWC epochs over the calibration set, per block (aaq: end to end)
   double lr = 0.05;             // for theta, where clip = sigmoid(theta) starts at sigmoid(4)
   std::string aligned_dir;      // q-realign: fit the probes on this model's activations
+  bool smooth = true;           // lwc, q-realign: learn smoothing scales (LET) with the clipping
+  bool rotate = false;          // rotate the residual stream (randomized Hadamard), folded into the weights
+  std::string base_dir;         // aaq: the unaligned base model pushed away from
+  double lambda = 0.5;          // aaq: weight of the push-away term
+  int top_k = 64;               // aaq: tokens per position the KL terms are taken over
   Progress progress;
 };
 
@@ -31,6 +36,10 @@ struct QuantizeResult {
   std::string run_dir;
   double seconds = 0;
   std::vector<std::string> notes;
+  // aaq: the objective, KL to the aligned model and KL to the base, before and after training.
+  struct AaqFigures {
+    double loss = 0, pull = 0, push = 0;
+  } aaq_before, aaq_after;
 };
 
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir);

@@ -23,14 +23,28 @@ QuantRun read_quant_run(const std::string& dir) {
     r.method = j.at("method").get<std::string>();
     r.scheme = scheme_from_json(j.at("scheme").dump());
     r.layers = j.at("layers").get<int64_t>();
+    r.untied = j.value("untied", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(path.string(), std::string("malformed run.json: ") + e.what());
   }
   return r;
 }
 
+namespace {
+
+std::string layer_file(const std::string& dir, int64_t layer) {
+  return (fs::path(dir) / "quant" / (layer < 0 ? std::string("globals.safetensors") : "layer-" + std::to_string(layer) + ".safetensors"))
+      .string();
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
 void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std::string, QuantizedWeight>& weights,
-                       const QuantScheme& scheme) {
+                       const QuantScheme& scheme, const std::map<std::string, torch::Tensor>& dense) {
   // Codes fit a byte on every grid: signed for symmetric and Q8_0, unsigned otherwise.
   const bool is_signed = scheme.w_kind == kernels::GridKind::Symmetric || scheme.w_kind == kernels::GridKind::GgufQ8_0;
   std::vector<torch::Tensor> keep;
@@ -45,19 +59,23 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
     add(name + ".scales", q.scales, DType::F32);
     add(name + ".zeros", q.zeros, DType::F32);
   }
+  for (const auto& [name, t] : dense) add(name, t.detach().to(torch::kFloat32), DType::F32);
   fs::create_directories(fs::path(dir) / "quant");
-  write_safetensors((fs::path(dir) / "quant" / ("layer-" + std::to_string(layer) + ".safetensors")).string(), tensors,
-                    {{"scheme", scheme.name}});
+  write_safetensors(layer_file(dir, layer), tensors, {{"scheme", scheme.name}});
 }
 
 std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer) {
   std::map<std::string, QuantizedWeight> out;
-  const std::string path = (fs::path(run.dir) / "quant" / ("layer-" + std::to_string(layer) + ".safetensors")).string();
+  const std::string path = layer_file(run.dir, layer);
+  if (layer < 0 && !fs::exists(path)) return out;
   const SafetensorsFile file(path);
   for (const auto& [name, view] : file.tensors()) {
-    const std::string suffix = ".codes";
-    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
-    const std::string base = name.substr(0, name.size() - suffix.size());
+    if (ends_with(name, ".scales") || ends_with(name, ".zeros")) continue;
+    if (!ends_with(name, ".codes")) {  // a parameter the run changed without quantizing it (rotation, smoothing)
+      out[name].dequant = as_tensor(view).clone();
+      continue;
+    }
+    const std::string base = name.substr(0, name.size() - 6);
     const TensorView* scales = file.find(base + ".scales");
     const TensorView* zeros = file.find(base + ".zeros");
     if (!scales || !zeros) throw Error(path, "'" + base + "' lacks its scales or zero points");
@@ -79,9 +97,16 @@ std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int
 
 std::map<std::string, torch::Tensor> read_quant_weights(const QuantRun& run) {
   std::map<std::string, torch::Tensor> out;
-  for (int64_t i = 0; i < run.layers; ++i)
-    for (auto& [name, q] : read_quant_layer(run, i)) out[name] = q.dequant;
+  for (int64_t i = -1; i < run.layers; ++i)
+    for (auto& [name, q] : read_quant_layer(run, i))
+      if (name != kResidualRotation) out[name] = q.dequant;
   return out;
+}
+
+torch::Tensor read_residual_rotation(const QuantRun& run) {
+  const auto globals = read_quant_layer(run, -1);
+  auto it = globals.find(kResidualRotation);
+  return it == globals.end() ? torch::Tensor() : it->second.dequant;
 }
 
 }  // namespace sq
