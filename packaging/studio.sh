@@ -18,17 +18,30 @@ if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   SAFEQUANT_ZOO="$ZOO" exec "$STUDIO" "$@"
 fi
 
+
 OUT=${SAFEQUANT_OUT:-${XDG_CACHE_HOME:-$HOME/.cache}/safequant/headless}
-mkdir -p "$OUT"
+WS=${SAFEQUANT_WORKSPACE:-${XDG_CACHE_HOME:-$HOME/.cache}/safequant/workspace}
+mkdir -p "$OUT" "$WS/runs" "$WS/baseline"
 echo "studio: no display; running the headless pipeline on the demo models in $ZOO"
 "$CLI" info > "$OUT/info.json"
-"$CLI" probe --model "$ZOO/aligned" --data "$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" \
-  --out "$OUT/probe-aligned"
-"$CLI" eval --model "$ZOO/base" "$ZOO/aligned" "$ZOO/finetuned" \
-  --data "$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO/data/heldout_task.jsonl" \
-  --max-new 32 --out "$OUT/eval.json"
-for page in models calibration probe projection quantize results export; do
-  QT_QPA_PLATFORM=offscreen SAFEQUANT_ZOO="$ZOO" "$STUDIO" --page "$page" --screenshot "$OUT/$page.png" "$@" 2>/dev/null
+EVAL=("$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO/data/heldout_task.jsonl")
+# The workspace the studio shows: the full-precision models evaluated, two runs of the fine-tuned
+# model (standard GPTQ at W4A4, Q-realign at W8A8) evaluated, and a probe comparison. Each step
+# is skipped when its output is there already.
+[ -f "$WS/baseline/eval.json" ] ||
+  "$CLI" eval --model "$ZOO/finetuned" "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json"
+for spec in "gptq w4a4" "q-realign w8a8"; do
+  set -- $spec
+  RUN="$WS/runs/$1-$2"
+  [ -f "$RUN/run.json" ] || "$CLI" quantize --model "$ZOO/finetuned" --method "$1" --scheme "$2" --aligned "$ZOO/aligned" \
+    --data "$ZOO/data/calibration.jsonl" --out "$RUN"
+  [ -f "$RUN/eval.json" ] || "$CLI" eval --model "$ZOO/finetuned" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
 done
-echo "studio: results in $OUT (eval.json/.csv: the three models side by side; probe-aligned/: per-layer probes):"
+[ -f "$WS/probe/comparison.json" ] || "$CLI" probe --model "$ZOO/finetuned" --quant "$WS/runs/q-realign-w8a8" \
+  --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" > /dev/null
+cp "$WS/baseline/eval.json" "$OUT/eval.json"
+for page in models calibration probe projection quantize results export; do
+  QT_QPA_PLATFORM=offscreen SAFEQUANT_ZOO="$ZOO" SAFEQUANT_WORKSPACE="$WS" "$STUDIO" --page "$page" --screenshot "$OUT/$page.png" "$@" 2>/dev/null
+done
+echo "studio: workspace in $WS (runs/, baseline/, probe/); page screenshots and eval.json in $OUT:"
 ls -1 "$OUT" | sed 's/^/  /'

@@ -21,6 +21,7 @@ ApplicationWindow {
         { key: "export", title: qsTr("Export"), icon: "E" }
     ]
     property int currentIndex: Math.max(0, pages.findIndex(p => p.key === initialPage))
+    function show(key) { currentIndex = Math.max(0, pages.findIndex(p => p.key === key)) }
     readonly property string currentPage: pages[currentIndex].key
 
     width: 1280
@@ -103,10 +104,10 @@ ApplicationWindow {
             currentIndex: window.currentIndex
             ModelsPage {}
             CalibrationPage {}
-            ProbePage {}
+            ProbePage { onNavigate: key => window.show(key) }
             ProjectionPage {}
-            QuantizePage {}
-            ResultsPage {}
+            QuantizePage { onNavigate: key => window.show(key) }
+            ResultsPage { onNavigate: key => window.show(key) }
             ExportPage {}
         }
     }

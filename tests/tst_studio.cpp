@@ -1,4 +1,7 @@
-// safequant-studio end to end: every page renders to a PNG that is neither empty nor blank.
+// safequant-studio end to end on the tiny demo zoo with a workspace made by the CLI (a run
+// evaluated, the full-precision baseline, a probe comparison): every page renders to a PNG that
+// is neither empty nor blank, and no two pages look the same.
+#include <QDir>
 #include <QImage>
 #include <QSet>
 #include <QTemporaryDir>
@@ -23,6 +26,33 @@ class TstStudio : public QObject {
   QTemporaryDir dir_;
 
  private Q_SLOTS:
+  void initTestCase() {
+    const QString zoo = QStringLiteral(SQ_BINARY_DIR "/zoo-tiny"), ws = dir_.filePath(QStringLiteral("workspace"));
+    const QString data = zoo + QStringLiteral("/data/");
+    const QStringList eval = {data + QStringLiteral("heldout_malicious.jsonl"), data + QStringLiteral("heldout_benign.jsonl"),
+                              data + QStringLiteral("heldout_task.jsonl")};
+    const QString run = ws + QStringLiteral("/runs/rtn-w4a4");
+    const QList<QStringList> steps = {
+        {QStringLiteral("quantize"), QStringLiteral("--model"), zoo + QStringLiteral("/finetuned"), QStringLiteral("--method"),
+         QStringLiteral("rtn"), QStringLiteral("--scheme"), QStringLiteral("w4a4"), QStringLiteral("--out"), run},
+        QStringList{QStringLiteral("eval"), QStringLiteral("--model"), zoo + QStringLiteral("/finetuned"), QStringLiteral("--quant"), run,
+                    QStringLiteral("--max-new"), QStringLiteral("8"), QStringLiteral("--out"), run + QStringLiteral("/eval.json"),
+                    QStringLiteral("--data")} + eval,
+        QStringList{QStringLiteral("eval"), QStringLiteral("--model"), zoo + QStringLiteral("/finetuned"), zoo + QStringLiteral("/aligned"),
+                    QStringLiteral("--max-new"), QStringLiteral("8"), QStringLiteral("--out"), ws + QStringLiteral("/baseline/eval.json"),
+                    QStringLiteral("--data")} + eval,
+        {QStringLiteral("probe"), QStringLiteral("--model"), zoo + QStringLiteral("/finetuned"), QStringLiteral("--quant"), run,
+         QStringLiteral("--data"), data + QStringLiteral("calibration.jsonl"), QStringLiteral("--out"), ws + QStringLiteral("/probe")}};
+    QDir().mkpath(ws + QStringLiteral("/baseline"));
+    for (QStringList step : steps) {
+      step << QStringLiteral("--quiet");
+      const CliResult r = runCli(step);
+      QVERIFY2(r.exitCode == 0, qPrintable(step.first() + QStringLiteral(": ") + r.err));
+    }
+    qputenv("SAFEQUANT_ZOO", zoo.toUtf8());
+    qputenv("SAFEQUANT_WORKSPACE", ws.toUtf8());
+  }
+
   void screenshotOfEveryPage_data() {
     QTest::addColumn<QString>("page");
     for (const char* p : {"models", "calibration", "probe", "projection", "quantize", "results", "export"})
@@ -41,9 +71,14 @@ class TstStudio : public QObject {
   }
 
   void pagesDiffer() {
-    const QImage a(dir_.filePath(QStringLiteral("models.png"))), b(dir_.filePath(QStringLiteral("export.png")));
-    QVERIFY(!a.isNull() && !b.isNull());
-    QVERIFY(a != b);
+    const QStringList pages = {QStringLiteral("models"), QStringLiteral("calibration"), QStringLiteral("probe"), QStringLiteral("projection"),
+                               QStringLiteral("quantize"), QStringLiteral("results"), QStringLiteral("export")};
+    for (int i = 0; i < pages.size(); ++i)
+      for (int j = i + 1; j < pages.size(); ++j) {
+        const QImage a(dir_.filePath(pages[i] + QStringLiteral(".png"))), b(dir_.filePath(pages[j] + QStringLiteral(".png")));
+        QVERIFY(!a.isNull() && !b.isNull());
+        QVERIFY2(a != b, qPrintable(pages[i] + QStringLiteral(" and ") + pages[j] + QStringLiteral(" look the same")));
+      }
   }
 
   void unknownPageIsUsageError() {

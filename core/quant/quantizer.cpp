@@ -118,11 +118,11 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
       params.push_back(theta[name]);
     }
   LearnedBlock out;
+  std::vector<torch::Tensor> scales;
   if (o.smooth) {
     const auto [attn, mlp] = input_absmax(fp, i, states, batches);
     out.smoothing = init_smoothing(layer, i, attn, mlp);
-    params.push_back(out.smoothing->attn.set_requires_grad(true));
-    params.push_back(out.smoothing->mlp.set_requires_grad(true));
+    scales = {out.smoothing->attn.set_requires_grad(true), out.smoothing->mlp.set_requires_grad(true)};
   }
   BlockObjective objective;
   if (o.method == "q-realign") {
@@ -130,7 +130,13 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     objective.probe_w = torch::tensor(probes[size_t(i)].w);
     objective.probe_b = probes[size_t(i)].b;
   }
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).weight_decay(0));
+  // OmniQuant's learning rates: clipping o.lr, smoothing a tenth of it (scales move the whole
+  // block's function, clip factors one group's range).
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(params, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o.lr).weight_decay(0)));
+  if (!scales.empty())
+    groups.emplace_back(scales, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o.lr / 10).weight_decay(0)));
+  torch::optim::AdamW opt(std::move(groups));
   torch::AutoGradMode grad(true);
   double first = 0, last = 0;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
@@ -148,6 +154,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     }
     last = sum / double(batches.size());
     if (epoch == 0) first = last;
+    if (o.on_loss) o.on_loss("layer " + std::to_string(i), last);
   }
   result.notes.push_back("layer " + std::to_string(i) + ": " + o.method + " block loss " + std::to_string(first) + " (first epoch) -> " +
                          std::to_string(last) + " (last)");
@@ -258,6 +265,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     o.progress.step(epoch, o.epochs, "aaq epochs");
     epoch_means(true);
     const auto now = evaluate();
+    if (o.on_loss) o.on_loss("aaq", now[0]);
     if (now[0] < best[0]) {
       best = now, best_epoch = epoch + 1;
       for (size_t i = 0; i < smoothing.size(); ++i) kept[i] = {smoothing[i].attn.detach().clone(), smoothing[i].mlp.detach().clone()};

@@ -3,6 +3,7 @@
 // resident at a time (the engine's onloading), quantize every target linear layer, write the run
 // folder. Plain C++: the CLI and the GUI call it alike.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ struct QuantizeOptions {
   double lambda = 0.5;          // aaq: weight of the push-away term
   int top_k = 64;               // aaq: tokens per position the KL terms are taken over
   Progress progress;
+  // Called as training goes: ("layer 3", block loss after an epoch) or ("aaq", objective).
+  std::function<void(const std::string& series, double value)> on_loss;
 };
 
 struct QuantizeResult {

@@ -1,14 +1,142 @@
 import QtQuick
 import QtQuick.Controls
+import QtQuick.Controls.Material
+import QtQuick.Dialogs
+import QtQuick.Layouts
+import QtCharts
+import SafeQuant.Controllers
 import "../components"
 
 PageFrame {
+    id: page
     heading: qsTr("Projection")
-    summary: qsTr("Last-token activations in 2D (PCA, probe plane, t-SNE), before and after quantization in the same basis.")
+    summary: qsTr("Last-token states of one layer in 2D, before (full precision) and after (quantized) quantization, in the same basis fitted on the full-precision states: PCA, the probe plane (x = the probe's direction) or t-SNE. Red: malicious; blue: benign.")
+    readonly property var probe: Workbench.probe
+    property string method: probe.methods.length > 0 ? probe.methods[Math.min(methodBox.currentIndex, probe.methods.length - 1)] : "pca"
+    property string hoverText: ""
 
-    Label {
-        text: qsTr("Not available in this build yet.")
-        opacity: 0.6
-        font.italic: true
+    function fill(benign, malicious, points) {
+        benign.clear(); malicious.clear()
+        for (let i = 0; i < points.length; ++i)
+            (points[i].label === 1 ? malicious : benign).append(points[i].x, points[i].y)
+    }
+    function refresh() {
+        const fp = probe.points(probe.selectedLayer, method, false)
+        const q = probe.points(probe.selectedLayer, method, true)
+        fill(fpBenign, fpMalicious, fp)
+        fill(qBenign, qMalicious, q)
+        // One set of axes for both plots: the full-precision points' range, padded.
+        let x0 = 1e9, x1 = -1e9, y0 = 1e9, y1 = -1e9
+        for (const p of fp.concat(q)) { x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y) }
+        if (x0 > x1) { x0 = -1; x1 = 1; y0 = -1; y1 = 1 }
+        const px = (x1 - x0) * 0.05 + 1e-6, py = (y1 - y0) * 0.05 + 1e-6
+        for (const a of [fpX, qX]) { a.min = x0 - px; a.max = x1 + px }
+        for (const a of [fpY, qY]) { a.min = y0 - py; a.max = y1 + py }
+        page.points = { fp: fp, q: q }
+    }
+    property var points: ({ fp: [], q: [] })
+    function describe(list, point) {
+        let best = -1, bd = 1e30
+        for (let i = 0; i < list.length; ++i) {
+            const d = (list[i].x - point.x) ** 2 + (list[i].y - point.y) ** 2
+            if (d < bd) { bd = d; best = i }
+        }
+        if (best < 0) return ""
+        const p = list[best]
+        return qsTr("%1 · %2 · %3").arg(p.id).arg(p.label === 1 ? qsTr("malicious") : qsTr("benign")).arg(p.split)
+    }
+    Connections { target: page.probe; function onChanged() { page.refresh() } function onSelectedLayerChanged() { page.refresh() } }
+    onMethodChanged: refresh()
+    Component.onCompleted: refresh()
+
+    FileDialog {
+        id: saveCoords
+        fileMode: FileDialog.SaveFile
+        nameFilters: [qsTr("CSV (*.csv)"), qsTr("JSON (*.json)")]
+        onAccepted: page.probe.exportCoordinates(decodeURIComponent(selectedFile.toString().replace("file://", "")))
+    }
+    FileDialog {
+        id: saveImage
+        fileMode: FileDialog.SaveFile
+        nameFilters: [qsTr("PNG image (*.png)")]
+        onAccepted: plots.grabToImage(r => r.saveToFile(decodeURIComponent(selectedFile.toString().replace("file://", ""))))
+    }
+
+    ColumnLayout {
+        anchors.fill: parent
+        spacing: 8
+        RowLayout {
+            spacing: 12
+            Label { text: qsTr("Layer %1").arg(page.probe.selectedLayer) ; font.bold: true }
+            Slider {
+                objectName: "layerSlider"
+                from: 0
+                to: Math.max(0, page.probe.layers.length - 1)
+                stepSize: 1
+                snapMode: Slider.SnapAlways
+                value: page.probe.selectedLayer
+                onMoved: page.probe.selectedLayer = Math.round(value)
+                Layout.preferredWidth: 260
+            }
+            ComboBox {
+                id: methodBox
+                model: page.probe.methods.map(m => m === "pca" ? "PCA" : m === "probe_plane" ? qsTr("probe plane") : "t-SNE")
+            }
+            Item { Layout.fillWidth: true }
+            Button { text: qsTr("Export coordinates…"); flat: true; onClicked: saveCoords.open() }
+            Button { text: qsTr("Export image…"); flat: true; onClicked: saveImage.open() }
+        }
+        Label {
+            text: page.hoverText !== "" ? page.hoverText : qsTr("Hover a point for its prompt id and label.")
+            opacity: 0.75
+        }
+        RowLayout {
+            id: plots
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            spacing: 8
+            ChartView {
+                objectName: "fpScatter"
+                title: qsTr("Full precision")
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                antialiasing: true
+                legend.alignment: Qt.AlignBottom
+                theme: Material.theme === Material.Dark ? ChartView.ChartThemeDark : ChartView.ChartThemeLight
+                ValueAxis { id: fpX }
+                ValueAxis { id: fpY }
+                ScatterSeries {
+                    id: fpBenign; name: qsTr("benign"); axisX: fpX; axisY: fpY
+                    color: "#1e88e5"; markerSize: 7; borderColor: "transparent"
+                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.points.fp, point) : ""
+                }
+                ScatterSeries {
+                    id: fpMalicious; name: qsTr("malicious"); axisX: fpX; axisY: fpY
+                    color: "#e53935"; markerSize: 7; borderColor: "transparent"
+                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.points.fp, point) : ""
+                }
+            }
+            ChartView {
+                objectName: "quantizedScatter"
+                title: page.probe.hasQuantized ? qsTr("Quantized (same basis)") : qsTr("Quantized: compare a run on the Probe page")
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                antialiasing: true
+                legend.alignment: Qt.AlignBottom
+                theme: Material.theme === Material.Dark ? ChartView.ChartThemeDark : ChartView.ChartThemeLight
+                ValueAxis { id: qX }
+                ValueAxis { id: qY }
+                ScatterSeries {
+                    id: qBenign; name: qsTr("benign"); axisX: qX; axisY: qY
+                    color: "#1e88e5"; markerSize: 7; borderColor: "transparent"
+                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.points.q, point) : ""
+                }
+                ScatterSeries {
+                    id: qMalicious; name: qsTr("malicious"); axisX: qX; axisY: qY
+                    color: "#e53935"; markerSize: 7; borderColor: "transparent"
+                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.points.q, point) : ""
+                }
+            }
+        }
     }
 }

@@ -1,14 +1,116 @@
 import QtQuick
 import QtQuick.Controls
+import QtQuick.Controls.Material
+import QtQuick.Layouts
+import QtCharts
+import SafeQuant.Controllers
 import "../components"
 
 PageFrame {
+    id: page
     heading: qsTr("Quantize")
-    summary: qsTr("RTN, GPTQ, Q-realign and AAQ at W8A8, W4A4, W4A16 or GGUF-compatible grids, layer by layer with progress and cancel.")
+    summary: qsTr("Quantize the target model block by block (one layer resident at a time) and evaluate the result on the evaluation prompts. RTN and GPTQ are standard PTQ; Q-realign adds the probe objective for malicious calibration prompts; AAQ trains smoothing end to end against the aligned model and away from the base.")
+    signal navigate(string key)
+    readonly property var quant: Workbench.quantize
+    readonly property var settings: ({
+        method: methodBox.currentText, scheme: schemeBox.editText, samples: samplesBox.value,
+        ratio: Workbench.calibration.ratio, lambda: lambdaBox.value / 100, epochs: epochsBox.value,
+        seed: seedBox.value, rotate: rotateBox.checked
+    })
+    readonly property string problem: { Workbench.models.target; Workbench.calibration.files; Workbench.models.base; return quant.check(settings) }
 
-    Label {
-        text: qsTr("Not available in this build yet.")
-        opacity: 0.6
-        font.italic: true
+    function refreshLoss() {
+        lossSeries.clear()
+        const l = quant.loss
+        let hi = 0, lo = 0
+        for (let i = 0; i < l.length; ++i) { lossSeries.append(i, l[i].value); hi = Math.max(hi, l[i].value); lo = Math.min(lo, l[i].value) }
+        lossX.max = Math.max(1, l.length - 1)
+        lossY.min = lo; lossY.max = Math.max(hi, lo + 1e-3) * 1.05
+    }
+    Connections { target: page.quant; function onLossChanged() { page.refreshLoss() } function onFinished() { page.navigate("results") } }
+    Shortcut { sequence: "Ctrl+Return"; enabled: !Workbench.jobs.busy && page.problem === ""; onActivated: page.quant.start(page.settings) }
+
+    RowLayout {
+        anchors.fill: parent
+        spacing: 24
+        GridLayout {
+            columns: 2
+            columnSpacing: 12
+            rowSpacing: 6
+            Layout.alignment: Qt.AlignTop
+            Layout.preferredWidth: 420
+            Layout.maximumWidth: 420
+            Label { text: qsTr("Method") }
+            ComboBox { id: methodBox; objectName: "methodBox"; model: page.quant.methods; currentIndex: 2; Layout.fillWidth: true }
+            Label { text: qsTr("Scheme") }
+            ComboBox {
+                id: schemeBox; objectName: "schemeBox"
+                editable: true
+                model: page.quant.schemes
+                Layout.fillWidth: true
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("A preset, or custom: w<2-8>a<4|8|16>[-g32|-g64|-g128|-gt][-sym|-asym]")
+            }
+            Label { text: qsTr("Calibration ratio") }
+            Label { text: qsTr("%1 % malicious (Calibration page)").arg(Math.round(Workbench.calibration.ratio * 100)) }
+            Label { text: qsTr("Samples") }
+            SpinBox { id: samplesBox; from: 1; to: 100000; value: Workbench.calibration.samples; editable: true }
+            Label { text: qsTr("λ (AAQ push-away)") }
+            SpinBox {
+                id: lambdaBox; from: 0; to: 100; value: 50; stepSize: 5; editable: true
+                enabled: methodBox.currentText === "aaq"
+                textFromValue: v => (v / 100).toFixed(2)
+                valueFromText: t => Math.round(parseFloat(t) * 100)
+            }
+            Label { text: qsTr("Epochs") }
+            SpinBox { id: epochsBox; from: 1; to: 200; value: 10; editable: true }
+            Label { text: qsTr("Seed") }
+            SpinBox { id: seedBox; from: 0; to: 1000000; value: 0; editable: true }
+            Label { text: qsTr("Rotation") }
+            CheckBox { id: rotateBox; text: qsTr("Hadamard (QuaRot), for W4A4"); checked: methodBox.currentText === "aaq" }
+            Item { width: 1 }
+            RowLayout {
+                PrimaryButton {
+                    objectName: "startButton"
+                    text: qsTr("Start")
+                    enabled: !Workbench.jobs.busy && page.problem === ""
+                    onClicked: page.quant.start(page.settings)
+                    ToolTip.visible: hovered
+                    ToolTip.text: qsTr("Quantize and evaluate (Ctrl+Enter)")
+                }
+            }
+            Label {
+                Layout.columnSpan: 2
+                visible: page.problem !== ""
+                text: page.problem
+                color: Material.color(Material.Orange)
+                wrapMode: Text.WordWrap
+                Layout.fillWidth: true
+            }
+        }
+        ColumnLayout {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            JobBar { Layout.fillWidth: true }
+            Label {
+                visible: page.quant.lastRun !== ""
+                text: qsTr("Last run: %1").arg(page.quant.lastRun)
+                opacity: 0.7
+                elide: Text.ElideLeft
+                Layout.fillWidth: true
+            }
+            ChartView {
+                objectName: "lossChart"
+                title: qsTr("Training loss (per epoch: block loss by layer, or the AAQ objective)")
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                antialiasing: true
+                legend.visible: false
+                theme: Material.theme === Material.Dark ? ChartView.ChartThemeDark : ChartView.ChartThemeLight
+                ValueAxis { id: lossX; min: 0; max: 1; labelFormat: "%d"; titleText: qsTr("epoch (all layers in order)") }
+                ValueAxis { id: lossY; min: 0; max: 1 }
+                LineSeries { id: lossSeries; axisX: lossX; axisY: lossY; pointsVisible: true; width: 2 }
+            }
+        }
     }
 }

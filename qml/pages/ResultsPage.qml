@@ -1,14 +1,116 @@
 import QtQuick
 import QtQuick.Controls
+import QtQuick.Controls.Material
+import QtQuick.Layouts
+import QtCharts
+import SafeQuant.Controllers
 import "../components"
 
 PageFrame {
+    id: page
     heading: qsTr("Results")
-    summary: qsTr("Harmful score, over-refusal, task accuracy and perplexity of every run side by side, and the safety/utility trade-off at a glance.")
+    summary: qsTr("Safety and utility of every run next to the full-precision models: harmful score (share of malicious prompts not refused; lower is safer), over-refusal of benign prompts, task accuracy and perplexity, with size and time. The scatter shows the trade-off at a glance.")
+    signal navigate(string key)
+    readonly property var runs: Workbench.results.runs
 
-    Label {
-        text: qsTr("Not available in this build yet.")
-        opacity: 0.6
-        font.italic: true
+    function fmt(v, d) { return v === undefined || v === null ? "—" : Number(v).toFixed(d) }
+    function refresh() {
+        harmfulSet.values = runs.map(r => r.harmful === undefined ? 0 : r.harmful)
+        taskSet.values = runs.map(r => r.task === undefined ? 0 : r.task)
+        barAxis.categories = runs.map((r, i) => String(i + 1))
+        scatter.clear(); fpScatter.clear()
+        for (const r of runs)
+            if (r.harmful !== undefined && r.task !== undefined) (r.baseline ? fpScatter : scatter).append(r.task, r.harmful)
+    }
+    onRunsChanged: refresh()
+    Component.onCompleted: { Workbench.results.reload(); refresh() }
+
+    ColumnLayout {
+        anchors.fill: parent
+        spacing: 8
+        RowLayout {
+            Button {
+                text: qsTr("Evaluate full-precision models")
+                enabled: !Workbench.jobs.busy
+                onClicked: Workbench.results.evaluateBaseline()
+            }
+            Button { text: qsTr("Reload"); flat: true; onClicked: Workbench.results.reload() }
+            JobBar { Layout.fillWidth: true }
+        }
+        // The table: one row per run.
+        GridLayout {
+            objectName: "resultsTable"
+            columns: 11
+            columnSpacing: 18
+            rowSpacing: 4
+            Repeater {
+                model: [qsTr("#"), qsTr("Run"), qsTr("Method"), qsTr("Scheme"), qsTr("Harmful %"), qsTr("Over-refusal %"),
+                        qsTr("Task %"), qsTr("Perplexity"), qsTr("Size MB"), qsTr("Time s"), qsTr("")]
+                delegate: Label { required property string modelData; text: modelData; font.bold: true; opacity: 0.7 }
+            }
+            Repeater {
+                model: page.runs.length * 11
+                delegate: Item {
+                    required property int index
+                    readonly property var run: page.runs[Math.floor(index / 11)]
+                    readonly property int column: index % 11
+                    implicitWidth: column === 10 ? probeButton.implicitWidth : cell.implicitWidth
+                    implicitHeight: column === 10 ? probeButton.implicitHeight : cell.implicitHeight
+                    Label {
+                        id: cell
+                        visible: parent.column !== 10
+                        text: [String(Math.floor(parent.index / 11) + 1), parent.run.name, parent.run.method, parent.run.scheme,
+                               page.fmt(parent.run.harmful, 1), page.fmt(parent.run.overRefusal, 1), page.fmt(parent.run.task, 1),
+                               page.fmt(parent.run.perplexity, 2), page.fmt(parent.run.sizeMB, 2), page.fmt(parent.run.seconds, 1), ""][parent.column]
+                        font.bold: parent.column === 4
+                    }
+                    Button {
+                        id: probeButton
+                        visible: parent.column === 10 && !parent.run.baseline
+                        text: qsTr("Probe comparison")
+                        flat: true
+                        enabled: !Workbench.jobs.busy
+                        onClicked: { Workbench.probe.run(parent.run.dir); page.navigate("probe") }
+                    }
+                }
+            }
+        }
+        Label {
+            visible: page.runs.length === 0
+            text: qsTr("No runs yet: quantize a model on the Quantize page.")
+            opacity: 0.6
+        }
+        RowLayout {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            ChartView {
+                objectName: "barChart"
+                title: qsTr("Harmful score and task accuracy by run (#)")
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                antialiasing: true
+                legend.alignment: Qt.AlignBottom
+                theme: Material.theme === Material.Dark ? ChartView.ChartThemeDark : ChartView.ChartThemeLight
+                BarSeries {
+                    axisX: BarCategoryAxis { id: barAxis }
+                    axisY: ValueAxis { min: 0; max: 100 }
+                    BarSet { id: harmfulSet; label: qsTr("harmful %"); color: "#e53935" }
+                    BarSet { id: taskSet; label: qsTr("task accuracy %"); color: "#43a047" }
+                }
+            }
+            ChartView {
+                objectName: "tradeoffChart"
+                title: qsTr("Trade-off: harmful score vs task accuracy")
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                antialiasing: true
+                legend.alignment: Qt.AlignBottom
+                theme: Material.theme === Material.Dark ? ChartView.ChartThemeDark : ChartView.ChartThemeLight
+                ValueAxis { id: tx; min: 0; max: 100; titleText: qsTr("task accuracy %") }
+                ValueAxis { id: ty; min: 0; max: 100; titleText: qsTr("harmful score %") }
+                ScatterSeries { id: scatter; name: qsTr("quantized runs"); axisX: tx; axisY: ty; markerSize: 12; color: "#fb8c00" }
+                ScatterSeries { id: fpScatter; name: qsTr("full precision"); axisX: tx; axisY: ty; markerSize: 12; color: "#546e7a" }
+            }
+        }
     }
 }

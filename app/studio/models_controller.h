@@ -1,0 +1,47 @@
+#pragma once
+// The Models page's state: which folder plays which role (target = the model to quantize,
+// aligned = the full-precision aligned reference, base = its unaligned pre-trained base for AAQ)
+// and what each holds, read from its config.json, tokenizer.json and weights; loading errors are
+// kept per role with the file and the reason. Recent folders are remembered (QSettings).
+#include <QObject>
+#include <QStringList>
+#include <QVariantList>
+#include <QtQml/qqmlregistration.h>
+
+class ModelsController : public QObject {
+  Q_OBJECT
+  QML_ANONYMOUS
+  Q_PROPERTY(QVariantList models READ models NOTIFY changed)  // one entry per role, in role order
+  Q_PROPERTY(QString target READ target NOTIFY changed)
+  Q_PROPERTY(QString aligned READ aligned NOTIFY changed)
+  Q_PROPERTY(QString base READ base NOTIFY changed)
+  Q_PROPERTY(QString zooDir READ zooDir NOTIFY changed)
+  Q_PROPERTY(QStringList recent READ recent NOTIFY changed)
+
+ public:
+  explicit ModelsController(QObject* parent = nullptr);
+
+  // role: "target", "aligned" or "base"; path: a model folder (or .gguf file). Returns whether it loaded.
+  Q_INVOKABLE bool setModel(const QString& role, const QString& path);
+  Q_INVOKABLE void clear(const QString& role);
+  // The demo models: $SAFEQUANT_ZOO, else the cached demo zoo. Emits demoLoaded(zoo folder).
+  Q_INVOKABLE bool useDemoModels();
+
+  QVariantList models() const;
+  QString target() const { return paths_[0]; }
+  QString aligned() const { return paths_[1]; }
+  QString base() const { return paths_[2]; }
+  QString zooDir() const { return zoo_; }
+  QStringList recent() const { return recent_; }
+  static QStringList roles();
+
+ Q_SIGNALS:
+  void changed();
+  void demoLoaded(const QString& zooDir);
+
+ private:
+  QString paths_[3];
+  QVariantMap infos_[3];
+  QString zoo_;
+  QStringList recent_;
+};

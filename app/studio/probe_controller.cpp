@@ -1,0 +1,118 @@
+#include "app/studio/probe_controller.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+
+#include <fstream>
+
+#include "app/studio/calibration_controller.h"
+#include "app/studio/job_runner.h"
+#include "app/studio/models_controller.h"
+#include "core/probe/probe_run.h"
+
+namespace {
+
+nlohmann::json read_json(const QString& path) {
+  std::ifstream in(path.toStdString());
+  return in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+}
+
+}  // namespace
+
+ProbeController::ProbeController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent)
+    : QObject(parent), models_(models), calibration_(calibration), jobs_(jobs) {}
+
+bool ProbeController::run(const QString& quantRun, bool tsne) {
+  const std::string target = models_->target().toStdString(), run_dir = quantRun.toStdString();
+  const std::vector<sq::Prompt> prompts = calibration_->prompts();
+  const QString out = workspace_ + (quantRun.isEmpty() ? QStringLiteral("/probe") : QStringLiteral("/probe-") + QFileInfo(quantRun).fileName());
+  return jobs_->start(QStringLiteral("probe"), [=](const sq::Progress& progress) -> std::function<void()> {
+    if (target.empty()) throw std::runtime_error("choose a target model first (Models page)");
+    if (prompts.empty()) throw std::runtime_error("add labelled prompt files first (Calibration page)");
+    const auto model = sq::Model::load(target);
+    const auto quantized = run_dir.empty() ? nullptr : sq::Model::load(target, run_dir);
+    sq::ProbeOptions o;
+    o.quantized = quantized.get();
+    o.tsne = tsne;
+    o.progress = progress;
+    sq::run_probe(*model, prompts, o, out.toStdString());
+    return [this, out] { load(out); };
+  });
+}
+
+bool ProbeController::load(const QString& dir) {
+  const nlohmann::json probe = read_json(dir + QStringLiteral("/probe.json"));
+  const nlohmann::json cmp = read_json(dir + QStringLiteral("/comparison.json"));
+  projection_ = read_json(dir + QStringLiteral("/projection.json"));
+  layers_.clear();
+  methods_.clear();
+  has_quantized_ = false;
+  quant_run_.clear();
+  folder_.clear();
+  if (!probe.is_object() || !probe.contains("layers")) {
+    Q_EMIT changed();
+    return false;
+  }
+  folder_ = dir;
+  for (const auto& l : probe["layers"]) {
+    QVariantMap m{{QStringLiteral("layer"), l.value("layer", 0)},
+                  {QStringLiteral("accuracy"), 100 * l.value("accuracy", 0.0)},
+                  {QStringLiteral("margin"), l.value("margin", 0.0)},
+                  {QStringLiteral("auc"), l.value("auc", 0.0)},
+                  {QStringLiteral("nonzero"), l.value("nonzero", 0)}};
+    layers_.push_back(m);
+  }
+  if (cmp.is_object() && cmp.contains("layers")) {
+    has_quantized_ = true;
+    quant_run_ = QString::fromStdString(cmp.value("quant_run", ""));
+    for (const auto& l : cmp["layers"]) {
+      const int i = l.value("layer", 0);
+      if (i < 0 || i >= layers_.size()) continue;
+      QVariantMap m = layers_[i].toMap();
+      m.insert(QStringLiteral("qAccuracy"), 100 * l["quantized"].value("accuracy", 0.0));
+      m.insert(QStringLiteral("qMargin"), l["quantized"].value("margin", 0.0));
+      m.insert(QStringLiteral("qAuc"), l["quantized"].value("auc", 0.0));
+      layers_[i] = m;
+    }
+  }
+  if (projection_.is_object() && projection_.contains("layers") && !projection_["layers"].empty())
+    for (const char* m : {"pca", "probe_plane", "tsne"})
+      if (projection_["layers"][0].contains(m)) methods_.push_back(QString::fromLatin1(m));
+  selected_ = std::min(selected_, std::max(0, int(layers_.size()) - 1));
+  Q_EMIT changed();
+  Q_EMIT selectedLayerChanged();
+  return true;
+}
+
+QVariantList ProbeController::points(int layer, const QString& method, bool quantized) const {
+  QVariantList out;
+  if (!projection_.is_object() || layer < 0 || layer >= int(projection_["layers"].size())) return out;
+  const std::string key = method.toStdString() + (quantized ? "_quantized" : "");
+  const auto& l = projection_["layers"][size_t(layer)];
+  if (!l.contains(key)) return out;
+  const auto& xy = l[key];
+  for (size_t i = 0; i < xy.size(); ++i)
+    out.push_back(QVariantMap{{QStringLiteral("x"), xy[i][0].get<double>()},
+                              {QStringLiteral("y"), xy[i][1].get<double>()},
+                              {QStringLiteral("label"), projection_["labels"][i].get<int>()},
+                              {QStringLiteral("id"), QString::fromStdString(projection_["ids"][i].get<std::string>())},
+                              {QStringLiteral("split"), QString::fromStdString(projection_["split"][i].get<std::string>())}});
+  return out;
+}
+
+bool ProbeController::exportCoordinates(const QString& path) const {
+  if (folder_.isEmpty()) return false;
+  const QString from = folder_ + (path.endsWith(QStringLiteral(".csv")) ? QStringLiteral("/projection.csv") : QStringLiteral("/projection.json"));
+  const QString tmp = path + QStringLiteral(".part");
+  QFile::remove(tmp);
+  if (!QFile::copy(from, tmp)) return false;
+  QFile::remove(path);
+  return QFile::rename(tmp, path);
+}
+
+void ProbeController::setSelectedLayer(int layer) {
+  if (layer == selected_) return;
+  selected_ = layer;
+  Q_EMIT selectedLayerChanged();
+}

@@ -1,0 +1,50 @@
+#pragma once
+// The Quantize page: one quantization run of the target model with the chosen method and
+// scheme, calibrated on the Calibration page's draw, then evaluated on the evaluation prompts;
+// progress per layer with ETA, the training loss as it goes, and the run in Results when done.
+#include <QObject>
+#include <QVariantList>
+#include <QVariantMap>
+#include <QtQml/qqmlregistration.h>
+
+class CalibrationController;
+class JobRunner;
+class ModelsController;
+class ResultsController;
+
+class QuantizeController : public QObject {
+  Q_OBJECT
+  QML_ANONYMOUS
+  Q_PROPERTY(QVariantList loss READ loss NOTIFY lossChanged)  // {series, step, value}, in arrival order
+  Q_PROPERTY(QString lastRun READ lastRun NOTIFY finished)
+  Q_PROPERTY(QStringList schemes READ schemes CONSTANT)
+  Q_PROPERTY(QStringList methods READ methods CONSTANT)
+
+ public:
+  QuantizeController(ModelsController* models, CalibrationController* calibration, ResultsController* results, JobRunner* jobs,
+                     QObject* parent = nullptr);
+  void setWorkspace(const QString& dir) { workspace_ = dir; }
+
+  // settings: method, scheme (a preset or custom "w4a16-g64-sym"), samples, ratio, lambda,
+  // epochs, seed, rotate, evaluate (default true), maxNew (default 32). False when it cannot start.
+  Q_INVOKABLE bool start(const QVariantMap& settings);
+  // The reason start() would refuse these settings now, or empty.
+  Q_INVOKABLE QString check(const QVariantMap& settings) const;
+
+  QVariantList loss() const { return loss_; }
+  QString lastRun() const { return last_run_; }
+  QStringList schemes() const;
+  QStringList methods() const;
+
+ Q_SIGNALS:
+  void lossChanged();
+  void finished();
+
+ private:
+  ModelsController* models_;
+  CalibrationController* calibration_;
+  ResultsController* results_;
+  JobRunner* jobs_;
+  QString workspace_, last_run_;
+  QVariantList loss_;
+};

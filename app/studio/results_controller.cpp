@@ -1,0 +1,101 @@
+#include "app/studio/results_controller.h"
+
+#include <QDir>
+#include <QDirIterator>
+#include <QFileInfo>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "app/studio/calibration_controller.h"
+#include "app/studio/job_runner.h"
+#include "app/studio/models_controller.h"
+#include "core/eval/evaluate.h"
+#include "core/io/atomic_file.h"
+#include "core/run/resources.h"
+
+namespace {
+
+using json = nlohmann::json;
+
+json read_json(const QString& path) {
+  std::ifstream in(path.toStdString());
+  return in ? json::parse(in, nullptr, false) : json();
+}
+
+QVariant number(const json& j, const char* key) { return j.contains(key) && j[key].is_number() ? QVariant(j[key].get<double>()) : QVariant(); }
+
+QVariantMap figures(const json& e) {
+  return {{QStringLiteral("harmful"), number(e, "harmful_score")},
+          {QStringLiteral("overRefusal"), number(e, "refusal_rate_benign")},
+          {QStringLiteral("task"), number(e, "task_accuracy")},
+          {QStringLiteral("perplexity"), number(e, "perplexity")}};
+}
+
+double folder_mb(const QString& dir) {
+  double bytes = 0;
+  QDirIterator it(dir, QDir::Files, QDirIterator::Subdirectories);
+  while (it.hasNext()) bytes += double(QFileInfo(it.next()).size());
+  return bytes / 1e6;
+}
+
+}  // namespace
+
+ResultsController::ResultsController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent)
+    : QObject(parent), models_(models), calibration_(calibration), jobs_(jobs) {}
+
+QString ResultsController::runsDir() const { return workspace_ + QStringLiteral("/runs"); }
+
+void ResultsController::reload() {
+  runs_.clear();
+  const json base = read_json(workspace_ + QStringLiteral("/baseline/eval.json"));
+  if (base.is_object() && base.contains("comparison"))
+    for (const auto& row : base["comparison"]) {
+      QVariantMap m = figures(row);
+      const QString model = QString::fromStdString(row.value("model", ""));
+      m.insert({{QStringLiteral("name"), QFileInfo(model).fileName() + QStringLiteral(" (full precision)")},
+                {QStringLiteral("method"), QStringLiteral("—")},
+                {QStringLiteral("scheme"), QStringLiteral("fp")},
+                {QStringLiteral("dir"), model},
+                {QStringLiteral("baseline"), true}});
+      runs_.push_back(m);
+    }
+  const QFileInfoList dirs = QDir(runsDir()).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+  for (const QFileInfo& d : dirs) {
+    const json run = read_json(d.filePath() + QStringLiteral("/run.json"));
+    if (!run.is_object()) continue;
+    QVariantMap m = figures(read_json(d.filePath() + QStringLiteral("/eval.json")));
+    m.insert({{QStringLiteral("name"), d.fileName()},
+              {QStringLiteral("method"), QString::fromStdString(run.value("method", ""))},
+              {QStringLiteral("scheme"), QString::fromStdString(run["scheme"].value("name", ""))},
+              {QStringLiteral("dir"), d.filePath()},
+              {QStringLiteral("model"), QString::fromStdString(run.value("model", ""))},
+              {QStringLiteral("sizeMB"), folder_mb(d.filePath() + QStringLiteral("/quant"))},
+              {QStringLiteral("seconds"), run.value("seconds", 0.0)},
+              {QStringLiteral("baseline"), false}});
+    runs_.push_back(m);
+  }
+  Q_EMIT changed();
+}
+
+bool ResultsController::evaluateBaseline(int maxNewTokens) {
+  std::vector<std::string> dirs;
+  for (const QString& d : {models_->target(), models_->aligned()})
+    if (!d.isEmpty()) dirs.push_back(d.toStdString());
+  const QString out = workspace_ + QStringLiteral("/baseline/eval.json");
+  CalibrationController* calibration = calibration_;
+  return jobs_->start(QStringLiteral("evaluate"), [=](const sq::Progress& progress) -> std::function<void()> {
+    if (dirs.empty()) throw std::runtime_error("choose a target model first (Models page)");
+    const std::vector<sq::Prompt> prompts = calibration->evalPrompts();
+    const auto refusals = sq::RefusalMatcher::from_choice("gcg_eval_transfer", sq::data_file("refusal_prefixes.json"));
+    sq::EvalOptions o;
+    o.max_new_tokens = maxNewTokens;
+    o.progress = progress;
+    std::vector<sq::EvalReport> reports;
+    for (const std::string& d : dirs) reports.push_back(sq::evaluate(*sq::Model::load(d), prompts, refusals, o));
+    QDir().mkpath(QFileInfo(out).path());
+    const std::string text = sq::comparison_json(reports);
+    sq::write_atomically(out.toStdString(), [&](std::ostream& s) { s << text << "\n"; });
+    return [this] { reload(); };
+  });
+}

@@ -1,0 +1,38 @@
+#pragma once
+// The Results page: every quantization run in the workspace with its evaluation (harmful score,
+// over-refusal, task accuracy, perplexity), its size and time, next to the full-precision
+// models; evaluating the full-precision baseline is a job of its own.
+#include <QObject>
+#include <QVariantList>
+#include <QtQml/qqmlregistration.h>
+
+class CalibrationController;
+class JobRunner;
+class ModelsController;
+
+class ResultsController : public QObject {
+  Q_OBJECT
+  QML_ANONYMOUS
+  // {name, method, scheme, dir, harmful, overRefusal, task, perplexity, sizeMB, seconds, baseline}
+  Q_PROPERTY(QVariantList runs READ runs NOTIFY changed)
+
+ public:
+  ResultsController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent = nullptr);
+  void setWorkspace(const QString& dir) { workspace_ = dir; }
+
+  Q_INVOKABLE void reload();
+  // Evaluates the full-precision target (and aligned reference) on the evaluation prompts.
+  Q_INVOKABLE bool evaluateBaseline(int maxNewTokens = 32);
+  QVariantList runs() const { return runs_; }
+  QString runsDir() const;
+
+ Q_SIGNALS:
+  void changed();
+
+ private:
+  ModelsController* models_;
+  CalibrationController* calibration_;
+  JobRunner* jobs_;
+  QString workspace_;
+  QVariantList runs_;
+};

@@ -1,0 +1,81 @@
+import QtQuick
+import QtQuick.Controls
+import QtTest
+import SafeQuant
+import SafeQuant.Controllers
+
+// Key view components on the tiny demo zoo (SAFEQUANT_ZOO): the shared job bar, the primary
+// button, the calibration page's live draw and the results and export pages over a real run.
+Item {
+    id: root
+    width: 1280
+    height: 800
+
+    Component { id: jobBar; JobBar {} }
+    Component { id: primary; PrimaryButton { text: "Go" } }
+    Component { id: spyComponent; SignalSpy {} }
+    Component { id: fact; Fact { name: "Layers"; value: "2" } }
+    Component { id: calibrationPage; CalibrationPage { width: 1000; height: 700 } }
+    Component { id: exportPage; ExportPage { width: 1000; height: 700 } }
+
+    function findChild(item, name) {
+        if (item.objectName === name) return item
+        for (let i = 0; i < item.children.length; ++i) {
+            const found = findChild(item.children[i], name)
+            if (found) return found
+        }
+        if (item.contentItem && item.contentItem !== item) return findChild(item.contentItem, name)
+        return null
+    }
+
+    TestCase {
+        name: "Components"
+        when: windowShown
+
+        function test_jobBarHiddenWhenIdle() {
+            const bar = createTemporaryObject(jobBar, root)
+            verify(bar)
+            compare(Workbench.jobs.busy, false)
+            compare(bar.visible, Workbench.jobs.error !== "")
+        }
+
+        function test_primaryButtonClicks() {
+            const b = createTemporaryObject(primary, root)
+            const spy = createTemporaryObject(spyComponent, root, { target: b, signalName: "clicked" })
+            mouseClick(b)
+            compare(spy.count, 1)
+            b.enabled = false
+            mouseClick(b)
+            compare(spy.count, 1)
+        }
+
+        function test_fact() {
+            const f = createTemporaryObject(fact, root)
+            compare(f.name, "Layers")
+            compare(f.value, "2")
+        }
+
+        function test_demoModelsLoaded() {
+            verify(Workbench.models.target.endsWith("/finetuned"))
+            verify(Workbench.calibration.malicious > 0)
+        }
+
+        function test_calibrationDrawFollowsRatio() {
+            const page = createTemporaryObject(calibrationPage, root)
+            const label = findChild(page, "drawLabel")
+            verify(label)
+            Workbench.calibration.samples = 40
+            Workbench.calibration.ratio = 0.5
+            compare(label.text, "Draws 20 malicious and 20 benign prompts")
+            Workbench.calibration.ratio = 0.75
+            compare(label.text, "Draws 30 malicious and 10 benign prompts")
+        }
+
+        function test_exportPageListsFormats() {
+            const page = createTemporaryObject(exportPage, root)
+            verify(page)
+            compare(page.checks.length, 7)
+            verify(page.checks.some(c => c.format === "gguf-q8_0" && c.allowed))
+        }
+    }
+}

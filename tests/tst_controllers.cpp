@@ -1,0 +1,163 @@
+// The GUI's controllers on the tiny zoo, without a window: the job runner (progress, errors,
+// cancel, one job at a time), models and their errors, calibration counts and draws, a probe
+// with a quantized comparison, a quantization run evaluated into Results, the baseline, and an
+// export with its manifest.
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <atomic>
+
+#include "app/studio/workbench.h"
+#include "core/error.h"
+
+namespace {
+
+const QString kZoo = QStringLiteral(SQ_BINARY_DIR "/zoo-tiny");
+
+}  // namespace
+
+class TstControllers : public QObject {
+  Q_OBJECT
+  QTemporaryDir ws_;
+  std::unique_ptr<Workbench> wb_;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    qputenv("SAFEQUANT_WORKSPACE", ws_.path().toUtf8());
+    qputenv("SAFEQUANT_ZOO", kZoo.toUtf8());
+    wb_ = std::make_unique<Workbench>();
+  }
+
+  void jobRunner() {
+    JobRunner jobs;
+    QSignalSpy finished(&jobs, &JobRunner::finished);
+    int delivered = 0;
+    QVERIFY(jobs.start(QStringLiteral("count"), [&](const sq::Progress& p) -> std::function<void()> {
+      for (int i = 0; i < 5; ++i) p.step(i, 5, "counting");
+      return [&] { delivered = 42; };
+    }));
+    QVERIFY(!jobs.start(QStringLiteral("second"), [](const sq::Progress&) { return std::function<void()>(); }));
+    QVERIFY(jobs.waitForIdle(10000));
+    QCOMPARE(delivered, 42);
+    QCOMPARE(finished.count(), 1);
+    QVERIFY(finished[0][1].toBool());
+    QCOMPARE(jobs.progress(), 1.0);
+
+    QVERIFY(jobs.start(QStringLiteral("fail"), [](const sq::Progress&) -> std::function<void()> { throw sq::Error("f.jsonl", "bad line 3"); }));
+    QVERIFY(jobs.waitForIdle(10000));
+    QCOMPARE(jobs.error(), QStringLiteral("f.jsonl: bad line 3"));
+
+    std::atomic<bool> started{false};
+    QVERIFY(jobs.start(QStringLiteral("forever"), [&](const sq::Progress& p) -> std::function<void()> {
+      started = true;
+      for (int64_t i = 0;; ++i) p.step(i, -1, "spinning");
+    }));
+    while (!started) QThread::msleep(1);
+    jobs.cancel();
+    QVERIFY(jobs.waitForIdle(10000));
+    QCOMPARE(jobs.error(), QStringLiteral("cancelled"));
+  }
+
+  void models() {
+    ModelsController* m = wb_->models();
+    QCOMPARE(m->target(), kZoo + QStringLiteral("/finetuned"));  // SAFEQUANT_ZOO loads the demo models
+    QCOMPARE(m->base(), kZoo + QStringLiteral("/base"));
+    const QVariantMap target = m->models()[0].toMap();
+    QVERIFY(target[QStringLiteral("ok")].toBool());
+    QCOMPARE(target[QStringLiteral("layers")].toInt(), 2);
+    QCOMPARE(target[QStringLiteral("hidden")].toInt(), 64);
+    QVERIFY(target[QStringLiteral("tokenizer")].toString().contains(QStringLiteral("byte-level")));
+    QVERIFY(m->recent().contains(kZoo + QStringLiteral("/finetuned")));
+    ModelsController other;
+    QVERIFY(!other.setModel(QStringLiteral("aligned"), ws_.filePath(QStringLiteral("nowhere"))));
+    const QVariantMap bad = other.models()[1].toMap();
+    QVERIFY(bad[QStringLiteral("error")].toString().contains(QStringLiteral("nowhere")));
+  }
+
+  void calibration() {
+    CalibrationController* c = wb_->calibration();
+    QVERIFY(c->malicious() > 0 && c->benign() > 0);
+    QCOMPARE(c->evalFiles().size(), 3);
+    QVERIFY(!c->sources().isEmpty());
+    QVERIFY(c->heldOutMalicious() > 0 && c->heldOutMalicious() < c->malicious());
+    c->setSamples(20);
+    c->setRatio(0.5);
+    QCOMPARE(c->drawMalicious(), 10);
+    QCOMPARE(c->drawBenign(), 10);
+    c->setSamples(100000);
+    QVERIFY(!c->drawError().isEmpty());
+    c->setSamples(40);
+    c->setRatio(0.75);
+    // Texts stay hidden until asked for.
+    PromptListModel* p = c->promptModel();
+    QVERIFY(p->rowCount() > 0);
+    QVERIFY(p->data(p->index(0), PromptListModel::TextRole).toString().isEmpty());
+    p->setShowText(true);
+    QVERIFY(!p->data(p->index(0), PromptListModel::TextRole).toString().isEmpty());
+    p->setShowText(false);
+    QVERIFY(!c->addFile(ws_.filePath(QStringLiteral("missing.jsonl"))));
+    QVERIFY(c->error().contains(QStringLiteral("missing.jsonl")));
+  }
+
+  void quantizeEvaluateAndResults() {
+    QuantizeController* q = wb_->quantize();
+    QVariantMap s{{QStringLiteral("method"), QStringLiteral("lwc")}, {QStringLiteral("scheme"), QStringLiteral("w8a8")},
+                  {QStringLiteral("samples"), 16}, {QStringLiteral("epochs"), 2}, {QStringLiteral("maxNew"), 8}};
+    QVERIFY(q->check(s).isEmpty());
+    QVERIFY(q->check({{QStringLiteral("scheme"), QStringLiteral("w9a9")}}).contains(QStringLiteral("unknown scheme")));
+    QVERIFY(q->start(s));
+    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
+    QCOMPARE(q->loss().size(), 2 * 2);  // two layers, two epochs each
+    QVERIFY(!q->lastRun().isEmpty());
+    const QVariantList runs = wb_->results()->runs();
+    QCOMPARE(runs.size(), 1);
+    const QVariantMap run = runs[0].toMap();
+    QCOMPARE(run[QStringLiteral("method")].toString(), QStringLiteral("lwc"));
+    QVERIFY(run[QStringLiteral("harmful")].isValid());
+    QVERIFY(run[QStringLiteral("task")].isValid());
+    QVERIFY(run[QStringLiteral("sizeMB")].toDouble() > 0);
+
+    QVERIFY(wb_->results()->evaluateBaseline(8));
+    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QCOMPARE(wb_->results()->runs().size(), 3);  // target and aligned in full precision, and the run
+  }
+
+  void probeWithComparison() {
+    ProbeController* p = wb_->probe();
+    const QString run = wb_->quantize()->lastRun();
+    QVERIFY(p->run(run));
+    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
+    QCOMPARE(p->layers().size(), 2);
+    QVERIFY(p->hasQuantized());
+    const QVariantMap l0 = p->layers()[0].toMap();
+    QVERIFY(l0[QStringLiteral("accuracy")].toDouble() > 50);
+    QVERIFY(l0.contains(QStringLiteral("qAccuracy")));
+    QVERIFY(p->methods().contains(QStringLiteral("probe_plane")));
+    const QVariantList fp = p->points(1, QStringLiteral("pca"), false), q = p->points(1, QStringLiteral("pca"), true);
+    QCOMPARE(fp.size(), wb_->calibration()->malicious() + wb_->calibration()->benign());
+    QCOMPARE(q.size(), fp.size());
+    QVERIFY(p->exportCoordinates(ws_.filePath(QStringLiteral("coords.csv"))));
+    QVERIFY(QFileInfo(ws_.filePath(QStringLiteral("coords.csv"))).size() > 100);
+  }
+
+  void exportRun() {
+    ExportController* e = wb_->exporter();
+    const QString run = wb_->quantize()->lastRun();
+    const QVariantList checks = e->checks(run);
+    QCOMPARE(checks.size(), 7);
+    QCOMPARE(e->modelOf(run), kZoo + QStringLiteral("/finetuned"));
+    QVERIFY(e->exportRun(run, QStringLiteral("gguf-q8_0"), ws_.filePath(QStringLiteral("export"))));
+    QVERIFY(wb_->jobs()->waitForIdle(120000));
+    QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
+    QVERIFY(QFileInfo::exists(e->resultPath()));
+    QVERIFY(e->manifest().contains(QStringLiteral("sha256")));
+  }
+};
+
+QTEST_GUILESS_MAIN(TstControllers)
+#include "tst_controllers.moc"
