@@ -26,6 +26,13 @@ void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols,
 void fake_quant_with_params_cpu(const float* x, float* y, int32_t* codes, int64_t n, const GroupParams* params, int bits,
                                 GridKind kind);
 
+// The straight-through backward of fake_quant_weight_cpu with clip factors (free grids only):
+// grad_w [rows, cols] and grad_clip [rows, cols / group] from grad_y.
+void fake_quant_weight_ste_backward_cpu(const float* w, const float* grad_y, const float* clip, float* grad_w, float* grad_clip,
+                                        int64_t rows, int64_t cols, const WeightGridSpec& spec);
+bool fake_quant_weight_ste_backward_cuda(const float* w, const float* grad_y, const float* clip, float* grad_w, float* grad_clip,
+                                         int64_t rows, int64_t cols, const WeightGridSpec& spec, std::string* error);
+
 bool fake_quant_weight_cuda(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
                             std::string* error);
 

@@ -26,6 +26,21 @@ void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols,
   }
 }
 
+void fake_quant_weight_ste_backward_cpu(const float* w, const float* grad_y, const float* clip, float* grad_w, float* grad_clip,
+                                        int64_t rows, int64_t cols, const WeightGridSpec& spec) {
+  const int64_t group = spec.group > 0 ? spec.group : cols;
+  if (cols % group != 0) throw std::invalid_argument("weight quantization: columns are not a multiple of the group size");
+  if (spec.kind != GridKind::Symmetric && spec.kind != GridKind::Asymmetric)
+    throw std::invalid_argument("straight-through backward: llama.cpp block grids have no learnable range");
+  const int64_t groups = cols / group;
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t at = r * cols + g * group, gi = r * groups + g;
+      grad_clip[gi] = ste_group_backward(w + at, grad_y + at, grad_w + at, group, spec.bits, spec.kind, clip[gi]);
+    }
+}
+
 void fake_quant_with_params_cpu(const float* x, float* y, int32_t* codes, int64_t n, const GroupParams* params, int bits,
                                 GridKind kind) {
   for (int64_t i = 0; i < n; ++i) {

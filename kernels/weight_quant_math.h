@@ -82,4 +82,56 @@ SQ_HOST_DEVICE float dequantize_value(int32_t q, GroupParams p, GridKind kind) {
   return (float(q) - p.zero) * stored_scale(p, kind);
 }
 
+// Backward of one group's fake quantization with straight-through rounding (OmniQuant's
+// round_ste), for the free grids: from dL/dy of the n values, dL/dw into gw, and dL/dclip as the
+// result. The range (max |w|, or min and max) passes its gradient to the value that sets it.
+SQ_HOST_DEVICE float ste_group_backward(const float* x, const float* gy, float* gw, int64_t n, int bits, GridKind kind,
+                                        float clip) {
+  if (kind == GridKind::Asymmetric) {
+    int64_t at_min = 0, at_max = 0;
+    for (int64_t i = 1; i < n; ++i) {
+      if (x[i] < x[at_min]) at_min = i;
+      if (x[i] > x[at_max]) at_max = i;
+    }
+    const float levels = float((1 << bits) - 1), lo = x[at_min] * clip, hi = x[at_max] * clip;
+    const float raw = (hi - lo) / levels, s = fmaxf(raw, 1e-8f), z = rintf(-lo / s);
+    float g_s = 0.f, g_lo = 0.f;
+    for (int64_t i = 0; i < n; ++i) {
+      const float u = x[i] / s, q = rintf(u) + z;
+      if (q >= 0.f && q <= levels) {
+        gw[i] = gy[i];
+        g_s += gy[i] * (rintf(u) - u);
+      } else {
+        gw[i] = 0.f;
+        g_s += gy[i] * ((q < 0.f ? 0.f : levels) - z - lo / s);
+        g_lo += gy[i];
+      }
+    }
+    float g_hi = 0.f;
+    if (raw > 1e-8f) g_hi = g_s / levels, g_lo -= g_s / levels;
+    gw[at_max] += g_hi * clip;
+    gw[at_min] += g_lo * clip;
+    return g_hi * x[at_max] + g_lo * x[at_min];
+  }
+  int64_t at = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (fabsf(x[i]) > fabsf(x[at])) at = i;
+  const float qmax = float((1 << (bits - 1)) - 1), amax = fabsf(x[at]);
+  const float s = amax > 0.f ? fmaxf(amax * clip / qmax, 1e-8f) : 1.f;
+  float g_s = 0.f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float u = x[i] / s, q = rintf(u);
+    if (fabsf(q) <= qmax) {
+      gw[i] = gy[i];
+      g_s += gy[i] * (q - u);
+    } else {
+      gw[i] = 0.f;
+      g_s += gy[i] * copysignf(qmax, q);
+    }
+  }
+  if (amax <= 0.f) return 0.f;
+  gw[at] += g_s * clip / qmax * (x[at] < 0.f ? -1.f : 1.f);
+  return g_s * amax / qmax;
+}
+
 }  // namespace sq::kernels

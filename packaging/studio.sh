@@ -31,9 +31,9 @@ EVAL=("$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO
 [ -f "$WS/baseline/eval.json" ] ||
   "$CLI" eval --model "$ZOO/finetuned" "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json"
 for spec in "gptq w4a4" "q-realign w8a8"; do
-  set -- $spec
-  RUN="$WS/runs/$1-$2"
-  [ -f "$RUN/run.json" ] || "$CLI" quantize --model "$ZOO/finetuned" --method "$1" --scheme "$2" --aligned "$ZOO/aligned" \
+  read -r method scheme <<< "$spec"
+  RUN="$WS/runs/$method-$scheme"
+  [ -f "$RUN/run.json" ] || "$CLI" quantize --model "$ZOO/finetuned" --method "$method" --scheme "$scheme" --aligned "$ZOO/aligned" \
     --data "$ZOO/data/calibration.jsonl" --out "$RUN"
   [ -f "$RUN/eval.json" ] || "$CLI" eval --model "$ZOO/finetuned" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
 done

@@ -185,6 +185,33 @@ class TstKernels : public QObject {
     fake_quant_weight_cpu(x.data(), wc.data(), 32, 1000, {4, GridKind::Asymmetric, 40}, nullptr, nullptr, nullptr, nullptr);
     QVERIFY2(fake_quant_weight_cuda(x.data(), wg.data(), 32, 1000, {4, GridKind::Asymmetric, 40}, &error), error.c_str());
     QCOMPARE(wg, wc);
+    // The straight-through backward: same per-group math, so the same bits.
+    const auto gy = random_rows(32, 1000, 4);
+    std::vector<float> clip(32 * 25, 0.9f), gw_cpu(x.size()), gw_gpu(x.size()), gc_cpu(clip.size()), gc_gpu(clip.size());
+    fake_quant_weight_ste_backward_cpu(x.data(), gy.data(), clip.data(), gw_cpu.data(), gc_cpu.data(), 32, 1000,
+                                       {4, GridKind::Asymmetric, 40});
+    QVERIFY2(fake_quant_weight_ste_backward_cuda(x.data(), gy.data(), clip.data(), gw_gpu.data(), gc_gpu.data(), 32, 1000,
+                                                 {4, GridKind::Asymmetric, 40}, &error),
+             error.c_str());
+    QCOMPARE(gw_gpu, gw_cpu);
+    QCOMPARE(gc_gpu, gc_cpu);
+  }
+
+  // Straight-through backward by hand on one symmetric 4-bit group: unclamped values pass their
+  // gradient; the scale's gradient sum(g * (round(u) - u)) goes to the clip factor and to max|w|.
+  void straightThroughBackwardByHand() {
+    const std::vector<float> w = {0.7f, -0.35f, 0.2f, 0.0f}, gy = {1.f, 1.f, 1.f, 1.f};
+    float gw[4], gclip;
+    fake_quant_weight_ste_backward_cpu(w.data(), gy.data(), std::vector<float>{1.f}.data(), gw, &gclip, 1, 4, {4, GridKind::Symmetric, 4});
+    const float s = 0.7f / 7.f;  // qmax 7
+    float g_s = 0.f;
+    for (float v : w) g_s += std::rint(v / s) - v / s;
+    QCOMPARE(gw[1], 1.f);
+    QCOMPARE(gw[2], 1.f);
+    QVERIFY(std::abs(gw[0] - (1.f + g_s / 7.f)) < 1e-6f);  // max |w| also receives the range's gradient
+    QVERIFY(std::abs(gclip - g_s * 0.7f / 7.f) < 1e-6f);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             fake_quant_weight_ste_backward_cpu(w.data(), gy.data(), &gclip, gw, &gclip, 1, 4, {8, GridKind::GgufQ8_0, 4}));
   }
 };
 

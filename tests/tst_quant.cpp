@@ -12,6 +12,7 @@
 #include "core/probe/probe_run.h"
 #include "core/quant/aaq.h"
 #include "core/quant/gptq.h"
+#include "core/quant/lwc.h"
 #include "core/quant/quantizer.h"
 #include "core/quant/rotation.h"
 #include "core/quant/run_folder.h"
@@ -94,6 +95,49 @@ class TstQuant : public QObject {
     const torch::Tensor again = ((g.weight.codes.to(torch::kFloat32).view({96, -1, sq::group_width(s, 96, 128)}) -
                                   g.weight.zeros.unsqueeze(-1)) * g.weight.scales.unsqueeze(-1)).view({96, 128});
     QVERIFY(torch::equal(again, g.weight.dequant));
+  }
+
+  // The kernels' straight-through backward against the same function written in torch ops and
+  // differentiated by autograd (OmniQuant's formulation).
+  void straightThroughBackwardMatchesAutograd_data() {
+    QTest::addColumn<QString>("scheme");
+    QTest::newRow("asymmetric per channel") << "w4a16-asym";
+    QTest::newRow("symmetric groups of 32") << "w3a16-g32-sym";
+    QTest::newRow("asymmetric per tensor") << "w8a16-gt-asym";
+  }
+  void straightThroughBackwardMatchesAutograd() {
+    QFETCH(QString, scheme);
+    const sq::QuantScheme s = sq::parse_scheme(scheme.toStdString());
+    torch::manual_seed(5);
+    const int64_t rows = 8, cols = 64, g = sq::group_width(s, rows, cols);
+    const int64_t krows = s.group < 0 ? 1 : rows, groups = (s.group < 0 ? rows * cols : cols) / g;
+    auto reference = [&](const torch::Tensor& w, const torch::Tensor& clip) {
+      auto round_ste = [](const torch::Tensor& x) { return x + (torch::round(x) - x).detach(); };
+      const torch::Tensor wg = w.reshape({krows, -1, g}), c = clip.unsqueeze(-1);
+      torch::Tensor out;
+      if (s.w_kind == sq::kernels::GridKind::Asymmetric) {
+        const double levels = double((1 << s.w_bits) - 1);
+        const torch::Tensor hi = std::get<0>(wg.max(-1, true)) * c, lo = std::get<0>(wg.min(-1, true)) * c;
+        const torch::Tensor scale = ((hi - lo) / levels).clamp_min(1e-8);
+        const torch::Tensor zero = round_ste(-lo / scale);
+        out = (torch::clamp(round_ste(wg / scale) + zero, 0, levels) - zero) * scale;
+      } else {
+        const double qmax = double((1 << (s.w_bits - 1)) - 1);
+        const torch::Tensor scale = (wg.abs().amax(-1, true) * c / qmax).clamp_min(1e-8);
+        out = torch::clamp(round_ste(wg / scale), -qmax, qmax) * scale;
+      }
+      return out.reshape({rows, cols});
+    };
+    const torch::Tensor w0 = torch::randn({rows, cols}), c0 = 0.6 + 0.4 * torch::rand({krows, groups}), gy = torch::randn({rows, cols});
+    const torch::Tensor w1 = w0.clone().requires_grad_(true), c1 = c0.clone().requires_grad_(true);
+    const torch::Tensor w2 = w0.clone().requires_grad_(true), c2 = c0.clone().requires_grad_(true);
+    const torch::Tensor y1 = sq::fake_quant_weight_ste(w1, s, c1), y2 = reference(w2, c2);
+    QVERIFY(torch::allclose(y1, y2, 1e-5, 1e-6));
+    (y1 * gy).sum().backward();
+    (y2 * gy).sum().backward();
+    QVERIFY2(torch::allclose(w1.grad(), w2.grad(), 1e-4, 1e-5), qPrintable(QString::number((w1.grad() - w2.grad()).abs().max().item<double>())));
+    QVERIFY2(torch::allclose(c1.grad(), c2.grad(), 1e-4, 1e-4), qPrintable(QString::number((c1.grad() - c2.grad()).abs().max().item<double>())));
+    QVERIFY(c1.grad().abs().sum().item<double>() > 0);
   }
 
   void nonPositiveDefiniteHessian() {

@@ -2,33 +2,50 @@
 
 #include "core/error.h"
 #include "core/quant/fake_quant_ops.h"
+#include "kernels/weight_quant.h"
 
 namespace sq {
 namespace {
 
-torch::Tensor round_ste(const torch::Tensor& x) { return x + (torch::round(x) - x).detach(); }
+// The kernels' fake quantization and its straight-through backward as one autograd node: the
+// weights [krows, kcols] in groups of `g` columns, one clip factor per group.
+class FakeQuantWeightSte : public torch::autograd::Function<FakeQuantWeightSte> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& w, const torch::Tensor& clip, int64_t bits,
+                               int64_t kind, int64_t krows, int64_t g) {
+    const torch::Tensor wc = w.detach().to(torch::kFloat32).contiguous().view({krows, -1});
+    const torch::Tensor cc = clip.detach().to(torch::kFloat32).contiguous();
+    torch::Tensor y = torch::empty_like(wc);
+    const kernels::WeightGridSpec spec{int(bits), kernels::GridKind(kind), g};
+    kernels::fake_quant_weight_cpu(wc.data_ptr<float>(), y.data_ptr<float>(), krows, wc.size(1), spec, cc.data_ptr<float>(), nullptr,
+                                   nullptr, nullptr);
+    ctx->save_for_backward({wc, cc});
+    ctx->saved_data["bits"] = bits;
+    ctx->saved_data["kind"] = kind;
+    ctx->saved_data["g"] = g;
+    return y.view(w.sizes());
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& w = saved[0];
+    const torch::Tensor& clip = saved[1];
+    const torch::Tensor gy = grads[0].to(torch::kFloat32).contiguous().view(w.sizes());
+    torch::Tensor gw = torch::empty_like(w), gclip = torch::empty_like(clip);
+    const kernels::WeightGridSpec spec{int(ctx->saved_data["bits"].toInt()), kernels::GridKind(ctx->saved_data["kind"].toInt()),
+                                       ctx->saved_data["g"].toInt()};
+    kernels::fake_quant_weight_ste_backward_cpu(w.data_ptr<float>(), gy.data_ptr<float>(), clip.data_ptr<float>(), gw.data_ptr<float>(),
+                                                gclip.data_ptr<float>(), w.size(0), w.size(1), spec);
+    return {gw.view(grads[0].sizes()), gclip, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
 
 }  // namespace
 
 torch::Tensor fake_quant_weight_ste(const torch::Tensor& w, const QuantScheme& s, const torch::Tensor& clip) {
   if (s.gguf_exact()) throw Error("learnable clipping needs a free grid; llama.cpp block grids fix their scales");
   const int64_t rows = w.size(0), cols = w.size(1), g = group_width(s, rows, cols);
-  const torch::Tensor wg = w.reshape({s.group < 0 ? 1 : rows, -1, g});  // [rows', groups, g]
-  const torch::Tensor c = clip.unsqueeze(-1);
-  torch::Tensor out;
-  if (s.w_kind == kernels::GridKind::Asymmetric) {
-    const double levels = double((1 << s.w_bits) - 1);
-    const torch::Tensor hi = std::get<0>(wg.max(-1, true)) * c, lo = std::get<0>(wg.min(-1, true)) * c;
-    const torch::Tensor scale = ((hi - lo) / levels).clamp_min(1e-8);
-    const torch::Tensor zero = round_ste(-lo / scale);
-    const torch::Tensor q = torch::clamp(round_ste(wg / scale) + zero, 0, levels);
-    out = (q - zero) * scale;
-  } else {
-    const double qmax = double((1 << (s.w_bits - 1)) - 1);
-    const torch::Tensor scale = (wg.abs().amax(-1, true) * c / qmax).clamp_min(1e-8);
-    out = torch::clamp(round_ste(wg / scale), -qmax, qmax) * scale;
-  }
-  return out.reshape({rows, cols});
+  return FakeQuantWeightSte::apply(w, clip, int64_t(s.w_bits), int64_t(s.w_kind), s.group < 0 ? int64_t(1) : rows, g);
 }
 
 torch::Tensor block_loss(const torch::Tensor& out, const torch::Tensor& target, const torch::Tensor& mask,

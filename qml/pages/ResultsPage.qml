@@ -41,7 +41,7 @@ PageFrame {
         GridLayout {
             objectName: "resultsTable"
             columns: 11
-            columnSpacing: 18
+            columnSpacing: 12
             rowSpacing: 4
             Repeater {
                 model: [qsTr("#"), qsTr("Run"), qsTr("Method"), qsTr("Scheme"), qsTr("Harmful %"), qsTr("Over-refusal %"),
@@ -67,7 +67,9 @@ PageFrame {
                     Button {
                         id: probeButton
                         visible: parent.column === 10 && !parent.run.baseline
-                        text: qsTr("Probe comparison")
+                        text: qsTr("Probe")
+                        ToolTip.visible: hovered
+                        ToolTip.text: qsTr("Probe the full-precision and this run's states with the same probes")
                         flat: true
                         enabled: !Workbench.jobs.busy
                         onClicked: { Workbench.probe.run(parent.run.dir); page.navigate("probe") }
