@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   const fs::path root = fs::temp_directory_path() / ("sq-bench-quant-" + std::to_string(getpid()));
   for (int64_t layers : {8, 32}) {
     TinySpec spec;
-    spec.hidden = 512, spec.intermediate = 1376, spec.heads = 8, spec.kv_heads = 8, spec.vocab = 4096, spec.bf16 = true;
+    spec.hidden = 512, spec.intermediate = 1408, spec.heads = 8, spec.kv_heads = 8, spec.vocab = 4096, spec.bf16 = true;
     spec.layers = layers;
     const std::string dir = (root / ("layers-" + std::to_string(layers))).string();
     writeTinyModel(dir, spec);
