@@ -1,6 +1,7 @@
 // Greedy tokens and tokenization of a GGUF file by llama.cpp itself (node-llama-cpp's prebuilt
 // CPU binary), printed as JSON for tst_llama_cpp to compare with the engine's own.
 // usage: node check_gguf.mjs FILE.gguf PROMPT_IDS(comma-separated) MAX_NEW TEXT
+// TEXT may be a JSON array of texts: "tokenized" is then one id list per text.
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
 const [modelPath, promptIds, maxNew, text] = process.argv.slice(2);
@@ -14,5 +15,7 @@ for await (const t of sequence.evaluate(promptIds.split(",").map(Number), {tempe
   tokens.push(t);
   if (tokens.length >= Number(maxNew)) break;
 }
-console.log(JSON.stringify({tokens, tokenized: Array.from(model.tokenize(text, true))}));
+const texts = text.startsWith("[") ? JSON.parse(text) : null;
+const tokenized = texts ? texts.map(t => Array.from(model.tokenize(t, true))) : Array.from(model.tokenize(text, true));
+console.log(JSON.stringify({tokens, tokenized}));
 await llama.dispose();
