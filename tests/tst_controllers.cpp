@@ -112,6 +112,9 @@ class TstControllers : public QObject {
     QVERIFY(wb_->jobs()->waitForIdle(300000));
     QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
     QCOMPARE(q->loss().size(), 2 * 2);  // two layers, two epochs each
+    const QVariantList live = q->loss();
+    q->showRun(q->lastRun());  // the same curve, read back from run.json
+    QCOMPARE(q->loss(), live);
     QVERIFY(!q->lastRun().isEmpty());
     const QVariantList runs = wb_->results()->runs();
     QCOMPARE(runs.size(), 1);

@@ -4,6 +4,10 @@
 #include <QDir>
 #include <QMetaObject>
 
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
 #include "app/studio/calibration_controller.h"
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
@@ -37,6 +41,23 @@ QString QuantizeController::check(const QVariantMap& s) const {
   if (method != QStringLiteral("rtn") && calibration_->prompts().empty()) return tr("Add calibration prompts on the Calibration page.");
   if (method == QStringLiteral("aaq") && models_->base().isEmpty()) return tr("AAQ needs the unaligned base model (Models page).");
   return {};
+}
+
+void QuantizeController::showRun(const QString& runDir) {
+  std::ifstream in((runDir + QStringLiteral("/run.json")).toStdString());
+  const auto j = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+  if (!j.is_object()) return;
+  loss_.clear();
+  std::map<std::string, int> steps;
+  for (const auto& p : j.value("training_loss", nlohmann::json::array())) {
+    const std::string series = p.value("series", "");
+    loss_.push_back(QVariantMap{{QStringLiteral("series"), QString::fromStdString(series)},
+                                {QStringLiteral("step"), steps[series]++},
+                                {QStringLiteral("value"), p.value("value", 0.0)}});
+  }
+  last_run_ = runDir;
+  Q_EMIT lossChanged();
+  Q_EMIT lastRunChanged();
 }
 
 bool QuantizeController::start(const QVariantMap& s) {
@@ -96,6 +117,7 @@ bool QuantizeController::start(const QVariantMap& s) {
     return [this, dir] {
       last_run_ = dir;
       results_->reload();
+      Q_EMIT lastRunChanged();
       Q_EMIT finished();
     };
   });

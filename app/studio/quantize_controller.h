@@ -16,7 +16,7 @@ class QuantizeController : public QObject {
   Q_OBJECT
   QML_ANONYMOUS
   Q_PROPERTY(QVariantList loss READ loss NOTIFY lossChanged)  // {series, step, value}, in arrival order
-  Q_PROPERTY(QString lastRun READ lastRun NOTIFY finished)
+  Q_PROPERTY(QString lastRun READ lastRun NOTIFY lastRunChanged)
   Q_PROPERTY(QStringList schemes READ schemes CONSTANT)
   Q_PROPERTY(QStringList methods READ methods CONSTANT)
 
@@ -28,6 +28,8 @@ class QuantizeController : public QObject {
   // settings: method, scheme (a preset or custom "w4a16-g64-sym"), samples, ratio, lambda,
   // epochs, seed, rotate, evaluate (default true), maxNew (default 32). False when it cannot start.
   Q_INVOKABLE bool start(const QVariantMap& settings);
+  // Shows a finished run's training curve (from its run.json) until the next run starts.
+  Q_INVOKABLE void showRun(const QString& runDir);
   // The reason start() would refuse these settings now, or empty.
   Q_INVOKABLE QString check(const QVariantMap& settings) const;
 
@@ -38,7 +40,8 @@ class QuantizeController : public QObject {
 
  Q_SIGNALS:
   void lossChanged();
-  void finished();
+  void lastRunChanged();
+  void finished();  // a run started here is done and evaluated
 
  private:
   ModelsController* models_;

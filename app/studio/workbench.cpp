@@ -1,6 +1,8 @@
 #include "app/studio/workbench.h"
 
+#include <QDateTime>
 #include <QDir>
+#include <QFileInfo>
 #include <QStandardPaths>
 
 Workbench::Workbench(QObject* parent)
@@ -16,6 +18,15 @@ Workbench::Workbench(QObject* parent)
     calibration_.useDemoData(zoo);
     results_.reload();
     probe_.load(workspace_ + QStringLiteral("/probe"));
+    // The newest run's training curve on the Quantize page, until a new run starts.
+    QString newest;
+    QDateTime when;
+    for (const QVariant& r : results_.runs()) {
+      const QString dir = r.toMap().value(QStringLiteral("dir")).toString();
+      const QDateTime t = QFileInfo(dir + QStringLiteral("/run.json")).lastModified();
+      if (!r.toMap().value(QStringLiteral("baseline")).toBool() && (newest.isEmpty() || t > when)) newest = dir, when = t;
+    }
+    if (!newest.isEmpty()) quantize_.showRun(newest);
   });
   if (!qEnvironmentVariable("SAFEQUANT_ZOO").isEmpty()) models_.useDemoModels();
 }

@@ -154,6 +154,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     }
     last = sum / double(batches.size());
     if (epoch == 0) first = last;
+    result.loss_curve.emplace_back("layer " + std::to_string(i), last);
     if (o.on_loss) o.on_loss("layer " + std::to_string(i), last);
   }
   result.notes.push_back("layer " + std::to_string(i) + ": " + o.method + " block loss " + std::to_string(first) + " (first epoch) -> " +
@@ -265,6 +266,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     o.progress.step(epoch, o.epochs, "aaq epochs");
     epoch_means(true);
     const auto now = evaluate();
+    result.loss_curve.emplace_back("aaq", now[0]);
     if (o.on_loss) o.on_loss("aaq", now[0]);
     if (now[0] < best[0]) {
       best = now, best_epoch = epoch + 1;
@@ -458,6 +460,11 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
                                                    {"top_k", o.top_k}, {"epochs", o.epochs}, {"learning_rate", o.lr}}
                                   : nlohmann::json()},
         {"notes", result.notes},
+        {"training_loss", [&] {
+           nlohmann::json curve = nlohmann::json::array();
+           for (const auto& [series, value] : result.loss_curve) curve.push_back({{"series", series}, {"value", value}});
+           return curve;
+         }()},
         {"seconds", result.seconds}};
     write_atomically((tmp / "run.json").string(), [&](std::ostream& out) { out << run.dump(2) << "\n"; });
     write_atomically((tmp / "log.json").string(), [&](std::ostream& out) { out << log.dump(1) << "\n"; });

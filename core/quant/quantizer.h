@@ -39,6 +39,8 @@ struct QuantizeResult {
   std::string run_dir;
   double seconds = 0;
   std::vector<std::string> notes;
+  // The training curve as on_loss saw it: ("layer 3" | "aaq", value), in order.
+  std::vector<std::pair<std::string, double>> loss_curve;
   // aaq: the objective, KL to the aligned model and KL to the base, before and after training.
   struct AaqFigures {
     double loss = 0, pull = 0, push = 0;

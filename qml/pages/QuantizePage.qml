@@ -28,6 +28,7 @@ PageFrame {
         lossY.min = lo; lossY.max = Math.max(hi, lo + 1e-3) * 1.05
     }
     Connections { target: page.quant; function onLossChanged() { page.refreshLoss() } function onFinished() { page.navigate("results") } }
+    Component.onCompleted: refreshLoss()
     Shortcut { sequence: "Ctrl+Return"; enabled: !Workbench.jobs.busy && page.problem === ""; onActivated: page.quant.start(page.settings) }
 
     RowLayout {
