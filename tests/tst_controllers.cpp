@@ -2,6 +2,8 @@
 // cancel, one job at a time), models and their errors, calibration counts and draws, a probe
 // with a quantized comparison, a quantization run evaluated into Results, the baseline, and an
 // export with its manifest.
+#include <QDir>
+#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -146,6 +148,22 @@ class TstControllers : public QObject {
     QCOMPARE(q.size(), fp.size());
     QVERIFY(p->exportCoordinates(ws_.filePath(QStringLiteral("coords.csv"))));
     QVERIFY(QFileInfo(ws_.filePath(QStringLiteral("coords.csv"))).size() > 100);
+  }
+
+  // Quitting during a job cancels it: the workbench goes away promptly and leaves no partial run.
+  void quittingDuringAJob() {
+    auto wb = std::make_unique<Workbench>();
+    QVERIFY(wb->quantize()->start({{QStringLiteral("method"), QStringLiteral("lwc")}, {QStringLiteral("scheme"), QStringLiteral("w4a4")},
+                                   {QStringLiteral("samples"), 64}, {QStringLiteral("epochs"), 400}}));
+    QTest::qWait(500);
+    QVERIFY(wb->jobs()->busy());
+    QElapsedTimer clock;
+    clock.start();
+    wb.reset();
+    QVERIFY2(clock.elapsed() < 20000, qPrintable(QString::number(clock.elapsed())));
+    for (const QFileInfo& f : QDir(ws_.filePath(QStringLiteral("runs"))).entryInfoList(QDir::AllEntries | QDir::NoDotAndDotDot))
+      QVERIFY2(!f.fileName().contains(QStringLiteral(".part-")) && !f.fileName().startsWith(QStringLiteral("lwc-w4a4")),
+               qPrintable(f.fileName()));
   }
 
   void exportRun() {

@@ -8,7 +8,9 @@
 
 JobRunner::JobRunner(QObject* parent) : QObject(parent) {}
 
-JobRunner::~JobRunner() {
+JobRunner::~JobRunner() { shutdown(); }
+
+void JobRunner::shutdown() {
   if (cancel_) cancel_->cancel();
   if (worker_.joinable()) worker_.join();
 }

@@ -33,6 +33,9 @@ class JobRunner : public QObject {
   // False (and nothing started) while another job runs.
   bool start(const QString& name, Work work);
   Q_INVOKABLE void cancel();
+  // Cancels the job and waits for its thread, without delivering anything (for owners that are
+  // going away: the job's callbacks may point into them).
+  void shutdown();
   // Blocks until the current job (if any) has ended and its results were delivered (tests).
   bool waitForIdle(int timeoutMs);
 

@@ -81,13 +81,13 @@ bool QuantizeController::start(const QVariantMap& s) {
   const QString name = QStringLiteral("%1-%2-%3").arg(QString::fromStdString(o.method), QString::fromStdString(o.scheme.name),
                                                      QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
   const QString dir = results_->runsDir() + QLatin1Char('/') + name;
+  // Read on this thread (the file list belongs to the GUI); a bad file fails the job with its name.
   std::vector<sq::Prompt> eval_prompts;
-  if (evaluate) {
-    try {
-      eval_prompts = calibration_->evalPrompts();
-    } catch (const std::exception&) {
-      eval_prompts.clear();
-    }
+  std::string problem;
+  try {
+    if (evaluate && !calibration_->evalFiles().isEmpty()) eval_prompts = calibration_->evalPrompts();
+  } catch (const std::exception& e) {
+    problem = e.what();
   }
   loss_.clear();
   Q_EMIT lossChanged();
@@ -103,6 +103,7 @@ bool QuantizeController::start(const QVariantMap& s) {
         Qt::QueuedConnection);
   };
   return jobs_->start(QStringLiteral("quantize"), [=](const sq::Progress& progress) mutable -> std::function<void()> {
+    if (!problem.empty()) throw std::runtime_error(problem);
     o.progress = progress;
     QDir().mkpath(results_->runsDir());
     sq::quantize_model(target, o, dir.toStdString());

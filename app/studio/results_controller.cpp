@@ -83,10 +83,16 @@ bool ResultsController::evaluateBaseline(int maxNewTokens) {
   for (const QString& d : {models_->target(), models_->aligned()})
     if (!d.isEmpty()) dirs.push_back(d.toStdString());
   const QString out = workspace_ + QStringLiteral("/baseline/eval.json");
-  CalibrationController* calibration = calibration_;
+  // Read on this thread (the file list belongs to the GUI); a bad file fails the job with its name.
+  std::vector<sq::Prompt> prompts;
+  std::string problem = dirs.empty() ? "choose a target model first (Models page)" : "";
+  try {
+    if (problem.empty()) prompts = calibration_->evalPrompts();
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
   return jobs_->start(QStringLiteral("evaluate"), [=](const sq::Progress& progress) -> std::function<void()> {
-    if (dirs.empty()) throw std::runtime_error("choose a target model first (Models page)");
-    const std::vector<sq::Prompt> prompts = calibration->evalPrompts();
+    if (!problem.empty()) throw std::runtime_error(problem);
     const auto refusals = sq::RefusalMatcher::from_choice("gcg_eval_transfer", sq::data_file("refusal_prefixes.json"));
     sq::EvalOptions o;
     o.max_new_tokens = maxNewTokens;

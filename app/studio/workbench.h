@@ -31,6 +31,8 @@ class Workbench : public QObject {
   // The workspace: $SAFEQUANT_WORKSPACE, else ~/.cache/safequant/workspace. With $SAFEQUANT_ZOO
   // set, the demo models are loaded at once.
   explicit Workbench(QObject* parent = nullptr);
+  // Quitting during a job cancels it and waits for it before the controllers it calls go away.
+  ~Workbench() override { jobs_.shutdown(); }
 
   ModelsController* models() { return &models_; }
   CalibrationController* calibration() { return &calibration_; }

@@ -142,6 +142,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     double sum = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
+      if (o.progress.cancel) o.progress.cancel->check();  // training a block can take a while
       Llama qnet(cq, weights, merged(globals, fake_quantized_layer(layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
       qnet.set_activation_bits(o.scheme.a_bits);
       std::vector<Llama::State> one = {states[b]};
@@ -234,6 +235,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
   auto epoch_means = [&](bool train) {
     double loss = 0, pull = 0, push = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
+      if (o.progress.cancel) o.progress.cancel->check();
       Params t = full;
       for (int64_t i = 0; i < c.num_layers; ++i) t = merged(t, fake_quantized_layer(layers[size_t(i)], i, &smoothing[size_t(i)], {}, o.scheme));
       Llama q(cq, t);
