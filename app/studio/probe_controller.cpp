@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QtCharts/QXYSeries>
 
 #include <fstream>
 
@@ -99,6 +100,27 @@ QVariantList ProbeController::points(int layer, const QString& method, bool quan
                               {QStringLiteral("id"), QString::fromStdString(projection_["ids"][i].get<std::string>())},
                               {QStringLiteral("split"), QString::fromStdString(projection_["split"][i].get<std::string>())}});
   return out;
+}
+
+QVariantMap ProbeController::fillSeries(QObject* benign, QObject* malicious, int layer, const QString& method, bool quantized) const {
+  auto* b = qobject_cast<QXYSeries*>(benign);
+  auto* m = qobject_cast<QXYSeries*>(malicious);
+  QList<QPointF> bp, mp;
+  double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+  const std::string key = method.toStdString() + (quantized ? "_quantized" : "");
+  if (projection_.is_object() && layer >= 0 && layer < int(projection_["layers"].size()) &&
+      projection_["layers"][size_t(layer)].contains(key)) {
+    const auto& xy = projection_["layers"][size_t(layer)][key];
+    for (size_t i = 0; i < xy.size(); ++i) {
+      const QPointF p(xy[i][0].get<double>(), xy[i][1].get<double>());
+      (projection_["labels"][i].get<int>() == 1 ? mp : bp).push_back(p);
+      x0 = std::min(x0, p.x()), x1 = std::max(x1, p.x()), y0 = std::min(y0, p.y()), y1 = std::max(y1, p.y());
+    }
+  }
+  if (b) b->replace(bp);
+  if (m) m->replace(mp);
+  if (bp.isEmpty() && mp.isEmpty()) return {};
+  return {{QStringLiteral("x0"), x0}, {QStringLiteral("x1"), x1}, {QStringLiteral("y0"), y0}, {QStringLiteral("y1"), y1}};
 }
 
 bool ProbeController::exportCoordinates(const QString& path) const {

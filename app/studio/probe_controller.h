@@ -33,6 +33,10 @@ class ProbeController : public QObject {
   Q_INVOKABLE bool load(const QString& dir);
   // Points of one layer: {x, y, label (1 malicious), id, split}.
   Q_INVOKABLE QVariantList points(int layer, const QString& method, bool quantized) const;
+  // Fills two chart series (Qt Charts XY series) with one layer's benign and malicious points in
+  // one replace each: appending point by point from QML redraws per point, which is quadratic
+  // and takes seconds at a few thousand points. Returns the points' bounding box {x0, x1, y0, y1}.
+  Q_INVOKABLE QVariantMap fillSeries(QObject* benign, QObject* malicious, int layer, const QString& method, bool quantized) const;
   // Coordinates of every layer and method, as CSV (by extension) or JSON.
   Q_INVOKABLE bool exportCoordinates(const QString& path) const;
 

@@ -15,24 +15,26 @@ PageFrame {
     property string method: probe.methods.length > 0 ? probe.methods[Math.min(methodBox.currentIndex, probe.methods.length - 1)] : "pca"
     property string hoverText: ""
 
-    function fill(benign, malicious, points) {
-        benign.clear(); malicious.clear()
-        for (let i = 0; i < points.length; ++i)
-            (points[i].label === 1 ? malicious : benign).append(points[i].x, points[i].y)
-    }
     function refresh() {
-        const fp = probe.points(probe.selectedLayer, method, false)
-        const q = probe.points(probe.selectedLayer, method, true)
-        fill(fpBenign, fpMalicious, fp)
-        fill(qBenign, qMalicious, q)
-        // One set of axes for both plots: the full-precision points' range, padded.
+        const fp = probe.fillSeries(fpBenign, fpMalicious, probe.selectedLayer, method, false)
+        const q = probe.fillSeries(qBenign, qMalicious, probe.selectedLayer, method, true)
+        // One set of axes for both plots, padded: the union of both point sets' ranges.
         let x0 = 1e9, x1 = -1e9, y0 = 1e9, y1 = -1e9
-        for (const p of fp.concat(q)) { x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y) }
+        for (const b of [fp, q]) if (b.x0 !== undefined) { x0 = Math.min(x0, b.x0); x1 = Math.max(x1, b.x1); y0 = Math.min(y0, b.y0); y1 = Math.max(y1, b.y1) }
         if (x0 > x1) { x0 = -1; x1 = 1; y0 = -1; y1 = 1 }
         const px = (x1 - x0) * 0.05 + 1e-6, py = (y1 - y0) * 0.05 + 1e-6
         for (const a of [fpX, qX]) { a.min = x0 - px; a.max = x1 + px }
         for (const a of [fpY, qY]) { a.min = y0 - py; a.max = y1 + py }
-        page.points = { fp: fp, q: q }
+        pointsLayer = -1  // hover lists are read when first needed
+    }
+    // The points behind the hover text, fetched for the shown layer on the first hover.
+    property int pointsLayer: -1
+    function hoverPoints(quantized) {
+        if (pointsLayer !== probe.selectedLayer) {
+            points = { fp: probe.points(probe.selectedLayer, method, false), q: probe.points(probe.selectedLayer, method, true) }
+            pointsLayer = probe.selectedLayer
+        }
+        return quantized ? points.q : points.fp
     }
     property var points: ({ fp: [], q: [] })
     function describe(list, point) {
@@ -108,12 +110,12 @@ PageFrame {
                 ScatterSeries {
                     id: fpBenign; name: qsTr("benign"); axisX: fpX; axisY: fpY
                     color: "#1e88e5"; markerSize: 7; borderColor: "transparent"
-                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.points.fp, point) : ""
+                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.hoverPoints(false), point) : ""
                 }
                 ScatterSeries {
                     id: fpMalicious; name: qsTr("malicious"); axisX: fpX; axisY: fpY
                     color: "#e53935"; markerSize: 7; borderColor: "transparent"
-                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.points.fp, point) : ""
+                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.hoverPoints(false), point) : ""
                 }
             }
             ChartView {
@@ -129,12 +131,12 @@ PageFrame {
                 ScatterSeries {
                     id: qBenign; name: qsTr("benign"); axisX: qX; axisY: qY
                     color: "#1e88e5"; markerSize: 7; borderColor: "transparent"
-                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.points.q, point) : ""
+                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.hoverPoints(true), point) : ""
                 }
                 ScatterSeries {
                     id: qMalicious; name: qsTr("malicious"); axisX: qX; axisY: qY
                     color: "#e53935"; markerSize: 7; borderColor: "transparent"
-                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.points.q, point) : ""
+                    onHovered: (point, state) => page.hoverText = state ? page.describe(page.hoverPoints(true), point) : ""
                 }
             }
         }
