@@ -4,11 +4,11 @@
 #include <QFile>
 #include <QFileInfo>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
+#include "core/io/json_file.h"
 #include "core/export/export.h"
 
 ExportController::ExportController(ModelsController* models, JobRunner* jobs, QObject* parent)
@@ -16,8 +16,7 @@ ExportController::ExportController(ModelsController* models, JobRunner* jobs, QO
 
 QString ExportController::modelOf(const QString& runDir) const {
   if (runDir.isEmpty()) return models_->target();
-  std::ifstream in((runDir + QStringLiteral("/run.json")).toStdString());
-  const auto j = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+  const auto j = sq::read_json_file_or_null((runDir + QStringLiteral("/run.json")).toStdString());
   return j.is_object() ? QString::fromStdString(j.value("model", "")) : models_->target();
 }
 

@@ -5,19 +5,16 @@
 #include <QFileInfo>
 #include <QtCharts/QXYSeries>
 
-#include <fstream>
 
 #include "app/studio/calibration_controller.h"
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
+#include "core/io/json_file.h"
 #include "core/probe/probe_run.h"
 
 namespace {
 
-nlohmann::json read_json(const QString& path) {
-  std::ifstream in(path.toStdString());
-  return in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
-}
+nlohmann::json read_json(const QString& path) { return sq::read_json_file_or_null(path.toStdString()); }
 
 }  // namespace
 

@@ -4,7 +4,6 @@
 #include <QDir>
 #include <QMetaObject>
 
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +11,7 @@
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
 #include "app/studio/results_controller.h"
+#include "core/io/json_file.h"
 #include "core/eval/evaluate.h"
 #include "core/io/atomic_file.h"
 #include "core/quant/quantizer.h"
@@ -44,8 +44,7 @@ QString QuantizeController::check(const QVariantMap& s) const {
 }
 
 void QuantizeController::showRun(const QString& runDir) {
-  std::ifstream in((runDir + QStringLiteral("/run.json")).toStdString());
-  const auto j = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+  const auto j = sq::read_json_file_or_null((runDir + QStringLiteral("/run.json")).toStdString());
   if (!j.is_object()) return;
   loss_.clear();
   std::map<std::string, int> steps;

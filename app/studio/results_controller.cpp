@@ -4,12 +4,12 @@
 #include <QDirIterator>
 #include <QFileInfo>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "app/studio/calibration_controller.h"
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
+#include "core/io/json_file.h"
 #include "core/eval/evaluate.h"
 #include "core/io/atomic_file.h"
 #include "core/run/resources.h"
@@ -18,10 +18,7 @@ namespace {
 
 using json = nlohmann::json;
 
-json read_json(const QString& path) {
-  std::ifstream in(path.toStdString());
-  return in ? json::parse(in, nullptr, false) : json();
-}
+json read_json(const QString& path) { return sq::read_json_file_or_null(path.toStdString()); }
 
 QVariant number(const json& j, const char* key) { return j.contains(key) && j[key].is_number() ? QVariant(j[key].get<double>()) : QVariant(); }
 

@@ -1,7 +1,7 @@
+#include "core/io/json_file.h"
 #include "core/export/safetensors_export.h"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -31,16 +31,6 @@ struct TensorList {
     list.push_back({name, d, k.sizes().vec(), k.data_ptr(), size_t(k.numel() * k.element_size())});
   }
 };
-
-json model_config_json(const std::string& model_dir) {
-  const fs::path p = fs::path(model_dir) / "config.json";
-  std::ifstream in(p);
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(p.string(), std::string("malformed JSON: ") + e.what());
-  }
-}
 
 void write_json(const fs::path& p, const json& j) {
   write_atomically(p.string(), [&](std::ostream& o) { o << j.dump(2) << "\n"; });
@@ -122,7 +112,7 @@ void write_compressed_tensors_model(WeightSource& src, const std::string& format
              : json{{"num_bits", 8}, {"type", "int"}, {"symmetric", true}, {"strategy", "token"}, {"dynamic", true},
                     {"group_size", nullptr}, {"actorder", nullptr}, {"block_structure", nullptr},
                     {"observer", nullptr}, {"observer_kwargs", json::object()}};
-  json config = model_config_json(src.model_dir());
+  json config = read_json_file((fs::path(src.model_dir()) / "config.json").string());
   config["tie_word_embeddings"] = c.tie_word_embeddings;
   config["quantization_config"] = {{"quant_method", "compressed-tensors"},
                                    {"format", packed ? "pack-quantized" : "int-quantized"},
@@ -144,7 +134,7 @@ void write_bf16_model(WeightSource& src, const std::string& dir, const Progress&
     out.add(spec.name, src.dense(spec.name).to(torch::kBFloat16));
   }
   write_safetensors((fs::path(dir) / "model.safetensors").string(), out.list, {{"format", "pt"}});
-  json config = model_config_json(src.model_dir());
+  json config = read_json_file((fs::path(src.model_dir()) / "config.json").string());
   config["torch_dtype"] = "bfloat16";
   config["tie_word_embeddings"] = src.config().tie_word_embeddings;
   config.erase("quantization_config");

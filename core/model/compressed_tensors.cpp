@@ -1,7 +1,7 @@
+#include "core/io/json_file.h"
 #include "core/model/compressed_tensors.h"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -11,16 +11,6 @@ namespace sq {
 namespace {
 
 using json = nlohmann::json;
-
-json read_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path, "cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(path, std::string("malformed JSON: ") + e.what());
-  }
-}
 
 }  // namespace
 
@@ -43,13 +33,13 @@ torch::Tensor unpack_int32(const torch::Tensor& packed, int bits, int64_t cols) 
 }
 
 bool is_compressed_tensors(const std::string& path) {
-  const json c = read_config(path);
+  const json c = read_json_file(path);
   return c.contains("quantization_config") && c["quantization_config"].value("quant_method", "") == "compressed-tensors";
 }
 
 CompressedTensors read_compressed_tensors(const std::string& model_dir, const Checkpoint& ckpt) {
   const std::string path = (std::filesystem::path(model_dir) / "config.json").string();
-  const json q = read_config(path).at("quantization_config");
+  const json q = read_json_file(path).at("quantization_config");
   CompressedTensors out;
   const std::string format = q.value("format", "");
   if (format != "int-quantized" && format != "pack-quantized")

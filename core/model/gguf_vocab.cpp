@@ -1,7 +1,7 @@
+#include "core/io/json_file.h"
 #include "core/model/gguf_vocab.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -40,16 +40,6 @@ bool is_sentencepiece_style(const json& tok) {
                           step.value("content", "") == "\xE2\x96\x81");
   }
   return prepend && replace;
-}
-
-json read_json(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  if (!in) throw Error(p.string(), "cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(p.string(), std::string("malformed JSON: ") + e.what());
-  }
 }
 
 // llama.cpp's pre-tokenizer name for a byte-level tokenizer.json, or empty when unknown.
@@ -116,7 +106,7 @@ std::string sentencepiece_json_from_gguf(const GgufFile& g) {
 GgufMetadata gguf_vocab_metadata(const std::string& model_dir, const ModelConfig& config) {
   namespace fs = std::filesystem;
   const fs::path tok_path = fs::path(model_dir) / "tokenizer.json";
-  const json tok = read_json(tok_path);
+  const json tok = read_json_file(tok_path.string());
   const json& model = tok.at("model");
   const bool spm = is_sentencepiece_style(tok);
   const bool byte_level = tok.contains("pre_tokenizer") && !tok["pre_tokenizer"].is_null();
@@ -177,7 +167,7 @@ GgufMetadata gguf_vocab_metadata(const std::string& model_dir, const ModelConfig
   }
 
   const fs::path cfg_path = fs::path(model_dir) / "tokenizer_config.json";
-  const json cfg = fs::exists(cfg_path) ? read_json(cfg_path) : json::object();
+  const json cfg = fs::exists(cfg_path) ? read_json_file(cfg_path.string()) : json::object();
   auto id_of = [&](const std::string& key) -> int64_t {
     if (!cfg.contains(key) || cfg[key].is_null()) return -1;
     const std::string text = token_text(cfg[key]);
