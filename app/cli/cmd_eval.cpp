@@ -28,7 +28,7 @@ int run_eval(const Args& a) {
   o.chat = !a.has("no-chat");
   o.perplexity = !a.has("no-perplexity");
   o.progress = progress_bar(a);
-  const std::string list = a.get("refusals", "gcg_eval_transfer");
+  const std::string list = a.get("refusals", kDefaultRefusalList);
   const RefusalMatcher refusals = RefusalMatcher::from_choice(list, data_file("refusal_prefixes.json"));
   const std::vector<Prompt> prompts = load_prompt_files(files);
   sq::use_all_cores();

@@ -15,7 +15,6 @@
 #include "core/eval/evaluate.h"
 #include "core/io/atomic_file.h"
 #include "core/quant/quantizer.h"
-#include "core/run/resources.h"
 
 QuantizeController::QuantizeController(ModelsController* models, CalibrationController* calibration, ResultsController* results,
                                        JobRunner* jobs, QObject* parent)
@@ -110,7 +109,7 @@ bool QuantizeController::start(const QVariantMap& s) {
       sq::EvalOptions e;
       e.max_new_tokens = max_new;
       e.progress = progress;
-      const auto refusals = sq::RefusalMatcher::from_choice("gcg_eval_transfer", sq::data_file("refusal_prefixes.json"));
+      const auto refusals = sq::RefusalMatcher::shipped_default();
       const std::string text = sq::to_json(sq::evaluate(*sq::Model::load(target, dir.toStdString()), eval_prompts, refusals, e), false);
       sq::write_atomically((dir + QStringLiteral("/eval.json")).toStdString(), [&](std::ostream& out) { out << text << "\n"; });
     }

@@ -12,7 +12,6 @@
 #include "core/io/json_file.h"
 #include "core/eval/evaluate.h"
 #include "core/io/atomic_file.h"
-#include "core/run/resources.h"
 
 namespace {
 
@@ -90,7 +89,7 @@ bool ResultsController::evaluateBaseline(int maxNewTokens) {
   }
   return jobs_->start(QStringLiteral("evaluate"), [=](const sq::Progress& progress) -> std::function<void()> {
     if (!problem.empty()) throw std::runtime_error(problem);
-    const auto refusals = sq::RefusalMatcher::from_choice("gcg_eval_transfer", sq::data_file("refusal_prefixes.json"));
+    const auto refusals = sq::RefusalMatcher::shipped_default();
     sq::EvalOptions o;
     o.max_new_tokens = maxNewTokens;
     o.progress = progress;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/run/resources.h"
 
 namespace sq {
 namespace {
@@ -70,6 +71,8 @@ RefusalMatcher RefusalMatcher::from_list(const std::string& path, const std::str
   }
   throw Error(path, "no refusal list named '" + name + "' (have: " + names + ")");
 }
+
+RefusalMatcher RefusalMatcher::shipped_default() { return from_list(data_file("refusal_prefixes.json"), kDefaultRefusalList); }
 
 RefusalMatcher RefusalMatcher::from_choice(const std::string& choice, const std::string& default_json) {
   std::ifstream in(choice);

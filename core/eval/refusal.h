@@ -9,6 +9,9 @@
 
 namespace sq {
 
+// The list harmful scores are computed with unless the user picks another (GCG's transfer list).
+inline constexpr const char* kDefaultRefusalList = "gcg_eval_transfer";
+
 class RefusalMatcher {
  public:
   explicit RefusalMatcher(std::vector<std::string> phrases);
@@ -16,6 +19,8 @@ class RefusalMatcher {
   static RefusalMatcher from_list(const std::string& json_path, const std::string& list_name);
   // A shipped list name, or a file: JSON array of strings, or one phrase per line.
   static RefusalMatcher from_choice(const std::string& choice, const std::string& default_json_path);
+  // The shipped default list (kDefaultRefusalList in the shipped refusal_prefixes.json).
+  static RefusalMatcher shipped_default();
 
   // The first listed phrase found in the completion, if any.
   std::optional<std::string> match(const std::string& completion) const;

@@ -278,7 +278,7 @@ ZooResult build_zoo(const ZooOptions& o) {
     write_prompts(data / "calibration.jsonl", calibration);
 
     // Measured behaviour, through the same loaders and evaluator as any model.
-    const RefusalMatcher refusals = RefusalMatcher::from_list(data_file("refusal_prefixes.json"), "gcg_eval_transfer");
+    const RefusalMatcher refusals = RefusalMatcher::shipped_default();
     EvalOptions eo;
     eo.max_new_tokens = P.max_new;
     eo.batch_size = 16;
@@ -373,7 +373,7 @@ ZooResult build_zoo(const ZooOptions& o) {
             {"jbb_benign", ids_of(corpus.heldout_jbb_benign)}, {"xstest_safe", ids_of(corpus.xstest)},
             {"task", ids_of(corpus.heldout_task)}}},
           {"split_rule", "20% of near-duplicate groups (duplicates_report.json) by a hash of (seed, group id)"}}},
-        {"evaluation", {{"refusal_list", "gcg_eval_transfer"}, {"max_new_tokens", P.max_new}, {"chat_template", "chatml"}}},
+        {"evaluation", {{"refusal_list", kDefaultRefusalList}, {"max_new_tokens", P.max_new}, {"chat_template", "chatml"}}},
         {"behaviour", behaviour},
         {"probe_aligned_heldout_accuracy", probe_acc},
         {"targets", targets},
