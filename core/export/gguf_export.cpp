@@ -89,7 +89,7 @@ void write_gguf_model(WeightSource& src, GgmlType type, const std::string& name,
   GgufMetadata md = model_metadata(c, type, name);
   for (auto& kv : gguf_vocab_metadata(src.model_dir(), c)) md.push_back(std::move(kv));
 
-  const std::vector<std::string> targets = src.run() ? src.run()->scheme.targets : QuantScheme{}.targets;
+  const QuantScheme targets = src.run() ? src.run()->scheme : QuantScheme{};
   const bool run_blocks = src.run() && is_block_type(type) && src.run()->scheme.w_kind == grid_of(type);
   std::vector<GgufTensorOut> tensors;
   if (c.rope_scaling.type == "llama3") {
@@ -105,7 +105,7 @@ void write_gguf_model(WeightSource& src, GgmlType type, const std::string& name,
     GgufTensorOut t{gguf_tensor_name(hf), GgmlType::F32, ne, nullptr};
     if (spec.shape.size() == 1) {
       t.produce = [&src, hf, &c] { return floats_of(gguf_row_order(src.dense(hf), hf, c, false), GgmlType::F32); };
-    } else if (!is_target_linear(hf, targets)) {
+    } else if (!targets.quantizes(hf)) {
       t.type = is_block_type(type) ? float_type(src.stored_dtype(hf)) : type;
       t.produce = [&src, hf, type = t.type] { return floats_of(src.dense(hf), type); };
     } else if (!is_block_type(type)) {

@@ -84,7 +84,7 @@ void write_compressed_tensors_model(WeightSource& src, const std::string& format
   int64_t done = 0;
   for (const ParamSpec& spec : specs) {
     progress.step(done++, int64_t(specs.size()), "weights");
-    if (!is_target_linear(spec.name, scheme.targets)) {
+    if (!scheme.quantizes(spec.name)) {
       out.add(spec.name, src.dense(spec.name).to(torch_type(src.stored_dtype(spec.name))));
       continue;
     }

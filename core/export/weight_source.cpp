@@ -14,11 +14,7 @@ WeightSource::WeightSource(const std::string& model_dir, const std::string& quan
   config_ = load_config((fs::path(model_dir) / "config.json").string());
   ckpt_ = std::make_shared<const Checkpoint>(model_dir);
   if (!quant_run.empty()) {
-    run_ = read_quant_run(quant_run);
-    if (run_->layers != config_.num_layers)
-      throw Error(quant_run, "this run quantized a " + std::to_string(run_->layers) + "-layer model; " + model_dir +
-                                 " has " + std::to_string(config_.num_layers) + " layers");
-    if (run_->untied) config_.tie_word_embeddings = false;
+    run_ = read_quant_run_for(quant_run, model_dir, config_);
     globals_ = read_quant_layer(*run_, -1);
   }
 }
@@ -50,15 +46,6 @@ DType WeightSource::stored_dtype(const std::string& name) const {
 torch::Tensor WeightSource::dense(const std::string& name) {
   if (const QuantizedWeight* q = entry(name)) return q->dequant;
   return as_tensor(ckpt_->tensor(name)).to(torch::kFloat32);
-}
-
-bool is_target_linear(const std::string& name, const std::vector<std::string>& targets) {
-  if (name.rfind("model.layers.", 0) != 0) return false;
-  for (const auto& t : targets) {
-    const std::string suffix = "." + t + ".weight";
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
-  }
-  return false;
 }
 
 }  // namespace sq

@@ -45,8 +45,4 @@ class WeightSource {
   std::map<std::string, QuantizedWeight> cached_;
 };
 
-// Is `name` one of the linear layers a scheme quantizes ("...self_attn.q_proj.weight" for target
-// "q_proj")?
-bool is_target_linear(const std::string& name, const std::vector<std::string>& targets);
-
 }  // namespace sq

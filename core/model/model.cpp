@@ -212,13 +212,9 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     act_bits = ct.activation_bits;
   }
   if (!quant_run.empty()) {
-    const QuantRun run = read_quant_run(quant_run);
-    if (run.layers != config.num_layers)
-      throw Error(quant_run, "this run quantized a " + std::to_string(run.layers) + "-layer model; " + dir + " has " +
-                                 std::to_string(config.num_layers) + " layers");
+    const QuantRun run = read_quant_run_for(quant_run, dir, config);
     overrides = read_quant_weights(run);
     act_bits = run.scheme.a_bits;
-    if (run.untied) config.tie_word_embeddings = false;
     rotation = read_residual_rotation(run);
   }
   ChatTemplate chat = detect_chat_template(dir, config.model_type);

@@ -35,23 +35,6 @@ const std::pair<const char*, const char*> kInputs[] = {
     {"self_attn.o_proj", ".o_in"},   {"mlp.gate_proj", ".mlp_in"},    {"mlp.up_proj", ".mlp_in"},
     {"mlp.down_proj", ".down_in"}};
 
-bool targeted(const QuantScheme& s, const std::string& linear) {
-  for (const std::string& t : s.targets)
-    if (linear.size() >= t.size() && linear.compare(linear.size() - t.size(), t.size(), t) == 0) return true;
-  return false;
-}
-
-// Is a parameter name ("model.layers.3.mlp.up_proj.weight") a linear weight the scheme quantizes?
-bool is_target(const QuantScheme& s, const std::string& name) {
-  const std::string suffix = ".weight";
-  if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-  const std::string linear = name.substr(0, name.size() - suffix.size());
-  for (const auto& [l, input] : kInputs)
-    if (linear.size() >= std::strlen(l) && linear.compare(linear.size() - std::strlen(l), std::strlen(l), l) == 0)
-      return targeted(s, l);
-  return false;
-}
-
 // A tensor of the shape of a weight's clip factors: [rows, groups], or [1, groups] per tensor.
 torch::Tensor clip_shape(const torch::Tensor& w, const QuantScheme& s) {
   const int64_t rows = w.size(0), cols = w.size(1), g = group_width(s, rows, cols);
@@ -88,7 +71,7 @@ Params fake_quantized_layer(const Params& layer, int64_t i, const LayerSmoothing
                             const QuantScheme& scheme) {
   Params out = smoothing ? apply_smoothing(layer, i, *smoothing) : layer;
   for (auto& [name, w] : out) {
-    if (!is_target(scheme, name)) continue;
+    if (!scheme.quantizes(name)) continue;
     auto it = clip_logits.find(name);
     const torch::Tensor clip = it != clip_logits.end() ? torch::sigmoid(it->second) : torch::ones_like(clip_shape(w, scheme));
     w = fake_quant_weight_ste(w, scheme, clip);
@@ -113,7 +96,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
   Params theta;
   std::vector<torch::Tensor> params;
   for (const auto& [name, w] : layer)
-    if (is_target(o.scheme, name)) {
+    if (o.scheme.quantizes(name)) {
       theta[name] = torch::full_like(clip_shape(w, o.scheme), 4.0).set_requires_grad(true);  // sigmoid(4) = 0.982, OmniQuant's start
       params.push_back(theta[name]);
     }
@@ -400,7 +383,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       std::map<std::string, QuantizedWeight> quantized;
       Params replaced, dense;
       for (const auto& [name, w] : layer) {
-        if (!is_target(o.scheme, name)) {
+        if (!o.scheme.quantizes(name)) {
           // Rotation and smoothing change parameters they do not quantize; the run keeps them.
           if (o.rotate || smoothing) dense[name] = w;
           replaced[name] = w;

@@ -30,6 +30,15 @@ QuantRun read_quant_run(const std::string& dir) {
   return r;
 }
 
+QuantRun read_quant_run_for(const std::string& run_dir, const std::string& model_dir, ModelConfig& config) {
+  QuantRun run = read_quant_run(run_dir);
+  if (run.layers != config.num_layers)
+    throw Error(run_dir, "this run quantized a " + std::to_string(run.layers) + "-layer model; " + model_dir + " has " +
+                             std::to_string(config.num_layers) + " layers");
+  if (run.untied) config.tie_word_embeddings = false;
+  return run;
+}
+
 namespace {
 
 std::string layer_file(const std::string& dir, int64_t layer) {

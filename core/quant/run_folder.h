@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "core/model/config.h"
 #include "core/quant/fake_quant_ops.h"
 #include "core/quant/scheme.h"
 
@@ -21,6 +22,9 @@ struct QuantRun {
 
 // Reads run.json; throws sq::Error naming the folder.
 QuantRun read_quant_run(const std::string& run_dir);
+// The same, for applying the run to the model in `model_dir` whose config is `config`: refuses a
+// run of a model with another depth, and unties the config when the run untied the head.
+QuantRun read_quant_run_for(const std::string& run_dir, const std::string& model_dir, ModelConfig& config);
 
 // Writes one layer's quantized linears (name -> weight) and the parameters the run changed
 // without quantizing them (`dense`, by checkpoint name). Layer -1: the model-wide parameters

@@ -45,6 +45,19 @@ QuantScheme parse_scheme_named(const std::string& spec, const std::string& name)
   return s;
 }
 
+bool QuantScheme::quantizes(const std::string& name) const {
+  const std::string suffix = ".weight";
+  if (name.rfind("model.layers.", 0) != 0 || name.size() <= suffix.size() ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return false;
+  const std::string linear = name.substr(0, name.size() - suffix.size());
+  for (const std::string& t : targets)
+    if (linear.size() > t.size() && linear.compare(linear.size() - t.size(), t.size(), t) == 0 &&
+        linear[linear.size() - t.size() - 1] == '.')
+      return true;
+  return false;
+}
+
 std::string to_json(const QuantScheme& s) {
   static const char* kinds[] = {"symmetric", "asymmetric", "gguf-q8_0", "gguf-q4_0"};
   return nlohmann::json{{"name", s.name},

@@ -17,6 +17,9 @@ struct QuantScheme {
   int a_bits = 16;        // activations, quantized per token (symmetric) on the fly; 16 = not at all
   std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
   bool gguf_exact() const { return w_kind == kernels::GridKind::GgufQ8_0 || w_kind == kernels::GridKind::GgufQ4_0; }
+  // Is a checkpoint parameter ("model.layers.3.mlp.up_proj.weight") a linear weight this scheme
+  // quantizes (its linear's name ends with one of the targets)?
+  bool quantizes(const std::string& param_name) const;
 };
 
 // Presets: w8a8, w4a4, w4a16, w8a16, gguf-q8_0, gguf-q4_0; or custom "w<bits>a<bits>" with
