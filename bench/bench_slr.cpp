@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     worst_obj = std::max(worst_obj, (ours.objective[l].item<double>() - obj_ref) / obj_ref);
   }
   std::printf("SLR C=1 (tol %.0e, kkt_tol %.0e), %lld layers x %lld samples (train) x %lld features\n", opt.tol, opt.kkt_tol, (long long)L, (long long)n_train, (long long)D);
-  std::printf("  batched (ours):        %.2f s, %d iterations, mean held-out accuracy %.4f\n", t_ours, ours.iterations, acc_ours);
+  std::printf("  ours, all layers:      %.2f s, %d iterations, mean held-out accuracy %.4f\n", t_ours, ours.iterations, acc_ours);
   std::printf("  liblinear, per layer:  %.2f s (eps 1e-4), mean held-out accuracy %.4f\n", t_ref, acc_ref);
   std::printf("  speed-up %.1fx; worst per-layer accuracy gap %.4f; worst objective excess over liblinear %+.2e\n",
               t_ref / t_ours, worst_gap, worst_obj);

@@ -140,6 +140,31 @@ class TstProbe : public QObject {
     QVERIFY2(std::fabs(acc - acc_ref) <= 0.01 + 1e-9, qPrintable(QStringLiteral("%1 vs %2").arg(acc).arg(acc_ref)));
   }
 
+  // Layers of different difficulty in one fit, wider than the first working set (512), so they
+  // finish in different rounds; each must still match liblinear on its own.
+  void slrLayersAgreeWithLiblinear() {
+    const int n_train = 300, d = 700;
+    std::vector<torch::Tensor> layers;
+    torch::Tensor y;
+    for (double separation : {0.0, 1.5, 4.0}) {
+      auto [X, labels] = synthetic(n_train, d, separation, 4);  // same seed: same labels and noise
+      layers.push_back(X);
+      y = labels;
+    }
+    const torch::Tensor X = torch::stack(layers);
+    const sq::SlrFit ours = sq::fit_slr(X, y, {});
+    for (int l = 0; l < 3; ++l) {
+      const torch::Tensor Xl = X[l].contiguous();
+      const LiblinearFit ref = liblinear_l1_logreg(Xl.data_ptr<float>(), y.data_ptr<int64_t>(), n_train, d, 1.0, 1e-6);
+      const torch::Tensor wr = torch::tensor(std::vector<float>(ref.w.begin(), ref.w.end()));
+      const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), y, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0).item<double>();
+      const double obj = ours.objective[l].item<double>();
+      qInfo("layer %d: objective ours %.6f, liblinear %.6f, nonzero %lld vs %lld", l, obj, obj_ref,
+            (long long)(ours.w[l] != 0).sum().item<int64_t>(), (long long)(wr != 0).sum().item<int64_t>());
+      QVERIFY2(std::fabs(obj - obj_ref) / obj_ref < 1e-3, qPrintable(QStringLiteral("layer %1: ours %2 liblinear %3").arg(l).arg(obj).arg(obj_ref)));
+    }
+  }
+
   void standardizedFitMapsBack() {
     auto [X, y] = synthetic(300, 20, 3.0, 5);
     X = X * 50 + 7;  // badly scaled features

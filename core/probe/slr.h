@@ -3,9 +3,9 @@
 // LogisticRegression(penalty='l1', C, solver='liblinear'), the probe Q-realign fits:
 //     min_{w,b}  ||w||_1 + |b| + C * sum_i log(1 + exp(-y_i (w . x_i + b))),   y_i in {-1, +1}
 // (liblinear treats the intercept as a feature of constant 1, so it is penalized too). Solved on
-// a [layers, samples, features] tensor, batched over layers: proximal Newton (as GLMNET and
-// liblinear's newGLMNET) on growing working sets of features, checked against the optimality
-// conditions on all features.
+// a [layers, samples, features] tensor, all layers together: rounds that check the optimality
+// conditions on every feature of every layer, and between them proximal Newton (as GLMNET and
+// liblinear's newGLMNET) on each layer's working set of features, layers in parallel.
 // Torch-facing: include from the engine's own translation units.
 #include <torch/torch.h>
 
@@ -28,7 +28,7 @@ struct SlrFit {
   torch::Tensor w;          // [L, D], for the raw (unstandardized) features
   torch::Tensor b;          // [L]
   torch::Tensor objective;  // [L], of the problem as solved (standardized when asked)
-  int iterations = 0;       // Newton steps over all rounds
+  int iterations = 0;       // Newton steps over all rounds, of the layer that took the most
 };
 
 // X [L, N, D] float, y [N] with 1 = positive (malicious), 0 = negative.
