@@ -1,6 +1,8 @@
 // The batched SLR probe against liblinear (the solver behind scikit-learn's
 // LogisticRegression(penalty='l1', solver='liblinear')) layer by layer: 32 layers of 4096-wide
 // activations for 1000 samples (800 train / 200 held out), as a 7B model's probing gives.
+// Usage: bench_slr [layers 32] [width 4096] [tol 1e-6] [kkt_tol 1e-3] [threads 2]
+// (liblinear runs on one thread; threads 1 compares like with like).
 #include <chrono>
 #include <cstdio>
 
@@ -9,7 +11,7 @@
 
 int main(int argc, char** argv) {
   const int64_t L = argc > 1 ? std::atoll(argv[1]) : 32, D = argc > 2 ? std::atoll(argv[2]) : 4096, N = 1000, n_train = 800;
-  torch::set_num_threads(2);
+  torch::set_num_threads(argc > 5 ? std::atoi(argv[5]) : 2);
   torch::manual_seed(0);
   // Each layer: a low-rank signal that grows with depth plus noise, like a residual stream.
   const torch::Tensor y = torch::randint(0, 2, {N}, torch::kInt64);
@@ -47,7 +49,7 @@ int main(int argc, char** argv) {
     const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), yt, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0).item<double>();
     worst_obj = std::max(worst_obj, (ours.objective[l].item<double>() - obj_ref) / obj_ref);
   }
-  std::printf("SLR C=1 (tol %.0e, kkt_tol %.0e), %lld layers x %lld samples (train) x %lld features\n", opt.tol, opt.kkt_tol, (long long)L, (long long)n_train, (long long)D);
+  std::printf("SLR C=1 (tol %.0e, kkt_tol %.0e, %d threads), %lld layers x %lld samples (train) x %lld features\n", opt.tol, opt.kkt_tol, torch::get_num_threads(), (long long)L, (long long)n_train, (long long)D);
   std::printf("  ours, all layers:      %.2f s, %d iterations, mean held-out accuracy %.4f\n", t_ours, ours.iterations, acc_ours);
   std::printf("  liblinear, per layer:  %.2f s (eps 1e-4), mean held-out accuracy %.4f\n", t_ref, acc_ref);
   std::printf("  speed-up %.1fx; worst per-layer accuracy gap %.4f; worst objective excess over liblinear %+.2e\n",
