@@ -7,6 +7,7 @@
 
 #include "core/data/prompt_set.h"
 #include "core/error.h"
+#include "core/model/llama.h"
 #include "core/model/safetensors.h"
 #include "core/probe/metrics.h"
 #include "core/probe/projection.h"
@@ -231,6 +232,22 @@ class TstProbe : public QObject {
     sq::SafetensorsFile acts((out + "/activations.safetensors").toStdString());
     QCOMPARE(acts.find("layer.2")->shape, (std::vector<int64_t>{60, 32}));
     QCOMPARE(acts.find("labels")->dtype, sq::DType::I32);
+    // Real activations have strongly correlated features, unlike the synthetic sets above: the
+    // probes fitted on them must still match liblinear's.
+    const torch::Tensor labels = sq::as_tensor(*acts.find("labels")).to(torch::kInt64);
+    std::vector<torch::Tensor> states;
+    for (int l = 0; l < 3; ++l) states.push_back(sq::as_tensor(*acts.find("layer." + std::to_string(l))).to(torch::kFloat32));
+    const torch::Tensor X = torch::stack(states);
+    const sq::SlrFit fit = sq::fit_slr(X, labels, {});
+    for (int l = 0; l < 3; ++l) {
+      const torch::Tensor Xl = X[l].contiguous();
+      const LiblinearFit ref = liblinear_l1_logreg(Xl.data_ptr<float>(), labels.data_ptr<int64_t>(), 60, 32, 1.0, 1e-8);
+      const torch::Tensor wr = torch::tensor(std::vector<float>(ref.w.begin(), ref.w.end()));
+      const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), labels, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0).item<double>();
+      const double obj = fit.objective[l].item<double>();
+      qInfo("layer %d: ours %.6f liblinear %.6f", l, obj, obj_ref);
+      QVERIFY2(std::fabs(obj - obj_ref) / obj_ref < 1e-4, qPrintable(QStringLiteral("layer %1: ours %2 liblinear %3").arg(l).arg(obj).arg(obj_ref)));
+    }
     std::ifstream pj((out + "/probe.json").toStdString());
     const auto probe = nlohmann::json::parse(pj);
     QCOMPARE(probe["layers"].size(), size_t(3));
