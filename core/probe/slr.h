@@ -24,7 +24,7 @@ struct SlrOptions {
   // instead of 15 on the demo model's activations).
   int max_cd_sweeps = 1000;
   double tol = 1e-6;  // a layer's Newton steps stop once its objective changes less than this, relatively
-  double kkt_tol = 1e-3;     // a zero weight is optimal while |d loss / d w_j| <= 1 + kkt_tol
+  double kkt_tol = 1e-3;  // a zero weight is optimal while |d loss / d w_j| <= 1 + kkt_tol
 };
 
 struct SlrFit {
