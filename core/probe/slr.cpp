@@ -20,14 +20,30 @@ namespace {
 #define SQ_VECTOR_CLONES
 #endif
 
+// Reductions keep eight partial sums: they vectorize without reassociating a single sum.
+inline float sum_of_eight(const float* acc) {
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// sum_i a_i b_i
 SQ_VECTOR_CLONES float dot(const float* a, const float* b, int64_t n) {
-  // Eight partial sums: vectorizes without reassociating a single sum.
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     for (int k = 0; k < 8; ++k) acc[k] += a[i + k] * b[i + k];
-  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  float s = sum_of_eight(acc);
   for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// sum_i h_i x_i^2
+SQ_VECTOR_CLONES float weighted_square_sum(const float* h, const float* x, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += h[i + k] * x[i + k] * x[i + k];
+  float s = sum_of_eight(acc);
+  for (; i < n; ++i) s += h[i] * x[i] * x[i];
   return s;
 }
 
@@ -53,12 +69,7 @@ void solve_quadratic(const float* rows, const float* h, const double* G, const d
                      int sweeps, double tol) {
   std::vector<double> a(static_cast<size_t>(K1));
   std::vector<float> dxd(static_cast<size_t>(N), 0.f);  // D X d
-  for (int64_t j = 0; j < K1; ++j) {
-    const float* xj = rows + j * N;
-    double s = 0;
-    for (int64_t i = 0; i < N; ++i) s += double(h[i]) * xj[i] * xj[i];
-    a[static_cast<size_t>(j)] = s + 1e-12;
-  }
+  for (int64_t j = 0; j < K1; ++j) a[static_cast<size_t>(j)] = weighted_square_sum(h, rows + j * N, N) + 1e-12;
   std::vector<char> skip(static_cast<size_t>(K1), 0);
   std::fill(d, d + K1, 0.0);
   double first = -1;
