@@ -1,4 +1,4 @@
-// The batched SLR probe against liblinear (the solver behind scikit-learn's
+// The SLR probes of all layers at once against liblinear (the solver behind scikit-learn's
 // LogisticRegression(penalty='l1', solver='liblinear')) layer by layer: 32 layers of 4096-wide
 // activations for 1000 samples (800 train / 200 held out), as a 7B model's probing gives.
 // Usage: bench_slr [layers 32] [width 4096] [tol 1e-6] [kkt_tol 1e-3] [threads 2]
