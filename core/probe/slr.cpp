@@ -248,7 +248,6 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const SlrOptio
       torch::Tensor row = grad[l];
       torch::mv_out(row, X[l].t(), gz[l]).abs_();
     }
-    progress.step(round, kMaxRounds, "fitting probes");
     std::vector<int64_t> todo;
     std::vector<std::vector<int64_t>> next(static_cast<size_t>(L));
     for (int64_t l = 0; l < L; ++l) {
@@ -277,6 +276,7 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const SlrOptio
       ws.strict = violating.empty();
       todo.push_back(l);
     }
+    progress.step(L - static_cast<int64_t>(todo.size()), L, "fitting probes");
     if (todo.empty()) break;
     // Layers are taken one at a time from a shared counter, so a thread that drew small
     // problems takes more of them.
