@@ -175,9 +175,15 @@ class TstProbe : public QObject {
     QVERIFY(accuracy(X, y, fit.w[0], fit.b[0].item<double>()) > 0.95);
   }
 
-  void slrRefusesOneClass() {
+  void slrRefusesBadInput() {
     QVERIFY(errorOf([] { sq::fit_slr(torch::randn({1, 10, 3}), torch::ones({10}, torch::kInt64), {}); })
                 .contains("both malicious and benign"));
+    const torch::Tensor y = torch::arange(10) % 2;
+    for (float bad : {NAN, INFINITY}) {
+      torch::Tensor X = torch::randn({3, 10, 4});
+      X[2][7][1] = bad;
+      QVERIFY(errorOf([&] { sq::fit_slr(X, y, {}); }).contains("activations of layer 2 hold NaN or infinite values"));
+    }
   }
 
   void projections() {

@@ -263,8 +263,13 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const SlrOptio
         }
       const float* g = grad.data_ptr<float>() + l * D;
       std::vector<int64_t> violating;
-      for (int64_t j = 0; j < D; ++j)
+      for (int64_t j = 0; j < D; ++j) {
+        // Each gradient touches its whole column, so a NaN or infinity anywhere in the layer's
+        // activations shows here already in the first round.
+        if (!std::isfinite(g[j]))
+          throw Error("SLR: the activations of layer " + std::to_string(l) + " hold NaN or infinite values");
         if (!in[static_cast<size_t>(j)] && g[j] > 1 + o.kkt_tol) violating.push_back(j);
+      }
       if (violating.empty() && ws.strict) {
         ws.done = true;
         continue;
