@@ -271,6 +271,13 @@ class TstProbe : public QObject {
     for (std::string line; std::getline(csv, line);) ++rows;
     QCOMPARE(rows, 1 + 60 * 3 * 3);
 
+    // An output folder that cannot be made (beneath a file) is refused, naming it.
+    const QString blocked_out = QString::fromStdString(data) + "/out";
+    const CliResult blocked = runCli({"probe", "--model", QString::fromStdString(model), "--data", QString::fromStdString(data),
+                                      "--out", blocked_out});
+    QCOMPARE(blocked.exitCode, 1);
+    QVERIFY2(blocked.err.contains(blocked_out + ": cannot create the folder"), qPrintable(blocked.err));
+
     const CliResult empty = runCli({"probe", "--model", QString::fromStdString(model), "--data",
                                     QString::fromStdString(write("e.jsonl", ""))});
     QCOMPARE(empty.exitCode, 1);

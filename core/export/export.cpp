@@ -129,9 +129,8 @@ ExportResult export_model(const ExportOptions& o) {
 
   const fs::path out = fs::absolute(o.out);
   if (fs::exists(out) && !fs::is_directory(out)) throw Error(out.string(), "exists and is not a folder");
+  create_folder(out.parent_path().string());
   std::error_code ec;
-  fs::create_directories(out.parent_path(), ec);
-  if (ec) throw Error(out.parent_path().string(), "cannot create the folder: " + ec.message());
   const fs::path staging = out.parent_path() / ("." + out.filename().string() + ".part-" + std::to_string(::getpid()));
   fs::remove_all(staging, ec);
   if (!fs::create_directory(staging, ec) || ec)
@@ -178,7 +177,7 @@ ExportResult export_model(const ExportOptions& o) {
     } else {
       for (const std::string& f : files_under(staging)) {
         if (f == "manifest.json") continue;
-        fs::create_directories((out / f).parent_path());
+        create_folder((out / f).parent_path().string());
         fs::rename(staging / f, out / f);
       }
       fs::rename(staging / "manifest.json", out / "manifest.json");

@@ -13,6 +13,12 @@
 
 namespace sq {
 
+void create_folder(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) throw Error(path, "cannot create the folder: " + ec.message());
+}
+
 void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   namespace fs = std::filesystem;
   const fs::path target(path);

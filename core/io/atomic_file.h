@@ -11,4 +11,7 @@ namespace sq {
 // On any failure the temporary file is removed and sq::Error names `path` and the cause.
 void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
+// Creates the folder `path` and its parents where missing; sq::Error names `path` and the cause.
+void create_folder(const std::string& path);
+
 }  // namespace sq

@@ -57,6 +57,8 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   for (size_t i : split.train) train_pos += prompts[i].label;
   if (train_pos == 0 || train_pos == int64_t(split.train.size()))
     throw Error("probing needs malicious and benign prompts (the training split has only one label)");
+  // Before the work, so an output that cannot be written fails at once.
+  if (!out_dir.empty()) create_folder(out_dir);
   for (size_t i : split.train) report.train_ids.push_back(prompts[i].id);
   for (size_t i : split.test) report.test_ids.push_back(prompts[i].id);
 
@@ -183,7 +185,6 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   }
   if (!report.note.empty()) proj["note"] = report.note;
 
-  std::filesystem::create_directories(out_dir);
   const std::filesystem::path dir(out_dir);
   std::vector<TensorData> tensors;
   std::vector<int32_t> labels32(label_vec.begin(), label_vec.end());

@@ -278,6 +278,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     throw Error(o.method + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
   if (o.method == "aaq" && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
   if (run_dir.empty()) throw Error("no run folder given");
+  create_folder(fs::absolute(run_dir).parent_path().string());  // fail now, not after the work
   const auto model = Model::load(model_dir);
   const ModelConfig& c = model->config();
   auto weights = std::make_shared<const Checkpoint>(model_dir);
@@ -347,7 +348,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
 
   const fs::path tmp = run_dir + ".part-" + std::to_string(::getpid());
   fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  create_folder(tmp.string());
   nlohmann::json log = nlohmann::json::array();
   try {
     std::vector<Llama::State> states = batches.empty() ? std::vector<Llama::State>{} : Llama(cq, weights, globals).embed(batches);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/atomic_file.h"
 #include "core/model/llama.h"
 #include "core/model/safetensors.h"
 
@@ -69,7 +70,7 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
     add(name + ".zeros", q.zeros, DType::F32);
   }
   for (const auto& [name, t] : dense) add(name, t.detach().to(torch::kFloat32), DType::F32);
-  fs::create_directories(fs::path(dir) / "quant");
+  create_folder((fs::path(dir) / "quant").string());
   write_safetensors(layer_file(dir, layer), tensors, {{"scheme", scheme.name}});
 }
 

@@ -76,7 +76,7 @@ void write_text(const fs::path& path, const std::string& text) {
 
 void save_model(const fs::path& dir, const ModelConfig& c, const Params& params, const std::string& tokenizer_json,
                 int eos_id, int pad_id) {
-  fs::create_directories(dir);
+  create_folder(dir.string());
   std::vector<torch::Tensor> keep;
   std::vector<TensorData> tensors;
   for (const ParamSpec& spec : parameter_specs(c)) {
@@ -176,9 +176,10 @@ ZooResult build_zoo(const ZooOptions& o) {
     }
   }
 
+  create_folder(fs::absolute(dir).parent_path().string());
   const fs::path tmp = dir.string() + ".part-" + std::to_string(::getpid());
   fs::remove_all(tmp);
-  fs::create_directories(tmp / "data");
+  create_folder((tmp / "data").string());
   try {
     o.progress.step(0, 1, "preparing data");
     const ZooCorpus corpus = build_corpus(P.corpus);
@@ -388,7 +389,6 @@ ZooResult build_zoo(const ZooOptions& o) {
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
-  fs::create_directories(dir.parent_path());
   fs::rename(tmp, dir);
   return result;
 }
