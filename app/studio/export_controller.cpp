@@ -8,8 +8,8 @@
 
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
-#include "core/io/json_file.h"
 #include "core/export/export.h"
+#include "core/io/json_file.h"
 
 ExportController::ExportController(ModelsController* models, JobRunner* jobs, QObject* parent)
     : QObject(parent), models_(models), jobs_(jobs) {}

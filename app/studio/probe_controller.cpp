@@ -5,18 +5,11 @@
 #include <QFileInfo>
 #include <QtCharts/QXYSeries>
 
-
 #include "app/studio/calibration_controller.h"
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
 #include "core/io/json_file.h"
 #include "core/probe/probe_run.h"
-
-namespace {
-
-nlohmann::json read_json(const QString& path) { return sq::read_json_file_or_null(path.toStdString()); }
-
-}  // namespace
 
 ProbeController::ProbeController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent)
     : QObject(parent), models_(models), calibration_(calibration), jobs_(jobs) {}
@@ -40,9 +33,9 @@ bool ProbeController::run(const QString& quantRun, bool tsne) {
 }
 
 bool ProbeController::load(const QString& dir) {
-  const nlohmann::json probe = read_json(dir + QStringLiteral("/probe.json"));
-  const nlohmann::json cmp = read_json(dir + QStringLiteral("/comparison.json"));
-  projection_ = read_json(dir + QStringLiteral("/projection.json"));
+  const nlohmann::json probe = sq::read_json_file_or_null((dir + QStringLiteral("/probe.json")).toStdString());
+  const nlohmann::json cmp = sq::read_json_file_or_null((dir + QStringLiteral("/comparison.json")).toStdString());
+  projection_ = sq::read_json_file_or_null((dir + QStringLiteral("/projection.json")).toStdString());
   layers_.clear();
   methods_.clear();
   has_quantized_ = false;

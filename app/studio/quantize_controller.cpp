@@ -11,9 +11,9 @@
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
 #include "app/studio/results_controller.h"
-#include "core/io/json_file.h"
 #include "core/eval/evaluate.h"
 #include "core/io/atomic_file.h"
+#include "core/io/json_file.h"
 #include "core/quant/quantizer.h"
 
 QuantizeController::QuantizeController(ModelsController* models, CalibrationController* calibration, ResultsController* results,

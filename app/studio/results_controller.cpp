@@ -9,15 +9,13 @@
 #include "app/studio/calibration_controller.h"
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
-#include "core/io/json_file.h"
 #include "core/eval/evaluate.h"
 #include "core/io/atomic_file.h"
+#include "core/io/json_file.h"
 
 namespace {
 
 using json = nlohmann::json;
-
-json read_json(const QString& path) { return sq::read_json_file_or_null(path.toStdString()); }
 
 QVariant number(const json& j, const char* key) { return j.contains(key) && j[key].is_number() ? QVariant(j[key].get<double>()) : QVariant(); }
 
@@ -44,7 +42,7 @@ QString ResultsController::runsDir() const { return workspace_ + QStringLiteral(
 
 void ResultsController::reload() {
   runs_.clear();
-  const json base = read_json(workspace_ + QStringLiteral("/baseline/eval.json"));
+  const json base = sq::read_json_file_or_null((workspace_ + QStringLiteral("/baseline/eval.json")).toStdString());
   if (base.is_object() && base.contains("comparison"))
     for (const auto& row : base["comparison"]) {
       QVariantMap m = figures(row);
@@ -58,9 +56,9 @@ void ResultsController::reload() {
     }
   const QFileInfoList dirs = QDir(runsDir()).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
   for (const QFileInfo& d : dirs) {
-    const json run = read_json(d.filePath() + QStringLiteral("/run.json"));
+    const json run = sq::read_json_file_or_null((d.filePath() + QStringLiteral("/run.json")).toStdString());
     if (!run.is_object()) continue;
-    QVariantMap m = figures(read_json(d.filePath() + QStringLiteral("/eval.json")));
+    QVariantMap m = figures(sq::read_json_file_or_null((d.filePath() + QStringLiteral("/eval.json")).toStdString()));
     m.insert({{QStringLiteral("name"), d.fileName()},
               {QStringLiteral("method"), QString::fromStdString(run.value("method", ""))},
               {QStringLiteral("scheme"), QString::fromStdString(run["scheme"].value("name", ""))},

@@ -1,4 +1,3 @@
-#include "core/io/json_file.h"
 #include "core/export/safetensors_export.h"
 
 #include <filesystem>
@@ -6,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/json_file.h"
 #include "core/model/compressed_tensors.h"
 #include "core/model/llama.h"
 

@@ -1,18 +1,15 @@
-#include "core/io/json_file.h"
 #include "core/model/compressed_tensors.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/json_file.h"
 #include "core/model/llama.h"
 
 namespace sq {
-namespace {
 
 using json = nlohmann::json;
-
-}  // namespace
 
 torch::Tensor pack_int32(const torch::Tensor& codes, int bits) {
   const int64_t per = 32 / bits, rows = codes.size(0), cols = codes.size(1);

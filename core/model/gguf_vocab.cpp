@@ -1,4 +1,3 @@
-#include "core/io/json_file.h"
 #include "core/model/gguf_vocab.h"
 
 #include <filesystem>
@@ -6,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/json_file.h"
 
 namespace sq {
 namespace {
