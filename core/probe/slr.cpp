@@ -164,7 +164,6 @@ void newton(WorkingSet& ws, const float* s, float* z, int64_t N, double C, const
     for (int64_t i = 0; i < N; ++i) r += softplus(-double(s[i]) * (double(z[i]) + alpha * dz[i]));
     return C * r;
   };
-  std::fill(d.begin(), d.end(), 0.0);
   double F = l1(0) + loss(0);
   for (int step = 0; step < o.max_newton; ++step) {
     ++ws.newton_steps;
@@ -185,7 +184,7 @@ void newton(WorkingSet& ws, const float* s, float* z, int64_t N, double C, const
     delta += l1(1) - l1(0);
     double alpha = 1, F_new = F;
     bool accepted = false;
-    for (int ls = 0; ls < 30 && !accepted; ++ls, alpha *= 0.5) {
+    for (int ls = 0; ls < 30; ++ls, alpha *= 0.5) {
       F_new = l1(alpha) + loss(alpha);
       accepted = F_new <= F + 0.01 * alpha * delta;
       if (accepted) break;
