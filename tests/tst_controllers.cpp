@@ -10,6 +10,7 @@
 #include <QtTest>
 
 #include <atomic>
+#include <cmath>
 
 #include "app/studio/workbench.h"
 #include "core/error.h"
@@ -89,6 +90,15 @@ class TstControllers : public QObject {
     c->setRatio(0.5);
     QCOMPARE(c->drawMalicious(), 10);
     QCOMPARE(c->drawBenign(), 10);
+    // The draw's make-up per source, for the page beside the ratio: counts add up to the draw and
+    // each source's share of its label's draw is its share of the pool within one prompt.
+    int composed = 0;
+    for (const QVariant& v : c->drawComposition()) {
+      const QVariantMap m = v.toMap();
+      composed += m[QStringLiteral("drawn")].toInt();
+      QVERIFY(std::fabs(m[QStringLiteral("drawShare")].toDouble() - m[QStringLiteral("poolShare")].toDouble()) <= 100.0 / 10);  // 10 per label
+    }
+    QCOMPARE(composed, 20);
     c->setSamples(100000);
     QVERIFY(!c->drawError().isEmpty());
     c->setSamples(40);
@@ -142,6 +152,9 @@ class TstControllers : public QObject {
     const QVariantMap l0 = p->layers()[0].toMap();
     QVERIFY(l0[QStringLiteral("accuracy")].toDouble() > 50);
     QVERIFY(l0.contains(QStringLiteral("qAccuracy")));
+    // Cross-validated accuracy with its spread, for the band on the Probe page.
+    QVERIFY(l0[QStringLiteral("cvAccuracy")].toDouble() > 50);
+    QVERIFY(l0[QStringLiteral("cvAccuracyStd")].toDouble() >= 0);
     QVERIFY(p->methods().contains(QStringLiteral("probe_plane")));
     const QVariantList fp = p->points(1, QStringLiteral("pca"), false), q = p->points(1, QStringLiteral("pca"), true);
     QCOMPARE(fp.size(), wb_->calibration()->malicious() + wb_->calibration()->benign());

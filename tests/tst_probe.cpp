@@ -4,7 +4,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <fstream>
+#include <map>
+#include <set>
 
+#include "core/data/calibration.h"
 #include "core/data/prompt_set.h"
 #include "core/error.h"
 #include "core/model/llama.h"
@@ -41,6 +44,12 @@ double accuracy(const torch::Tensor& X, const torch::Tensor& y, const torch::Ten
 class TstProbe : public QObject {
   Q_OBJECT
   QTemporaryDir tmp_;
+
+  static std::vector<sq::Prompt> shippedPrompts(const std::vector<std::string>& files) {
+    std::vector<std::string> paths;
+    for (const std::string& f : files) paths.push_back(std::string(SQ_SOURCE_DIR) + "/resources/data/" + f);
+    return sq::load_prompt_files(paths);
+  }
 
   std::string write(const QString& name, const std::string& text) {
     const std::string p = tmp_.filePath(name).toStdString();
@@ -96,6 +105,86 @@ class TstProbe : public QObject {
     for (size_t i : r.test) b.insert(reversed[i].id);
     QCOMPARE(a, b);                                                // file order does not matter
     QVERIFY(sq::stratified_split(ps, 0.2, 8).test != s.test);      // the seed does
+  }
+
+  // Ids that share a prefix ("jbb-benign-00", "-01", ...) must not land on neighbouring hashes:
+  // ordering by such a hash takes whole blocks of one source.
+  void idHashAvalanches() {
+    double bits = 0, top_flips = 0;
+    const int n = 450;
+    for (int i = 1; i < n; ++i) {
+      const uint64_t a = sq::id_hash("xstest-" + std::to_string(i), 0), b = sq::id_hash("xstest-" + std::to_string(i + 1), 0);
+      bits += __builtin_popcountll(a ^ b);
+      top_flips += ((a ^ b) >> 63) & 1;
+    }
+    bits /= n - 1;
+    top_flips /= n - 1;
+    qInfo("neighbouring ids: %.1f of 64 bits differ, the top bit in %.0f %%", bits, 100 * top_flips);
+    QVERIFY2(bits > 29 && bits < 35, qPrintable(QString::number(bits)));
+    QVERIFY2(top_flips > 0.4 && top_flips < 0.6, qPrintable(QString::number(top_flips)));
+  }
+
+  // JBB harmful, JBB benign and XSTest together (four label/source strata of 60 to 250 prompts):
+  // every stratum's held-out count is its share of its label within one prompt, for any seed.
+  void splitKeepsSourceShares() {
+    const auto ps = shippedPrompts({"jbb_behaviors_harmful.jsonl", "jbb_behaviors_benign.jsonl", "xstest_v2_prompts.jsonl"});
+    for (uint64_t seed : {0, 1, 2, 3}) {
+      const sq::Split split = sq::stratified_split(ps, 0.2, seed);
+      QCOMPARE(split.test.size() + split.train.size(), ps.size());
+      const auto strata = sq::strata_of(ps, split.test);
+      QCOMPARE(strata.size(), size_t(4));
+      for (const sq::Stratum& s : strata) {
+        const double want = 0.2 * double(s.population);
+        qInfo("seed %d %s/%s: %zu of %zu held out (%.1f wanted)", int(seed), s.label ? "malicious" : "benign", s.source.c_str(),
+              s.drawn, s.population, want);
+        QVERIFY2(std::fabs(double(s.drawn) - want) <= 1.0, qPrintable(QString::fromStdString(s.source)));
+      }
+    }
+  }
+
+  // A calibration draw over every shipped file keeps each source's share of its label within one
+  // prompt: the benign pool's four instruction sources, JBB, XSTest and GSM8K alike.
+  void calibrationDrawKeepsSourceShares() {
+    const auto ps = shippedPrompts({"advbench_harmful_behaviors.jsonl", "jbb_behaviors_harmful.jsonl", "jbb_behaviors_benign.jsonl",
+                                    "xstest_v2_prompts.jsonl", "benign_instructions.jsonl", "gsm8k_test_questions.jsonl"});
+    for (uint64_t seed : {0, 1, 2}) {
+      const sq::CalibrationDraw d = sq::draw_calibration(ps, 200, 0.75, seed);
+      QCOMPARE(d.prompts.size(), size_t(200));
+      size_t pool[2] = {0, 0}, drawn[2] = {0, 0};
+      for (const sq::Stratum& s : d.composition) {
+        pool[s.label] += s.population;
+        drawn[s.label] += s.drawn;
+      }
+      QCOMPARE(drawn[1], size_t(150));
+      QCOMPARE(drawn[0], size_t(50));
+      for (const sq::Stratum& s : d.composition) {
+        const double want = double(drawn[s.label]) * double(s.population) / double(pool[s.label]);
+        QVERIFY2(std::fabs(double(s.drawn) - want) < 1.0,
+                 qPrintable(QStringLiteral("%1: %2 drawn, %3 wanted").arg(QString::fromStdString(s.source)).arg(s.drawn).arg(want)));
+      }
+      std::set<std::string> ids;
+      for (const sq::Prompt& p : d.prompts) ids.insert(p.id);
+      QCOMPARE(ids.size(), size_t(200));  // no prompt twice
+    }
+    QVERIFY(errorOf([&] { sq::draw_calibration(ps, 2000, 1.0, 0); }).contains("needs 2000 malicious"));
+  }
+
+  void foldsAreStratified() {
+    const auto ps = shippedPrompts({"jbb_behaviors_harmful.jsonl", "jbb_behaviors_benign.jsonl", "xstest_v2_prompts.jsonl"});
+    const int k = 5;
+    const std::vector<int> fold = sq::stratified_folds(ps, k, 0);
+    std::map<std::pair<int, std::string>, std::vector<int>> per;  // stratum -> count per fold
+    for (size_t i = 0; i < ps.size(); ++i) {
+      auto& c = per[{ps[i].label, ps[i].source}];
+      c.resize(k);
+      QVERIFY(fold[i] >= 0 && fold[i] < k);
+      ++c[size_t(fold[i])];
+    }
+    for (const auto& [key, counts] : per) {
+      const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+      QVERIFY2(*hi - *lo <= 1, qPrintable(QString::fromStdString(key.second)));
+    }
+    QVERIFY(errorOf([&] { sq::stratified_folds(ps, 1, 0); }).contains("at least 2 folds"));
   }
 
   void slrSeparableAndControl() {
@@ -258,6 +347,31 @@ class TstProbe : public QObject {
     const auto probe = nlohmann::json::parse(pj);
     QCOMPARE(probe["layers"].size(), size_t(3));
     QCOMPARE(probe["split"]["test"].size(), size_t(12));
+    // Cross-validation: the folds probe.json lists, refitted by liblinear (scikit-learn's
+    // liblinear solver) on the same activations, give the same mean held-out accuracy per layer.
+    const auto folds = probe["cv"]["test"].get<std::vector<std::vector<std::string>>>();
+    QCOMPARE(folds.size(), size_t(5));
+    const auto ids = nlohmann::json::parse(std::ifstream((out + "/projection.json").toStdString()))["ids"].get<std::vector<std::string>>();
+    for (int l = 0; l < 3; ++l) {
+      double mean = 0;
+      for (const auto& held : folds) {
+        const std::set<std::string> test(held.begin(), held.end());
+        std::vector<int64_t> train_rows, test_rows;
+        for (size_t i = 0; i < ids.size(); ++i) (test.count(ids[i]) ? test_rows : train_rows).push_back(int64_t(i));
+        const torch::Tensor tr = torch::tensor(train_rows), te = torch::tensor(test_rows);
+        const torch::Tensor Xt = X[l].index_select(0, tr).contiguous(), yt = labels.index_select(0, tr).contiguous();
+        const LiblinearFit ref = liblinear_l1_logreg(Xt.data_ptr<float>(), yt.data_ptr<int64_t>(), int(train_rows.size()), 32, 1.0, 1e-8);
+        const torch::Tensor wr = torch::tensor(std::vector<float>(ref.w.begin(), ref.w.end()));
+        mean += accuracy(X[l].index_select(0, te), labels.index_select(0, te), wr, ref.b) / double(folds.size());
+      }
+      const auto& cv = probe["layers"][size_t(l)]["cv"]["accuracy"];
+      qInfo("layer %d: cross-validated accuracy ours %.3f ± %.3f, liblinear %.3f", l, cv["mean"].get<double>(),
+            cv["std"].get<double>(), mean);
+      QVERIFY2(std::fabs(cv["mean"].get<double>() - mean) <= 0.03, qPrintable(QStringLiteral("layer %1").arg(l)));
+      QVERIFY(cv["std"].get<double>() >= 0);
+      QVERIFY(probe["layers"][size_t(l)]["cv"]["auc"]["mean"].get<double>() > 0);
+    }
+    QCOMPARE(probe["split"]["strata"].size(), size_t(2));
     for (const auto& l : probe["layers"]) {
       QVERIFY(l["accuracy"].get<double>() >= 0 && l["accuracy"].get<double>() <= 1);
       QCOMPARE(l["w"].size(), size_t(32));

@@ -1,4 +1,5 @@
 // `safequant probe`: per-layer SLR probes and 2D projections of a model on labelled prompts.
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,8 @@ int run_probe(const Args& a) {
   if (o.C <= 0) throw UsageError("--C must be positive");
   o.test_share = a.get_double("test-share", 0.2);
   if (o.test_share < 0 || o.test_share >= 1) throw UsageError("--test-share must be in [0, 1)");
+  o.cv_folds = a.get_int("folds", 5);
+  if (o.cv_folds < 0 || o.cv_folds == 1) throw UsageError("--folds must be 0 (none) or at least 2");
   o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
   o.standardize = a.has("standardize");
   o.mean_pool = a.has("mean");
@@ -42,6 +45,11 @@ int run_probe(const Args& a) {
       std::cerr << "probe: " << r.layers.size() << " layers, " << r.train_ids.size() << " train / " << r.test_ids.size()
                 << " held-out prompts; held-out accuracy per layer:";
       for (const LayerProbe& l : r.layers) std::cerr << " " << int(l.accuracy * 1000) / 10.0;
+      if (!r.cv_folds.empty()) {
+        std::cerr << "; " << r.cv_folds.size() << "-fold cross-validated:";
+        for (const LayerProbe& l : r.layers)
+          std::cerr << " " << std::lround(l.cv_accuracy.mean * 1000) / 10.0 << "±" << std::lround(l.cv_accuracy.std * 1000) / 10.0;
+      }
       if (!r.quantized.empty()) {
         std::cerr << "; quantized:";
         for (const QuantizedProbe& q : r.quantized) std::cerr << " " << int(q.accuracy * 1000) / 10.0;

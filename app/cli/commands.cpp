@@ -61,7 +61,8 @@ const std::vector<Command>& commands() {
        run_generate},
       {"probe", "probe --model DIR [--quant RUNDIR] --data FILE.jsonl... [--out DIR]",
        "Per-layer SLR probes and 2D projections",
-       "Capture last-token hidden states of every layer, fit one SLR probe per layer, project to 2D. With --quant, "
+       "Capture last-token hidden states of every layer, fit one SLR probe per layer on a split stratified by label "
+       "and source, cross-validate it over --folds folds (mean and spread per layer), project to 2D. With --quant, "
        "the probes and bases of the full-precision model are applied unchanged to the quantized model's activations "
        "(comparison.json, *_quantized projections).",
        {{"model", Option::Value, "DIR", "model folder"},
@@ -74,7 +75,8 @@ const std::vector<Command>& commands() {
         {"no-chat", Option::Flag, "", "do not wrap prompts in the chat template"},
         {"tsne", Option::Flag, "", "add exact t-SNE maps (up to 5000 points)"},
         {"test-share", Option::Value, "X", "held-out share per label (default 0.2)"},
-        {"seed", Option::Value, "N", "split seed (default 0)"},
+        {"folds", Option::Value, "K", "cross-validation folds beside the split, stratified by label and source (default 5, 0: none)"},
+        {"seed", Option::Value, "N", "split and fold seed (default 0)"},
         {"batch-size", Option::Value, "N", "prompts per forward batch (default 8)"}},
        0,
        run_probe},

@@ -79,7 +79,7 @@ void CalibrationController::reload() {
   std::map<std::string, std::pair<int, int>> by_source;
   malicious_ = benign_ = 0;
   for (const sq::Prompt& p : all) {
-    auto& c = by_source[p.source.empty() ? "(no source)" : p.source];
+    auto& c = by_source[p.source];
     (p.label ? c.first : c.second) += 1;
     (p.label ? malicious_ : benign_) += 1;
   }
@@ -99,8 +99,20 @@ void CalibrationController::reload() {
 void CalibrationController::redraw() {
   draw_error_.clear();
   draw_malicious_ = draw_benign_ = 0;
+  draw_composition_.clear();
   try {
-    for (const sq::Prompt& p : sq::draw_calibration(prompts(), samples_, ratio_, 0)) (p.label ? draw_malicious_ : draw_benign_) += 1;
+    const sq::CalibrationDraw draw = sq::draw_calibration(prompts(), samples_, ratio_, 0);
+    for (const sq::Prompt& p : draw.prompts) (p.label ? draw_malicious_ : draw_benign_) += 1;
+    for (const sq::Stratum& s : draw.composition) {
+      const int pool = s.label ? malicious_ : benign_, drawn = s.label ? draw_malicious_ : draw_benign_;
+      draw_composition_.push_back(QVariantMap{
+          {QStringLiteral("label"), s.label ? QStringLiteral("malicious") : QStringLiteral("benign")},
+          {QStringLiteral("source"), QString::fromStdString(s.source)},
+          {QStringLiteral("population"), qlonglong(s.population)},
+          {QStringLiteral("drawn"), qlonglong(s.drawn)},
+          {QStringLiteral("poolShare"), pool ? 100.0 * double(s.population) / pool : 0.0},
+          {QStringLiteral("drawShare"), drawn ? 100.0 * double(s.drawn) / drawn : 0.0}});
+    }
   } catch (const std::exception& e) {
     draw_error_ = QString::fromStdString(e.what());
   }

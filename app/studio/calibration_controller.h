@@ -1,7 +1,8 @@
 #pragma once
 // The Calibration page's state: the prompt files for calibration and probing, and those the
 // results are evaluated on; counts per label and source; the calibration ratio and sample
-// count with the malicious / benign numbers the draw gives; the probe's held-out split.
+// count with the malicious / benign numbers the draw gives and its make-up by source; the probe's
+// held-out split.
 #include <QObject>
 #include <QStringList>
 #include <QVariantList>
@@ -22,6 +23,9 @@ class CalibrationController : public QObject {
   Q_PROPERTY(int drawMalicious READ drawMalicious NOTIFY drawChanged)
   Q_PROPERTY(int drawBenign READ drawBenign NOTIFY drawChanged)
   Q_PROPERTY(QString drawError READ drawError NOTIFY drawChanged)
+  // Per (label, source) of the draw: {label, source, population, drawn, poolShare, drawShare}, the
+  // shares being of the label's pool and of the label's draw, in percent.
+  Q_PROPERTY(QVariantList drawComposition READ drawComposition NOTIFY drawChanged)
   Q_PROPERTY(int heldOutMalicious READ heldOutMalicious NOTIFY changed)
   Q_PROPERTY(int heldOutBenign READ heldOutBenign NOTIFY changed)
   Q_PROPERTY(QString error READ error NOTIFY changed)
@@ -49,6 +53,7 @@ class CalibrationController : public QObject {
   int drawMalicious() const { return draw_malicious_; }
   int drawBenign() const { return draw_benign_; }
   QString drawError() const { return draw_error_; }
+  QVariantList drawComposition() const { return draw_composition_; }
   int heldOutMalicious() const { return held_malicious_; }
   int heldOutBenign() const { return held_benign_; }
   QString error() const { return error_; }
@@ -67,7 +72,7 @@ class CalibrationController : public QObject {
   void redraw();
 
   QStringList files_, eval_files_;
-  QVariantList sources_;
+  QVariantList sources_, draw_composition_;
   PromptListModel prompts_;
   int malicious_ = 0, benign_ = 0, held_malicious_ = 0, held_benign_ = 0;
   double ratio_ = 0.75;

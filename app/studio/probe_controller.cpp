@@ -52,6 +52,13 @@ bool ProbeController::load(const QString& dir) {
                   {QStringLiteral("margin"), l.value("margin", 0.0)},
                   {QStringLiteral("auc"), l.value("auc", 0.0)},
                   {QStringLiteral("nonzero"), l.value("nonzero", 0)}};
+    if (l.contains("cv")) {  // cross-validated: mean and spread over the folds
+      const nlohmann::json& cv = l["cv"];
+      m.insert(QStringLiteral("cvAccuracy"), 100 * cv["accuracy"].value("mean", 0.0));
+      m.insert(QStringLiteral("cvAccuracyStd"), 100 * cv["accuracy"].value("std", 0.0));
+      m.insert(QStringLiteral("cvAuc"), cv["auc"].value("mean", 0.0));
+      m.insert(QStringLiteral("cvAucStd"), cv["auc"].value("std", 0.0));
+    }
     layers_.push_back(m);
   }
   if (cmp.is_object() && cmp.contains("layers")) {

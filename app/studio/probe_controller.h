@@ -16,7 +16,7 @@ class ModelsController;
 class ProbeController : public QObject {
   Q_OBJECT
   QML_ANONYMOUS
-  Q_PROPERTY(QVariantList layers READ layers NOTIFY changed)  // {layer, accuracy, margin, auc, nonzero[, qAccuracy, qMargin, qAuc]}
+  Q_PROPERTY(QVariantList layers READ layers NOTIFY changed)  // {layer, accuracy, margin, auc, nonzero[, cvAccuracy, cvAccuracyStd, cvAuc, cvAucStd][, qAccuracy, qMargin, qAuc]}
   Q_PROPERTY(bool hasQuantized READ hasQuantized NOTIFY changed)
   Q_PROPERTY(QString quantRun READ quantRun NOTIFY changed)
   Q_PROPERTY(QString folder READ folder NOTIFY changed)

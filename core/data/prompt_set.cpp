@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 
 #include "core/error.h"
@@ -121,6 +122,13 @@ uint64_t id_hash(const std::string& id, uint64_t seed) {
     h ^= c;
     h *= 1099511628211ull;
   }
+  // FNV alone leaves ids that share a prefix on neighbouring hashes, so ordering by it took whole
+  // blocks of one source; MurmurHash3's fmix64 finalizer gives every bit full avalanche.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
   return h;
 }
 
@@ -131,8 +139,10 @@ std::vector<Prompt> load_prompts(const std::string& path) {
   std::vector<Prompt> out = ext == ".csv" ? load_csv(path, in) : load_jsonl(path, in);
   if (out.empty()) throw Error(path, "no prompts in this file");
   const std::string stem = std::filesystem::path(path).stem().string();
-  for (size_t i = 0; i < out.size(); ++i)
+  for (size_t i = 0; i < out.size(); ++i) {
     if (out[i].id.empty()) out[i].id = stem + "-" + std::to_string(i);
+    if (out[i].source.empty()) out[i].source = stem;
+  }
   return out;
 }
 
@@ -150,20 +160,112 @@ std::vector<Prompt> load_prompt_files(const std::vector<std::string>& paths) {
   return all;
 }
 
-Split stratified_split(const std::vector<Prompt>& prompts, double test_share, uint64_t seed) {
-  Split s;
-  for (int label : {0, 1}) {
-    std::vector<std::pair<uint64_t, size_t>> order;
-    for (size_t i = 0; i < prompts.size(); ++i)
-      if (prompts[i].label == label) order.emplace_back(id_hash(prompts[i].id, seed), i);
-    std::sort(order.begin(), order.end());
-    size_t n_test = static_cast<size_t>(double(order.size()) * test_share + 0.5);
-    if (n_test == 0 && order.size() >= 2 && test_share > 0) n_test = 1;
-    for (size_t k = 0; k < order.size(); ++k) (k < n_test ? s.test : s.train).push_back(order[k].second);
+std::vector<size_t> apportion(const std::vector<size_t>& sizes, size_t count) {
+  const size_t total = std::accumulate(sizes.begin(), sizes.end(), size_t(0));
+  std::vector<size_t> out(sizes.size(), 0);
+  if (total == 0) return out;
+  // Exact share s * count / total as a floor and a remainder over `total`, in integers.
+  std::vector<size_t> rem(sizes.size()), order(sizes.size());
+  size_t given = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    out[i] = sizes[i] * count / total;
+    rem[i] = sizes[i] * count % total;
+    given += out[i];
   }
-  std::sort(s.train.begin(), s.train.end());
-  std::sort(s.test.begin(), s.test.end());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return rem[a] != rem[b] ? rem[a] > rem[b] : sizes[a] > sizes[b];
+  });
+  for (size_t k = 0; given < count && k < order.size(); ++k, ++given) ++out[order[k]];
+  return out;
+}
+
+namespace {
+
+// Prompt indices per (label, source), malicious first then by source, each in hash order of
+// (seed, id) (ties, which need a 64-bit collision, by id).
+using Strata = std::map<std::pair<int, std::string>, std::vector<size_t>>;  // key: (-label, source)
+
+Strata group_strata(const std::vector<Prompt>& prompts, uint64_t seed) {
+  std::vector<uint64_t> h(prompts.size());
+  Strata g;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    h[i] = id_hash(prompts[i].id, seed);
+    g[{-prompts[i].label, prompts[i].source}].push_back(i);
+  }
+  for (auto& entry : g)
+    std::sort(entry.second.begin(), entry.second.end(),
+              [&](size_t a, size_t b) { return h[a] != h[b] ? h[a] < h[b] : prompts[a].id < prompts[b].id; });
+  return g;
+}
+
+// The first `count` prompts of one label: apportioned among its sources, each source's taken
+// first in hash order.
+std::vector<size_t> take_stratified(const Strata& strata, int label, size_t count) {
+  std::vector<const std::vector<size_t>*> members;
+  std::vector<size_t> sizes;
+  for (const auto& [key, idx] : strata)
+    if (key.first == -label) {
+      members.push_back(&idx);
+      sizes.push_back(idx.size());
+    }
+  const size_t total = std::accumulate(sizes.begin(), sizes.end(), size_t(0));
+  const std::vector<size_t> quota = apportion(sizes, std::min(count, total));
+  std::vector<size_t> out;
+  for (size_t s = 0; s < members.size(); ++s) out.insert(out.end(), members[s]->begin(), members[s]->begin() + long(quota[s]));
+  return out;
+}
+
+}  // namespace
+
+std::vector<size_t> stratified_draw(const std::vector<Prompt>& prompts, int label, size_t count, uint64_t seed) {
+  std::vector<size_t> out = take_stratified(group_strata(prompts, seed), label, count);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Split stratified_split(const std::vector<Prompt>& prompts, double test_share, uint64_t seed) {
+  const Strata strata = group_strata(prompts, seed);
+  std::vector<char> held(prompts.size(), 0);
+  for (int label : {0, 1}) {
+    const size_t n = size_t(std::count_if(prompts.begin(), prompts.end(), [&](const Prompt& p) { return p.label == label; }));
+    size_t n_test = static_cast<size_t>(double(n) * test_share + 0.5);
+    if (n_test == 0 && n >= 2 && test_share > 0) n_test = 1;
+    for (size_t i : take_stratified(strata, label, n_test)) held[i] = 1;
+  }
+  Split s;
+  for (size_t i = 0; i < prompts.size(); ++i) (held[i] ? s.test : s.train).push_back(i);
   return s;
+}
+
+std::vector<Stratum> strata_of(const std::vector<Prompt>& prompts, const std::vector<size_t>& chosen) {
+  std::map<std::pair<int, std::string>, Stratum> by;
+  for (const Prompt& p : prompts) {
+    Stratum& s = by[{-p.label, p.source}];
+    s.label = p.label;
+    s.source = p.source;
+    ++s.population;
+  }
+  for (size_t i : chosen) ++by[{-prompts[i].label, prompts[i].source}].drawn;
+  std::vector<Stratum> out;
+  for (auto& entry : by) out.push_back(std::move(entry.second));
+  return out;
+}
+
+std::string strata_json(const std::vector<Stratum>& strata, const std::string& drawn_key) {
+  json out = json::array();
+  for (const Stratum& s : strata)
+    out.push_back({{"label", s.label ? "malicious" : "benign"}, {"source", s.source}, {"prompts", s.population}, {drawn_key, s.drawn}});
+  return out.dump();
+}
+
+std::vector<int> stratified_folds(const std::vector<Prompt>& prompts, int k, uint64_t seed) {
+  if (k < 2) throw Error("cross-validation needs at least 2 folds, got " + std::to_string(k));
+  std::vector<int> fold(prompts.size(), 0);
+  size_t dealt = 0;  // one count across labels and strata keeps the folds' sizes within one
+  for (const auto& entry : group_strata(prompts, seed))
+    for (size_t i : entry.second) fold[i] = int(dealt++ % size_t(k));
+  return fold;
 }
 
 }  // namespace sq

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -61,6 +63,21 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   if (!out_dir.empty()) create_folder(out_dir);
   for (size_t i : split.train) report.train_ids.push_back(prompts[i].id);
   for (size_t i : split.test) report.test_ids.push_back(prompts[i].id);
+  report.split_strata = strata_of(prompts, split.test);
+  // k folds need k prompts of each label, so every fold holds both; fewer folds when a label is
+  // smaller, none below two.
+  const int64_t n_mal = std::count_if(prompts.begin(), prompts.end(), [](const Prompt& p) { return p.label == 1; });
+  const int folds = int(std::min<int64_t>(o.cv_folds, std::min<int64_t>(n_mal, int64_t(prompts.size()) - n_mal)));
+  std::vector<int> fold_of;
+  if (o.cv_folds > 0 && folds >= 2) {
+    fold_of = stratified_folds(prompts, folds, o.seed);
+    report.cv_folds.resize(size_t(folds));
+    for (size_t i = 0; i < prompts.size(); ++i) report.cv_folds[size_t(fold_of[i])].push_back(prompts[i].id);
+    if (folds < o.cv_folds)
+      report.note = std::to_string(folds) + "-fold cross-validation: a label has fewer than " + std::to_string(o.cv_folds) + " prompts";
+  } else if (o.cv_folds > 0) {
+    report.note = "no cross-validation: a label has fewer than 2 prompts";
+  }
 
   CaptureOptions co;
   co.batch_size = o.batch_size;
@@ -92,8 +109,21 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   SlrOptions so;
   so.C = o.C;
   so.standardize = o.standardize;
-  const SlrFit fit = fit_slr(X.index_select(1, train_idx), y.index_select(0, train_idx), so, o.progress);
-  report.iterations = fit.iterations;
+  // One solver call: the split's probe of every layer (problems 0..L-1), then every fold's.
+  std::vector<SlrProblem> problems;
+  for (int64_t l = 0; l < L; ++l) problems.push_back({l, std::vector<int64_t>(split.train.begin(), split.train.end())});
+  for (int f = 0; f < int(report.cv_folds.size()); ++f) {
+    std::vector<int64_t> rows;
+    for (size_t i = 0; i < prompts.size(); ++i)
+      if (fold_of[i] != f) rows.push_back(int64_t(i));
+    for (int64_t l = 0; l < L; ++l) problems.push_back({l, rows});
+  }
+  const SlrFit all = fit_slr(X, y, problems, so, o.progress);
+  report.iterations = all.iterations;
+  SlrFit fit;  // the split's probes
+  fit.w = all.w.narrow(0, 0, L);
+  fit.b = all.b.narrow(0, 0, L);
+  fit.objective = all.objective.narrow(0, 0, L);
   const torch::Tensor logits = torch::bmm(X, fit.w.unsqueeze(-1)).squeeze(-1) + fit.b.unsqueeze(-1);  // [L, N]
   std::vector<int> test_labels, train_labels;
   for (size_t i : split.test) test_labels.push_back(prompts[i].label);
@@ -115,6 +145,35 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     lp.nonzero = (fit.w[l] != 0).sum().item<int64_t>();
     lp.objective = fit.objective[l].item<double>();
     report.layers.push_back(std::move(lp));
+  }
+  if (!report.cv_folds.empty()) {
+    const int64_t F = int64_t(report.cv_folds.size());
+    for (int64_t l = 0; l < L; ++l) {
+      std::vector<ProbeMetrics> per_fold;
+      for (int64_t f = 0; f < F; ++f) {
+        const int64_t p = L * (1 + f) + l;
+        const torch::Tensor z = X[l].mv(all.w[p]) + all.b[p];
+        std::vector<float> zs;
+        std::vector<int> ls;
+        for (size_t i = 0; i < prompts.size(); ++i)
+          if (fold_of[i] == f) {
+            zs.push_back(z[int64_t(i)].item<float>());
+            ls.push_back(prompts[i].label);
+          }
+        per_fold.push_back(probe_metrics(zs, ls));
+      }
+      auto score = [&](double ProbeMetrics::*field) {
+        FoldScore s;
+        for (const ProbeMetrics& m : per_fold) s.mean += m.*field / double(F);
+        for (const ProbeMetrics& m : per_fold) s.std += (m.*field - s.mean) * (m.*field - s.mean) / double(F);
+        s.std = std::sqrt(s.std);
+        return s;
+      };
+      LayerProbe& lp = report.layers[size_t(l)];
+      lp.cv_accuracy = score(&ProbeMetrics::accuracy);
+      lp.cv_balanced_accuracy = score(&ProbeMetrics::balanced_accuracy);
+      lp.cv_auc = score(&ProbeMetrics::auc);
+    }
   }
   if (Xq.defined()) {
     const torch::Tensor logits_q = torch::bmm(Xq, fit.w.unsqueeze(-1)).squeeze(-1) + fit.b.unsqueeze(-1);
@@ -166,8 +225,8 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     }
     if (o.tsne) {
       if (N > kTsneLimit) {
-        report.note = "t-SNE skipped: " + std::to_string(N) + " points exceed the exact method's " +
-                      std::to_string(kTsneLimit) + "-point limit";
+        proj["note"] = "t-SNE skipped: " + std::to_string(N) + " points exceed the exact method's " +
+                       std::to_string(kTsneLimit) + "-point limit";
       } else {
         TsneOptions to;
         to.seed = o.seed;
@@ -183,7 +242,7 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     }
     proj["layers"].push_back(std::move(layer));
   }
-  if (!report.note.empty()) proj["note"] = report.note;
+  if (proj.contains("note")) report.note += (report.note.empty() ? "" : "; ") + proj["note"].get<std::string>();
 
   const std::filesystem::path dir(out_dir);
   std::vector<TensorData> tensors;
@@ -193,7 +252,6 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   tensors.push_back({"labels", DType::I32, {N}, labels32.data(), labels32.size() * 4});
   write_safetensors((dir / "activations.safetensors").string(), tensors,
                     {{"pooling", report.pooling}, {"chat_template", report.chat_template}});
-  write_atomically((dir / "probe.json").string(), [&](std::ostream& out) { out << to_json(report) << "\n"; });
   write_atomically((dir / "projection.json").string(), [&](std::ostream& out) { out << proj.dump() << "\n"; });
   write_atomically((dir / "projection.csv").string(), [&](std::ostream& out) { out << csv; });
   if (Xq.defined()) {
@@ -215,32 +273,50 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
                              {"probes", "fitted on the reference model, applied unchanged to the quantized one"}, {"layers", rows}};
     write_atomically((dir / "comparison.json").string(), [&](std::ostream& out) { out << comparison.dump(1) << "\n"; });
   }
+  write_atomically((dir / "probe.json").string(), [&](std::ostream& out) { out << to_json(report) << "\n"; });
   return report;
 }
 
 std::string to_json(const ProbeReport& r) {
+  auto fold_score = [](const FoldScore& s) { return json{{"mean", s.mean}, {"std", s.std}}; };
   json layers = json::array();
-  for (const LayerProbe& l : r.layers)
-    layers.push_back({{"layer", l.layer},
-                      {"accuracy", l.accuracy},
-                      {"balanced_accuracy", l.balanced_accuracy},
-                      {"auc", l.auc},
-                      {"margin", l.margin},
-                      {"nonzero", l.nonzero},
-                      {"train_accuracy", l.train_accuracy},
-                      {"objective", l.objective},
-                      {"b", l.b},
-                      {"w", l.w}});
+  for (const LayerProbe& l : r.layers) {
+    json layer = {{"layer", l.layer},
+                  {"accuracy", l.accuracy},
+                  {"balanced_accuracy", l.balanced_accuracy},
+                  {"auc", l.auc},
+                  {"margin", l.margin},
+                  {"nonzero", l.nonzero},
+                  {"train_accuracy", l.train_accuracy},
+                  {"objective", l.objective},
+                  {"b", l.b},
+                  {"w", l.w}};
+    if (!r.cv_folds.empty())
+      layer["cv"] = {{"accuracy", fold_score(l.cv_accuracy)},
+                     {"balanced_accuracy", fold_score(l.cv_balanced_accuracy)},
+                     {"auc", fold_score(l.cv_auc)}};
+    layers.push_back(std::move(layer));
+  }
   json quantized = json::array();
   for (const QuantizedProbe& q : r.quantized)
     quantized.push_back({{"accuracy", q.accuracy}, {"balanced_accuracy", q.balanced_accuracy}, {"auc", q.auc}, {"margin", q.margin}});
-  return json{{"layers", layers},
-              {"quantized", quantized},
-              {"split", {{"method", "stratified by label, hash of (seed, id)"}, {"train", r.train_ids}, {"test", r.test_ids}}},
-              {"pooling", r.pooling},
-              {"chat_template", r.chat_template},
-              {"solver", {{"objective", "||w||_1 + |b| + C * sum log(1 + exp(-y (w.x + b)))"}, {"iterations", r.iterations}}}}
-      .dump();
+  json out{{"layers", layers},
+           {"quantized", quantized},
+           {"split",
+            {{"method", "stratified by label and source, hash of (seed, id)"},
+             {"strata", json::parse(strata_json(r.split_strata, "test"))},
+             {"train", r.train_ids},
+             {"test", r.test_ids}}},
+           {"pooling", r.pooling},
+           {"chat_template", r.chat_template},
+           {"solver", {{"objective", "||w||_1 + |b| + C * sum log(1 + exp(-y (w.x + b)))"}, {"iterations", r.iterations}}}};
+  if (!r.cv_folds.empty())
+    out["cv"] = {{"folds", r.cv_folds.size()},
+                 {"method", "stratified by label and source, dealt round-robin in hash order of (seed, id)"},
+                 {"spread", "population standard deviation over the folds"},
+                 {"test", r.cv_folds}};
+  if (!r.note.empty()) out["note"] = r.note;
+  return out.dump();
 }
 
 }  // namespace sq

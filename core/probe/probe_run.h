@@ -1,7 +1,8 @@
 #pragma once
 // The probing stage end to end: capture last-token (or mean) states of every layer for a labelled
-// prompt set, split it 80/20 stratified, fit one SLR probe per layer, score the held-out part,
-// project to 2D, and write activations.safetensors, probe.json, projection.json and
+// prompt set, split it 80/20 stratified by label and source, fit one SLR probe per layer, score
+// the held-out part, cross-validate the same fit over k folds (all folds of all layers in one
+// solver call), project to 2D, and write activations.safetensors, probe.json, projection.json and
 // projection.csv. Plain C++: the CLI and the GUI call it alike.
 #include <cstdint>
 #include <string>
@@ -17,6 +18,7 @@ struct ProbeOptions {
   double C = 1.0;
   bool standardize = false;
   double test_share = 0.2;
+  int cv_folds = 5;  // k-fold cross-validation beside the single split; 0 turns it off
   uint64_t seed = 0;
   bool mean_pool = false;  // pool over the prompt instead of its last token
   bool chat = true;        // wrap prompts in the model's chat template
@@ -30,9 +32,15 @@ struct ProbeOptions {
   Progress progress;
 };
 
+// A cross-validated score: mean and (population) standard deviation over the folds.
+struct FoldScore {
+  double mean = 0, std = 0;
+};
+
 struct LayerProbe {
   int layer = 0;
   double accuracy = 0, balanced_accuracy = 0, auc = 0, margin = 0, train_accuracy = 0, objective = 0;
+  FoldScore cv_accuracy, cv_balanced_accuracy, cv_auc;  // when cross-validated
   int64_t nonzero = 0;
   std::vector<float> w;
   float b = 0;
@@ -46,6 +54,8 @@ struct ProbeReport {
   std::vector<LayerProbe> layers;
   std::vector<QuantizedProbe> quantized;  // per layer, when a quantized model was given
   std::vector<std::string> train_ids, test_ids;
+  std::vector<Stratum> split_strata;  // per (label, source): prompts and how many were held out
+  std::vector<std::vector<std::string>> cv_folds;  // each fold's held-out ids; empty without CV
   std::string chat_template, pooling, note;
   int iterations = 0;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "core/error.h"
@@ -113,10 +114,12 @@ struct WorkingSet {
   int newton_steps = 0;
 };
 
-// Moves layer l's working set to `features`: rows of features already in it are copied, the
-// others read from X [N, D] row by row, new columns in column order, so each row of X is read
-// front to back and the destination lines of consecutive rows stay in cache.
-void rebuild_rows(WorkingSet& ws, const float* X, int64_t N, int64_t D, std::vector<int64_t> features) {
+// Moves a problem's working set to `features`: rows of features already in it are copied, the
+// others read from its samples' rows of X [M, D] one by one, new columns in column order, so each
+// row of X is read front to back and the destination lines of consecutive rows stay in cache.
+void rebuild_rows(WorkingSet& ws, const float* X, const std::vector<int64_t>& samples, int64_t D,
+                  std::vector<int64_t> features) {
+  const int64_t N = static_cast<int64_t>(samples.size());
   std::sort(features.begin(), features.end());
   const int64_t K = static_cast<int64_t>(features.size());
   std::swap(ws.rows, ws.spare);
@@ -137,7 +140,7 @@ void rebuild_rows(WorkingSet& ws, const float* X, int64_t N, int64_t D, std::vec
   }
   float* out = ws.rows.data();
   for (int64_t n = 0; n < N; ++n) {
-    const float* row = X + n * D;
+    const float* row = X + samples[static_cast<size_t>(n)] * D;
     for (size_t f = 0; f < fresh.size(); ++f) out[fresh[f] * N + n] = row[cols[f]];
   }
   std::fill(out + K * N, out + (K + 1) * N, 1.f);
@@ -208,65 +211,97 @@ torch::Tensor slr_objective(const torch::Tensor& X, const torch::Tensor& y, cons
   return w.abs().sum(-1) + b.abs() + C * torch::softplus(-s * z).sum(-1);
 }
 
-SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const SlrOptions& o, const Progress& progress) {
+SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const std::vector<SlrProblem>& problems,
+               const SlrOptions& o, const Progress& progress) {
   torch::NoGradGuard no_grad;
   if (X_in.dim() != 3 || y.dim() != 1 || X_in.size(1) != y.size(0)) throw Error("SLR: X must be [L, N, D] and y [N]");
-  const int64_t pos = y.sum().item<int64_t>(), N = y.size(0);
-  if (pos == 0 || pos == N) throw Error("SLR needs both malicious and benign samples in the training split");
   if (o.C <= 0) throw Error("SLR: C must be positive");
-  torch::Tensor X = X_in.to(torch::kFloat32);
-  torch::Tensor mu, sd;
-  if (o.standardize) {
-    mu = X.mean(1, true);
-    sd = X.std(1, false, true).clamp_min(1e-6);
-    X = (X - mu) / sd;
-  }
-  X = X.contiguous();
-  const int64_t L = X.size(0), D = X.size(2);
-  const torch::Tensor s = (2 * y.to(torch::kFloat32) - 1).contiguous();  // [N]
+  const torch::Tensor X = X_in.to(torch::kFloat32).contiguous();
+  const int64_t L = X.size(0), N = X.size(1), D = X.size(2), P = static_cast<int64_t>(problems.size());
+  const torch::Tensor labels = y.to(torch::kInt64).contiguous();
+  const int64_t* ya = labels.data_ptr<int64_t>();
   const double C = o.C;
 
-  // The L1 solution is sparse, so each layer is solved on a working set: the features that are
-  // nonzero or violate the optimality condition |d loss / d w_j| <= 1. The layers advance in
-  // rounds together: each round checks the condition on all features of every open layer (the
-  // one full-width product), then every layer whose set changed, or that was solved only
-  // loosely, is solved on its set, layers in parallel and each at its own pace (their sets
+  // Each problem's data [M, D] (its layer of X, shared; standardized, its own training rows), the
+  // rows of it that it trains on, their labels as -1/+1, and its margins z = X w + b.
+  struct Data {
+    torch::Tensor x, mu, sd;
+    std::vector<int64_t> rows;
+    std::vector<float> s, z;
+  };
+  std::vector<Data> data(static_cast<size_t>(P));
+  for (int64_t p = 0; p < P; ++p) {
+    const SlrProblem& pr = problems[static_cast<size_t>(p)];
+    Data& d = data[static_cast<size_t>(p)];
+    if (pr.layer < 0 || pr.layer >= L) throw Error("SLR: a problem names layer " + std::to_string(pr.layer) + " of " + std::to_string(L));
+    int64_t pos = 0;
+    for (int64_t r : pr.rows) {
+      if (r < 0 || r >= N) throw Error("SLR: a problem names sample " + std::to_string(r) + " of " + std::to_string(N));
+      pos += ya[r] != 0;
+      d.s.push_back(ya[r] != 0 ? 1.f : -1.f);
+    }
+    if (pos == 0 || pos == static_cast<int64_t>(pr.rows.size()))
+      throw Error("SLR needs both malicious and benign samples in the training split");
+    if (o.standardize) {
+      const torch::Tensor sub = X[pr.layer].index_select(0, torch::tensor(pr.rows, torch::kInt64));
+      d.mu = sub.mean(0);
+      d.sd = sub.std(0, false).clamp_min(1e-6);
+      d.x = ((sub - d.mu) / d.sd).contiguous();
+      d.rows.resize(pr.rows.size());
+      std::iota(d.rows.begin(), d.rows.end(), int64_t(0));
+    } else {
+      d.x = X[pr.layer];
+      d.rows = pr.rows;
+    }
+    d.z.assign(d.rows.size(), 0.f);
+  }
+
+  // The L1 solution is sparse, so each problem is solved on a working set: the features that are
+  // nonzero or violate the optimality condition |d loss / d w_j| <= 1. The problems advance in
+  // rounds together: each round checks the condition on all features of every open problem (the
+  // one full-width product), then every problem whose set changed, or that was solved only
+  // loosely, is solved on its set, problems in parallel and each at its own pace (their sets
   // differ in size several times over, so padding them to one batch tripled the work). Rounds
-  // that add features are solved loosely (their solution only seeds the next round); a layer is
+  // that add features are solved loosely (their solution only seeds the next round); a problem is
   // done once a full-tolerance solve leaves nothing violating.
-  std::vector<WorkingSet> sets(static_cast<size_t>(L));
-  torch::Tensor z = torch::zeros({L, N});  // the margins X w + b, kept from the working sets
+  std::vector<WorkingSet> sets(static_cast<size_t>(P));
   const int kMaxRounds = 50;
   for (int round = 0; round < kMaxRounds; ++round) {
-    // |d loss / d w| for the layers still open; one matrix-vector product per layer (measured
-    // twice as fast here as the same products as one batched bmm).
-    const torch::Tensor gz = -C * s * torch::sigmoid(-s * z);  // [L, N]
-    const torch::Tensor grad = torch::empty({L, D});
-    for (int64_t l = 0; l < L; ++l) {
-      if (sets[static_cast<size_t>(l)].done) continue;
-      torch::Tensor row = grad[l];
-      torch::mv_out(row, X[l].t(), gz[l]).abs_();
+    // |d loss / d w| for the problems still open: the loss gradient over the margins, zero on the
+    // rows a problem does not train on, through one matrix-vector product each (measured twice as
+    // fast here as the same products as one batched bmm).
+    const torch::Tensor grad = torch::empty({P, D});
+    for (int64_t p = 0; p < P; ++p) {
+      if (sets[static_cast<size_t>(p)].done) continue;
+      const Data& d = data[static_cast<size_t>(p)];
+      torch::Tensor gz = torch::zeros({d.x.size(0)});
+      float* g = gz.data_ptr<float>();
+      for (size_t i = 0; i < d.rows.size(); ++i)
+        g[d.rows[i]] = float(-C * d.s[i] / (1 + std::exp(double(d.s[i]) * d.z[i])));  // -C s sigmoid(-s z)
+      torch::Tensor row = grad[p];
+      torch::mv_out(row, d.x.t(), gz).abs_();
     }
     std::vector<int64_t> todo;
-    std::vector<std::vector<int64_t>> next(static_cast<size_t>(L));
-    for (int64_t l = 0; l < L; ++l) {
-      WorkingSet& ws = sets[static_cast<size_t>(l)];
+    std::vector<std::vector<int64_t>> next(static_cast<size_t>(P));
+    for (int64_t p = 0; p < P; ++p) {
+      WorkingSet& ws = sets[static_cast<size_t>(p)];
       if (ws.done) continue;
       // Keep the nonzero features; add the strongest violators (up to 512, or as many again).
       std::vector<char> in(static_cast<size_t>(D), 0);
-      std::vector<int64_t>& keep = next[static_cast<size_t>(l)];
+      std::vector<int64_t>& keep = next[static_cast<size_t>(p)];
       for (size_t k = 0; k < ws.features.size(); ++k)
         if (ws.x[k] != 0) {
           keep.push_back(ws.features[k]);
           in[static_cast<size_t>(ws.features[k])] = 1;
         }
-      const float* g = grad.data_ptr<float>() + l * D;
+      const float* g = grad.data_ptr<float>() + p * D;
       std::vector<int64_t> violating;
       for (int64_t j = 0; j < D; ++j) {
         // Each gradient touches its whole column, so a NaN or infinity anywhere in the layer's
         // activations shows here already in the first round.
         if (!std::isfinite(g[j]))
-          throw Error("SLR: the activations of layer " + std::to_string(l) + " hold NaN or infinite values");
+          throw Error("SLR: the activations of layer " + std::to_string(problems[static_cast<size_t>(p)].layer) +
+                      " hold NaN or infinite values");
         if (!in[static_cast<size_t>(j)] && g[j] > 1 + o.kkt_tol) violating.push_back(j);
       }
       if (violating.empty() && ws.strict) {
@@ -278,42 +313,55 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const SlrOptio
                         [&](int64_t a, int64_t b) { return g[a] > g[b]; });
       keep.insert(keep.end(), violating.begin(), violating.begin() + static_cast<std::ptrdiff_t>(budget));
       ws.strict = violating.empty();
-      todo.push_back(l);
+      todo.push_back(p);
     }
-    progress.step(L - static_cast<int64_t>(todo.size()), L, "fitting probes");
+    progress.step(P - static_cast<int64_t>(todo.size()), P, "fitting probes");
     if (todo.empty()) break;
-    // Layers are taken one at a time from a shared counter, so a thread that drew small
+    // Problems are taken one at a time from a shared counter, so a thread that drew small
     // problems takes more of them.
     std::atomic<size_t> taken{0};
     at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
       for (size_t t; (t = taken++) < todo.size();) {
-        const int64_t l = todo[t];
-        WorkingSet& ws = sets[static_cast<size_t>(l)];
-        rebuild_rows(ws, X.data_ptr<float>() + l * N * D, N, D, std::move(next[static_cast<size_t>(l)]));
-        newton(ws, s.data_ptr<float>(), z.data_ptr<float>() + l * N, N, C, o, !ws.strict);
+        const size_t p = static_cast<size_t>(todo[t]);
+        WorkingSet& ws = sets[p];
+        Data& d = data[p];
+        rebuild_rows(ws, d.x.data_ptr<float>(), d.rows, D, std::move(next[p]));
+        newton(ws, d.s.data(), d.z.data(), static_cast<int64_t>(d.rows.size()), C, o, !ws.strict);
       }
     });
   }
-  torch::Tensor w = torch::zeros({L, D}), b = torch::zeros({L});
   SlrFit fit;
-  auto wa = w.accessor<float, 2>();
-  auto ba = b.accessor<float, 1>();
-  for (int64_t l = 0; l < L; ++l) {
-    const WorkingSet& ws = sets[static_cast<size_t>(l)];
-    for (size_t k = 0; k < ws.features.size(); ++k) wa[l][ws.features[k]] = float(ws.x[k]);
-    ba[l] = float(ws.x.back());
+  fit.w = torch::zeros({P, D});
+  fit.b = torch::zeros({P});
+  fit.objective = torch::zeros({P});
+  for (int64_t p = 0; p < P; ++p) {
+    const WorkingSet& ws = sets[static_cast<size_t>(p)];
+    const Data& d = data[static_cast<size_t>(p)];
+    torch::Tensor w = torch::zeros({D});
+    for (size_t k = 0; k < ws.features.size(); ++k) w[ws.features[k]] = float(ws.x[k]);
+    const float b = float(ws.x.back());
     fit.iterations = std::max(fit.iterations, ws.newton_steps);
-  }
-  fit.objective = slr_objective(X, y, w, b, C);
-  if (o.standardize) {
-    const torch::Tensor sd2 = sd.squeeze(1), mu2 = mu.squeeze(1);  // [L, D]
-    fit.w = w / sd2;
-    fit.b = b - (w * mu2 / sd2).sum(-1);
-  } else {
-    fit.w = w;
-    fit.b = b;
+    const torch::Tensor z = d.x.index_select(0, torch::tensor(d.rows, torch::kInt64)).mv(w) + b;
+    const torch::Tensor s = torch::tensor(d.s);
+    fit.objective[p] = w.abs().sum() + std::fabs(b) + C * torch::softplus(-s * z).sum();
+    if (o.standardize) {
+      fit.w[p] = w / d.sd;
+      fit.b[p] = b - (w * d.mu / d.sd).sum();
+    } else {
+      fit.w[p] = w;
+      fit.b[p] = b;
+    }
   }
   return fit;
+}
+
+SlrFit fit_slr(const torch::Tensor& X, const torch::Tensor& y, const SlrOptions& o, const Progress& progress) {
+  if (X.dim() != 3) throw Error("SLR: X must be [L, N, D] and y [N]");
+  std::vector<int64_t> all(static_cast<size_t>(X.size(1)));
+  std::iota(all.begin(), all.end(), int64_t(0));
+  std::vector<SlrProblem> problems;
+  for (int64_t l = 0; l < X.size(0); ++l) problems.push_back({l, all});
+  return fit_slr(X, y, problems, o, progress);
 }
 
 }  // namespace sq

@@ -5,7 +5,9 @@
 // (liblinear treats the intercept as a feature of constant 1, so it is penalized too). Solved on
 // a [layers, samples, features] tensor, all layers together: rounds that check the optimality
 // conditions on every feature of every layer, and between them proximal Newton (as GLMNET and
-// liblinear's newGLMNET) on each layer's working set of features, layers in parallel.
+// liblinear's newGLMNET) on each layer's working set of features, layers in parallel. The same
+// solver fits many problems over one activation tensor (every layer of every cross-validation
+// fold), each a layer and the samples it trains on, without copying the activations.
 // Torch-facing: include from the engine's own translation units.
 #include <torch/torch.h>
 
@@ -28,13 +30,23 @@ struct SlrOptions {
 };
 
 struct SlrFit {
-  torch::Tensor w;          // [L, D], for the raw (unstandardized) features
-  torch::Tensor b;          // [L]
-  torch::Tensor objective;  // [L], of the problem as solved (standardized when asked)
-  int iterations = 0;       // Newton steps over all rounds, of the layer that took the most
+  torch::Tensor w;          // [P, D], for the raw (unstandardized) features
+  torch::Tensor b;          // [P]
+  torch::Tensor objective;  // [P], of the problem as solved (standardized when asked)
+  int iterations = 0;       // Newton steps over all rounds, of the problem that took the most
 };
 
-// X [L, N, D] float, y [N] with 1 = positive (malicious), 0 = negative.
+// One probe to fit: a layer of X and the samples (indices into N) it trains on.
+struct SlrProblem {
+  int64_t layer = 0;
+  std::vector<int64_t> rows;
+};
+
+// X [L, N, D] float, y [N] with 1 = positive (malicious), 0 = negative; one probe per problem, in
+// their order. Standardizing uses each problem's own training rows.
+SlrFit fit_slr(const torch::Tensor& X, const torch::Tensor& y, const std::vector<SlrProblem>& problems,
+               const SlrOptions& options, const Progress& progress = {});
+// One probe per layer over all N samples.
 SlrFit fit_slr(const torch::Tensor& X, const torch::Tensor& y, const SlrOptions& options, const Progress& progress = {});
 
 // The objective above for given w [L, D], b [L].

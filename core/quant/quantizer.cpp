@@ -287,10 +287,13 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
 
   // Calibration: chat-templated prompts, truncated to seq_len tokens, batched with left padding.
   std::vector<Prompt> calibration;
+  std::vector<Stratum> composition;
   std::vector<Llama::Batch> batches;
   std::vector<torch::Tensor> batch_malicious;
   if (o.method != "rtn") {
-    calibration = draw_calibration(o.prompts, o.samples, o.ratio, o.seed);
+    const CalibrationDraw draw = draw_calibration(o.prompts, o.samples, o.ratio, o.seed);
+    calibration = draw.prompts;
+    composition = draw.composition;
     auto encoded = encode_prompts(*model, calibration, true);
     for (auto& e : encoded)
       if (int(e.size()) > o.seq_len) e.resize(size_t(o.seq_len));
@@ -321,6 +324,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       throw Error(o.aligned_dir, "the aligned model's shape differs from " + model_dir);
     ProbeOptions po;
     po.progress = o.progress;
+    po.cv_folds = 0;  // only the probes are needed
     probes = run_probe(*probe_model, calibration, po, "").layers;
   }
 
@@ -437,7 +441,12 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
                                                {"seed", o.seed}}
                               : nlohmann::json()},
         {"calibration",
-         {{"samples", calibration.size()}, {"ratio", o.ratio}, {"seq_len", o.seq_len}, {"seed", o.seed}, {"ids", ids}}},
+         {{"samples", calibration.size()},
+          {"ratio", o.ratio},
+          {"seq_len", o.seq_len},
+          {"seed", o.seed},
+          {"composition", nlohmann::json::parse(strata_json(composition, "drawn"))},
+          {"ids", ids}}},
         {"gptq", {{"damp", o.damp}, {"act_order", o.act_order}, {"block", 128}}},
         {"lwc", {{"epochs", o.epochs}, {"learning_rate", o.lr}, {"smoothing", o.smooth},
                  {"objective", o.method == "q-realign" ? "q-realign" : "reconstruction"},

@@ -126,6 +126,9 @@ Problem make_problem(std::mt19937_64& rng) {
           std::to_string(c)};
 }
 
+const Prompt& prompt_of(const Prompt& p) { return p; }
+const Prompt& prompt_of(const ZooExample& e) { return e.prompt; }
+
 }  // namespace
 
 size_t pick(const std::string& id, uint64_t seed, size_t n) { return size_t(id_hash(id, seed + 17) % n); }
@@ -198,8 +201,15 @@ ZooCorpus build_corpus(const CorpusOptions& o) {
     c.heldout_task.push_back({"task-heldout-" + std::to_string(c.heldout_task.size()), pr.question, "zoo-task",
                               "arithmetic", pr.number, 0});
   }
-  auto cap = [](auto& v, int n) {
-    if (n > 0 && int(v.size()) > n) v.resize(size_t(n));
+  // Small presets keep a stratified draw, so every source stays at its share (the first n in
+  // file order were all from the first file).
+  auto cap = [&](auto& v, int n) {
+    if (n <= 0 || int(v.size()) <= n) return;
+    std::vector<Prompt> ps;
+    for (const auto& e : v) ps.push_back(prompt_of(e));
+    std::remove_reference_t<decltype(v)> kept;
+    for (size_t i : stratified_draw(ps, ps.front().label, size_t(n), o.seed)) kept.push_back(v[i]);
+    v = std::move(kept);
   };
   cap(c.malicious, o.max_malicious);
   cap(c.benign, o.max_benign);

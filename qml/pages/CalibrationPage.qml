@@ -87,7 +87,7 @@ PageFrame {
                 font.bold: true
             }
             Label {
-                text: qsTr("Probe held-out split (20 % per label, by prompt id): %1 malicious, %2 benign")
+                text: qsTr("Probe held-out split (20 % per label, stratified by source): %1 malicious, %2 benign")
                       .arg(page.cal.heldOutMalicious).arg(page.cal.heldOutBenign)
                 opacity: 0.8
                 wrapMode: Text.WordWrap
@@ -128,6 +128,44 @@ PageFrame {
                 text: page.cal.drawError !== "" ? page.cal.drawError
                       : qsTr("Draws %1 malicious and %2 benign prompts").arg(page.cal.drawMalicious).arg(page.cal.drawBenign)
                 color: page.cal.drawError !== "" ? Material.color(Material.Red) : Material.foreground
+                wrapMode: Text.WordWrap
+                Layout.fillWidth: true
+            }
+            GridLayout {
+                objectName: "drawComposition"
+                visible: page.cal.drawError === "" && page.cal.drawComposition.length > 0
+                columns: 4
+                columnSpacing: 12
+                rowSpacing: 2
+                Label { text: qsTr("Source"); font.bold: true }
+                Label { text: qsTr("Drawn"); font.bold: true; Layout.alignment: Qt.AlignRight }
+                Label { text: qsTr("of draw"); font.bold: true; Layout.alignment: Qt.AlignRight }
+                Label { text: qsTr("of pool"); font.bold: true; Layout.alignment: Qt.AlignRight }
+                Repeater {
+                    model: page.cal.drawComposition
+                    delegate: Repeater {
+                        id: compositionRow
+                        required property var modelData
+                        model: [
+                            { text: compositionRow.modelData.source + (compositionRow.modelData.label === "malicious" ? " ●" : ""), right: false },
+                            { text: qsTr("%1 of %2").arg(compositionRow.modelData.drawn).arg(compositionRow.modelData.population), right: true },
+                            { text: compositionRow.modelData.drawShare.toFixed(1) + " %", right: true },
+                            { text: compositionRow.modelData.poolShare.toFixed(1) + " %", right: true }
+                        ]
+                        delegate: Label {
+                            required property var modelData
+                            text: modelData.text
+                            Layout.alignment: modelData.right ? Qt.AlignRight : Qt.AlignLeft
+                            color: compositionRow.modelData.label === "malicious" ? Material.color(Material.Red) : Material.foreground
+                        }
+                    }
+                }
+            }
+            Label {
+                visible: page.cal.drawError === "" && page.cal.drawComposition.length > 0
+                text: qsTr("Each source keeps its share of its label (● malicious), within one prompt.")
+                opacity: 0.7
+                font.pixelSize: 12
                 wrapMode: Text.WordWrap
                 Layout.fillWidth: true
             }
