@@ -27,18 +27,23 @@ echo "studio: no display; running the headless pipeline on the demo models in $Z
 EVAL=("$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO/data/heldout_task.jsonl")
 # The workspace the studio shows: the full-precision models evaluated, two runs of the fine-tuned
 # model (standard GPTQ at W4A4, Q-realign at W8A8) evaluated, and a probe comparison. Each step
-# is skipped when its output is there already.
-[ -f "$WS/baseline/eval.json" ] ||
+# is skipped when its output is there already and was made from this zoo; after the zoo changed,
+# these demo outputs (and only these) are made again in place.
+SAME_ZOO=0
+cmp -s "$ZOO/zoo.json" "$WS/demo-zoo.json" && SAME_ZOO=1
+have() { [ "$SAME_ZOO" = 1 ] && [ -f "$1" ]; }
+have "$WS/baseline/eval.json" ||
   "$CLI" eval --model "$ZOO/finetuned" "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json"
 for spec in "gptq w4a4" "q-realign w8a8"; do
   read -r method scheme <<< "$spec"
   RUN="$WS/runs/$method-$scheme"
-  [ -f "$RUN/run.json" ] || "$CLI" quantize --model "$ZOO/finetuned" --method "$method" --scheme "$scheme" --aligned "$ZOO/aligned" \
-    --data "$ZOO/data/calibration.jsonl" --out "$RUN"
-  [ -f "$RUN/eval.json" ] || "$CLI" eval --model "$ZOO/finetuned" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
+  have "$RUN/run.json" || "$CLI" quantize --model "$ZOO/finetuned" --method "$method" --scheme "$scheme" --aligned "$ZOO/aligned" \
+    --data "$ZOO/data/calibration.jsonl" --out "$RUN" --force
+  have "$RUN/eval.json" || "$CLI" eval --model "$ZOO/finetuned" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
 done
-[ -f "$WS/probe/comparison.json" ] || "$CLI" probe --model "$ZOO/finetuned" --quant "$WS/runs/q-realign-w8a8" \
-  --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" > /dev/null
+have "$WS/probe/comparison.json" || "$CLI" probe --model "$ZOO/finetuned" --quant "$WS/runs/q-realign-w8a8" \
+  --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" --force > /dev/null
+cp "$ZOO/zoo.json" "$WS/demo-zoo.json"
 cp "$WS/baseline/eval.json" "$OUT/eval.json"
 for page in models calibration probe projection quantize results export; do
   QT_QPA_PLATFORM=offscreen SAFEQUANT_ZOO="$ZOO" SAFEQUANT_WORKSPACE="$WS" "$STUDIO" --page "$page" --screenshot "$OUT/$page.png" "$@" 2>/dev/null

@@ -12,6 +12,7 @@
 #include <QtTest>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "core/export/export.h"
@@ -294,22 +295,85 @@ class TstExport : public QObject {
     o.progress.cancel = &cancel;
     QVERIFY_THROWS_EXCEPTION(sq::Cancelled, sq::export_model(o));
     for (const auto& e : fs::directory_iterator(tmp_.path().toStdString()))
-      QVERIFY2(e.path().filename().string().find(".part-") == std::string::npos, e.path().c_str());
+      QVERIFY2(e.path().filename().string().find(".staging-") == std::string::npos, e.path().c_str());
     QVERIFY(!fs::exists(o.out));
   }
 
-  void replacesExistingFolderWhole() {
+  // An export replaces only an export, only when asked, and whole: no stale file of the old one
+  // survives beside a manifest that does not list it. Any other folder is refused as it is.
+  void replacesOnlyAnExportWhole() {
     sq::ExportOptions o;
     o.model_dir = kAligned;
     o.format = "gguf-q8_0";
     o.out = out(QStringLiteral("again"));
     const auto first = sq::export_model(o);
-    std::ofstream(o.out + "/notes.txt") << "the user's own file";
+    std::ofstream(o.out + "/stale.bin") << "left by hand in the export";
     o.quant_run = run("gguf-q8_0");
+    QVERIFY(errorOf([&] { sq::export_model(o); }).contains("holds an export already; --force replaces it"));
+    o.replace = true;
     const auto second = sq::export_model(o);
     QVERIFY(second.check.exact && !first.check.exact);
-    QVERIFY(fs::exists(o.out + "/notes.txt"));
+    QVERIFY(!fs::exists(o.out + "/stale.bin"));
     QCOMPARE(QString::fromStdString(sq::sha256_file(second.main_file)), QString::fromStdString(second.files[0].sha256));
+    // A folder of the user's: refused, kept; the model folder itself: refused.
+    o.out = out(QStringLiteral("mine"));
+    fs::create_directories(o.out);
+    std::ofstream(o.out + "/notes.txt") << "the user's own file";
+    QVERIFY(errorOf([&] { sq::export_model(o); }).contains("exists and is not an export (it has no manifest.json)"));
+    QVERIFY(fs::exists(o.out + "/notes.txt"));
+    o.out = kAligned;
+    QVERIFY(errorOf([&] { sq::export_model(o); }).contains("is also an input of this command"));
+    QVERIFY(fs::exists(kAligned + "/model.safetensors"));
+  }
+
+  // Loading an export checks it against its manifest: sizes every time, SHA-256 on the first load
+  // of a folder and with verify; a damaged file is refused by name.
+  void manifestIsCheckedOnLoad() {
+    sq::ExportOptions o;
+    o.model_dir = kAligned;
+    o.format = "hf-bf16";
+    o.out = out(QStringLiteral("checked"));
+    sq::export_model(o);
+    QVERIFY(sq::Model::load(o.out) != nullptr);  // first load: in full, remembered
+    const std::string weights = o.out + "/model.safetensors";
+    const auto size = fs::file_size(weights);
+    {
+      std::fstream f(weights, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(std::streamoff(size - 1));
+      f.put('\x5a');  // same size, other bytes
+    }
+    QVERIFY(sq::Model::load(o.out) != nullptr);  // sizes only, once verified
+    QVERIFY(errorOf([&] { sq::Model::load(o.out, "", true); }).contains("model.safetensors: its SHA-256 differs from manifest.json"));
+    const std::string copy = out(QStringLiteral("checked-copy"));
+    fs::copy(o.out, copy, fs::copy_options::recursive);  // a folder never loaded: checked in full
+    QVERIFY(errorOf([&] { sq::Model::load(copy); }).contains("its SHA-256 differs"));
+    fs::resize_file(weights, size - 10);
+    QVERIFY(errorOf([&] { sq::Model::load(o.out); }).contains("bytes, manifest.json says"));
+    fs::remove(weights);
+    QVERIFY(errorOf([&] { sq::Model::load(o.out); }).contains("listed in manifest.json but missing"));
+  }
+
+  // Killed for real at every write and rename of a replacing export: the folder holds the old
+  // export or the new one, each file matching its manifest, every time.
+  void killedExportLosesNothing() {
+    const QString dir = tmp_.filePath(QStringLiteral("killed-export"));
+    const QString model = QString::fromStdString(kAligned);
+    QVERIFY(runCli({"export", "--model", model, "--format", "hf-bf16", "--out", dir, "--quiet"}).exitCode == 0);
+    std::set<std::string> formats;
+    const int kills = killAtEveryStep({"export", "--model", model, "--format", "gguf-q8_0", "--out", dir, "--force", "--quiet"},
+                                      [&](const QString& step) {
+                                        const auto m = nlohmann::json::parse(std::ifstream(dir.toStdString() + "/manifest.json"));
+                                        formats.insert(m["format"].get<std::string>());
+                                        for (const auto& f : m["files"]) {
+                                          const std::string p = dir.toStdString() + "/" + f["path"].get<std::string>();
+                                          QVERIFY2(sq::sha256_file(p) == f["sha256"].get<std::string>(), qPrintable(step));
+                                        }
+                                      });
+    qInfo("killed at %d steps", kills);
+    QVERIFY2(kills >= 3, qPrintable(QString::number(kills)));
+    QCOMPARE(formats, (std::set<std::string>{"hf-bf16", "gguf-q8_0"}));
+    for (const auto& e : fs::directory_iterator(tmp_.path().toStdString()))
+      QVERIFY2(e.path().filename().string().find(".killed-export.staging-") == std::string::npos, e.path().c_str());
   }
 
   void cli() {
@@ -405,7 +469,7 @@ class TstExport : public QObject {
     o.model_dir = kAligned;
     o.quant_run = scheme.isEmpty() ? "" : run(scheme.toStdString());
     o.format = format.toStdString();
-    o.out = out(QStringLiteral("llama-") + format);
+    o.out = out(QStringLiteral("llama-") + format + QLatin1Char('-') + (scheme.isEmpty() ? QStringLiteral("fp") : scheme));
     const sq::ExportResult r = sq::export_model(o);
     const auto ours = sq::Model::load(r.main_file);
     const std::string text = "<|im_start|>user\nHow do I bake bread?<|im_end|>\n";

@@ -4,6 +4,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <filesystem>
+#include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "core/model/llama.h"
@@ -449,6 +451,68 @@ class TstQuant : public QObject {
     QVERIFY(r.err.contains("not a quantization run folder"));
   }
 
+  // Nothing the user had is deleted: an existing folder that is not a run, the model itself, the
+  // current folder, a folder inside an input; a run only with --force.
+  void existingOutputsAreNeverLost() {
+    namespace fs = std::filesystem;
+    const QString model = QString::fromStdString(kZoo + "/base");
+    const QString mine = tmp_.filePath("my-notes");
+    fs::create_directories(mine.toStdString());
+    std::ofstream((mine + "/notes.txt").toStdString()) << "the user's own file";
+    auto quantize = [&](const QString& out, const QStringList& extra = {}) {
+      return runCli(QStringList{"quantize", "--model", model, "--method", "rtn", "--scheme", "w8a8", "--out", out, "--quiet"} + extra);
+    };
+    CliResult r = quantize(mine);
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains(mine + ": exists and is not a quantization run (it has no run.json)"), qPrintable(r.err));
+    r = quantize(mine, {"--force"});  // --force replaces runs only
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(fs::exists((mine + "/notes.txt").toStdString()));
+    r = quantize(model, {"--force"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("is also an input of this command"), qPrintable(r.err));
+    QVERIFY(fs::exists(kZoo + "/base/model.safetensors"));
+    r = quantize(model + "/run");
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("lies inside an input"), qPrintable(r.err));
+    QVERIFY(!fs::exists(kZoo + "/base/run"));
+    r = quantize(QStringLiteral("."));
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("is the current folder"), qPrintable(r.err));
+    // A run is replaced only with --force.
+    const QString run = tmp_.filePath("kept-run");
+    QVERIFY(quantize(run).exitCode == 0);
+    r = quantize(run);
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("holds a quantization run already; --force replaces it"), qPrintable(r.err));
+    QVERIFY(quantize(run, {"--force"}).exitCode == 0);
+    for (const auto& e : fs::directory_iterator(tmp_.path().toStdString()))
+      QVERIFY2(e.path().filename().string().find(".staging-") == std::string::npos, e.path().c_str());
+  }
+
+  // Killed for real at every write and rename of a replacing run: the run folder holds the old
+  // run or the new one, complete and loadable, every time; what a kill left beside it is cleaned
+  // up by the next write.
+  void killedQuantizeLosesNothing() {
+    namespace fs = std::filesystem;
+    const QString model = QString::fromStdString(kZoo + "/base"), run = tmp_.filePath("killed-run");
+    QVERIFY(runCli({"quantize", "--model", model, "--method", "rtn", "--scheme", "w8a8", "--out", run, "--quiet"}).exitCode == 0);
+    std::set<std::string> seen;
+    const int kills = killAtEveryStep(
+        {"quantize", "--model", model, "--method", "rtn", "--scheme", "w4a16-g32", "--out", run, "--force", "--quiet"},
+        [&](const QString& step) {
+          const sq::QuantRun q = sq::read_quant_run(run.toStdString());
+          seen.insert(q.scheme.name);
+          QVERIFY2(q.scheme.name == "w8a8" || q.scheme.name == "w4a16-g32", qPrintable(step));
+          QVERIFY2(sq::Model::load(kZoo + "/base", run.toStdString()) != nullptr, qPrintable(step));
+        });
+    qInfo("killed at %d steps; the run folder held %zu different runs across them", kills, seen.size());
+    QVERIFY2(kills >= 5, qPrintable(QString::number(kills)));  // every layer file, log.json, run.json, the exchange
+    QCOMPARE(seen.size(), size_t(2));                          // the old run before the exchange, the new one after
+    QCOMPARE(QString::fromStdString(sq::read_quant_run(run.toStdString()).scheme.name), QStringLiteral("w4a16-g32"));
+    for (const auto& e : fs::directory_iterator(tmp_.path().toStdString()))
+      QVERIFY2(e.path().filename().string().find(".killed-run.staging-") == std::string::npos, e.path().c_str());
+  }
 };
 
 QTEST_GUILESS_MAIN(TstQuant)

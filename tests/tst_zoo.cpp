@@ -1,6 +1,7 @@
 // The demo zoo (tiny preset, trained once by the zoo_tiny fixture): Hugging Face layout read by
 // the same loaders as real models, splits that keep held-out prompts and near-duplicates apart,
 // behaviour that mirrors the papers' models, and deterministic training.
+#include <QTemporaryDir>
 #include <QtTest>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "core/run/resources.h"
 #include "core/zoo/bpe_trainer.h"
 #include "core/zoo/trainer.h"
+#include "tests/cli_runner.h"
 
 namespace {
 
@@ -109,6 +111,24 @@ class TstZoo : public QObject {
     const double base = sq::evaluate(*sq::Model::load(kZoo + "/base"), prompts, refusals, o).harmful_score;
     const double aligned = sq::evaluate(*sq::Model::load(kZoo + "/aligned"), prompts, refusals, o).harmful_score;
     QVERIFY2(base >= 90 && aligned <= 30, qPrintable(QStringLiteral("base %1 aligned %2").arg(base).arg(aligned)));
+  }
+
+  // Retraining a zoo over an existing one, killed for real just before and just after the one
+  // step that swaps them: the folder holds a complete zoo each time, the old or the new.
+  void killedZooLosesNothing() {
+    namespace fs = std::filesystem;
+    QTemporaryDir tmp;
+    const std::string dir = tmp.filePath(QStringLiteral("zoo")).toStdString();
+    fs::copy(kZoo, dir, fs::copy_options::recursive);
+    const auto before = read_json(dir + "/zoo.json");
+    const QStringList args{"zoo", "--preset", "tiny", "--out", QString::fromStdString(dir), "--force", "--quiet"};
+    for (const char* step : {"output staged", "output exchanged"}) {
+      const CliResult r = runCli(args, 600000, {QStringLiteral("SAFEQUANT_CRASH_AT=") + QString::fromLatin1(step)});
+      QVERIFY2(r.exitCode == -1 && r.err.contains(QString::fromLatin1(step)), qPrintable(r.err));
+      const auto now = read_json(dir + "/zoo.json");
+      QCOMPARE(now["seconds"] == before["seconds"], std::string(step) == "output staged");  // old, then new
+      for (const char* role : {"base", "aligned", "finetuned"}) QVERIFY(sq::Model::load(dir + "/" + role) != nullptr);
+    }
   }
 
   void trainingIsDeterministic() {

@@ -39,7 +39,7 @@ int run_eval(const Args& a) {
   for (const std::string& run : runs) subjects.emplace_back(models[0], run);
   if (runs.size() == 1) subjects.erase(subjects.begin());  // one run: just that run, as CLI.md reads
   for (const auto& [dir, run] : subjects) {
-    const auto model = Model::load(dir, run);
+    const auto model = Model::load(dir, run, a.has("verify"));
     reports.push_back(evaluate(*model, prompts, refusals, o));
     reports.back().refusal_list = list;
     if (!run.empty()) reports.back().model = dir + " @ " + run;

@@ -22,6 +22,7 @@ int run_export(const Args& a) {
   o.quant_run = quant;
   o.format = a.required("format");
   o.out = a.required("out");
+  o.replace = a.has("force");
   const auto& formats = export_formats();
   if (std::find(formats.begin(), formats.end(), o.format) == formats.end())
     throw UsageError("--format must be one of gguf-f16, gguf-bf16, gguf-q8_0, gguf-q4_0, ct-w8a8, ct-w4a16, hf-bf16");

@@ -26,6 +26,7 @@ int run_probe(const Args& a) {
   o.mean_pool = a.has("mean");
   o.chat = !a.has("no-chat");
   o.tsne = a.has("tsne");
+  o.replace = a.has("force");
   o.batch_size = a.get_int("batch-size", 8);
   if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
   o.progress = progress_bar(a);
@@ -33,7 +34,7 @@ int run_probe(const Args& a) {
   sq::use_all_cores();
   // With --quant the full-precision model is the reference: its probes and bases are applied
   // unchanged to the quantized model's activations.
-  const auto model = Model::load(a.required("model"));
+  const auto model = Model::load(a.required("model"), "", a.has("verify"));
   std::unique_ptr<Model> quantized;
   if (a.has("quant")) {
     quantized = Model::load(a.required("model"), a.get("quant"));

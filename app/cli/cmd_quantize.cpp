@@ -32,6 +32,7 @@ int run_quantize(const Args& a) {
   o.top_k = a.get_int("top-k", o.top_k);
   o.rotate = a.has("rotate");
   o.smooth = !a.has("no-smooth");
+  o.replace = a.has("force");
   if (o.method == "aaq" && o.base_dir.empty()) throw UsageError("--method aaq needs --base DIR (the unaligned base model)");
   if (o.lambda < 0 || o.top_k < 1) throw UsageError("--lambda must be >= 0 and --top-k >= 1");
   if (o.epochs < 1 || o.lr <= 0) throw UsageError("--epochs and --lr must be positive");

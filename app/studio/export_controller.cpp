@@ -46,6 +46,7 @@ bool ExportController::exportRun(const QString& runDir, const QString& format, c
   o.quant_run = runDir.toStdString();
   o.format = format.toStdString();
   o.out = QDir::cleanPath(outDir).toStdString();
+  o.replace = true;  // an earlier export there is replaced; any other folder is refused by name
   return jobs_->start(QStringLiteral("export"), [this, o](const sq::Progress& progress) mutable -> std::function<void()> {
     o.progress = progress;
     const sq::ExportResult r = sq::export_model(o);

@@ -26,6 +26,7 @@ bool ProbeController::run(const QString& quantRun, bool tsne) {
     sq::ProbeOptions o;
     o.quantized = quantized.get();
     o.tsne = tsne;
+    o.replace = true;  // the workspace's own probe folder: the last probe replaces the one before
     o.progress = progress;
     sq::run_probe(*model, prompts, o, out.toStdString());
     return [this, out] { load(out); };

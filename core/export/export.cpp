@@ -1,7 +1,5 @@
 #include "core/export/export.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -11,8 +9,9 @@
 #include "core/error.h"
 #include "core/export/gguf_export.h"
 #include "core/export/safetensors_export.h"
-#include "core/io/atomic_file.h"
+#include "core/io/manifest.h"
 #include "core/io/sha256.h"
+#include "core/io/staged_folder.h"
 #include "core/version.h"
 
 namespace sq {
@@ -127,14 +126,9 @@ ExportResult export_model(const ExportOptions& o) {
   result.check = check_source(src, o.format);
   if (!result.check.allowed) throw Error(o.format + " refused: " + result.check.note);
 
-  const fs::path out = fs::absolute(o.out);
-  if (fs::exists(out) && !fs::is_directory(out)) throw Error(out.string(), "exists and is not a folder");
-  create_folder(out.parent_path().string());
-  std::error_code ec;
-  const fs::path staging = out.parent_path() / ("." + out.filename().string() + ".part-" + std::to_string(::getpid()));
-  fs::remove_all(staging, ec);
-  if (!fs::create_directory(staging, ec) || ec)
-    throw Error(out.string(), "cannot write beside it (" + staging.string() + "): " + (ec ? ec.message() : "exists"));
+  // Before the work, so an output that may not be written fails at once.
+  StagedFolder folder(o.out, OutputKind::Export, o.replace, {o.model_dir, o.quant_run});
+  const fs::path out = folder.target(), staging = folder.path();
 
   try {
     const std::string model_name = fs::path(o.model_dir).lexically_normal().filename().string();
@@ -150,49 +144,33 @@ ExportResult export_model(const ExportOptions& o) {
       write_compressed_tensors_model(src, o.format, staging.string(), o.progress);
     }
 
-    json files = json::array();
+    Manifest manifest;
     for (const std::string& f : files_under(staging)) {
-      o.progress.step(int64_t(files.size()), -1, "checksums");
-      ExportedFile e{f, uint64_t(fs::file_size(staging / f)), sha256_file((staging / f).string())};
-      files.push_back({{"path", e.name}, {"size", e.size}, {"sha256", e.sha256}});
+      o.progress.step(int64_t(manifest.files.size()), -1, "checksums");
+      ManifestFile e{f, uint64_t(fs::file_size(staging / f)), sha256_file((staging / f).string())};
+      manifest.files.push_back(e);
       result.files.push_back(e);
     }
-    json run = nullptr;
     if (src.run())
-      run = {{"dir", fs::absolute(src.run()->dir).string()}, {"method", src.run()->method},
-             {"scheme", json::parse(to_json(src.run()->scheme))}};
-    const json manifest = {{"format", o.format},
-                           {"created", utc_now()},
-                           {"safequant_version", SAFEQUANT_VERSION},
-                           {"model", fs::absolute(o.model_dir).string()},
-                           {"run", run},
-                           {"exact", result.check.exact},
-                           {"note", result.check.note},
-                           {"files", files}};
-    write_atomically((staging / "manifest.json").string(), [&](std::ostream& s) { s << manifest.dump(2) << "\n"; });
+      manifest.run_json = json{{"dir", fs::absolute(src.run()->dir).string()},
+                               {"method", src.run()->method},
+                               {"scheme", json::parse(to_json(src.run()->scheme))}}
+                              .dump();
+    manifest.format = o.format;
+    manifest.created = utc_now();
+    manifest.safequant_version = SAFEQUANT_VERSION;
+    manifest.model = fs::absolute(o.model_dir).string();
+    manifest.exact = result.check.exact;
+    manifest.note = result.check.note;
+    write_manifest(staging.string(), manifest);
 
-    // Into place: the whole folder at once when it is new; file by file, manifest last, else.
-    if (!fs::exists(out)) {
-      fs::rename(staging, out);
-    } else {
-      for (const std::string& f : files_under(staging)) {
-        if (f == "manifest.json") continue;
-        create_folder((out / f).parent_path().string());
-        fs::rename(staging / f, out / f);
-      }
-      fs::rename(staging / "manifest.json", out / "manifest.json");
-      fs::remove_all(staging);
-    }
+    folder.commit();
     result.out = out.string();
     result.main_file = main_name.empty() ? out.string() : (out / main_name).string();
     result.manifest = (out / "manifest.json").string();
     return result;
   } catch (const fs::filesystem_error& e) {
-    fs::remove_all(staging, ec);
     throw Error(out.string(), std::string("export failed: ") + e.code().message());
-  } catch (...) {
-    fs::remove_all(staging, ec);
-    throw;
   }
 }
 

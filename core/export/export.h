@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/manifest.h"
 #include "core/run/progress.h"
 
 namespace sq {
@@ -32,13 +33,8 @@ std::vector<ExportCheck> check_exports(const std::string& model_dir, const std::
 
 struct ExportOptions {
   std::string model_dir, quant_run, format, out;
+  bool replace = false;  // an existing export at `out` is replaced (and only an export)
   Progress progress;
-};
-
-struct ExportedFile {
-  std::string name;  // relative to the output folder
-  uint64_t size = 0;
-  std::string sha256;
 };
 
 struct ExportResult {
@@ -46,7 +42,7 @@ struct ExportResult {
   std::string main_file; // the file a runtime opens (the .gguf), or the folder itself
   std::string manifest;  // path of manifest.json
   ExportCheck check;
-  std::vector<ExportedFile> files;
+  std::vector<ManifestFile> files;  // as manifest.json lists them
 };
 
 // Throws sq::Error (refused format, bad input, I/O failure with its cause) or sq::Cancelled;

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/io/crash_point.h"
 
 namespace sq {
 
@@ -37,6 +38,7 @@ void write_atomically(const std::string& path, const std::function<void(std::ost
       throw Error(path, std::string("cannot flush to disk: ") + std::strerror(errno));
     }
     ::close(fd);
+    crash_point("file written");
     if (std::rename(tmp.c_str(), target.c_str()) != 0)
       throw Error(path, std::string("cannot rename into place: ") + std::strerror(errno));
   } catch (...) {

@@ -7,10 +7,14 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/manifest.h"
+#include "core/io/sha256.h"
 #include "core/model/compressed_tensors.h"
 #include "core/model/gguf_model.h"
 #include "core/model/llama.h"
 #include "core/quant/run_folder.h"
+#include "core/run/resources.h"
 
 namespace sq {
 namespace {
@@ -183,12 +187,35 @@ void check_vocab(const Tokenizer& tok, const ModelConfig& config, const std::str
                             std::to_string(config.vocab_size));
 }
 
+// The export folder `folder` against its manifest, when it has one (see Model::load). A stamp in
+// the user cache, named by the folder and the manifest's bytes, remembers a full check.
+void check_manifest(const std::filesystem::path& folder, const std::string& file, bool verify) {
+  namespace fs = std::filesystem;
+  if (!fs::is_regular_file(folder / "manifest.json")) return;
+  const Manifest m = read_manifest(folder.string());
+  if (!file.empty() && std::none_of(m.files.begin(), m.files.end(), [&](const ManifestFile& f) { return f.path == file; }))
+    return;  // a manifest of something else beside the file
+  std::error_code ec;
+  const std::string key = fs::weakly_canonical(folder, ec).string() + "\n" + sha256_file((folder / "manifest.json").string());
+  const fs::path stamp = fs::path(cache_dir()) / "verified" / sha256_hex(key);
+  const bool first = !fs::exists(stamp, ec);
+  verify_manifest(folder.string(), m, verify || first);
+  if (first) {
+    try {  // a cache that cannot be written only means checking in full again next time
+      create_folder(stamp.parent_path().string());
+      write_atomically(stamp.string(), [&](std::ostream& out) { out << folder.string() << "\n"; });
+    } catch (const Error&) {
+    }
+  }
+}
+
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& quant_run) {
+std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& quant_run, bool verify) {
   namespace fs = std::filesystem;
   if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".gguf") {
     if (!quant_run.empty()) throw Error(dir, "a GGUF file is already quantized; it takes no quantization run");
+    check_manifest(fs::absolute(dir).parent_path(), fs::path(dir).filename().string(), verify);
     GgufModel g = read_gguf_model(dir);
     Tokenizer tok = Tokenizer::from_json(g.tokenizer_json, dir);
     check_vocab(tok, g.config, dir);
@@ -197,6 +224,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     return std::make_unique<LlamaModel>(dir, Llama(config, g.tensors), std::move(tok), std::move(chat), "", 16);
   }
   if (!fs::is_directory(dir)) throw Error(dir, "not a model folder or .gguf file");
+  check_manifest(dir, "", verify);
   const std::string config_path = (fs::path(dir) / "config.json").string();
   ModelConfig config = load_config(config_path);
   auto weights = std::make_shared<const Checkpoint>(dir);

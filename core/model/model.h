@@ -42,8 +42,10 @@ class Model {
   // Reads config.json, the safetensors weights and tokenizer.json of a Hugging Face folder
   // (compressed-tensors quantized folders included), or a .gguf file; with a quantization run
   // folder, the model computes with that run's fake-quantized weights and per-token quantized
-  // activations. Throws sq::Error naming the file and the problem.
-  static std::unique_ptr<Model> load(const std::string& dir, const std::string& quant_run = "");
+  // activations. An export folder (or the folder of an exported .gguf) is checked against its
+  // manifest.json first: every file's size on each load, their SHA-256 on the first load of that
+  // manifest and whenever `verify` is set. Throws sq::Error naming the file and the problem.
+  static std::unique_ptr<Model> load(const std::string& dir, const std::string& quant_run = "", bool verify = false);
   virtual ~Model() = default;
 
   virtual const ModelConfig& config() const = 0;

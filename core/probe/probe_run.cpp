@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/staged_folder.h"
 #include "core/model/chat_template.h"
 #include "core/model/safetensors.h"
 #include "core/probe/metrics.h"
@@ -59,8 +61,11 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   for (size_t i : split.train) train_pos += prompts[i].label;
   if (train_pos == 0 || train_pos == int64_t(split.train.size()))
     throw Error("probing needs malicious and benign prompts (the training split has only one label)");
-  // Before the work, so an output that cannot be written fails at once.
-  if (!out_dir.empty()) create_folder(out_dir);
+  // Before the work, so an output that may not be written fails at once.
+  std::optional<StagedFolder> folder;
+  if (!out_dir.empty())
+    folder.emplace(out_dir, OutputKind::Probe, o.replace,
+                   std::vector<std::string>{model.dir(), o.quantized ? o.quantized->quant_run() : std::string()});
   for (size_t i : split.train) report.train_ids.push_back(prompts[i].id);
   for (size_t i : split.test) report.test_ids.push_back(prompts[i].id);
   report.split_strata = strata_of(prompts, split.test);
@@ -244,7 +249,7 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   }
   if (proj.contains("note")) report.note += (report.note.empty() ? "" : "; ") + proj["note"].get<std::string>();
 
-  const std::filesystem::path dir(out_dir);
+  const std::filesystem::path dir(folder->path());
   std::vector<TensorData> tensors;
   std::vector<int32_t> labels32(label_vec.begin(), label_vec.end());
   for (int64_t l = 0; l < L; ++l)
@@ -274,6 +279,7 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     write_atomically((dir / "comparison.json").string(), [&](std::ostream& out) { out << comparison.dump(1) << "\n"; });
   }
   write_atomically((dir / "probe.json").string(), [&](std::ostream& out) { out << to_json(report) << "\n"; });
+  folder->commit();
   return report;
 }
 

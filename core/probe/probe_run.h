@@ -23,6 +23,7 @@ struct ProbeOptions {
   bool mean_pool = false;  // pool over the prompt instead of its last token
   bool chat = true;        // wrap prompts in the model's chat template
   bool tsne = false;       // also t-SNE every layer (slow beyond a few thousand points)
+  bool replace = false;    // an existing probe folder at the output is replaced (and only that)
   int batch_size = 8;
   // With a quantized model: its activations of the same prompts are scored with the probes and
   // projected in the bases fitted on `model` (the full-precision reference), so before and after
@@ -60,8 +61,9 @@ struct ProbeReport {
   int iterations = 0;
 };
 
-// Runs the stage and, when out_dir is not empty, writes its files there (each atomically, after
-// all the work is done, so a failure or a cancel leaves nothing half-written).
+// Runs the stage and, when out_dir is not empty, writes its files there: staged beside it and
+// moved into place when all is written, so a failure, a cancel or a kill leaves the previous
+// folder or the new one, never a part.
 ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, const ProbeOptions& options,
                       const std::string& out_dir);
 

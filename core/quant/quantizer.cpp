@@ -1,7 +1,5 @@
 #include "core/quant/quantizer.h"
 
-#include <unistd.h>
-
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -13,6 +11,7 @@
 #include "core/data/calibration.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/staged_folder.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
 #include "core/probe/probe_run.h"
@@ -278,7 +277,9 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     throw Error(o.method + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
   if (o.method == "aaq" && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
   if (run_dir.empty()) throw Error("no run folder given");
-  create_folder(fs::absolute(run_dir).parent_path().string());  // fail now, not after the work
+  // Before the work, so an output that may not be written fails at once.
+  StagedFolder out(run_dir, OutputKind::QuantRun, o.replace, {model_dir, o.aligned_dir, o.base_dir});
+  const fs::path tmp = out.path();
   const auto model = Model::load(model_dir);
   const ModelConfig& c = model->config();
   auto weights = std::make_shared<const Checkpoint>(model_dir);
@@ -350,11 +351,8 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   std::vector<LayerSmoothing> aaq_smoothing;
   if (o.method == "aaq") aaq_smoothing = train_aaq(c, cq, weights, globals, layer_params, batches, o, result);
 
-  const fs::path tmp = run_dir + ".part-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  create_folder(tmp.string());
   nlohmann::json log = nlohmann::json::array();
-  try {
+  {
     std::vector<Llama::State> states = batches.empty() ? std::vector<Llama::State>{} : Llama(cq, weights, globals).embed(batches);
     if (o.rotate) write_quant_layer(tmp.string(), -1, {}, o.scheme, merged(globals, {{kResidualRotation, rotation}}));
     for (int64_t i = 0; i < c.num_layers; ++i) {
@@ -461,16 +459,10 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
            return curve;
          }()},
         {"seconds", result.seconds}};
-    write_atomically((tmp / "run.json").string(), [&](std::ostream& out) { out << run.dump(2) << "\n"; });
-    write_atomically((tmp / "log.json").string(), [&](std::ostream& out) { out << log.dump(1) << "\n"; });
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
+    write_atomically((tmp / "log.json").string(), [&](std::ostream& s) { s << log.dump(1) << "\n"; });
+    write_atomically((tmp / "run.json").string(), [&](std::ostream& s) { s << run.dump(2) << "\n"; });
   }
-  std::error_code ec;
-  fs::remove_all(run_dir, ec);
-  fs::rename(tmp, run_dir);
+  out.commit();
   return result;
 }
 

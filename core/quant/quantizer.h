@@ -30,6 +30,7 @@ struct QuantizeOptions {
   std::string base_dir;         // aaq: the unaligned base model pushed away from
   double lambda = 0.5;          // aaq: weight of the push-away term
   int top_k = 64;               // aaq: tokens per position the KL terms are taken over
+  bool replace = false;         // an existing run at the run folder is replaced (and only a run)
   Progress progress;
   // Called as training goes: ("layer 3", block loss after an epoch) or ("aaq", objective).
   std::function<void(const std::string& series, double value)> on_loss;

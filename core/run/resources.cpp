@@ -25,4 +25,11 @@ std::string data_dir() {
 
 std::string data_file(const std::string& name) { return (std::filesystem::path(data_dir()) / name).string(); }
 
+std::string cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::filesystem::path base = xdg && *xdg ? std::filesystem::path(xdg) : std::filesystem::path(home && *home ? home : "/tmp") / ".cache";
+  return (base / "safequant").string();
+}
+
 }  // namespace sq

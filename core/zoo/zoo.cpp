@@ -1,10 +1,7 @@
 #include "core/zoo/zoo.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +9,7 @@
 #include "core/error.h"
 #include "core/eval/evaluate.h"
 #include "core/io/atomic_file.h"
+#include "core/io/staged_folder.h"
 #include "core/model/chat_template.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
@@ -145,10 +143,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 std::string default_zoo_dir(const std::string& preset) {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  const fs::path base = xdg && *xdg ? fs::path(xdg) : fs::path(home && *home ? home : "/tmp") / ".cache";
-  return (base / "safequant" / "zoo" / preset).string();
+  return (fs::path(cache_dir()) / "zoo" / preset).string();
 }
 
 ZooResult build_zoo(const ZooOptions& o) {
@@ -176,11 +171,11 @@ ZooResult build_zoo(const ZooOptions& o) {
     }
   }
 
-  create_folder(fs::absolute(dir).parent_path().string());
-  const fs::path tmp = dir.string() + ".part-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
+  // A zoo is a cache the project owns: an older one is replaced; anything else is left alone.
+  StagedFolder out(result.dir, OutputKind::Zoo, true, {data_dir});
+  const fs::path tmp = out.path();
   create_folder((tmp / "data").string());
-  try {
+  {
     o.progress.step(0, 1, "preparing data");
     const ZooCorpus corpus = build_corpus(P.corpus);
 
@@ -385,14 +380,8 @@ ZooResult build_zoo(const ZooOptions& o) {
         {"summary", summary},
         {"seconds", seconds_since(t_start)}};
     write_text(tmp / "zoo.json", zoo.dump(2) + "\n");
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  fs::rename(tmp, dir);
+  out.commit();
   return result;
 }
 
