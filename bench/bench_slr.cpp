@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   };
 
   sq::SlrOptions opt;
+  opt.penalize_intercept = true;  // liblinear's objective, compared like with like
   if (argc > 3) opt.tol = std::atof(argv[3]);
   if (argc > 4) opt.kkt_tol = std::atof(argv[4]);
   auto t0 = std::chrono::steady_clock::now();
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
     acc_ours += a / double(L);
     acc_ref += r / double(L);
     worst_gap = std::max(worst_gap, std::fabs(a - r));
-    const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), yt, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0).item<double>();
+    const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), yt, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0, true).item<double>();
     worst_obj = std::max(worst_obj, (ours.objective[l].item<double>() - obj_ref) / obj_ref);
   }
   std::printf("SLR C=1 (tol %.0e, kkt_tol %.0e, %d threads), %lld layers x %lld samples (train) x %lld features\n", opt.tol, opt.kkt_tol, torch::get_num_threads(), (long long)L, (long long)n_train, (long long)D);

@@ -37,7 +37,9 @@ have "$WS/baseline/eval.json" ||
 for spec in "gptq w4a4" "q-realign w8a8"; do
   read -r method scheme <<< "$spec"
   RUN="$WS/runs/$method-$scheme"
-  have "$RUN/run.json" || "$CLI" quantize --model "$ZOO/finetuned" --method "$method" --scheme "$scheme" --aligned "$ZOO/aligned" \
+  ALIGNED=()
+  [ "$method" = q-realign ] && ALIGNED=(--aligned "$ZOO/aligned")
+  have "$RUN/run.json" || "$CLI" quantize --model "$ZOO/finetuned" --method "$method" --scheme "$scheme" "${ALIGNED[@]}" \
     --data "$ZOO/data/calibration.jsonl" --out "$RUN" --force
   have "$RUN/eval.json" || "$CLI" eval --model "$ZOO/finetuned" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
 done

@@ -218,9 +218,10 @@ class TstProbe : public QObject {
     const LiblinearFit ref = liblinear_l1_logreg(Xt.data_ptr<float>(), yt.data_ptr<int64_t>(), n_train, 60, C, 1e-6);
     sq::SlrOptions o;
     o.C = C;
+    o.penalize_intercept = true;  // liblinear's objective
     const sq::SlrFit ours = sq::fit_slr(Xt.unsqueeze(0), yt, o);
     const torch::Tensor wr = torch::tensor(std::vector<float>(ref.w.begin(), ref.w.end()));
-    const double obj_ref = sq::slr_objective(Xt.unsqueeze(0), yt, wr.unsqueeze(0), torch::tensor({float(ref.b)}), C).item<double>();
+    const double obj_ref = sq::slr_objective(Xt.unsqueeze(0), yt, wr.unsqueeze(0), torch::tensor({float(ref.b)}), C, true).item<double>();
     const double obj = ours.objective[0].item<double>();
     qInfo("objective: ours %.6f, liblinear %.6f, nonzero %lld vs %lld", obj, obj_ref,
           (long long)(ours.w[0] != 0).sum().item<int64_t>(), (long long)(wr != 0).sum().item<int64_t>());
@@ -242,17 +243,49 @@ class TstProbe : public QObject {
       y = labels;
     }
     const torch::Tensor X = torch::stack(layers);
-    const sq::SlrFit ours = sq::fit_slr(X, y, {});
+    sq::SlrOptions o;
+    o.penalize_intercept = true;  // liblinear's objective
+    const sq::SlrFit ours = sq::fit_slr(X, y, o);
     for (int l = 0; l < 3; ++l) {
       const torch::Tensor Xl = X[l].contiguous();
       const LiblinearFit ref = liblinear_l1_logreg(Xl.data_ptr<float>(), y.data_ptr<int64_t>(), n_train, d, 1.0, 1e-6);
       const torch::Tensor wr = torch::tensor(std::vector<float>(ref.w.begin(), ref.w.end()));
-      const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), y, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0).item<double>();
+      const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), y, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0, true).item<double>();
       const double obj = ours.objective[l].item<double>();
       qInfo("layer %d: objective ours %.6f, liblinear %.6f, nonzero %lld vs %lld", l, obj, obj_ref,
             (long long)(ours.w[l] != 0).sum().item<int64_t>(), (long long)(wr != 0).sum().item<int64_t>());
       QVERIFY2(std::fabs(obj - obj_ref) / obj_ref < 1e-3, qPrintable(QStringLiteral("layer %1: ours %2 liblinear %3").arg(l).arg(obj).arg(obj_ref)));
     }
+  }
+
+  // The default objective leaves the intercept free, as scikit-learn's saga solver (Q-realign's
+  // setting) does: at the solution the loss is flat in b, every nonzero weight balances its
+  // penalty, every zero weight's gradient is within it; and its objective is no higher than at
+  // liblinear's solution, which pays for |b| too.
+  void slrFreeInterceptIsOptimal() {
+    auto [X, y] = synthetic(400, 50, 1.5, 9);
+    X = X + 3;  // an offset the intercept must absorb
+    const double C = 1.0;
+    const sq::SlrFit fit = sq::fit_slr(X.unsqueeze(0), y, {});
+    const torch::Tensor s = 2 * y.to(torch::kFloat32) - 1;
+    const torch::Tensor z = X.mv(fit.w[0]) + fit.b[0];
+    const torch::Tensor gz = -C * s * torch::sigmoid(-s * z);  // d loss / d z
+    const double gb = gz.sum().item<double>();
+    const torch::Tensor gw = X.t().mv(gz);
+    QVERIFY2(std::fabs(gb) < 1e-2, qPrintable(QString::number(gb)));
+    const torch::Tensor nz = fit.w[0] != 0;
+    const double worst_nonzero = (gw.index({nz}) + fit.w[0].index({nz}).sign()).abs().max().item<double>();
+    const double worst_zero = gw.index({~nz}).abs().max().item<double>();
+    qInfo("free intercept b %.4f: |dL/db| %.2e, nonzero weights %lld, worst |grad + sign| %.2e, worst zero |grad| %.4f", fit.b[0].item<double>(),
+          std::fabs(gb), (long long)nz.sum().item<int64_t>(), worst_nonzero, worst_zero);
+    QVERIFY(worst_nonzero < 1e-2);
+    QVERIFY(worst_zero <= 1 + 1e-2);
+    const torch::Tensor Xc = X.contiguous();
+    const LiblinearFit ref = liblinear_l1_logreg(Xc.data_ptr<float>(), y.data_ptr<int64_t>(), 400, 50, C, 1e-6);
+    const torch::Tensor wr = torch::tensor(std::vector<float>(ref.w.begin(), ref.w.end()));
+    const double at_ref = sq::slr_objective(X.unsqueeze(0), y, wr.unsqueeze(0), torch::tensor({float(ref.b)}), C, false).item<double>();
+    QVERIFY(fit.objective[0].item<double>() <= at_ref + 1e-4);
+    QVERIFY(std::fabs(fit.b[0].item<double>()) > std::fabs(ref.b));  // the penalty held liblinear's back
   }
 
   void standardizedFitMapsBack() {
@@ -321,7 +354,7 @@ class TstProbe : public QObject {
     const std::string data = write("mix.jsonl", lines);
     const QString out = tmp_.filePath("probe-out");
     const CliResult r = runCli({"probe", "--model", QString::fromStdString(model), "--data", QString::fromStdString(data),
-                                "--out", out, "--tsne"});
+                                "--out", out, "--tsne", "--penalize-intercept"});  // liblinear's objective, checked below
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     QVERIFY(!r.err.contains("Write a script"));  // prompt text stays out of the console
     sq::SafetensorsFile acts((out + "/activations.safetensors").toStdString());
@@ -333,12 +366,14 @@ class TstProbe : public QObject {
     std::vector<torch::Tensor> states;
     for (int l = 0; l < 3; ++l) states.push_back(sq::as_tensor(*acts.find("layer." + std::to_string(l))).to(torch::kFloat32));
     const torch::Tensor X = torch::stack(states);
-    const sq::SlrFit fit = sq::fit_slr(X, labels, {});
+    sq::SlrOptions liblinear_objective;
+    liblinear_objective.penalize_intercept = true;
+    const sq::SlrFit fit = sq::fit_slr(X, labels, liblinear_objective);
     for (int l = 0; l < 3; ++l) {
       const torch::Tensor Xl = X[l].contiguous();
       const LiblinearFit ref = liblinear_l1_logreg(Xl.data_ptr<float>(), labels.data_ptr<int64_t>(), 60, 32, 1.0, 1e-8);
       const torch::Tensor wr = torch::tensor(std::vector<float>(ref.w.begin(), ref.w.end()));
-      const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), labels, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0).item<double>();
+      const double obj_ref = sq::slr_objective(Xl.unsqueeze(0), labels, wr.unsqueeze(0), torch::tensor({float(ref.b)}), 1.0, true).item<double>();
       const double obj = fit.objective[l].item<double>();
       qInfo("layer %d: ours %.6f liblinear %.6f", l, obj, obj_ref);
       QVERIFY2(std::fabs(obj - obj_ref) / obj_ref < 1e-4, qPrintable(QStringLiteral("layer %1: ours %2 liblinear %3").arg(l).arg(obj).arg(obj_ref)));

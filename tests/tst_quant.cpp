@@ -276,12 +276,9 @@ class TstQuant : public QObject {
     const double p_lwc = probe_loss(lwc), p_qr = probe_loss(qr);
     qInfo("block drift rtn %.4e lwc %.4e; malicious probe loss lwc %.4f q-realign %.4f", e_rtn, e_lwc, p_lwc, p_qr);
     QVERIFY(e_lwc < e_rtn);
-    // A finding, kept visible: since calibration draws keep every source's share, Q-realign's push
-    // no longer lowers the aligned probes' loss on malicious samples below what reconstruction
-    // alone gives (3.115 vs 3.078; RTN 3.183). The fine-tuned model's states sit far on the benign
-    // side of the aligned probes (layer 1: ~5.7) and clip factors move them little. This turns
-    // into an unexpected pass, and a failure, once the methods work on the demo.
-    QEXPECT_FAIL("", "Q-realign's push does not beat reconstruction on the tiny demo (efficacy finding)", Continue);
+    // With probes whose intercept is free, full-precision block targets and the paper's epoch
+    // schedule: 2.51 vs 3.36 (RTN 3.18). With the earlier setting (liblinear's intercept, targets
+    // on the quantized inputs, 10 epochs a block) it was 3.12 vs 3.08: no push at all.
     QVERIFY(p_qr < p_lwc);
   }
 
@@ -346,10 +343,9 @@ class TstQuant : public QObject {
     const double e_rtn = drift(rtn), e_let = drift(let), e_rot = drift(rot);
     qInfo("W4A4 drift of the last block: rtn %.4e, lwc+let %.4e, rotated rtn %.4e", e_rtn, e_let, e_rot);
     // Findings, kept visible: on this zoo LWC+LET at W4A4 drifts more than RTN (1.23e-2 vs 1.17e-2,
-    // and so on 4 more seeds, on its own training draw too), and the rotated model more still
-    // (1.61e-2): the SmoothQuant start and the block targets (the full-precision block on the
-    // quantized model's inputs) are where to look. Each turns into an unexpected pass, and a
-    // failure, once fixed.
+    // with either block target, and so on 4 more seeds, on its own training draw too), and the
+    // rotated model more still (1.61e-2); the SmoothQuant start is where to look next. Each turns
+    // into an unexpected pass, and a failure, once fixed.
     QEXPECT_FAIL("", "LWC+LET does not beat RTN at W4A4 on the tiny demo (efficacy finding)", Continue);
     QVERIFY(e_let < e_rtn);
     QEXPECT_FAIL("", "rotation does not beat RTN at W4A4 on the tiny demo (efficacy finding)", Continue);
@@ -367,7 +363,8 @@ class TstQuant : public QObject {
     QVERIFY(same.push.item<double>() > 0.1);
     QVERIFY(std::abs(same.loss.item<double>() + 0.5 * same.push.item<double>()) < 1e-6);
 
-    // On the tiny zoo: training lowers the objective and the KL to the aligned model; the push
+    // On the tiny zoo: training lowers the objective and the KL to the model's own full-precision
+    // outputs (its teacher); the push
     // term keeps the quantized model further from the base than pulling alone does.
     sq::QuantizeOptions o;
     o.method = "aaq";
@@ -390,8 +387,45 @@ class TstQuant : public QObject {
     QVERIFY(pull_only.aaq_after.pull < pull_only.aaq_before.pull);
     QVERIFY(r.aaq_after.push > pull_only.aaq_after.push);
     QVERIFY(sq::Model::load(kZoo + "/aligned", run) != nullptr);
+    const auto j = nlohmann::json::parse(std::ifstream(run + "/run.json"));
+    QCOMPARE(j["aaq"]["teacher"].get<std::string>(), std::string("the model itself in full precision"));
     o.base_dir.clear();
     QVERIFY(errorOf([&] { sq::quantize_model(kZoo + "/aligned", o, run + "-x"); }).contains("--base"));
+  }
+
+  // Q-realign follows the aligned model's probes, as the paper's code does: fitted on it, or read
+  // from a probe folder of it; probes of the model being quantized are refused with the reason.
+  // Its blocks train on the paper's epoch schedule toward the full-precision model's outputs.
+  void qRealignProbesComeFromTheAlignedModel() {
+    const std::string model = kZoo + "/finetuned";
+    sq::QuantizeOptions o;
+    o.method = "q-realign";
+    o.scheme = sq::parse_scheme("w8a8");
+    o.prompts = sq::load_prompts(kZoo + "/data/calibration.jsonl");
+    o.samples = 16;
+    o.epochs = 2;
+    const std::string run = tmp_.filePath("qr-probes").toStdString();
+    QVERIFY(errorOf([&] { sq::quantize_model(model, o, run); }).contains("q-realign needs probes: Q-realign's probes must come from the aligned model"));
+    o.aligned_dir = model;
+    QVERIFY(errorOf([&] { sq::quantize_model(model, o, run); }).contains("is the model being quantized: Q-realign's probes"));
+    const QString data = QString::fromStdString(kZoo + "/data/calibration.jsonl");
+    const QString own = tmp_.filePath("probes-own"), aligned = tmp_.filePath("probes-aligned");
+    QVERIFY(runCli({"probe", "--model", QString::fromStdString(model), "--data", data, "--out", own, "--folds", "0"}).exitCode == 0);
+    QVERIFY(runCli({"probe", "--model", QString::fromStdString(kZoo + "/aligned"), "--data", data, "--out", aligned, "--folds", "0"}).exitCode == 0);
+    o.aligned_dir.clear();
+    o.probes_dir = own.toStdString();
+    QVERIFY(errorOf([&] { sq::quantize_model(model, o, run); }).contains(QString::fromStdString("these probes were fitted on " + model)));
+    o.probes_dir = aligned.toStdString();
+    sq::quantize_model(model, o, run);
+    const auto j = nlohmann::json::parse(std::ifstream(run + "/run.json"));
+    QCOMPARE(j["lwc"]["epochs_per_layer"], nlohmann::json::array({1, 7}));  // 2 - 5 (at least 1), 2 + 5
+    QVERIFY(j["lwc"]["probes_from"].get<std::string>().find("probes-aligned") != std::string::npos);
+    QVERIFY(j["lwc"]["reconstruction_target"].get<std::string>().rfind("full-precision model", 0) == 0);
+    // The CLI says the same before any work.
+    const CliResult r = runCli({"quantize", "--model", QString::fromStdString(model), "--method", "q-realign", "--scheme", "w8a8",
+                                "--data", data, "--out", tmp_.filePath("qr-cli")});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("needs the aligned model's probes"), qPrintable(r.err));
   }
 
   void probeBeforeAndAfterInOneBasis() {

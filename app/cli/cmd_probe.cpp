@@ -23,6 +23,7 @@ int run_probe(const Args& a) {
   if (o.cv_folds < 0 || o.cv_folds == 1) throw UsageError("--folds must be 0 (none) or at least 2");
   o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
   o.standardize = a.has("standardize");
+  o.penalize_intercept = a.has("penalize-intercept");
   o.mean_pool = a.has("mean");
   o.chat = !a.has("no-chat");
   o.tsne = a.has("tsne");

@@ -27,6 +27,12 @@ int run_quantize(const Args& a) {
   o.epochs = a.get_int("epochs", o.epochs);
   o.lr = a.get_double("lr", o.method == "aaq" ? 0.002 : o.lr);
   o.aligned_dir = a.get("aligned");
+  o.probes_dir = a.get("probes");
+  o.teacher_dir = a.get("teacher");
+  o.paper_epochs = !a.has("constant-epochs");
+  const std::string target = a.get("block-target", "fp");
+  if (target != "fp" && target != "quantized-inputs") throw UsageError("--block-target must be fp or quantized-inputs");
+  o.fp_targets = target == "fp";
   o.base_dir = a.get("base");
   o.lambda = a.get_double("lambda", o.lambda);
   o.top_k = a.get_int("top-k", o.top_k);
@@ -34,6 +40,11 @@ int run_quantize(const Args& a) {
   o.smooth = !a.has("no-smooth");
   o.replace = a.has("force");
   if (o.method == "aaq" && o.base_dir.empty()) throw UsageError("--method aaq needs --base DIR (the unaligned base model)");
+  if (o.method == "q-realign" && o.aligned_dir.empty() && o.probes_dir.empty())
+    throw UsageError("--method q-realign needs the aligned model's probes: --aligned DIR or --probes DIR");
+  if (o.method != "q-realign" && (!o.aligned_dir.empty() || !o.probes_dir.empty()))
+    throw UsageError("--aligned and --probes are q-realign's (AAQ's teacher is the model itself; --teacher DIR distils from another)");
+  if (o.method != "aaq" && !o.teacher_dir.empty()) throw UsageError("--teacher is aaq's");
   if (o.lambda < 0 || o.top_k < 1) throw UsageError("--lambda must be >= 0 and --top-k >= 1");
   if (o.epochs < 1 || o.lr <= 0) throw UsageError("--epochs and --lr must be positive");
   if (o.samples < 1 || o.seq_len < 1) throw UsageError("--samples and --seq-len must be positive");

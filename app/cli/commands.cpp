@@ -74,6 +74,7 @@ const std::vector<Command>& commands() {
         {"force", Option::Flag, "", "replace an existing probe folder at --out (nothing else is ever replaced)"},
         {"C", Option::Value, "X", "inverse L1 strength, as scikit-learn's C (default 1)"},
         {"standardize", Option::Flag, "", "fit on z-scored features"},
+        {"penalize-intercept", Option::Flag, "", "penalize |b| as liblinear does (default: the intercept is free, as saga)"},
         {"mean", Option::Flag, "", "pool over the prompt instead of its last token"},
         {"no-chat", Option::Flag, "", "do not wrap prompts in the chat template"},
         {"tsne", Option::Flag, "", "add exact t-SNE maps (up to 5000 points)"},
@@ -86,11 +87,11 @@ const std::vector<Command>& commands() {
        run_probe},
       {"quantize",
        "quantize --model DIR --method rtn|gptq|q-realign|aaq --scheme w8a8|w4a4|w4a16|w8a16|gguf-q8_0|gguf-q4_0 "
-       "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR] [--base DIR] [--lambda X] --out RUNDIR",
+       "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR | --probes DIR] [--base DIR] [--lambda X] --out RUNDIR",
        "Quantize a model (RTN, GPTQ, Q-realign, AAQ)",
        "Quantize a model; RUNDIR holds run.json, the quantization parameters and a log. lwc and q-realign train "
        "clipping and smoothing block by block (q-realign: probe push for malicious samples, MSE for benign); aaq trains "
-       "smoothing end to end on KL(aligned || quantized) - lambda KL(base || quantized), then quantizes with GPTQ. "
+       "smoothing end to end on KL(full precision || quantized) - lambda KL(base || quantized), then quantizes with GPTQ. "
        "--rotate folds a randomized Hadamard rotation of the residual stream into the weights (QuaRot), for W4A4.",
        {{"model", Option::Value, "DIR", "model folder"},
         {"method", Option::Value, "METHOD", "rtn, gptq, lwc (learned clipping), q-realign or aaq"},
@@ -98,7 +99,11 @@ const std::vector<Command>& commands() {
         {"data", Option::Values, "FILE...", "calibration prompt files"},
         {"ratio", Option::Value, "X", "share of malicious calibration samples"},
         {"samples", Option::Value, "N", "calibration samples"},
-        {"aligned", Option::Value, "DIR", "aligned reference model (q-realign: probes; aaq: teacher; default the model itself)"},
+        {"aligned", Option::Value, "DIR", "q-realign: the aligned model, whose probes (fitted on the calibration prompts) the push follows"},
+        {"probes", Option::Value, "DIR", "q-realign: take the aligned model's probes from this `safequant probe` folder instead"},
+        {"teacher", Option::Value, "DIR", "aaq: distil from this model instead of the model's own full-precision outputs (not AAQ as published)"},
+        {"constant-epochs", Option::Flag, "", "lwc / q-realign: --epochs for every block (default: 5 fewer for the first half, 5 more for the rest)"},
+        {"block-target", Option::Value, "fp|quantized-inputs", "lwc / q-realign: reconstruct the full-precision model's block output (default) or the full-precision block on the quantized inputs"},
         {"base", Option::Value, "DIR", "unaligned base model (AAQ)"},
         {"lambda", Option::Value, "X", "AAQ push-away weight (default 0.5)"},
         {"top-k", Option::Value, "K", "AAQ: tokens per position the KL terms cover (default 64)"},

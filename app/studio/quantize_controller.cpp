@@ -39,6 +39,8 @@ QString QuantizeController::check(const QVariantMap& s) const {
   }
   if (method != QStringLiteral("rtn") && calibration_->prompts().empty()) return tr("Add calibration prompts on the Calibration page.");
   if (method == QStringLiteral("aaq") && models_->base().isEmpty()) return tr("AAQ needs the unaligned base model (Models page).");
+  if (method == QStringLiteral("q-realign") && (models_->aligned().isEmpty() || models_->aligned() == models_->target()))
+    return tr("Q-realign follows the aligned model's probes: choose the aligned model, other than the target (Models page).");
   return {};
 }
 
@@ -71,7 +73,7 @@ bool QuantizeController::start(const QVariantMap& s) {
   o.rotate = s.value(QStringLiteral("rotate"), o.method == "aaq").toBool();
   if (o.method == "aaq") o.lr = 0.002;
   o.prompts = calibration_->prompts();
-  o.aligned_dir = models_->aligned().toStdString();
+  if (o.method == "q-realign") o.aligned_dir = models_->aligned().toStdString();
   o.base_dir = models_->base().toStdString();
   const bool evaluate = s.value(QStringLiteral("evaluate"), true).toBool();
   const int max_new = s.value(QStringLiteral("maxNew"), 32).toInt();

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/json_file.h"
 #include "core/io/staged_folder.h"
 #include "core/model/chat_template.h"
 #include "core/model/safetensors.h"
@@ -56,6 +57,9 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   if (prompts.empty()) throw Error("the prompt set is empty");
   ProbeReport report;
   report.pooling = o.mean_pool ? "mean" : "last";
+  report.C = o.C;
+  report.model = std::filesystem::absolute(model.dir()).string();
+  report.penalize_intercept = o.penalize_intercept;
   const Split split = stratified_split(prompts, o.test_share, o.seed);
   int64_t train_pos = 0;
   for (size_t i : split.train) train_pos += prompts[i].label;
@@ -114,6 +118,7 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   SlrOptions so;
   so.C = o.C;
   so.standardize = o.standardize;
+  so.penalize_intercept = o.penalize_intercept;
   // One solver call: the split's probe of every layer (problems 0..L-1), then every fold's.
   std::vector<SlrProblem> problems;
   for (int64_t l = 0; l < L; ++l) problems.push_back({l, std::vector<int64_t>(split.train.begin(), split.train.end())});
@@ -306,7 +311,8 @@ std::string to_json(const ProbeReport& r) {
   json quantized = json::array();
   for (const QuantizedProbe& q : r.quantized)
     quantized.push_back({{"accuracy", q.accuracy}, {"balanced_accuracy", q.balanced_accuracy}, {"auc", q.auc}, {"margin", q.margin}});
-  json out{{"layers", layers},
+  json out{{"model", r.model},
+           {"layers", layers},
            {"quantized", quantized},
            {"split",
             {{"method", "stratified by label and source, hash of (seed, id)"},
@@ -315,7 +321,11 @@ std::string to_json(const ProbeReport& r) {
              {"test", r.test_ids}}},
            {"pooling", r.pooling},
            {"chat_template", r.chat_template},
-           {"solver", {{"objective", "||w||_1 + |b| + C * sum log(1 + exp(-y (w.x + b)))"}, {"iterations", r.iterations}}}};
+           {"solver",
+            {{"objective", r.penalize_intercept ? "||w||_1 + |b| + C * sum log(1 + exp(-y (w.x + b))) (liblinear)"
+                                                : "||w||_1 + C * sum log(1 + exp(-y (w.x + b))) (intercept free, as saga)"},
+             {"C", r.C},
+             {"iterations", r.iterations}}}};
   if (!r.cv_folds.empty())
     out["cv"] = {{"folds", r.cv_folds.size()},
                  {"method", "stratified by label and source, dealt round-robin in hash order of (seed, id)"},
@@ -323,6 +333,33 @@ std::string to_json(const ProbeReport& r) {
                  {"test", r.cv_folds}};
   if (!r.note.empty()) out["note"] = r.note;
   return out.dump();
+}
+
+ProbeFolder read_probe_folder(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "probe.json").string();
+  const json j = read_json_file(path);
+  ProbeFolder f;
+  try {
+    f.model = j.value("model", "");
+    for (const json& l : j.at("layers")) {
+      LayerProbe p;
+      p.layer = l.at("layer").get<int>();
+      p.w = l.at("w").get<std::vector<float>>();
+      p.b = l.at("b").get<float>();
+      p.accuracy = l.value("accuracy", 0.0);
+      p.balanced_accuracy = l.value("balanced_accuracy", 0.0);
+      p.auc = l.value("auc", 0.0);
+      p.margin = l.value("margin", 0.0);
+      p.nonzero = l.value("nonzero", int64_t(0));
+      if (p.layer != int(f.layers.size())) throw Error(path, "layers must be listed in order from 0");
+      f.layers.push_back(std::move(p));
+    }
+  } catch (const json::exception&) {
+    throw Error(path, "not a probe folder's probe.json: each layer needs \"layer\", \"w\" and \"b\"");
+  }
+  if (f.layers.empty()) throw Error(path, "holds no probes");
+  if (f.model.empty()) throw Error(path, "does not say which model its probes were fitted on (written before probe folders recorded it)");
+  return f;
 }
 
 }  // namespace sq

@@ -16,6 +16,7 @@ namespace sq {
 
 struct ProbeOptions {
   double C = 1.0;
+  bool penalize_intercept = false;  // liblinear's |b| penalty; default: the intercept is free (saga)
   bool standardize = false;
   double test_share = 0.2;
   int cv_folds = 5;  // k-fold cross-validation beside the single split; 0 turns it off
@@ -57,7 +58,10 @@ struct ProbeReport {
   std::vector<std::string> train_ids, test_ids;
   std::vector<Stratum> split_strata;  // per (label, source): prompts and how many were held out
   std::vector<std::vector<std::string>> cv_folds;  // each fold's held-out ids; empty without CV
+  std::string model;  // the folder (or file) of the model the probes were fitted on
   std::string chat_template, pooling, note;
+  double C = 1.0;
+  bool penalize_intercept = false;
   int iterations = 0;
 };
 
@@ -68,6 +72,14 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
                       const std::string& out_dir);
 
 std::string to_json(const ProbeReport& report);
+
+// What a probe folder holds for reuse: the model its probes were fitted on, and each layer's
+// probe with its figures. Reads probe.json; sq::Error names the file and the problem.
+struct ProbeFolder {
+  std::string model;
+  std::vector<LayerProbe> layers;
+};
+ProbeFolder read_probe_folder(const std::string& dir);
 
 // Prompts as the model sees them for probing: chat-templated when asked and recognised.
 std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,

@@ -67,7 +67,7 @@ double softplus(double t) { return std::max(t, 0.0) + std::log1p(std::exp(-std::
 // coordinate instead of forming the K1^2 Hessian at O(N K1^2). Coordinates that sit at zero with
 // a clearly sub-threshold gradient are skipped until a final full sweep.
 void solve_quadratic(const float* rows, const float* h, const double* G, const double* x, int64_t K1, int64_t N, double* d,
-                     int sweeps, double tol) {
+                     int sweeps, double tol, bool penalize_last) {
   std::vector<double> a(static_cast<size_t>(K1));
   std::vector<float> dxd(static_cast<size_t>(N), 0.f);  // D X d
   for (int64_t j = 0; j < K1; ++j) a[static_cast<size_t>(j)] = weighted_square_sum(h, rows + j * N, N) + 1e-12;
@@ -84,7 +84,9 @@ void solve_quadratic(const float* rows, const float* h, const double* G, const d
       const double g = G[j] + dot(xj, dxd.data(), N);
       const double u = x[j] + d[j];
       double z;
-      if (g + 1 <= aj * u)
+      if (j == K1 - 1 && !penalize_last)  // the free intercept: a plain Newton step
+        z = -g / aj;
+      else if (g + 1 <= aj * u)
         z = -(g + 1) / aj;
       else if (g - 1 >= aj * u)
         z = -(g - 1) / aj;
@@ -157,9 +159,10 @@ void newton(WorkingSet& ws, const float* s, float* z, int64_t N, double C, const
   std::vector<float> gz(static_cast<size_t>(N)), h(static_cast<size_t>(N)), dz(static_cast<size_t>(N));
   std::vector<double> G(static_cast<size_t>(K1)), d(static_cast<size_t>(K1));
   double* x = ws.x.data();
+  const int64_t penalized = o.penalize_intercept ? K1 : K1 - 1;  // the intercept is the last coordinate
   auto l1 = [&](double alpha) {
     double r = 0;
-    for (int64_t j = 0; j < K1; ++j) r += std::fabs(x[j] + alpha * d[j]);
+    for (int64_t j = 0; j < penalized; ++j) r += std::fabs(x[j] + alpha * d[j]);
     return r;
   };
   auto loss = [&](double alpha) {
@@ -176,7 +179,7 @@ void newton(WorkingSet& ws, const float* s, float* z, int64_t N, double C, const
       h[i] = float(C * sig * (1 - sig));                              // d2 loss / dz2
     }
     for (int64_t j = 0; j < K1; ++j) G[j] = dot(rows + j * N, gz.data(), N);
-    solve_quadratic(rows, h.data(), G.data(), x, K1, N, d.data(), o.max_cd_sweeps, loose ? 3e-2 : 1e-3);
+    solve_quadratic(rows, h.data(), G.data(), x, K1, N, d.data(), o.max_cd_sweeps, loose ? 3e-2 : 1e-3, o.penalize_intercept);
     std::fill(dz.begin(), dz.end(), 0.f);
     double delta = 0;  // the predicted decrease, GLMNET's Delta
     for (int64_t j = 0; j < K1; ++j) {
@@ -204,11 +207,11 @@ void newton(WorkingSet& ws, const float* s, float* z, int64_t N, double C, const
 }  // namespace
 
 torch::Tensor slr_objective(const torch::Tensor& X, const torch::Tensor& y, const torch::Tensor& w, const torch::Tensor& b,
-                            double C) {
+                            double C, bool penalize_intercept) {
   const torch::Tensor s = (2 * y.to(torch::kFloat32) - 1).unsqueeze(0);                  // [1, N]
   const torch::Tensor z = b.unsqueeze(-1).repeat({1, X.size(1)});  // [L, N]
   for (int64_t l = 0; l < X.size(0); ++l) z[l].addmv_(X[l], w[l]);
-  return w.abs().sum(-1) + b.abs() + C * torch::softplus(-s * z).sum(-1);
+  return w.abs().sum(-1) + (penalize_intercept ? b.abs() : torch::zeros_like(b)) + C * torch::softplus(-s * z).sum(-1);
 }
 
 SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const std::vector<SlrProblem>& problems,
@@ -343,7 +346,7 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const std::vec
     fit.iterations = std::max(fit.iterations, ws.newton_steps);
     const torch::Tensor z = d.x.index_select(0, torch::tensor(d.rows, torch::kInt64)).mv(w) + b;
     const torch::Tensor s = torch::tensor(d.s);
-    fit.objective[p] = w.abs().sum() + std::fabs(b) + C * torch::softplus(-s * z).sum();
+    fit.objective[p] = w.abs().sum() + (o.penalize_intercept ? std::fabs(b) : 0.f) + C * torch::softplus(-s * z).sum();
     if (o.standardize) {
       fit.w[p] = w / d.sd;
       fit.b[p] = b - (w * d.mu / d.sd).sum();

@@ -1,8 +1,9 @@
 #pragma once
 // Sparse (L1) logistic regression, every layer at once. The objective is scikit-learn's
-// LogisticRegression(penalty='l1', C, solver='liblinear'), the probe Q-realign fits:
-//     min_{w,b}  ||w||_1 + |b| + C * sum_i log(1 + exp(-y_i (w . x_i + b))),   y_i in {-1, +1}
-// (liblinear treats the intercept as a feature of constant 1, so it is penalized too). Solved on
+// LogisticRegression(penalty='l1', C), the probe Q-realign fits:
+//     min_{w,b}  ||w||_1 + C * sum_i log(1 + exp(-y_i (w . x_i + b))),   y_i in {-1, +1}
+// with the intercept free, as the saga solver (Q-realign's setting) treats it; or, as liblinear
+// treats it (a feature of constant 1), with |b| added to the penalty. Solved on
 // a [layers, samples, features] tensor, all layers together: rounds that check the optimality
 // conditions on every feature of every layer, and between them proximal Newton (as GLMNET and
 // liblinear's newGLMNET) on each layer's working set of features, layers in parallel. The same
@@ -19,6 +20,7 @@ namespace sq {
 
 struct SlrOptions {
   double C = 1.0;
+  bool penalize_intercept = false;  // liblinear's objective (|b| penalized) instead of saga's
   bool standardize = false;  // fit on z-scored features (train statistics); w, b are mapped back
   int max_newton = 100;      // Newton steps per working-set round
   // Coordinate-descent sweeps per Newton subproblem: a cap, the subproblem's tolerance ends it
@@ -51,6 +53,6 @@ SlrFit fit_slr(const torch::Tensor& X, const torch::Tensor& y, const SlrOptions&
 
 // The objective above for given w [L, D], b [L].
 torch::Tensor slr_objective(const torch::Tensor& X, const torch::Tensor& y, const torch::Tensor& w, const torch::Tensor& b,
-                            double C);
+                            double C, bool penalize_intercept);
 
 }  // namespace sq

@@ -28,6 +28,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+const char* const kOwnProbes =
+    ": Q-realign's probes must come from the aligned model (--aligned DIR, or --probes with a probe folder of it). Probes "
+    "fitted on the model being quantized read the direction its own states already separate along, so pushing along "
+    "them moves nothing back toward the aligned model's refusals";
+
+bool same_path(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return !a.empty() && !b.empty() && fs::equivalent(a, b, ec);
+}
+
 // Which hook point feeds each linear layer.
 const std::pair<const char*, const char*> kInputs[] = {
     {"self_attn.q_proj", ".qkv_in"}, {"self_attn.k_proj", ".qkv_in"}, {"self_attn.v_proj", ".qkv_in"},
@@ -85,13 +95,13 @@ struct LearnedBlock {
 
 // LWC (+ LET): trains block i's clip factors sigmoid(theta) and smoothing scales by AdamW on the
 // block objective, every weight itself frozen, as OmniQuant does.
+// `states` are the block's inputs in the quantized model; `target` the outputs it reconstructs.
 LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Checkpoint>& weights, const Params& globals,
-                         const Params& layer, int64_t i, const std::vector<Llama::State>& states,
-                         const std::vector<Llama::Batch>& batches, const std::vector<torch::Tensor>& malicious,
-                         const std::vector<LayerProbe>& probes, const QuantizeOptions& o, QuantizeResult& result) {
+                         const Params& layer, int64_t i, int epochs, const std::vector<Llama::State>& states,
+                         const std::vector<Llama::State>& target, const std::vector<Llama::Batch>& batches,
+                         const std::vector<torch::Tensor>& malicious, const std::vector<LayerProbe>& probes, const QuantizeOptions& o,
+                         QuantizeResult& result) {
   const Llama fp(cq, weights, merged(globals, layer));
-  std::vector<Llama::State> target = states;
-  fp.run_block(i, target, nullptr);
   Params theta;
   std::vector<torch::Tensor> params;
   for (const auto& [name, w] : layer)
@@ -121,7 +131,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
   torch::optim::AdamW opt(std::move(groups));
   torch::AutoGradMode grad(true);
   double first = 0, last = 0;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+  for (int epoch = 0; epoch < epochs; ++epoch) {
     double sum = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
       if (o.progress.cancel) o.progress.cancel->check();  // training a block can take a while
@@ -158,8 +168,9 @@ double available_bytes() {
 }
 
 // AAQ: smoothing scales of every layer trained end to end on the contrastive logit objective
-// (the aligned model as teacher, its base pushed away), with the quantized model's weights and
-// per-token activations fake-quantized in the loop.
+// (the model's own full-precision outputs as teacher, as OSTQuant's trainer computes it, and its
+// unaligned base pushed away), with the quantized model's weights and per-token activations
+// fake-quantized in the loop.
 std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& cq, const std::shared_ptr<const Checkpoint>& weights,
                                       const Params& globals, const std::function<Params(int64_t)>& layer_params,
                                       const std::vector<Llama::Batch>& batches, const QuantizeOptions& o, QuantizeResult& result) {
@@ -182,14 +193,14 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
   std::vector<AaqTargets> targets;
   {
     torch::NoGradGuard no_grad;
-    // The teacher is the aligned model: the one given with --aligned (when quantizing a
-    // fine-tuned descendant), else the model being quantized.
+    // The teacher is the model itself in full precision; distilling from another model is the
+    // separate, explicitly named --teacher.
     const Llama base(bc, base_ckpt);
-    const Llama teacher = o.aligned_dir.empty()
+    const Llama teacher = o.teacher_dir.empty()
                               ? Llama(c, weights)
-                              : Llama(load_config((fs::path(o.aligned_dir) / "config.json").string()),
-                                      std::make_shared<const Checkpoint>(o.aligned_dir));
-    if (teacher.config().vocab_size != c.vocab_size) throw Error(o.aligned_dir, "the aligned model's vocabulary differs from the model's");
+                              : Llama(load_config((fs::path(o.teacher_dir) / "config.json").string()),
+                                      std::make_shared<const Checkpoint>(o.teacher_dir));
+    if (teacher.config().vocab_size != c.vocab_size) throw Error(o.teacher_dir, "the teacher's vocabulary differs from the model's");
     for (const auto& b : batches)
       targets.push_back(aaq_targets(teacher.forward(b.tokens, b.mask, nullptr), base.forward(b.tokens, b.mask, nullptr), o.top_k));
   }
@@ -234,7 +245,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     return std::array<double, 3>{loss / n, pull / n, push / n};
   };
   auto describe = [](const std::array<double, 3>& m) {
-    return "loss " + std::to_string(m[0]) + " (KL to aligned " + std::to_string(m[1]) + ", KL to base " + std::to_string(m[2]) + ")";
+    return "loss " + std::to_string(m[0]) + " (KL to the teacher " + std::to_string(m[1]) + ", KL to base " + std::to_string(m[2]) + ")";
   };
   auto evaluate = [&] {
     torch::NoGradGuard no_grad;
@@ -276,6 +287,8 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   if (learned && o.scheme.gguf_exact())
     throw Error(o.method + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
   if (o.method == "aaq" && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
+  if (o.method == "q-realign" && o.aligned_dir.empty() && o.probes_dir.empty())
+    throw Error(std::string("q-realign needs probes") + kOwnProbes);
   if (run_dir.empty()) throw Error("no run folder given");
   // Before the work, so an output that may not be written fails at once.
   StagedFolder out(run_dir, OutputKind::QuantRun, o.replace, {model_dir, o.aligned_dir, o.base_dir});
@@ -316,17 +329,30 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       batch_malicious.push_back(torch::tensor(labels).to(torch::kBool));
     }
   }
-  // Q-realign's per-layer probes: SLR on the aligned model's activations when given (as the
-  // paper's code does), else on the target's, over the calibration prompts.
+  // Q-realign's per-layer probes come from the aligned model, as the paper's code fits them:
+  // read from a probe folder of it, or fitted on its activations of the calibration prompts.
   std::vector<LayerProbe> probes;
+  std::string probes_from;
   if (o.method == "q-realign") {
-    const auto probe_model = o.aligned_dir.empty() ? Model::load(model_dir) : Model::load(o.aligned_dir);
-    if (probe_model->config().num_layers != c.num_layers || probe_model->config().hidden_size != c.hidden_size)
-      throw Error(o.aligned_dir, "the aligned model's shape differs from " + model_dir);
-    ProbeOptions po;
-    po.progress = o.progress;
-    po.cv_folds = 0;  // only the probes are needed
-    probes = run_probe(*probe_model, calibration, po, "").layers;
+    if (!o.probes_dir.empty()) {
+      ProbeFolder pf = read_probe_folder(o.probes_dir);
+      if (same_path(pf.model, model_dir)) throw Error(o.probes_dir, std::string("these probes were fitted on ") + model_dir + kOwnProbes);
+      if (int64_t(pf.layers.size()) != c.num_layers || pf.layers.front().w.size() != size_t(c.hidden_size))
+        throw Error(o.probes_dir, "its probes (" + std::to_string(pf.layers.size()) + " layers of " +
+                                      std::to_string(pf.layers.front().w.size()) + ") do not fit " + model_dir);
+      probes = std::move(pf.layers);
+      probes_from = fs::absolute(o.probes_dir).string() + " (fitted on " + pf.model + ")";
+    } else {
+      if (same_path(o.aligned_dir, model_dir)) throw Error(o.aligned_dir, std::string("is the model being quantized") + kOwnProbes);
+      const auto probe_model = Model::load(o.aligned_dir);
+      if (probe_model->config().num_layers != c.num_layers || probe_model->config().hidden_size != c.hidden_size)
+        throw Error(o.aligned_dir, "the aligned model's shape differs from " + model_dir);
+      ProbeOptions po;
+      po.progress = o.progress;
+      po.cv_folds = 0;  // only the probes are needed
+      probes = run_probe(*probe_model, calibration, po, "").layers;
+      probes_from = fs::absolute(o.aligned_dir).string() + " (fitted on the calibration prompts)";
+    }
   }
 
   // The weights the run starts from: the checkpoint's, or with the residual stream rotated (the
@@ -352,8 +378,10 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   if (o.method == "aaq") aaq_smoothing = train_aaq(c, cq, weights, globals, layer_params, batches, o, result);
 
   nlohmann::json log = nlohmann::json::array();
+  std::vector<int> block_epochs;
   {
     std::vector<Llama::State> states = batches.empty() ? std::vector<Llama::State>{} : Llama(cq, weights, globals).embed(batches);
+    std::vector<Llama::State> fp_states = learned && o.fp_targets ? states : std::vector<Llama::State>{};
     if (o.rotate) write_quant_layer(tmp.string(), -1, {}, o.scheme, merged(globals, {{kResidualRotation, rotation}}));
     for (int64_t i = 0; i < c.num_layers; ++i) {
       o.progress.step(i, c.num_layers, "quantizing layers");
@@ -361,7 +389,15 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       const Params fp_layer = layer_params(i);
       // LWC (+ LET): learn this block's clip factors and smoothing, every weight frozen.
       LearnedBlock learned_block;
-      if (learned) learned_block = learn_block(cq, weights, globals, fp_layer, i, states, batches, batch_malicious, probes, o, result);
+      if (learned) {
+        // The block's reconstruction target: where the full-precision model is after it.
+        std::vector<Llama::State> target = o.fp_targets ? fp_states : states;
+        Llama(cq, weights, merged(globals, fp_layer)).run_block(i, target, nullptr);
+        const int epochs = !o.paper_epochs ? o.epochs : i < c.num_layers / 2 ? std::max(1, o.epochs - 5) : o.epochs + 5;
+        block_epochs.push_back(epochs);
+        learned_block = learn_block(cq, weights, globals, fp_layer, i, epochs, states, target, batches, batch_malicious, probes, o, result);
+        if (o.fp_targets) fp_states = std::move(target);
+      }
       const LayerSmoothing* smoothing = o.method == "aaq" ? &aaq_smoothing[size_t(i)]
                                         : learned_block.smoothing ? &*learned_block.smoothing
                                                                   : nullptr;
@@ -446,11 +482,24 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
           {"composition", nlohmann::json::parse(strata_json(composition, "drawn"))},
           {"ids", ids}}},
         {"gptq", {{"damp", o.damp}, {"act_order", o.act_order}, {"block", 128}}},
-        {"lwc", {{"epochs", o.epochs}, {"learning_rate", o.lr}, {"smoothing", o.smooth},
-                 {"objective", o.method == "q-realign" ? "q-realign" : "reconstruction"},
-                 {"probes_from", o.aligned_dir.empty() ? model_dir : o.aligned_dir}}},
-        {"aaq", o.method == "aaq" ? nlohmann::json{{"base", fs::absolute(o.base_dir).string()}, {"lambda", o.lambda},
-                                                   {"top_k", o.top_k}, {"epochs", o.epochs}, {"learning_rate", o.lr}}
+        {"lwc", learned ? nlohmann::json{{"epochs", o.epochs},
+                                         {"epoch_schedule", o.paper_epochs ? "epochs - 5 for the first half of the layers, + 5 for the rest"
+                                                                           : "constant"},
+                                         {"epochs_per_layer", block_epochs},
+                                         {"learning_rate", o.lr},
+                                         {"smoothing", o.smooth},
+                                         {"objective", o.method == "q-realign" ? "q-realign" : "reconstruction"},
+                                         {"reconstruction_target", o.fp_targets ? "full-precision model (inputs propagated in full precision)"
+                                                                                : "full-precision block on the quantized model's inputs"},
+                                         {"probes_from", probes_from.empty() ? nlohmann::json() : nlohmann::json(probes_from)}}
+                        : nlohmann::json()},
+        {"aaq", o.method == "aaq" ? nlohmann::json{{"base", fs::absolute(o.base_dir).string()},
+                                                   {"teacher", o.teacher_dir.empty() ? "the model itself in full precision"
+                                                                                     : fs::absolute(o.teacher_dir).string()},
+                                                   {"lambda", o.lambda},
+                                                   {"top_k", o.top_k},
+                                                   {"epochs", o.epochs},
+                                                   {"learning_rate", o.lr}}
                                   : nlohmann::json()},
         {"notes", result.notes},
         {"training_loss", [&] {

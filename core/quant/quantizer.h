@@ -23,8 +23,17 @@ struct QuantizeOptions {
   double damp = 0.01;
   bool act_order = false;
   int epochs = 10;              // LWC epochs over the calibration set, per block (aaq: end to end)
+  // lwc / q-realign, as Q-realign's code schedules them: epochs - 5 for the first half of the
+  // layers, epochs + 5 for the rest; false: `epochs` for every block.
+  bool paper_epochs = true;
+  // lwc / q-realign: the reconstruction target of a block is the full-precision model's output
+  // there (inputs propagated in full precision, as OmniQuant does); false: the full-precision
+  // block applied to the quantized model's inputs.
+  bool fp_targets = true;
   double lr = 0.05;             // for theta, where clip = sigmoid(theta) starts at sigmoid(4)
-  std::string aligned_dir;      // q-realign: fit the probes on this model's activations
+  std::string aligned_dir;      // q-realign: fit the probes on this (aligned) model's activations
+  std::string probes_dir;       // q-realign: or take them from a `safequant probe` folder of it
+  std::string teacher_dir;      // aaq: distil from this model instead of the model itself (not AAQ)
   bool smooth = true;           // lwc, q-realign: learn smoothing scales (LET) with the clipping
   bool rotate = false;          // rotate the residual stream (randomized Hadamard), folded into the weights
   std::string base_dir;         // aaq: the unaligned base model pushed away from
