@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/export/export.h"
@@ -161,6 +162,43 @@ class TstExport : public QObject {
     QVERIFY(errorOf([&] { sq::GgufFile f(path + ".cut"); }).contains("beyond the end of the file"));
     std::ofstream(path + ".bad") << "GGML not really";
     QVERIFY(errorOf([&] { sq::GgufFile f(path + ".bad"); }).contains("not a GGUF file"));
+  }
+
+  // Hand-made GGUF files whose tensor table lies: offsets that wrap past the bounds check, two
+  // tensors sharing bytes, a size whose product overflows.
+  void ggufTensorTableChecked_data() {
+    QTest::addColumn<qulonglong>("offset2");
+    QTest::addColumn<qulonglong>("dim2");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("wrapping offset") << qulonglong(0ull - 32) << qulonglong(1) << "lies beyond the end of the file";
+    QTest::newRow("overlap") << qulonglong(0) << qulonglong(1) << "tensors 'a' and 'b' overlap";
+    QTest::newRow("size overflows") << qulonglong(32) << qulonglong(1ull << 40) << "is larger than the file";
+  }
+  void ggufTensorTableChecked() {
+    QFETCH(qulonglong, offset2);
+    QFETCH(qulonglong, dim2);
+    QFETCH(QString, message);
+    std::string b = "GGUF";
+    auto u32 = [&](uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); };
+    auto u64 = [&](uint64_t v) { b.append(reinterpret_cast<const char*>(&v), 8); };
+    u32(3);
+    u64(2);  // tensors
+    u64(0);  // metadata
+    for (const auto& [name, offset, dims] : {std::tuple<std::string, uint64_t, std::vector<uint64_t>>{"a", 0, {8}},
+                                             {"b", offset2, {8, dim2}}}) {
+      u64(name.size());
+      b += name;
+      u32(uint32_t(dims.size()));
+      for (uint64_t d : dims) u64(d);
+      u32(0);  // F32
+      u64(offset);
+    }
+    b.resize((b.size() + 31) / 32 * 32, '\0');
+    b.append(64, '\0');  // 16 floats of data
+    const std::string path = out(QStringLiteral("table.gguf"));
+    std::ofstream(path, std::ios::binary) << b;
+    const QString err = errorOf([&] { sq::GgufFile f(path); });
+    QVERIFY2(err.contains(message), qPrintable(err));
   }
 
   void queryKeyRowOrder() {

@@ -1,16 +1,21 @@
 // The model engine on tiny random checkpoints written here: KV cache against recomputation,
 // batches against single prompts, bf16 against f32, shards against one file, and every
 // corrupt-file case refused with its message.
+#include <sys/stat.h>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <limits>
 
 #include "core/error.h"
+#include "core/model/chat_template.h"
 #include "core/model/config.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
+#include "core/model/tokenizer.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
 #include "tests/tiny_model.h"
@@ -207,6 +212,10 @@ class TstModel : public QObject {
     QTest::newRow("outside") << QString(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})") << 8 << qulonglong(0) << "lie outside";
     QTest::newRow("overlap") << QString(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})") << 12 << qulonglong(0) << "overlap";
     QTest::newRow("shape") << QString(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})") << 8 << qulonglong(0) << "invalid shape";
+    QTest::newRow("duplicate name") << QString(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})")
+                                    << 16 << qulonglong(0) << "the key \"a\" appears twice";
+    QTest::newRow("nested 100000 deep") << QString("{\"__metadata__\":%1%2}").arg(QString(100000, '['), QString(100000, ']')) << 8
+                                        << qulonglong(0) << "nested deeper than 256 levels";
   }
   void corruptSafetensorsRefused() {
     QFETCH(QString, header);
@@ -253,15 +262,32 @@ class TstModel : public QObject {
     QTest::newRow("act") << R"({"hidden_act":"gelu"})" << "unsupported hidden_act 'gelu'";
     QTest::newRow("heads") << R"({"num_key_value_heads":3})" << "not a multiple of num_key_value_heads 3";
     QTest::newRow("missing") << R"({"hidden_size":null})" << "missing field 'hidden_size'";
+    QTest::newRow("a billion layers") << R"({"num_hidden_layers":1000000000})" << "'num_hidden_layers' is 1000000000, beyond the 1024";
+    QTest::newRow("vocab 2^32") << R"({"vocab_size":4294967295})" << "'vocab_size' is 4294967295, beyond";
+    QTest::newRow("rope_theta") << R"({"rope_theta":0})" << "'rope_theta' must be positive";
+    QTest::newRow("rms_norm_eps") << R"({"rms_norm_eps":-1e-6})" << "'rms_norm_eps' must be positive";
+    QTest::newRow("rope factor") << R"({"rope_scaling":{"type":"linear","factor":-2}})" << "'rope_scaling.factor' must be positive";
+    QTest::newRow("value nested 100000 deep") << QString(R"({"x":%1%2})").arg(QString(100000, '['), QString(100000, ']'))
+                                              << "nested deeper than 256 levels";
+    QTest::newRow("long value") << QString(R"({"hidden_size":"%1"})").arg(QString(5000, 'x')) << "must be a positive integer, got \"xxxx";
   }
   void configRefusals() {
     QFETCH(QString, patch);
     QFETCH(QString, message);
     nlohmann::json base = {{"model_type", "llama"}, {"vocab_size", 10}, {"hidden_size", 8}, {"intermediate_size", 16},
                            {"num_hidden_layers", 1}, {"num_attention_heads", 2}};
-    base.merge_patch(nlohmann::json::parse(patch.toStdString()));
-    const QString err = errorOf([&] { sq::parse_config(base.dump(), "cfg/config.json"); });
-    QVERIFY2(err.startsWith(QStringLiteral("cfg/config.json: ")) && err.contains(message), qPrintable(err));
+    // A new key nested 100,000 levels deep is spliced in as text, never built as a value here.
+    std::string text;
+    if (patch.size() > 100000) {
+      text = base.dump();
+      text.pop_back();
+      text += "," + patch.toStdString().substr(1);
+    } else {
+      base.merge_patch(nlohmann::json::parse(patch.toStdString()));
+      text = base.dump();
+    }
+    const QString err = errorOf([&] { sq::parse_config(text, "cfg/config.json"); });
+    QVERIFY2(err.startsWith(QStringLiteral("cfg/config.json: ")) && err.contains(message) && err.size() < 400, qPrintable(err.left(400)));
   }
 
   void ropeScalingsRead() {
@@ -273,6 +299,74 @@ class TstModel : public QObject {
     QCOMPARE(QString::fromStdString(c.rope_scaling.type), QStringLiteral("llama3"));
     QCOMPARE(c.rope_scaling.factor, 8.0);
     QCOMPARE(c.eos_token_ids, (std::vector<int64_t>{1, 2}));
+  }
+
+  // Files that used to be taken silently, hang or exhaust memory: each refused by name, at once.
+  void hostileModelFilesRefused() {
+    namespace fs = std::filesystem;
+    TinySpec s;
+    const std::string base = dir("hostile");
+    writeTinyModel(base, s);
+    auto copy = [&](const char* name) {
+      const std::string d = dir(name);
+      fs::remove_all(d);
+      fs::copy(base, d, fs::copy_options::recursive);
+      return d;
+    };
+    // NaN weights: every logit would be NaN; the error says where to look.
+    {
+      const std::string d = copy("nan");
+      std::fstream f(d + "/model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+      uint64_t n = 0;
+      f.read(reinterpret_cast<char*>(&n), 8);
+      const auto size = fs::file_size(d + "/model.safetensors");
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      f.seekp(std::streamoff(8 + n));
+      for (uint64_t at = 8 + n; at + 4 <= size; at += 4) f.write(reinterpret_cast<const char*>(&nan), 4);
+      f.close();
+      QVERIFY(errorOf([&] { sq::Model::load(d)->logits({1, 2, 3}); }).contains("logits hold NaN or infinity"));
+    }
+    // A prompt beyond the context is refused, not run at positions the model never saw.
+    {
+      const std::string d = copy("short-context");
+      auto cfg = nlohmann::json::parse(std::ifstream(d + "/config.json"));
+      cfg["max_position_embeddings"] = 4;
+      std::ofstream(d + "/config.json") << cfg.dump();
+      const auto m = sq::Model::load(d);
+      QVERIFY(errorOf([&] { m->logits({1, 2, 3, 4, 5}); }).contains("a prompt of 5 tokens exceeds the model's context of 4"));
+      sq::GenerateOptions g;
+      g.max_new_tokens = 3;
+      QVERIFY(errorOf([&] { m->generate({{1, 2}}, g); }).contains("a prompt of 2 tokens and 3 new ones exceed"));
+    }
+    // A FIFO where the weights should be: refused at once instead of waiting for a writer.
+    {
+      const std::string d = copy("fifo");
+      fs::remove(d + "/model.safetensors");
+      QVERIFY(::mkfifo((d + "/model.safetensors").c_str(), 0600) == 0);
+      QVERIFY(errorOf([&] { sq::Model::load(d); }).contains("model.safetensors: not a regular file"));
+    }
+    // Vocabulary ids that are not whole numbers within reach of the vocabulary's size.
+    {
+      auto tok = nlohmann::json::parse(std::ifstream(base + "/tokenizer.json"));
+      for (const nlohmann::json& bad : {nlohmann::json(int64_t(1) << 26), nlohmann::json(int64_t(1) << 40), nlohmann::json(1.5),
+                                       nlohmann::json(-1)}) {
+        auto t = tok;
+        t["model"]["vocab"]["a"] = bad;
+        QVERIFY2(errorOf([&] { sq::Tokenizer::from_json(t.dump(), "tok.json"); }).contains("token 'a' has id " + QString::fromStdString(bad.dump())),
+                 bad.dump().c_str());
+      }
+    }
+    // The list form of chat_template: the one named "default" is used.
+    {
+      const std::string d = copy("list-template");
+      const nlohmann::json cfg = {{"chat_template",
+                                   {{{"name", "tool_use"}, {"template", "{{ tools }}"}},
+                                    {{"name", "default"},
+                                     {"template", "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+                                                  "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"}}}}};
+      std::ofstream(d + "/tokenizer_config.json") << cfg.dump();
+      QCOMPARE(QString::fromStdString(sq::detect_chat_template(d, "llama").name()), QStringLiteral("chatml"));
+    }
   }
 
   void cliLogitsAndGenerate() {

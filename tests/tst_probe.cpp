@@ -80,6 +80,9 @@ class TstProbe : public QObject {
     QCOMPARE(QString::fromStdString(csv[0].text), QStringLiteral("Hello, \"world\"\nagain"));
     QCOMPARE(csv[1].label, 1);
     QVERIFY(errorOf([&] { sq::load_prompts(write("empty.jsonl", "\n")); }).contains("no prompts in this file"));
+    // An unclosed quote would swallow every record after it.
+    QVERIFY(errorOf([&] { sq::load_prompts(write("q.csv", "id,prompt,label\nc1,\"never closed,benign\nc2,x,benign\n")); })
+                .contains("q.csv:2: a quoted field is never closed"));
     QVERIFY(errorOf([&] { sq::load_prompts(write("l.jsonl", "{\"prompt\":\"x\",\"label\":\"evil\"}\n")); })
                 .contains("l.jsonl:1: label must be"));
     QVERIFY(errorOf([&] { sq::load_prompts(write("m.jsonl", "{\"label\":\"benign\"}\n")); }).contains("missing \"prompt\""));

@@ -9,6 +9,8 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/io/json_file.h"
+#include "core/io/mapped_file.h"
 
 namespace sq {
 namespace {
@@ -23,11 +25,13 @@ int parse_label(const std::string& label, const std::string& where) {
 
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
-// One CSV record (RFC 4180: quoted fields may hold commas, doubled quotes and newlines).
-bool read_csv_record(std::istream& in, std::vector<std::string>& fields, int& line) {
+// One CSV record (RFC 4180: quoted fields may hold commas, doubled quotes and newlines). A quote
+// still open at the end of the file is an error: it would swallow every record after it.
+bool read_csv_record(std::istream& in, std::vector<std::string>& fields, int& line, const std::string& path) {
   fields.clear();
   std::string field;
   bool quoted = false, any = false;
+  int quote_line = 0;
   for (int ch; (ch = in.get()) != EOF;) {
     any = true;
     const char c = static_cast<char>(ch);
@@ -45,6 +49,7 @@ bool read_csv_record(std::istream& in, std::vector<std::string>& fields, int& li
       }
     } else if (c == '"') {
       quoted = true;
+      quote_line = line;
     } else if (c == ',') {
       fields.push_back(field);
       field.clear();
@@ -56,6 +61,7 @@ bool read_csv_record(std::istream& in, std::vector<std::string>& fields, int& li
       field += c;
     }
   }
+  if (quoted) throw Error(path + ":" + std::to_string(quote_line), "a quoted field is never closed (it runs to the end of the file)");
   if (any) fields.push_back(field);
   return any;
 }
@@ -63,7 +69,7 @@ bool read_csv_record(std::istream& in, std::vector<std::string>& fields, int& li
 std::vector<Prompt> load_csv(const std::string& path, std::istream& in) {
   std::vector<std::string> header, row;
   int line = 1;
-  if (!read_csv_record(in, header, line)) throw Error(path, "empty prompt file");
+  if (!read_csv_record(in, header, line, path)) throw Error(path, "empty prompt file");
   std::map<std::string, size_t> col;
   for (size_t i = 0; i < header.size(); ++i) {
     std::string h = header[i];
@@ -75,7 +81,7 @@ std::vector<Prompt> load_csv(const std::string& path, std::istream& in) {
     throw Error(path, "CSV header needs a \"prompt\" (or \"goal\") and a \"label\" column");
   auto get = [&](const char* name) { return col.count(name) && col[name] < row.size() ? row[col[name]] : std::string(); };
   std::vector<Prompt> out;
-  for (int start = line; read_csv_record(in, row, line); start = line) {
+  for (int start = line; read_csv_record(in, row, line, path); start = line) {
     if (row.size() == 1 && blank(row[0])) continue;
     const std::string where = path + ":" + std::to_string(start);
     Prompt p{get("id"), get("prompt"), get("source"), get("category"), get("answer"), parse_label(get("label"), where)};
@@ -94,8 +100,8 @@ std::vector<Prompt> load_jsonl(const std::string& path, std::istream& in) {
     const std::string where = path + ":" + std::to_string(n);
     json j;
     try {
-      j = json::parse(line);
-    } catch (const json::exception&) {
+      j = parse_json(line, where);
+    } catch (const Error&) {
       throw Error(where, "not a JSON object");
     }
     if (!j.is_object()) throw Error(where, "not a JSON object");
@@ -133,6 +139,7 @@ uint64_t id_hash(const std::string& id, uint64_t seed) {
 }
 
 std::vector<Prompt> load_prompts(const std::string& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path, "cannot open prompt file");
   const std::string ext = std::filesystem::path(path).extension().string();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/io/json_file.h"
 #include "core/run/resources.h"
 
 namespace sq {
@@ -56,14 +57,8 @@ RefusalMatcher::RefusalMatcher(std::vector<std::string> phrases) : phrases_(std:
 }
 
 RefusalMatcher RefusalMatcher::from_list(const std::string& path, const std::string& name) {
-  std::ifstream in(path);
-  if (!in) throw Error(path, "cannot open refusal lists");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("not valid JSON: ") + e.what());
-  }
+  if (!std::ifstream(path)) throw Error(path, "cannot open refusal lists");
+  const nlohmann::json j = read_json_file(path);
   std::string names;
   for (const auto& list : j.value("lists", nlohmann::json::array())) {
     if (list.value("name", "") == name) return RefusalMatcher(list.at("strings").get<std::vector<std::string>>());

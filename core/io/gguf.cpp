@@ -1,6 +1,8 @@
 #include "core/io/gguf.h"
 
+#include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
@@ -263,18 +265,33 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
     } catch (const Error& e) {
       throw Error(path, "tensor '" + t.name + "': " + e.what());
     }
-    for (size_t d = 1; d < t.ne.size(); ++d) t.nbytes *= uint64_t(t.ne[d]);
+    for (size_t d = 1; d < t.ne.size(); ++d) {
+      if (t.nbytes > file_->size() / uint64_t(t.ne[d]))  // also keeps the product from wrapping
+        throw Error(path, "tensor '" + t.name + "' is larger than the file");
+      t.nbytes *= uint64_t(t.ne[d]);
+    }
     tensors_.push_back(std::move(t));
   }
   const uint64_t data_start = align_up(c.pos(), alignment_);
+  const uint64_t data_size = data_start <= file_->size() ? file_->size() - data_start : 0;
+  std::set<std::string> names;
   for (size_t i = 0; i < tensors_.size(); ++i) {
     auto& t = tensors_[i];
     if (offsets[i] % alignment_ != 0) throw Error(path, "tensor '" + t.name + "' is not aligned");
-    if (data_start + offsets[i] > file_->size() || t.nbytes > file_->size() - data_start - offsets[i])
+    // Compared without adding to the offset, which could wrap past the bound.
+    if (offsets[i] > data_size || t.nbytes > data_size - offsets[i])
       throw Error(path, "tensor '" + t.name + "' lies beyond the end of the file (truncated?)");
     t.data = file_->data() + data_start + offsets[i];
-    for (size_t j = 0; j < i; ++j)
-      if (t.name == tensors_[j].name) throw Error(path, "tensor '" + t.name + "' appears twice");
+    if (!names.insert(t.name).second) throw Error(path, "tensor '" + t.name + "' appears twice");
+  }
+  // No two tensors may share bytes: a write to one would change the other's values.
+  std::vector<size_t> order(tensors_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return offsets[a] < offsets[b]; });
+  for (size_t k = 1; k < order.size(); ++k) {
+    const size_t prev = order[k - 1], cur = order[k];
+    if (offsets[prev] + tensors_[prev].nbytes > offsets[cur])
+      throw Error(path, "tensors '" + tensors_[prev].name + "' and '" + tensors_[cur].name + "' overlap");
   }
 }
 

@@ -1,13 +1,31 @@
 #pragma once
-// JSON files read whole. Plain C++.
+// JSON from files and other untrusted text, read whole. Plain C++.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace sq {
 
-// Throws sq::Error naming the file: "cannot open" or "malformed JSON: …".
+// Deeper nesting is refused: walking or printing such a value recurses once per level, and a
+// file nested 100,000 levels deep overflowed the stack.
+constexpr int kMaxJsonDepth = 256;
+
+// Parses untrusted JSON text; sq::Error names `where`: "not valid JSON: ...", the nesting bound,
+// or a key given twice in one object (a parser keeps only the last: a second tensor, vocabulary
+// entry or setting of the same name would silently win).
+nlohmann::json parse_json(std::string_view text, const std::string& where);
+
+// Throws sq::Error naming the file: "cannot open", "not valid JSON: …", or the nesting bound.
 nlohmann::json read_json_file(const std::string& path);
-// A null value when the file is missing or malformed, for views that show what exists.
+// A null value when the file is missing, malformed or nested too deep, for views that show what
+// exists.
 nlohmann::json read_json_file_or_null(const std::string& path);
+
+// nlohmann's message without its "[json.exception.type_error.302] " tag, for users.
+std::string json_error_text(const nlohmann::json::exception& e);
+
+// A value for a message: its JSON text, cut to `max` characters; untrusted values are never
+// printed whole.
+std::string json_excerpt(const nlohmann::json& value, size_t max = 80);
 
 }  // namespace sq

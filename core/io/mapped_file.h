@@ -6,6 +6,10 @@
 
 namespace sq {
 
+// Refuses, naming it, a path that exists and is not a regular file: opening a FIFO to read
+// blocks until something writes to it, and a device or a folder is no model file.
+void require_regular_file(const std::string& path);
+
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path);  // throws sq::Error naming the file

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/json_file.h"
 
 namespace sq {
 namespace {
@@ -104,14 +105,20 @@ ChatTemplate user_chat_template(const std::string& choice) {
 ChatTemplate detect_chat_template(const std::string& dir, const std::string& model_type) {
   const auto path = std::filesystem::path(dir) / "tokenizer_config.json";
   std::string jinja;
-  std::ifstream in(path);
-  if (in) {
+  if (std::ifstream(path)) {
     try {
-      const auto j = nlohmann::json::parse(in);
-      if (j.contains("chat_template") && j["chat_template"].is_string()) jinja = j["chat_template"].get<std::string>();
-    } catch (const nlohmann::json::exception&) {
+      const auto j = read_json_file(path.string());
+      const nlohmann::json none;
+      const nlohmann::json& t = j.is_object() && j.contains("chat_template") ? j["chat_template"] : none;
+      if (t.is_string()) jinja = t.get<std::string>();
+      // The list form names several templates; transformers renders the one named "default".
+      if (t.is_array())
+        for (const auto& named : t)
+          if (named.is_object() && named.value("name", "") == "default" && named.contains("template") && named["template"].is_string())
+            jinja = named["template"].get<std::string>();
+    } catch (const Error& e) {
       ChatTemplate t = recognise_chat_template("", model_type);
-      t.warning = path.string() + " is not valid JSON; " + (t.format == ChatFormat::Raw ? "prompts are used raw" : "using " + t.name());
+      t.warning = std::string(e.what()) + "; " + (t.format == ChatFormat::Raw ? "prompts are used raw" : "using " + t.name());
       return t;
     }
   }

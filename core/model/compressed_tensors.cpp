@@ -46,7 +46,13 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
   const json& g = groups.begin().value();
   const json& w = g.at("weights");
   if (w.value("type", "int") != "int") throw Error(path, "weight type '" + w.value("type", "") + "' is not supported (int)");
-  const int bits = w.at("num_bits").get<int>();
+  // num_bits sizes shifts and code ranges: only widths integer kernels have.
+  auto bits_of = [&](const json& v, const char* what) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 2 || v.get<int64_t>() > 8)
+      throw Error(path, std::string(what) + " num_bits must be a whole number from 2 to 8, got " + json_excerpt(v, 24));
+    return int(v.get<int64_t>());
+  };
+  const int bits = bits_of(w.at("num_bits"), "weights");
   const std::string strategy = w.value("strategy", "");
   if (strategy != "channel" && strategy != "group" && strategy != "tensor")
     throw Error(path, "weight strategy '" + strategy + "' is not supported (tensor, channel, group)");
@@ -56,7 +62,7 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
   if (a.is_object()) {
     if (!a.value("dynamic", false) || a.value("strategy", "") != "token" || a.value("type", "int") != "int")
       throw Error(path, "only dynamic per-token integer activation quantization is supported");
-    out.activation_bits = a.at("num_bits").get<int>();
+    out.activation_bits = bits_of(a.at("num_bits"), "input_activations");
   }
   out.description = format + " w" + std::to_string(bits) + " " + strategy +
                     (out.activation_bits < 16 ? ", a" + std::to_string(out.activation_bits) + " token" : "");

@@ -1,10 +1,13 @@
 #include "core/model/config.h"
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/io/json_file.h"
+#include "core/io/mapped_file.h"
 
 namespace sq {
 namespace {
@@ -28,12 +31,7 @@ int64_t ModelConfig::parameter_count() const {
 }
 
 ModelConfig parse_config(const std::string& text, const std::string& origin) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(origin, std::string("not valid JSON: ") + e.what());
-  }
+  const json j = parse_json(text, origin);
   ModelConfig c;
   auto need = [&](const char* key) -> const json& {
     if (!j.contains(key) || j[key].is_null()) throw Error(origin, std::string("missing field '") + key + "'");
@@ -42,7 +40,7 @@ ModelConfig parse_config(const std::string& text, const std::string& origin) {
   auto positive = [&](const char* key) {
     const json& v = need(key);
     if (!v.is_number_integer() || v.get<int64_t>() <= 0)
-      throw Error(origin, std::string("field '") + key + "' must be a positive integer, got " + v.dump());
+      throw Error(origin, std::string("field '") + key + "' must be a positive integer, got " + json_excerpt(v));
     return v.get<int64_t>();
   };
   try {
@@ -98,12 +96,41 @@ ModelConfig parse_config(const std::string& text, const std::string& origin) {
       }
     }
   } catch (const json::exception& e) {
-    throw Error(origin, std::string("a field has the wrong type: ") + e.what());
+    throw Error(origin, "a field has the wrong type: " + json_error_text(e));
   }
+  check_config(c, origin);
   return c;
 }
 
+void check_config(const ModelConfig& c, const std::string& origin) {
+  // Far beyond every released checkpoint, far below what would exhaust memory before the weights
+  // are even looked at.
+  const std::pair<const char*, std::pair<int64_t, int64_t>> sizes[] = {
+      {"vocab_size", {c.vocab_size, int64_t(1) << 22}},
+      {"hidden_size", {c.hidden_size, int64_t(1) << 16}},
+      {"intermediate_size", {c.intermediate_size, int64_t(1) << 18}},
+      {"num_hidden_layers", {c.num_layers, 1024}},
+      {"num_attention_heads", {c.num_heads, 1024}},
+      {"num_key_value_heads", {c.num_kv_heads, 1024}},
+      {"head_dim", {c.head_dim, 1024}},
+      {"max_position_embeddings", {c.max_position_embeddings, int64_t(1) << 24}},
+  };
+  for (const auto& [key, v] : sizes) {
+    if (v.first <= 0) throw Error(origin, std::string("field '") + key + "' must be positive, got " + std::to_string(v.first));
+    if (v.first > v.second)
+      throw Error(origin, std::string("field '") + key + "' is " + std::to_string(v.first) + ", beyond the " +
+                              std::to_string(v.second) + " this engine takes");
+  }
+  auto positive = [&](const char* key, double v) {
+    if (!(v > 0) || !std::isfinite(v)) throw Error(origin, std::string("field '") + key + "' must be positive, got " + std::to_string(v));
+  };
+  positive("rope_theta", c.rope_theta);
+  positive("rms_norm_eps", c.rms_norm_eps);
+  if (c.rope_scaling.type != "none") positive("rope_scaling.factor", c.rope_scaling.factor);
+}
+
 ModelConfig load_config(const std::string& path) {
+  require_regular_file(path);
   std::ifstream in(path);
   if (!in) throw Error(path, "cannot open config.json");
   std::stringstream ss;

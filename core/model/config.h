@@ -36,6 +36,12 @@ struct ModelConfig {
 // Throws sq::Error naming the file, the field and the value.
 ModelConfig load_config(const std::string& config_json_path);
 ModelConfig parse_config(const std::string& json_text, const std::string& origin);
+
+// Refuses, naming `origin` and the field, a configuration no real model has and that would make
+// the engine allocate without bound or compute garbage: sizes beyond the engine's limits (a
+// billion layers, a vocabulary of 2^32), non-positive rope_theta, rms_norm_eps or rope factor.
+// Every loader (config.json, GGUF metadata) calls it before allocating anything.
+void check_config(const ModelConfig& config, const std::string& origin);
 std::string to_json(const ModelConfig& c);
 
 }  // namespace sq

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/io/ggml_blocks.h"
+#include "core/io/json_file.h"
 #include "core/model/gguf_layout.h"
 #include "core/model/gguf_vocab.h"
 #include "core/model/llama.h"
@@ -29,7 +30,7 @@ GgufModel read_gguf_model(const std::string& path) {
   c.intermediate_size = num("feed_forward_length");
   c.num_heads = num("attention.head_count");
   c.num_kv_heads = g.find(arch + ".attention.head_count_kv") ? num("attention.head_count_kv") : c.num_heads;
-  c.head_dim = g.find(arch + ".attention.key_length") ? num("attention.key_length") : c.hidden_size / c.num_heads;
+  c.head_dim = g.find(arch + ".attention.key_length") ? num("attention.key_length") : (c.num_heads > 0 ? c.hidden_size / c.num_heads : 0);
   c.max_position_embeddings = num("context_length");
   c.rms_norm_eps = num_or("attention.layer_norm_rms_epsilon", 1e-5);
   c.rope_theta = num_or("rope.freq_base", 10000.0);
@@ -42,7 +43,7 @@ GgufModel read_gguf_model(const std::string& path) {
     c.rope_scaling.factor = num_or("rope.scaling.factor", 1.0);
   }
   if (const GgufValue* s = g.find("safequant.hf_rope_scaling")) {
-    const auto j = nlohmann::json::parse(s->as_string());
+    const auto j = parse_json(s->as_string(), path + ": safequant.hf_rope_scaling");
     c.rope_scaling.type = "llama3";
     c.rope_scaling.factor = j.at("factor").get<double>();
     c.rope_scaling.low_freq_factor = j.at("low_freq_factor").get<double>();
@@ -57,6 +58,7 @@ GgufModel read_gguf_model(const std::string& path) {
   if (const GgufValue* v = g.find("tokenizer.ggml.bos_token_id")) c.bos_token_ids = {v->as_int()};
   if (const GgufValue* v = g.find("tokenizer.ggml.eos_token_id")) c.eos_token_ids = {v->as_int()};
   c.torch_dtype = "float32";
+  check_config(c, path);
 
   for (const ParamSpec& spec : parameter_specs(c)) {
     const std::string name = gguf_tensor_name(spec.name);

@@ -58,13 +58,34 @@ class LlamaModel final : public Model {
   const Tokenizer& tokenizer() const override { return tokenizer_; }
   const std::string& dir() const override { return dir_; }
   const std::string& quant_run() const override { return quant_run_; }
+
+  // A prompt longer than the model's context is refused: positions past max_position_embeddings
+  // are rotary angles the model never saw, and its output there is not the model's.
+  void check_context(size_t prompt, size_t new_tokens) const {
+    const size_t limit = size_t(config().max_position_embeddings);
+    if (prompt + new_tokens > limit)
+      throw Error(dir_, "a prompt of " + std::to_string(prompt) + " tokens" +
+                            (new_tokens ? " and " + std::to_string(new_tokens) + " new ones exceed" : " exceeds") +
+                            " the model's context of " + std::to_string(limit) + " (max_position_embeddings); shorten it");
+  }
+
+  // NaN or infinity in the weights turns every logit into NaN: say so instead of generating
+  // nothing.
+  void check_finite(const torch::Tensor& logits) const {
+    if (!torch::isfinite(logits).all().item<bool>())
+      throw Error(dir_, "the model's logits hold NaN or infinity: its weights" +
+                            (quant_run_.empty() ? std::string() : " (or the quantization run " + quant_run_ + ")") +
+                            " hold NaN or infinite values");
+  }
   const ChatTemplate& chat_template() const override { return chat_; }
 
   std::vector<std::vector<float>> logits(const std::vector<int32_t>& tokens) const override {
     if (tokens.empty()) throw Error("no tokens to run");
+    check_context(tokens.size(), 0);
     torch::NoGradGuard no_grad;
     const torch::Tensor t = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), torch::kInt64).unsqueeze(0);
     const torch::Tensor out = net_.forward(t, {}, nullptr).squeeze(0).contiguous();
+    check_finite(out);
     std::vector<std::vector<float>> rows(static_cast<size_t>(out.size(0)));
     for (int64_t i = 0; i < out.size(0); ++i) {
       const float* p = out[i].data_ptr<float>();
@@ -78,6 +99,7 @@ class LlamaModel final : public Model {
     torch::NoGradGuard no_grad;
     std::vector<std::vector<int32_t>> out(prompts.size());
     if (prompts.empty() || o.max_new_tokens <= 0) return out;
+    for (const auto& p : prompts) check_context(p.size(), size_t(o.max_new_tokens));
     auto [tokens, mask] = left_pad(prompts.begin(), prompts.end());
     const std::set<int64_t> eos(config().eos_token_ids.begin(), config().eos_token_ids.end());
     auto gen = at::detail::createCPUGenerator(o.seed);
@@ -86,6 +108,7 @@ class LlamaModel final : public Model {
     torch::Tensor step = std::move(tokens);
     for (int n = 0; n < o.max_new_tokens; ++n) {
       const torch::Tensor logits = net_.forward(step, mask, &cache).select(1, -1);  // [B, V]
+      check_finite(logits);
       const torch::Tensor next = pick(logits, o, gen);
       bool all_done = true;
       for (int64_t b = 0; b < int64_t(prompts.size()); ++b) {

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/json_file.h"
 
 namespace sq {
 namespace {
@@ -59,13 +60,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_uniq
   std::memcpy(&n, file_->data(), 8);  // little-endian, as is every machine this runs on
   if (n > kMaxHeader) throw Error(path, "safetensors header length " + std::to_string(n) + " exceeds the 100 MB bound");
   if (n > size - 8) throw Error(path, "safetensors header length " + std::to_string(n) + " runs past the end of the file");
-  json header;
-  try {
-    header = json::parse(reinterpret_cast<const char*>(file_->data()) + 8,
-                         reinterpret_cast<const char*>(file_->data()) + 8 + n);
-  } catch (const json::exception& e) {
-    throw Error(path, std::string("safetensors header is not valid JSON: ") + e.what());
-  }
+  const json header = parse_json(std::string_view(reinterpret_cast<const char*>(file_->data()) + 8, size_t(n)),
+                                 path + ": safetensors header");
   if (!header.is_object()) throw Error(path, "safetensors header is not a JSON object");
   const size_t data_start = 8 + static_cast<size_t>(n);
   const size_t data_size = size - data_start;
@@ -120,13 +116,7 @@ Checkpoint::Checkpoint(const std::string& model_dir) : dir_(model_dir) {
   const fs::path dir(model_dir);
   const fs::path single = dir / "model.safetensors", index = dir / "model.safetensors.index.json";
   if (fs::exists(index)) {
-    std::ifstream in(index);
-    json j;
-    try {
-      j = json::parse(in);
-    } catch (const json::exception& e) {
-      throw Error(index.string(), std::string("not valid JSON: ") + e.what());
-    }
+    const json j = read_json_file(index.string());
     if (!j.contains("weight_map") || !j["weight_map"].is_object()) throw Error(index.string(), "has no weight_map object");
     std::map<std::string, SafetensorsFile*> opened;
     for (const auto& [name, shard] : j["weight_map"].items()) {

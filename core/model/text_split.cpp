@@ -63,8 +63,13 @@ std::vector<std::pair<size_t, size_t>> Pattern::find_all(const std::string& text
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t start = 0;
+  // PCRE2 checks the UTF-8 of the subject from the start offset on at every call unless told not
+  // to, which made splitting quadratic in the text's length: the first call checks it, the rest
+  // trust that check.
+  uint32_t options = 0;
   while (start <= text.size()) {
-    const int rc = pcre2_match(impl_->code, subject, text.size(), start, 0, md, nullptr);
+    const int rc = pcre2_match(impl_->code, subject, text.size(), start, options, md, nullptr);
+    options = PCRE2_NO_UTF_CHECK;
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) {
       pcre2_match_data_free(md);

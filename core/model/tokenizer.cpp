@@ -13,6 +13,8 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/io/json_file.h"
+#include "core/io/mapped_file.h"
 #include "core/model/bpe.h"
 #include "core/model/text_split.h"
 #include "core/model/unicode_text.h"
@@ -62,7 +64,7 @@ bool flag(const json& j, const char* key, bool fallback) {
 Pattern pattern_of(const json& p) {
   if (p.contains("String")) return Pattern(p.at("String").get<std::string>(), true);
   if (p.contains("Regex")) return Pattern(p.at("Regex").get<std::string>(), false);
-  throw Unsupported("pattern " + p.dump());
+  throw Unsupported("pattern " + json_excerpt(p));
 }
 
 bool is_whitespace(uint32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c)); }
@@ -366,6 +368,7 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::load(const std::string& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path, "cannot open tokenizer file");
   std::stringstream ss;
@@ -376,14 +379,24 @@ Tokenizer Tokenizer::load(const std::string& path) {
 Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origin) {
   auto impl = std::make_unique<Impl>();
   try {
-    const json j = json::parse(text);
+    const json j = parse_json(text, origin);
     const json& m = j.at("model");
     const std::string model_type = str(m, "type", "BPE");
     if (model_type != "BPE") throw Unsupported("model type '" + model_type + "'");
     if (m.contains("dropout") && !m["dropout"].is_null() && m["dropout"].get<double>() != 0.0)
       throw Unsupported("BPE dropout");
+    // Ids index tables sized by the largest one: an id must be a whole number within reach of the
+    // vocabulary's size (a 12 KB file naming id 2^26 took 2.3 GB; 2^40 read as 0, 1.5 as 1).
+    const json& vocab_json = m.at("vocab");
+    const int64_t id_bound = 2 * int64_t(vocab_json.size() + j.value("added_tokens", json::array()).size()) + 1024;
+    auto checked_id = [&](const json& id, const std::string& token) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= id_bound)
+        throw Error(origin, "token '" + token.substr(0, 40) + "' has id " + json_excerpt(id, 24) +
+                                ": ids must be whole numbers from 0 to below " + std::to_string(id_bound) + " for this vocabulary");
+      return int32_t(id.get<int64_t>());
+    };
     std::unordered_map<std::string, int32_t> vocab;
-    for (const auto& [tok, id] : m.at("vocab").items()) vocab.emplace(tok, id.get<int32_t>());
+    for (const auto& [tok, id] : vocab_json.items()) vocab.emplace(tok, checked_id(id, tok));
     std::vector<std::pair<std::string, std::string>> merges;
     for (const json& mg : m.at("merges")) {
       if (mg.is_array()) {
@@ -409,7 +422,7 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origi
     impl->model = std::make_unique<tok::Bpe>(std::move(vocab), merges, opt);
 
     for (const json& a : j.value("added_tokens", json::array())) {
-      AddedToken t{a.at("id").get<int32_t>(), a.at("content").get<std::string>(), flag(a, "single_word", false),
+      AddedToken t{checked_id(a.at("id"), a.at("content").get<std::string>()), a.at("content").get<std::string>(), flag(a, "single_word", false),
                    flag(a, "lstrip", false),  flag(a, "rstrip", false),  flag(a, "normalized", true),
                    flag(a, "special", false)};
       if (t.content.empty()) throw Unsupported("an empty added token");
@@ -444,13 +457,13 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origi
           const std::string name = item["SpecialToken"].at("id").get<std::string>();
           if (!impl->template_tokens.count(name)) throw Unsupported("template special token '" + name + "' without ids");
         } else if (!item.contains("Sequence") || item["Sequence"].at("id").get<std::string>() != "A") {
-          throw Unsupported("template item " + item.dump());
+          throw Unsupported("template item " + json_excerpt(item));
         }
       }
   } catch (const Unsupported& e) {
     throw Error(origin, std::string("unsupported tokenizer component: ") + e.what());
   } catch (const json::exception& e) {
-    throw Error(origin, std::string("malformed tokenizer.json: ") + e.what());
+    throw Error(origin, "malformed tokenizer.json: " + json_error_text(e));
   } catch (const std::invalid_argument& e) {
     throw Error(origin, std::string("invalid tokenizer.json: ") + e.what());
   }

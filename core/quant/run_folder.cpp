@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/json_file.h"
 #include "core/model/llama.h"
 #include "core/model/safetensors.h"
 
@@ -17,16 +18,16 @@ QuantRun read_quant_run(const std::string& dir) {
   std::ifstream in(path);
   if (!in) throw Error(dir, "not a quantization run folder (no run.json)");
   QuantRun r;
+  const auto j = parse_json(std::string(std::istreambuf_iterator<char>(in), {}), path.string());
   try {
-    const auto j = nlohmann::json::parse(in);
     r.dir = dir;
     r.model_dir = j.at("model").get<std::string>();
     r.method = j.at("method").get<std::string>();
     r.scheme = scheme_from_json(j.at("scheme").dump());
     r.layers = j.at("layers").get<int64_t>();
     r.untied = j.value("untied", false);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string(), std::string("malformed run.json: ") + e.what());
+  } catch (const nlohmann::json::exception&) {
+    throw Error(path.string(), "not a run.json: needs \"model\", \"method\", \"scheme\" and \"layers\"");
   }
   return r;
 }
