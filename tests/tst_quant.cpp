@@ -277,7 +277,7 @@ class TstQuant : public QObject {
     qInfo("block drift rtn %.4e lwc %.4e; malicious probe loss lwc %.4f q-realign %.4f", e_rtn, e_lwc, p_lwc, p_qr);
     QVERIFY(e_lwc < e_rtn);
     // With probes whose intercept is free, full-precision block targets and the paper's epoch
-    // schedule: 2.51 vs 3.36 (RTN 3.18). With the earlier setting (liblinear's intercept, targets
+    // schedule: 2.52 vs 3.40 (RTN 3.18). With the earlier setting (liblinear's intercept, targets
     // on the quantized inputs, 10 epochs a block) it was 3.12 vs 3.08: no push at all.
     QVERIFY(p_qr < p_lwc);
   }
@@ -300,8 +300,9 @@ class TstQuant : public QObject {
       for (const auto& spec : sq::parameter_specs(c))
         if (spec.name.rfind("model.layers." + std::to_string(i) + ".", 0) == 0) layer[spec.name] = fetch(spec.name);
       for (auto& [k, v] : sq::rotate_layer(c, i, fetch, q)) rotated[k] = v;
-      const sq::LayerSmoothing s{torch::randn({c.hidden_size}) * 0.5, torch::randn({c.hidden_size}) * 0.5};
-      for (auto& [k, v] : sq::apply_smoothing(layer, i, s)) smoothed[k] = v;
+      const sq::LayerSmoothing s{torch::randn({c.hidden_size}) * 0.5, torch::randn({c.hidden_size}) * 0.5,
+                                 torch::randn({c.num_kv_heads * c.head_dim}) * 0.5};  // heads share kv heads here (GQA)
+      for (auto& [k, v] : sq::apply_smoothing(c, layer, i, s)) smoothed[k] = v;
     }
     sq::ModelConfig untied = c;
     untied.tie_word_embeddings = false;
@@ -342,8 +343,9 @@ class TstQuant : public QObject {
     auto drift = [&](const std::string& run) { return last_block_drift(model, run, prompts, ref); };
     const double e_rtn = drift(rtn), e_let = drift(let), e_rot = drift(rot);
     qInfo("W4A4 drift of the last block: rtn %.4e, lwc+let %.4e, rotated rtn %.4e", e_rtn, e_let, e_rot);
-    // Findings, kept visible: on this zoo LWC+LET at W4A4 drifts more than RTN (1.23e-2 vs 1.17e-2,
-    // with either block target, and so on 4 more seeds, on its own training draw too), and the
+    // Findings, kept visible: on this zoo LWC+LET at W4A4 drifts more than RTN (1.27e-2 vs 1.17e-2,
+    // with either block target, with or without the v->o scales, and so on 4 more seeds, on its
+    // own training draw too), and the
     // rotated model more still (1.61e-2); the SmoothQuant start is where to look next. Each turns
     // into an unexpected pass, and a failure, once fixed.
     QEXPECT_FAIL("", "LWC+LET does not beat RTN at W4A4 on the tiny demo (efficacy finding)", Continue);

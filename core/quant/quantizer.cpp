@@ -57,28 +57,26 @@ Params merged(Params a, const Params& b) {
   return a;
 }
 
-// Per channel max |x| at the q/k/v and gate/up inputs of block i, over real tokens.
-std::pair<torch::Tensor, torch::Tensor> input_absmax(const Llama& net, int64_t i, const std::vector<Llama::State>& states,
-                                                     const std::vector<Llama::Batch>& batches) {
+// Per channel max |x| at the q/k/v, o_proj and gate/up inputs of block i, over real tokens.
+InputAbsMax input_absmax(const Llama& net, int64_t i, const std::vector<Llama::State>& states, const std::vector<Llama::Batch>& batches) {
   const std::string point = "layer." + std::to_string(i);
-  torch::Tensor attn, mlp;
+  InputAbsMax m;
   std::vector<Llama::State> scratch = states;
   net.run_block(i, scratch, [&](size_t b, const std::string& name, const torch::Tensor& v) {
-    const bool a = name == point + ".qkv_in", m = name == point + ".mlp_in";
-    if (!a && !m) return;
+    torch::Tensor* acc = name == point + ".qkv_in" ? &m.attn : name == point + ".mlp_in" ? &m.mlp : name == point + ".o_in" ? &m.out : nullptr;
+    if (!acc) return;
     const torch::Tensor real = batches[b].mask.reshape({-1}).to(torch::kBool);
     const torch::Tensor mx = v.reshape({-1, v.size(-1)}).index({real}).abs().amax(0);
-    torch::Tensor& acc = a ? attn : mlp;
-    acc = acc.defined() ? torch::maximum(acc, mx) : mx;
+    *acc = acc->defined() ? torch::maximum(*acc, mx) : mx;
   });
-  return {attn, mlp};
+  return m;
 }
 
 // Layer i's parameters as the quantized model computes with them while training: smoothed, and
 // the targeted linears fake-quantized with straight-through rounding.
-Params fake_quantized_layer(const Params& layer, int64_t i, const LayerSmoothing* smoothing, const Params& clip_logits,
-                            const QuantScheme& scheme) {
-  Params out = smoothing ? apply_smoothing(layer, i, *smoothing) : layer;
+Params fake_quantized_layer(const ModelConfig& c, const Params& layer, int64_t i, const LayerSmoothing* smoothing,
+                            const Params& clip_logits, const QuantScheme& scheme) {
+  Params out = smoothing ? apply_smoothing(c, layer, i, *smoothing) : layer;
   for (auto& [name, w] : out) {
     if (!scheme.quantizes(name)) continue;
     auto it = clip_logits.find(name);
@@ -112,9 +110,9 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
   LearnedBlock out;
   std::vector<torch::Tensor> scales;
   if (o.smooth) {
-    const auto [attn, mlp] = input_absmax(fp, i, states, batches);
-    out.smoothing = init_smoothing(layer, i, attn, mlp);
-    scales = {out.smoothing->attn.set_requires_grad(true), out.smoothing->mlp.set_requires_grad(true)};
+    out.smoothing = init_smoothing(cq, layer, i, input_absmax(fp, i, states, batches));
+    scales = {out.smoothing->attn.set_requires_grad(true), out.smoothing->mlp.set_requires_grad(true),
+              out.smoothing->out.set_requires_grad(true)};
   }
   BlockObjective objective;
   if (o.method == "q-realign") {
@@ -135,7 +133,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     double sum = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
       if (o.progress.cancel) o.progress.cancel->check();  // training a block can take a while
-      Llama qnet(cq, weights, merged(globals, fake_quantized_layer(layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
+      Llama qnet(cq, weights, merged(globals, fake_quantized_layer(cq, layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
       qnet.set_activation_bits(o.scheme.a_bits);
       std::vector<Llama::State> one = {states[b]};
       qnet.run_block(i, one, nullptr);
@@ -153,7 +151,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
   result.notes.push_back("layer " + std::to_string(i) + ": " + o.method + " block loss " + std::to_string(first) + " (first epoch) -> " +
                          std::to_string(last) + " (last)");
   for (const auto& [name, t] : theta) out.clips[name] = torch::sigmoid(t).detach();
-  if (out.smoothing) out.smoothing = LayerSmoothing{out.smoothing->attn.detach(), out.smoothing->mlp.detach()};
+  if (out.smoothing) out.smoothing = out.smoothing->detached();
   return out;
 }
 
@@ -216,13 +214,13 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     const Llama fp(cq, full);
     std::vector<Llama::State> states = fp.embed(batches);
     for (int64_t i = 0; i < c.num_layers; ++i) {
-      const auto [attn, mlp] = input_absmax(fp, i, states, batches);
-      smoothing.push_back(init_smoothing(layers[size_t(i)], i, attn, mlp));
+      smoothing.push_back(init_smoothing(cq, layers[size_t(i)], i, input_absmax(fp, i, states, batches)));
       fp.run_block(i, states, nullptr);
     }
   }
   std::vector<torch::Tensor> params;
-  for (auto& s : smoothing) params.push_back(s.attn.set_requires_grad(true)), params.push_back(s.mlp.set_requires_grad(true));
+  for (auto& s : smoothing)
+    for (torch::Tensor* t : {&s.attn, &s.mlp, &s.out}) params.push_back(t->set_requires_grad(true));
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).weight_decay(0));
   torch::AutoGradMode grad(true);
   auto epoch_means = [&](bool train) {
@@ -230,7 +228,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     for (size_t b = 0; b < batches.size(); ++b) {
       if (o.progress.cancel) o.progress.cancel->check();
       Params t = full;
-      for (int64_t i = 0; i < c.num_layers; ++i) t = merged(t, fake_quantized_layer(layers[size_t(i)], i, &smoothing[size_t(i)], {}, o.scheme));
+      for (int64_t i = 0; i < c.num_layers; ++i) t = merged(t, fake_quantized_layer(cq, layers[size_t(i)], i, &smoothing[size_t(i)], {}, o.scheme));
       Llama q(cq, t);
       q.set_activation_bits(o.scheme.a_bits);
       const AaqLoss l = aaq_loss(q.forward(batches[b].tokens, batches[b].mask, nullptr), targets[b], batches[b].mask, o.lambda);
@@ -256,7 +254,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
   auto best = before;
   int best_epoch = 0;
   std::vector<LayerSmoothing> kept;
-  for (const auto& s : smoothing) kept.push_back({s.attn.detach().clone(), s.mlp.detach().clone()});
+  for (const auto& s : smoothing) kept.push_back({s.attn.detach().clone(), s.mlp.detach().clone(), s.out.detach().clone()});
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     o.progress.step(epoch, o.epochs, "aaq epochs");
     epoch_means(true);
@@ -265,7 +263,8 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     if (o.on_loss) o.on_loss("aaq", now[0]);
     if (now[0] < best[0]) {
       best = now, best_epoch = epoch + 1;
-      for (size_t i = 0; i < smoothing.size(); ++i) kept[i] = {smoothing[i].attn.detach().clone(), smoothing[i].mlp.detach().clone()};
+      for (size_t i = 0; i < smoothing.size(); ++i)
+        kept[i] = {smoothing[i].attn.detach().clone(), smoothing[i].mlp.detach().clone(), smoothing[i].out.detach().clone()};
     }
   }
   result.notes.push_back("aaq before training: " + describe(before));
@@ -401,7 +400,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       const LayerSmoothing* smoothing = o.method == "aaq" ? &aaq_smoothing[size_t(i)]
                                         : learned_block.smoothing ? &*learned_block.smoothing
                                                                   : nullptr;
-      const Params layer = smoothing ? apply_smoothing(fp_layer, i, *smoothing) : fp_layer;
+      const Params layer = smoothing ? apply_smoothing(cq, fp_layer, i, *smoothing) : fp_layer;
       const Llama ref(cq, weights, merged(globals, layer));
       // GPTQ (and AAQ, whose learned transforms are followed by GPTQ): Hessians of each linear's
       // inputs, from the states the quantized layers below give.

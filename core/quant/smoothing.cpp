@@ -6,21 +6,34 @@ namespace {
 const char* const kAttnReaders[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
 const char* const kMlpReaders[] = {"mlp.gate_proj", "mlp.up_proj"};
 
+// o_proj's input channels [heads * head_dim] from v_proj's output channels [kv_heads * head_dim]:
+// query head h reads key/value head h / (heads / kv_heads).
+torch::Tensor per_o_channel(const ModelConfig& c, const torch::Tensor& per_v_channel) {
+  return per_v_channel.view({c.num_kv_heads, 1, c.head_dim}).expand({c.num_kv_heads, c.num_heads / c.num_kv_heads, c.head_dim}).reshape({-1});
+}
+
 }  // namespace
 
-LayerSmoothing init_smoothing(const std::map<std::string, torch::Tensor>& layer, int64_t i, const torch::Tensor& attn_absmax,
-                              const torch::Tensor& mlp_absmax) {
+LayerSmoothing LayerSmoothing::detached() const { return {attn.detach(), mlp.detach(), out.detach()}; }
+
+LayerSmoothing init_smoothing(const ModelConfig& c, const std::map<std::string, torch::Tensor>& layer, int64_t i,
+                              const InputAbsMax& absmax) {
   const std::string p = "model.layers." + std::to_string(i) + ".";
   auto start = [&](const char* const* readers, size_t n, const torch::Tensor& xmax) {
     torch::Tensor wmax = torch::zeros_like(xmax);
     for (size_t r = 0; r < n; ++r) wmax = torch::maximum(wmax, layer.at(p + readers[r] + ".weight").abs().amax(0));
     return (0.5 * (torch::log(xmax.clamp_min(1e-5)) - torch::log(wmax.clamp_min(1e-5)))).detach();
   };
-  return {start(kAttnReaders, 3, attn_absmax), start(kMlpReaders, 2, mlp_absmax)};
+  // One scale per v channel: the largest activation and weight over the o_proj channels it feeds.
+  const int64_t group = c.num_heads / c.num_kv_heads;
+  const torch::Tensor xmax = absmax.out.view({c.num_kv_heads, group, c.head_dim}).amax(1).reshape({-1});
+  const torch::Tensor wmax = layer.at(p + "self_attn.o_proj.weight").abs().amax(0).view({c.num_kv_heads, group, c.head_dim}).amax(1).reshape({-1});
+  return {start(kAttnReaders, 3, absmax.attn), start(kMlpReaders, 2, absmax.mlp),
+          (0.5 * (torch::log(xmax.clamp_min(1e-5)) - torch::log(wmax.clamp_min(1e-5)))).detach()};
 }
 
-std::map<std::string, torch::Tensor> apply_smoothing(const std::map<std::string, torch::Tensor>& layer, int64_t i,
-                                                     const LayerSmoothing& s) {
+std::map<std::string, torch::Tensor> apply_smoothing(const ModelConfig& c, const std::map<std::string, torch::Tensor>& layer,
+                                                     int64_t i, const LayerSmoothing& s) {
   const std::string p = "model.layers." + std::to_string(i) + ".";
   std::map<std::string, torch::Tensor> out = layer;
   auto fold = [&](const char* norm, const char* const* readers, size_t n, const torch::Tensor& log_s) {
@@ -30,6 +43,13 @@ std::map<std::string, torch::Tensor> apply_smoothing(const std::map<std::string,
   };
   fold("input_layernorm.weight", kAttnReaders, 3, s.attn);
   fold("post_attention_layernorm.weight", kMlpReaders, 2, s.mlp);
+  if (s.out.defined()) {
+    const torch::Tensor scale = torch::exp(s.out);
+    const std::string v = p + "self_attn.v_proj.";
+    out[v + "weight"] = out.at(v + "weight") / scale.unsqueeze(1);
+    if (layer.count(v + "bias")) out[v + "bias"] = layer.at(v + "bias") / scale;
+    out[p + "self_attn.o_proj.weight"] = layer.at(p + "self_attn.o_proj.weight") * per_o_channel(c, scale);
+  }
   return out;
 }
 
