@@ -60,6 +60,13 @@ class TstQuant : public QObject {
     QVERIFY(s.w_kind == sq::kernels::GridKind::Symmetric);
     s = sq::parse_scheme("w4a4");
     QVERIFY(s.w_kind == sq::kernels::GridKind::Symmetric);
+    s = sq::parse_scheme("w4a4kv4");  // AAQ's W4A4KV4
+    QCOMPARE(s.kv_bits, 4);
+    QCOMPARE(s.a_bits, 4);
+    QVERIFY(s.w_kind == sq::kernels::GridKind::Symmetric);
+    QCOMPARE(sq::scheme_from_json(sq::to_json(s)).kv_bits, 4);
+    QCOMPARE(sq::parse_scheme("w8a8kv8-g128").kv_bits, 8);
+    QCOMPARE(sq::parse_scheme("w8a8").kv_bits, 16);
     s = sq::parse_scheme("w3a16-g64-sym");
     QCOMPARE(s.w_bits, 3);
     QCOMPARE(s.group, int64_t(64));
@@ -353,6 +360,35 @@ class TstQuant : public QObject {
     QEXPECT_FAIL("", "rotation does not beat RTN at W4A4 on the tiny demo (efficacy finding)", Continue);
     QVERIFY(e_rot < e_rtn);
     QVERIFY(sq::read_quant_run(rot).untied);
+  }
+
+  // KV-cache quantization: keys and values on an asymmetric grid per token and head, within a
+  // grid step of the input; a kv4 run computes differently from the same run without it, loads
+  // back with its KV bits, and the full-precision path is untouched.
+  void kvCacheQuantization() {
+    torch::manual_seed(5);
+    const torch::Tensor k = torch::randn({2, 3, 5, 16}) * 3;  // [B, heads, T, head_dim]
+    const torch::Tensor q = sq::fake_quant_kv(k, 4);
+    const torch::Tensor range = std::get<0>(k.max(-1, true)) - std::get<0>(k.min(-1, true));
+    QVERIFY(((q - k).abs() <= range / 15 / 2 + 1e-5).all().item<bool>());  // half a step of 15 levels
+    QVERIFY(torch::equal(sq::fake_quant_kv(k, 16), k));
+    const torch::Tensor distinct = std::get<0>(at::_unique(q[0][0][0]));
+    QVERIFY(distinct.numel() <= 16);
+    const std::string model = kZoo + "/aligned";
+    sq::QuantizeOptions o;
+    o.scheme = sq::parse_scheme("w4a4kv4");
+    const std::string kv = tmp_.filePath("kv4").toStdString(), plain = tmp_.filePath("kv16").toStdString();
+    sq::quantize_model(model, o, kv);
+    o.scheme = sq::parse_scheme("w4a4");
+    sq::quantize_model(model, o, plain);
+    QCOMPARE(sq::read_quant_run(kv).scheme.kv_bits, 4);
+    const std::vector<int32_t> tokens = {1, 30, 40, 50, 60, 100, 7, 8};
+    const auto a = sq::Model::load(model, kv)->logits(tokens), b = sq::Model::load(model, plain)->logits(tokens);
+    double diff = 0;
+    for (size_t t = 0; t < a.size(); ++t)
+      for (size_t v = 0; v < a[t].size(); ++v) diff = std::max(diff, double(std::fabs(a[t][v] - b[t][v])));
+    qInfo("kv4 vs kv16 at W4A4: max |dlogit| %.4f", diff);
+    QVERIFY(diff > 1e-3);
   }
 
   void aaqObjective() {

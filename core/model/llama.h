@@ -83,6 +83,9 @@ class Llama {
 
   // Quantize the inputs of every linear layer per token to `bits` on the fly (16: off).
   void set_activation_bits(int bits) { act_bits_ = bits; }
+  // Quantize the keys (after the rotary embedding) and values as the KV cache holds them: per
+  // token and head, asymmetric, in groups of 128 channels or the head size (16: off).
+  void set_kv_bits(int bits) { kv_bits_ = bits; }
 
   const ModelConfig& config() const { return config_; }
  private:
@@ -97,7 +100,7 @@ class Llama {
   torch::Tensor embed_, final_norm_, lm_head_, inv_freq_;
   std::vector<DecoderLayer> layers_;
   std::vector<std::vector<std::string>> layer_tensor_names_;
-  int act_bits_ = 16;
+  int act_bits_ = 16, kv_bits_ = 16;
 };
 
 // A stored tensor viewed as a torch tensor (no copy; the checkpoint must outlive it).

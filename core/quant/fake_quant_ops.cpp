@@ -16,6 +16,17 @@ torch::Tensor fake_quant_activations(const torch::Tensor& x, int bits) {
   return x + (out.view(x.sizes()) - x).detach();
 }
 
+torch::Tensor fake_quant_kv(const torch::Tensor& x, int bits) {
+  if (bits >= 16) return x;
+  const torch::Tensor flat = x.detach().to(torch::kFloat32).contiguous().view({-1, x.size(-1)});
+  torch::Tensor out = torch::empty_like(flat);
+  const int64_t d = flat.size(1), g = d > 128 && d % 128 == 0 ? 128 : d;
+  const kernels::WeightGridSpec spec{bits, kernels::GridKind::Asymmetric, g};
+  kernels::fake_quant_weight_cpu(flat.data_ptr<float>(), out.data_ptr<float>(), flat.size(0), d, spec, nullptr, nullptr, nullptr,
+                                 nullptr);
+  return x + (out.view(x.sizes()) - x).detach();
+}
+
 int64_t group_width(const QuantScheme& s, int64_t rows, int64_t cols) {
   if (s.group < 0) return rows * cols;
   if (s.group == 0) return cols;

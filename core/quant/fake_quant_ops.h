@@ -10,6 +10,10 @@ namespace sq {
 // Per-token (last dimension) symmetric fake quantization; gradients pass straight through.
 torch::Tensor fake_quant_activations(const torch::Tensor& x, int bits);
 
+// KV-cache fake quantization of keys or values [..., head_dim]: each vector asymmetric in groups
+// of 128 channels (the head size when smaller), on the kernels' weight grid; straight-through.
+torch::Tensor fake_quant_kv(const torch::Tensor& x, int bits);
+
 struct QuantizedWeight {
   torch::Tensor dequant;  // f32 [rows, cols]: what the quantized model computes with
   torch::Tensor codes;    // int32 [rows, cols]

@@ -135,6 +135,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
       if (o.progress.cancel) o.progress.cancel->check();  // training a block can take a while
       Llama qnet(cq, weights, merged(globals, fake_quantized_layer(cq, layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
       qnet.set_activation_bits(o.scheme.a_bits);
+      qnet.set_kv_bits(o.scheme.kv_bits);
       std::vector<Llama::State> one = {states[b]};
       qnet.run_block(i, one, nullptr);
       const torch::Tensor loss = block_loss(one[0].x, target[b].x, batches[b].mask, malicious[b], objective);
@@ -231,6 +232,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
       for (int64_t i = 0; i < c.num_layers; ++i) t = merged(t, fake_quantized_layer(cq, layers[size_t(i)], i, &smoothing[size_t(i)], {}, o.scheme));
       Llama q(cq, t);
       q.set_activation_bits(o.scheme.a_bits);
+      q.set_kv_bits(o.scheme.kv_bits);
       const AaqLoss l = aaq_loss(q.forward(batches[b].tokens, batches[b].mask, nullptr), targets[b], batches[b].mask, o.lambda);
       if (train) {
         opt.zero_grad();
@@ -454,6 +456,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       if (!states.empty()) {
         Llama qnet(cq, weights, merged(globals, replaced));
         qnet.set_activation_bits(o.scheme.a_bits);
+        qnet.set_kv_bits(o.scheme.kv_bits);
         qnet.run_block(i, states, nullptr);
       }
       ref.release_layer(i);

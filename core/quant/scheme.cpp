@@ -25,23 +25,26 @@ QuantScheme parse_scheme(const std::string& text) {
   // int4 kernels take no zero points), W8A16.
   if (text == "w8a8") return parse_scheme_named("w8a8-asym", text);
   if (text == "w4a4") return parse_scheme_named("w4a4-sym", text);
+  if (text == "w4a4kv4") return parse_scheme_named("w4a4kv4-sym", text);
   if (text == "w4a16") return parse_scheme_named("w4a16-g128-sym", text);
   if (text == "w8a16") return parse_scheme_named("w8a16-asym", text);
   return parse_scheme_named(text, text);
 }
 
 QuantScheme parse_scheme_named(const std::string& spec, const std::string& name) {
-  static const std::regex re(R"(w([2-8])a(4|8|16)(-g(32|64|128|t))?(-(sym|asym))?)");
+  static const std::regex re(R"(w([2-8])a(4|8|16)(kv(4|8))?(-g(32|64|128|t))?(-(sym|asym))?)");
   std::smatch m;
   if (!std::regex_match(spec, m, re))
     throw Error("unknown scheme '" + name +
-                "' (presets: w8a8, w4a4, w4a16, w8a16, gguf-q8_0, gguf-q4_0; or w<2-8>a<4|8|16>[-g32|-g64|-g128|-gt][-sym|-asym])");
+                "' (presets: w8a8, w4a4, w4a4kv4, w4a16, w8a16, gguf-q8_0, gguf-q4_0; or "
+                "w<2-8>a<4|8|16>[kv4|kv8][-g32|-g64|-g128|-gt][-sym|-asym])");
   QuantScheme s;
   s.name = name;
   s.w_bits = std::stoi(m[1]);
   s.a_bits = std::stoi(m[2]);
-  if (m[4].matched) s.group = m[4] == "t" ? -1 : std::stoll(m[4]);
-  s.w_kind = m[6] == "sym" ? GridKind::Symmetric : GridKind::Asymmetric;
+  if (m[4].matched) s.kv_bits = std::stoi(m[4]);
+  if (m[6].matched) s.group = m[6] == "t" ? -1 : std::stoll(m[6]);
+  s.w_kind = m[8] == "sym" ? GridKind::Symmetric : GridKind::Asymmetric;
   return s;
 }
 
@@ -67,6 +70,9 @@ std::string to_json(const QuantScheme& s) {
                         {"granularity", s.group == 0 ? "per-channel" : s.group < 0 ? "per-tensor" : "group"},
                         {"activation_bits", s.a_bits},
                         {"activations", s.a_bits < 16 ? "dynamic per-token symmetric" : "not quantized"},
+                        {"kv_cache_bits", s.kv_bits},
+                        {"kv_cache", s.kv_bits < 16 ? "keys (after rotary) and values, per token and head, asymmetric, groups of 128 or the head size"
+                                                    : "not quantized"},
                         {"targets", s.targets},
                         {"lm_head", false}}
       .dump();
@@ -84,6 +90,7 @@ QuantScheme scheme_from_json(const std::string& text) {
                                    : GridKind::GgufQ4_0;
   s.group = j.at("group").get<int64_t>();
   s.a_bits = j.at("activation_bits").get<int>();
+  s.kv_bits = j.value("kv_cache_bits", 16);  // runs written before KV-cache schemes
   s.targets = j.at("targets").get<std::vector<std::string>>();
   return s;
 }

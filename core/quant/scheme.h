@@ -15,6 +15,7 @@ struct QuantScheme {
   kernels::GridKind w_kind = kernels::GridKind::Asymmetric;
   int64_t group = 0;      // columns per group; 0 = per output channel; -1 = per tensor
   int a_bits = 16;        // activations, quantized per token (symmetric) on the fly; 16 = not at all
+  int kv_bits = 16;       // keys and values as the KV cache holds them (asymmetric per head); 16 = not at all
   std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
   bool gguf_exact() const { return w_kind == kernels::GridKind::GgufQ8_0 || w_kind == kernels::GridKind::GgufQ4_0; }
   // Is a checkpoint parameter ("model.layers.3.mlp.up_proj.weight") a linear weight this scheme
@@ -22,8 +23,9 @@ struct QuantScheme {
   bool quantizes(const std::string& param_name) const;
 };
 
-// Presets: w8a8, w4a4, w4a16, w8a16, gguf-q8_0, gguf-q4_0; or custom "w<bits>a<bits>" with
-// optional "-g<group>" (32, 64, 128; "-gt" per tensor), "-sym" / "-asym". Throws sq::Error.
+// Presets: w8a8, w4a4, w4a4kv4 (AAQ's setting), w4a16, w8a16, gguf-q8_0, gguf-q4_0; or custom
+// "w<bits>a<bits>[kv<4|8>]" with optional "-g<group>" (32, 64, 128; "-gt" per tensor),
+// "-sym" / "-asym". Throws sq::Error.
 QuantScheme parse_scheme(const std::string& text);
 
 std::string to_json(const QuantScheme& s);
