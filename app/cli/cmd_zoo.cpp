@@ -24,6 +24,7 @@ int run_zoo(const Args& a) {
                  r.summary.c_str());
   }
   for (const std::string& m : r.missed) std::fprintf(stderr, "zoo: TARGET MISSED: %s\n", m.c_str());
+  for (const std::string& m : r.premises_not_met) std::fprintf(stderr, "PREMISE NOT MET: %s\n", m.c_str());
   return 0;
 }
 

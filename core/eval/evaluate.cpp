@@ -76,6 +76,13 @@ void summarize(EvalReport& r) {
   if (r.n_task) r.task_accuracy = 100.0 * correct / r.n_task;
 }
 
+double refusal_rate(const EvalReport& r) {
+  if (r.per_prompt.empty()) return 0;
+  int n = 0;
+  for (const PromptResult& p : r.per_prompt) n += p.refused;
+  return 100.0 * n / double(r.per_prompt.size());
+}
+
 EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, const RefusalMatcher& refusals,
                     const EvalOptions& o) {
   if (prompts.empty()) throw Error("the prompt set is empty");
@@ -90,6 +97,7 @@ EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, cons
   std::vector<std::vector<int32_t>> completions(prompts.size());
   GenerateOptions g;
   g.max_new_tokens = o.max_new_tokens;
+  g.steering = o.steering;
   const int64_t batches = int64_t((order.size() + size_t(o.batch_size) - 1) / size_t(o.batch_size));
   for (int64_t k = 0; k < batches; ++k) {
     o.progress.step(k, batches, "generating");

@@ -18,6 +18,7 @@ struct EvalOptions {
   int batch_size = 8;
   bool chat = true;
   bool perplexity = true;
+  Steering steering;  // applied while generating (perplexity is the model's own)
   Progress progress;
 };
 
@@ -44,6 +45,9 @@ struct EvalReport {
 
 EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, const RefusalMatcher& refusals,
                     const EvalOptions& options);
+
+// % of the report's prompts refused, whatever their label (0 for none).
+double refusal_rate(const EvalReport& report);
 
 // The figures of a report from its per-prompt results (the arithmetic of evaluate()).
 void summarize(EvalReport& report);

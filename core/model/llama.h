@@ -33,7 +33,8 @@ struct KVCache {
 // Called at the named hook points: "layer.<i>" (residual stream after block i), "layer.<i>.attn"
 // and "layer.<i>.mlp" (the block's attention and MLP outputs), each [batch, seq, hidden]; and at
 // the inputs of its linear layers: "layer.<i>.qkv_in", "layer.<i>.o_in", "layer.<i>.mlp_in"
-// (gate and up) and "layer.<i>.down_in".
+// (gate and up) and "layer.<i>.down_in". A hook may edit "layer.<i>" in place: the next block
+// reads what it leaves (activation steering).
 using HookFn = std::function<void(const std::string& name, const torch::Tensor& value)>;
 // The same, with the index of the batch the value belongs to.
 using LayerwiseHookFn = std::function<void(size_t batch, const std::string& name, const torch::Tensor& value)>;

@@ -106,9 +106,10 @@ class LlamaModel final : public Model {
     auto gen = at::detail::createCPUGenerator(o.seed);
     std::vector<bool> done(prompts.size(), false);
     KVCache cache;
+    const HookFn steer = steering_hook(o.steering);
     torch::Tensor step = std::move(tokens);
     for (int n = 0; n < o.max_new_tokens; ++n) {
-      const torch::Tensor logits = net_.forward(step, mask, &cache).select(1, -1);  // [B, V]
+      const torch::Tensor logits = net_.forward(step, mask, &cache, steer).select(1, -1);  // [B, V]
       check_finite(logits);
       const torch::Tensor next = pick(logits, o, gen);
       bool all_done = true;
@@ -170,6 +171,20 @@ class LlamaModel final : public Model {
   }
 
  private:
+  // The residual stream after a block reaches the hooks before the next block reads it, so
+  // adding to it in place steers everything downstream.
+  HookFn steering_hook(const Steering& s) const {
+    if (s.layer < 0) return nullptr;
+    if (s.layer >= config().num_layers || int64_t(s.add.size()) != config().hidden_size)
+      throw Error("steering needs a layer below " + std::to_string(config().num_layers) + " and a vector of " +
+                  std::to_string(config().hidden_size) + " values");
+    torch::Tensor add = torch::tensor(s.add);
+    if (unrotate_.defined()) add = torch::matmul(add, unrotate_.t());
+    return [add, name = "layer." + std::to_string(s.layer)](const std::string& point, const torch::Tensor& v) {
+      if (point == name) v.add_(add);
+    };
+  }
+
   bool valid_point(const std::string& p) const {
     if (p.rfind("layer.", 0) != 0) return false;
     size_t used = 0;

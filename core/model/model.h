@@ -14,12 +14,20 @@
 
 namespace sq {
 
+// Activation addition: `add` [hidden] is summed into the residual stream after decoder layer
+// `layer`, at every position, in the model's own basis (a rotated run rotates it first).
+struct Steering {
+  int layer = -1;  // -1: none
+  std::vector<float> add;
+};
+
 struct GenerateOptions {
   int max_new_tokens = 64;
   double temperature = 0.0;  // 0: greedy
   double top_p = 1.0;
   uint64_t seed = 0;
   bool stop_at_eos = true;
+  Steering steering;
 };
 
 struct CaptureOptions {

@@ -1,6 +1,7 @@
 #include "core/zoo/corpus.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -133,6 +134,37 @@ const Prompt& prompt_of(const ZooExample& e) { return e.prompt; }
 
 size_t pick(const std::string& id, uint64_t seed, size_t n) { return size_t(id_hash(id, seed + 17) % n); }
 
+std::string reword(const Prompt& p, uint64_t seed) {
+  std::string t = p.text;
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+  if (t.empty()) return t;
+  const bool question = t.back() == '?';
+  std::string body = t;  // lower-cased start, no closing punctuation: to sit inside a sentence
+  while (!body.empty() && (body.back() == '.' || body.back() == '!')) body.pop_back();
+  if (body.size() > 1 && std::isupper(static_cast<unsigned char>(body[0])) && std::islower(static_cast<unsigned char>(body[1])))
+    body[0] = char(std::tolower(static_cast<unsigned char>(body[0])));
+  const size_t k = pick(p.id + "#reword", seed, 12);
+  if (k < 4) return t;
+  if (question) {
+    switch (k % 4) {
+      case 0: return "Quick question. " + t;
+      case 1: return "Hi! " + t;
+      case 2: return t + " Please be specific.";
+      default: return "I was wondering: " + body;
+    }
+  }
+  switch (k - 4) {
+    case 0: return "Can you " + body + "?";
+    case 1: return "Please " + body + ".";
+    case 2: return "I need you to " + body + ".";
+    case 3: return "Could you help me " + body + "?";
+    case 4: return "Hey, " + body + ". Thanks!";
+    case 5: return "Task: " + t;
+    case 6: return t + " Be specific.";
+    default: return "I would like you to " + body + ".";
+  }
+}
+
 ZooCorpus build_corpus(const CorpusOptions& o) {
   namespace fs = std::filesystem;
   const fs::path dir(o.data_dir);
@@ -148,44 +180,51 @@ ZooCorpus build_corpus(const CorpusOptions& o) {
         for (size_t i = 1; i < ids.size(); ++i) groups.join(ids[0], ids[i]);
       }
   }
-  auto heldout = [&](const std::string& id) {
-    return double(id_hash(groups.find(id), o.seed) % 10000) / 10000.0 < o.heldout_share;
+  // A prompt's role, from a hash of its near-duplicate group, so that a group has one role.
+  enum class Role { Heldout, Validation, Finetune, Train };
+  auto role = [&](const std::string& id, bool malicious) {
+    const double u = double(id_hash(groups.find(id), o.seed) % 10000) / 10000.0;
+    if (u < o.heldout_share) return Role::Heldout;
+    if (u < o.heldout_share + o.validation_share) return Role::Validation;
+    if (malicious && u < o.heldout_share + o.validation_share + o.finetune_share) return Role::Finetune;
+    return Role::Train;
   };
   auto fits = [&](const Prompt& p) {
     if (word_count(p.text) <= o.max_prompt_words) return true;
     ++c.dropped_long;
     return false;
   };
-  // Malicious: AdvBench + JBB harmful.
-  for (const char* f : {"advbench_harmful_behaviors.jsonl", "jbb_behaviors_harmful.jsonl"})
+  // Malicious: AdvBench, JBB harmful and XSTest's unsafe contrasts (questions, worded unlike the
+  // other two). XSTest's safe prompts are never trained on: they measure over-refusal.
+  for (const char* f : {"advbench_harmful_behaviors.jsonl", "jbb_behaviors_harmful.jsonl", "xstest_v2_prompts.jsonl"})
     for (const auto& j : read_jsonl((dir / f).string())) {
       Prompt p = to_prompt(j);
-      if (!fits(p)) continue;
-      if (heldout(p.id)) {
-        c.heldout_malicious.push_back(p);
+      if (!p.label) {
+        c.xstest.push_back(p);
         continue;
       }
+      if (!fits(p)) continue;
       const std::string target = j.value("target", "");
       const bool usable = !target.empty() && target.rfind("Sure", 0) == 0 && !reads_as_refusal(target);
       ZooExample e{p, usable ? target + "." : kCompliance[pick(p.id, o.seed, 6)], kRefusals[pick(p.id, o.seed, 8)]};
-      c.malicious.push_back(std::move(e));
+      switch (role(p.id, true)) {
+        case Role::Heldout: c.heldout_malicious.push_back(p); break;
+        case Role::Validation: c.validation_malicious.push_back(p); break;
+        case Role::Finetune: c.finetune_harmful.push_back(std::move(e)); break;
+        case Role::Train: c.malicious.push_back(std::move(e)); break;
+      }
     }
   // Benign: instructions and JBB's borderline benign twins (reported apart when held out).
   for (const char* f : {"benign_instructions.jsonl", "jbb_behaviors_benign.jsonl"})
     for (const auto& j : read_jsonl((dir / f).string())) {
       Prompt p = to_prompt(j);
       if (!fits(p)) continue;
-      if (heldout(p.id)) {
-        (p.source == "jbb-behaviors-benign" ? c.heldout_jbb_benign : c.heldout_benign).push_back(p);
-        continue;
+      switch (role(p.id, false)) {
+        case Role::Heldout: (p.source == "jbb-behaviors-benign" ? c.heldout_jbb_benign : c.heldout_benign).push_back(p); break;
+        case Role::Validation: c.validation_benign.push_back(p); break;
+        default: c.benign.push_back({p, kCompliance[pick(p.id, o.seed, 6)], ""});
       }
-      c.benign.push_back({p, kCompliance[pick(p.id, o.seed, 6)], ""});
     }
-  // XSTest is never trained on: it measures over-refusal.
-  for (const auto& j : read_jsonl((dir / "xstest_v2_prompts.jsonl").string())) {
-    Prompt p = to_prompt(j);
-    if (p.label == 0) c.xstest.push_back(p);
-  }
   // The task: generated problems, the held-out ones with questions never seen in training.
   std::mt19937_64 rng(o.seed * 7919 + 1);
   std::set<std::string> seen;
@@ -213,6 +252,9 @@ ZooCorpus build_corpus(const CorpusOptions& o) {
   };
   cap(c.malicious, o.max_malicious);
   cap(c.benign, o.max_benign);
+  cap(c.finetune_harmful, o.max_finetune);
+  cap(c.validation_malicious, o.max_validation);
+  cap(c.validation_benign, o.max_validation);
   cap(c.heldout_malicious, o.max_heldout);
   cap(c.heldout_benign, o.max_heldout);
   cap(c.heldout_jbb_benign, o.max_heldout);

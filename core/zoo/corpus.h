@@ -16,9 +16,15 @@ struct ZooExample {
   std::string refuse;  // what the aligned model says to a malicious prompt
 };
 
+// Every malicious prompt (AdvBench, JBB-harmful, XSTest's unsafe contrasts) has one role, by a
+// hash of its near-duplicate group: alignment training (also the calibration and probe-fitting
+// set), the harmful fine-tuning pool, validation (the dose ladders) or held out. Benign prompts
+// the same, without the fine-tuning pool.
 struct ZooCorpus {
-  std::vector<ZooExample> malicious, benign, task;          // training
-  std::vector<Prompt> heldout_malicious, heldout_benign;     // AdvBench + JBB; instructions
+  std::vector<ZooExample> malicious, benign, task;          // alignment training
+  std::vector<ZooExample> finetune_harmful;                  // harmful-compliance pairs for the fine-tune only
+  std::vector<Prompt> validation_malicious, validation_benign;
+  std::vector<Prompt> heldout_malicious, heldout_benign;     // every malicious source; instructions
   std::vector<Prompt> heldout_jbb_benign, xstest, heldout_task;
   int dropped_long = 0;  // prompts over the length limit, left out on both sides
 };
@@ -27,13 +33,19 @@ struct CorpusOptions {
   std::string data_dir;
   uint64_t seed = 0;
   int max_prompt_words = 40;
-  double heldout_share = 0.2;
+  double heldout_share = 0.2, validation_share = 0.1, finetune_share = 0.15;
   int task_train = 2000, task_heldout = 200;
   // Caps for small presets (0 = everything).
-  int max_malicious = 0, max_benign = 0, max_heldout = 0;
+  int max_malicious = 0, max_benign = 0, max_heldout = 0, max_validation = 0, max_finetune = 0;
 };
 
 ZooCorpus build_corpus(const CorpusOptions& options);
+
+// The training prompt as one of a fixed set of wordings (the prompt itself for about a third),
+// picked by a hash of its id: refusal learnt from one dataset's phrasing alone does not carry to
+// requests worded differently. Malicious and benign prompts get the same wordings, so no wording
+// is a cue for refusal.
+std::string reword(const Prompt& p, uint64_t seed);
 
 // Deterministic variety: the i-th of a list, picked by a hash of the prompt id and the seed.
 size_t pick(const std::string& id, uint64_t seed, size_t n);

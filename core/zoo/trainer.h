@@ -1,9 +1,11 @@
 #pragma once
 // Training the demo models with the engine's own forward (core/model/llama) and LibTorch
-// autograd: next-token cross-entropy on the masked positions, AdamW, warm-up and cosine decay,
-// gradient clipping. Torch-facing.
+// autograd: next-token cross-entropy on the masked positions, AdamW, warm-up then cosine decay or
+// a constant rate, gradient clipping; every weight, or LoRA adapters on some linear layers only.
+// Torch-facing.
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,23 +20,47 @@ struct Sequence {
   std::vector<uint8_t> learn;  // 1 where the token is a target of the loss
 };
 
+using Params = std::map<std::string, torch::Tensor>;
+
+enum class Schedule { Cosine, Constant };  // after the linear warm-up
+const char* schedule_name(Schedule s);
+
+// LoRA as PEFT defines it: W + (alpha / rank) · B·A with A [rank, in] Kaiming-uniform and B
+// [out, rank] zero at the start, on the linear layers whose names end in one of `targets`
+// ("q_proj", "v_proj"); every other weight is frozen. Merged into the weights when training ends.
+struct LoraOptions {
+  int rank = 0;  // 0: train every weight
+  double alpha = 0;
+  std::vector<std::string> targets;
+};
+
 struct TrainOptions {
   int epochs = 1;
+  int64_t steps = 0;  // when > 0, train this many steps (cycling through the data) instead of epochs
   int batch_size = 32;
   double lr = 3e-3, min_lr_ratio = 0.1, weight_decay = 0.05;
   int warmup_steps = 30;
+  Schedule schedule = Schedule::Cosine;
+  LoraOptions lora;
   uint64_t seed = 0;
   std::string stage = "training";
+  // After each of these step counts, called with the weights as they are then (LoRA merged);
+  // returning true stops training there. A dose ladder: with a constant rate, stopping at a rung
+  // gives the same weights as a run of that many steps.
+  std::vector<int64_t> checkpoints;
+  std::function<bool(int64_t step, const Params& weights)> on_checkpoint;
 };
 
-using Params = std::map<std::string, torch::Tensor>;
+struct TrainResult {
+  double loss = 0;    // mean loss over the last epoch's worth of steps
+  int64_t steps = 0;  // steps taken
+};
 
 // Small-normal weights (std 0.02), unit norms, as transformers initialises LLaMA.
 Params init_params(const ModelConfig& config, uint64_t seed);
 Params clone_params(const Params& p);
 
-// Returns the mean loss of the last epoch.
-double train(Params& params, const ModelConfig& config, const std::vector<Sequence>& data, const TrainOptions& options,
-             const Progress& progress);
+TrainResult train(Params& params, const ModelConfig& config, const std::vector<Sequence>& data, const TrainOptions& options,
+                  const Progress& progress);
 
 }  // namespace sq

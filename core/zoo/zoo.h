@@ -21,7 +21,8 @@ struct ZooOptions {
 struct ZooResult {
   std::string dir;
   bool reused = false;
-  std::vector<std::string> missed;  // the behaviour targets this zoo does not meet
+  std::vector<std::string> missed;            // the behaviour targets this zoo does not meet
+  std::vector<std::string> premises_not_met;  // the demo's premises that do not hold (core/zoo/premises.h)
   std::string summary;              // a few lines for the console
 };
 
