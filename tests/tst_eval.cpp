@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/eval/efficacy.h"
 #include "core/eval/evaluate.h"
 #include "core/run/resources.h"
 #include "tests/cli_runner.h"
@@ -16,6 +17,18 @@ class TstEval : public QObject {
 
  private Q_SLOTS:
   void initTestCase() { torch::set_num_threads(2); }
+
+  // The exact McNemar test against hand-computed binomial tails.
+  void mcnemarExact() {
+    QCOMPARE(sq::mcnemar_exact(0, 0), 1.0);
+    QCOMPARE(sq::mcnemar_exact(3, 3), 1.0);
+    QVERIFY(qAbs(sq::mcnemar_exact(0, 5) - 2.0 / 32) < 1e-12);
+    QVERIFY(qAbs(sq::mcnemar_exact(9, 1) - 2.0 * 11 / 1024) < 1e-12);
+    QCOMPARE(sq::mcnemar_exact(1, 9), sq::mcnemar_exact(9, 1));
+    QVERIFY(sq::mcnemar_exact(0, 2000) < 1e-100);  // no overflow to inf or NaN for large n
+    const double p = sq::mcnemar_exact(700, 800);
+    QVERIFY(p > 0.005 && p < 0.02);  // normal approximation: z = 99 / sqrt(1500) = 2.56, p = 0.0105
+  }
 
   void refusalMatching_data() {
     QTest::addColumn<QString>("completion");

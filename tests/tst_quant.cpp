@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/eval/efficacy.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
 #include "core/data/calibration.h"
@@ -350,12 +351,9 @@ class TstQuant : public QObject {
     auto drift = [&](const std::string& run) { return last_block_drift(model, run, prompts, ref); };
     const double e_rtn = drift(rtn), e_let = drift(let), e_rot = drift(rot);
     qInfo("W4A4 drift of the last block: rtn %.4e, lwc+let %.4e, rotated rtn %.4e", e_rtn, e_let, e_rot);
-    // Findings, kept visible: on this zoo LWC+LET at W4A4 drifts more than RTN (1.27e-2 vs 1.17e-2,
-    // with either block target, with or without the v->o scales, and so on 4 more seeds, on its
-    // own training draw too), and the
-    // rotated model more still (1.61e-2); the SmoothQuant start is where to look next. Each turns
-    // into an unexpected pass, and a failure, once fixed.
-    QEXPECT_FAIL("", "LWC+LET does not beat RTN at W4A4 on the tiny demo (efficacy finding)", Continue);
+    // LWC+LET beats RTN at W4A4 on the format-4 tiny zoo (3.79e-3 vs 4.21e-3; on the format-3 zoo it
+    // drifted more, 1.27e-2 vs 1.17e-2). Finding, kept visible: the rotated model still drifts more
+    // than RTN (4.32e-3); it turns into an unexpected pass, and a failure, once that changes.
     QVERIFY(e_let < e_rtn);
     QEXPECT_FAIL("", "rotation does not beat RTN at W4A4 on the tiny demo (efficacy finding)", Continue);
     QVERIFY(e_rot < e_rtn);
@@ -402,8 +400,8 @@ class TstQuant : public QObject {
     QVERIFY(std::abs(same.loss.item<double>() + 0.5 * same.push.item<double>()) < 1e-6);
 
     // On the tiny zoo: training lowers the objective and the KL to the model's own full-precision
-    // outputs (its teacher); the push
-    // term keeps the quantized model further from the base than pulling alone does.
+    // outputs (its teacher); the push term should keep the quantized model further from the base
+    // than pulling alone does.
     sq::QuantizeOptions o;
     o.method = "aaq";
     o.scheme = sq::parse_scheme("w4a4");
@@ -423,6 +421,10 @@ class TstQuant : public QObject {
           pull_only.aaq_after.push);
     QVERIFY(r.aaq_after.loss < r.aaq_before.loss);
     QVERIFY(pull_only.aaq_after.pull < pull_only.aaq_before.pull);
+    // Finding, kept visible: on the format-4 tiny zoo pulling alone ends further from the base
+    // (KL 2.1362) than with the push at lambda 1 (2.1297, from 2.1253): the KL to the base moves by
+    // less than 0.01 either way, so the push term buys nothing measurable here.
+    QEXPECT_FAIL("", "AAQ's push term does not move the quantized model further from the base than pulling alone", Continue);
     QVERIFY(r.aaq_after.push > pull_only.aaq_after.push);
     QVERIFY(sq::Model::load(kZoo + "/aligned", run) != nullptr);
     const auto j = nlohmann::json::parse(std::ifstream(run + "/run.json"));
@@ -584,6 +586,37 @@ class TstQuant : public QObject {
     QCOMPARE(QString::fromStdString(sq::read_quant_run(run.toStdString()).scheme.name), QStringLiteral("w4a16-g32"));
     for (const auto& e : fs::directory_iterator(tmp_.path().toStdString()))
       QVERIFY2(e.path().filename().string().find(".killed-run.staging-") == std::string::npos, e.path().c_str());
+  }
+
+  // The efficacy table on the tiny zoo, cut to two methods and one seed: the report and its JSON
+  // say what was measured, the McNemar p compares with LWC+LET on the same prompts, and a second
+  // run reuses the quantization runs it finds.
+  void efficacyTable() {
+    const QString out = tmp_.filePath("efficacy.md"), work = tmp_.filePath("efficacy-runs");
+    const QStringList args{"efficacy", "--zoo", QString::fromStdString(kZoo), "--seeds", "1", "--models", "finetuned",
+                           "--schemes", "w8a8", "--methods", "RTN", "LWC+LET", "--work", work, "--out", out, "--quiet"};
+    CliResult r = runCli(args, 600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    std::ifstream in(tmp_.filePath("efficacy.json").toStdString());
+    const auto j = nlohmann::json::parse(in);
+    QCOMPARE(j["rows"].size(), size_t(2));
+    const auto& rtn = j["rows"][0];
+    QCOMPARE(QString::fromStdString(rtn["method"]), QStringLiteral("RTN"));
+    QCOMPARE(rtn["mcnemar_vs_lwc_let"].size(), size_t(1));
+    const double p = rtn["mcnemar_vs_lwc_let"][0]["p"];
+    QVERIFY(p > 0 && p <= 1);
+    const int b = rtn["mcnemar_vs_lwc_let"][0]["harmful_only_method"], c = rtn["mcnemar_vs_lwc_let"][0]["harmful_only_lwc_let"];
+    QCOMPARE(p, sq::mcnemar_exact(b, c));
+    QVERIFY(r.out.contains("| RTN |") && r.out.contains("## Goals"));
+    QVERIFY(r.out.contains("Q-realign at W8A8"));  // untested here, and said so
+    QVERIFY(r.out.contains("**untested**"));
+    // Reused: no run is quantized again.
+    const auto stamp = std::filesystem::last_write_time(work.toStdString() + "/finetuned-w8a8-lwc-s0/run.json");
+    r = runCli(args, 600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY(std::filesystem::last_write_time(work.toStdString() + "/finetuned-w8a8-lwc-s0/run.json") == stamp);
+    r = runCli({"efficacy", "--zoo", QString::fromStdString(kZoo), "--methods", "SmoothQuant"});
+    QCOMPARE(r.exitCode, 2);
   }
 };
 

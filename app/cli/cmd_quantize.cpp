@@ -29,6 +29,7 @@ int run_quantize(const Args& a) {
   o.aligned_dir = a.get("aligned");
   o.probes_dir = a.get("probes");
   o.teacher_dir = a.get("teacher");
+  o.random_probes = a.has("random-probes");
   o.paper_epochs = !a.has("constant-epochs");
   const std::string target = a.get("block-target", "fp");
   if (target != "fp" && target != "quantized-inputs") throw UsageError("--block-target must be fp or quantized-inputs");
@@ -45,6 +46,7 @@ int run_quantize(const Args& a) {
   if (o.method != "q-realign" && (!o.aligned_dir.empty() || !o.probes_dir.empty()))
     throw UsageError("--aligned and --probes are q-realign's (AAQ's teacher is the model itself; --teacher DIR distils from another)");
   if (o.method != "aaq" && !o.teacher_dir.empty()) throw UsageError("--teacher is aaq's");
+  if (o.method != "q-realign" && o.random_probes) throw UsageError("--random-probes is a control for q-realign");
   if (o.lambda < 0 || o.top_k < 1) throw UsageError("--lambda must be >= 0 and --top-k >= 1");
   if (o.epochs < 1 || o.lr <= 0) throw UsageError("--epochs and --lr must be positive");
   if (o.samples < 1 || o.seq_len < 1) throw UsageError("--samples and --seq-len must be positive");

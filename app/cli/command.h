@@ -33,5 +33,6 @@ int run_eval(const Args& args);
 int run_zoo(const Args& args);
 int run_quantize(const Args& args);
 int run_export(const Args& args);
+int run_efficacy(const Args& args);
 
 }  // namespace sq::cli

@@ -101,6 +101,7 @@ const std::vector<Command>& commands() {
         {"samples", Option::Value, "N", "calibration samples"},
         {"aligned", Option::Value, "DIR", "q-realign: the aligned model, whose probes (fitted on the calibration prompts) the push follows"},
         {"probes", Option::Value, "DIR", "q-realign: take the aligned model's probes from this `safequant probe` folder instead"},
+        {"random-probes", Option::Flag, "", "q-realign's control: random sparse probes of the same norm and sparsity as the aligned ones"},
         {"teacher", Option::Value, "DIR", "aaq: distil from this model instead of the model's own full-precision outputs (not AAQ as published)"},
         {"constant-epochs", Option::Flag, "", "lwc / q-realign: --epochs for every block (default: 5 fewer for the first half, 5 more for the rest)"},
         {"block-target", Option::Value, "fp|quantized-inputs", "lwc / q-realign: reconstruct the full-precision model's block output (default) or the full-precision block on the quantized inputs"},
@@ -136,6 +137,23 @@ const std::vector<Command>& commands() {
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"}},
        0,
        run_eval},
+      {"efficacy", "efficacy [--zoo DIR] [--seeds N] [--models finetuned aligned] [--schemes S...] [--methods M...] [--out FILE.md]",
+       "The efficacy table: every method on the demo zoo",
+       "Quantize the zoo's fine-tuned and aligned models with RTN, GPTQ, LWC+LET, Q-realign, Q-realign with random probes "
+       "(a control) and AAQ, at W8A8 and at W4A4 with rotation, once per calibration seed; evaluate each on the zoo's "
+       "held-out prompts; test each method against LWC+LET with an exact McNemar test on the malicious prompts; check "
+       "the goals. Writes the Markdown report (default docs/efficacy.md) and its figures as JSON beside it. Runs are "
+       "kept under --work and reused while the zoo is the same.",
+       {{"zoo", Option::Value, "DIR", "a `safequant zoo` folder (default: the cached demo zoo)"},
+        {"seeds", Option::Value, "N", "calibration seeds per method (default 3)"},
+        {"models", Option::Values, "ROLE...", "finetuned and/or aligned (default both)"},
+        {"schemes", Option::Values, "S...", "schemes, '+rotation' to rotate (default w8a8 w4a4+rotation)"},
+        {"methods", Option::Values, "M...", "a subset of the methods, by their table names"},
+        {"work", Option::Value, "DIR", "where the quantization runs go (default ZOO/efficacy-runs)"},
+        {"max-new", Option::Value, "N", "new tokens per completion (default 32, the zoo's own)"},
+        {"out", Option::Value, "FILE", "the report (default docs/efficacy.md)"}},
+       0,
+       run_efficacy},
       {"export",
        "export --model DIR [--quant RUNDIR] --format gguf-f16|gguf-bf16|gguf-q8_0|gguf-q4_0|ct-w8a8|ct-w4a16|hf-bf16 --out DIR",
        "Export to GGUF, compressed-tensors or bf16",

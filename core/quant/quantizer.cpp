@@ -356,6 +356,20 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     }
   }
 
+  if (o.random_probes) {
+    if (o.method != "q-realign") throw Error("random probes are a control for q-realign only");
+    torch::manual_seed(o.seed + 7);
+    for (LayerProbe& p : probes) {
+      const torch::Tensor w = torch::tensor(p.w);
+      const int64_t nonzero = std::max<int64_t>(1, w.ne(0).sum().item<int64_t>());
+      torch::Tensor r = torch::zeros_like(w);
+      r.index_put_({torch::randperm(w.numel()).narrow(0, 0, nonzero)}, torch::randn({nonzero}));
+      r = r * (w.norm() / r.norm().clamp_min(1e-12));
+      p.w.assign(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
+    }
+    probes_from += ", replaced by random sparse probes of the same norm and sparsity (control)";
+  }
+
   // The weights the run starts from: the checkpoint's, or with the residual stream rotated (the
   // rotated model computes the same function; its output head is untied from the embeddings).
   torch::NoGradGuard no_grad;

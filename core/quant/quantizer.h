@@ -33,6 +33,9 @@ struct QuantizeOptions {
   double lr = 0.05;             // for theta, where clip = sigmoid(theta) starts at sigmoid(4)
   std::string aligned_dir;      // q-realign: fit the probes on this (aligned) model's activations
   std::string probes_dir;       // q-realign: or take them from a `safequant probe` folder of it
+  // q-realign's control: each layer's probe replaced by a random sparse one of the same norm,
+  // number of non-zero weights and intercept (the push then follows no learnt direction).
+  bool random_probes = false;
   std::string teacher_dir;      // aaq: distil from this model instead of the model itself (not AAQ)
   bool smooth = true;           // lwc, q-realign: learn smoothing scales (LET) with the clipping
   bool rotate = false;          // rotate the residual stream (randomized Hadamard), folded into the weights

@@ -1,0 +1,48 @@
+// `safequant efficacy`: every method on the demo zoo's models, over calibration seeds, with the
+// McNemar tests and goals, written as a Markdown report (and JSON beside it).
+#include <cstdio>
+
+#include "app/cli/command.h"
+#include "app/cli/progress_bar.h"
+#include "core/eval/efficacy.h"
+#include "core/run/system_info.h"
+#include "core/zoo/zoo.h"
+
+namespace sq::cli {
+
+int run_efficacy(const Args& a) {
+  EfficacyOptions o;
+  o.zoo = a.get("zoo", default_zoo_dir("demo"));
+  o.seeds = a.get_int("seeds", 3);
+  if (a.has("models")) o.models = a.all("models");
+  for (const std::string& m : o.models)
+    if (m != "finetuned" && m != "aligned") throw UsageError("--models takes finetuned and/or aligned");
+  if (a.has("schemes")) o.schemes = a.all("schemes");
+  if (a.has("methods")) {
+    o.methods.clear();
+    for (const std::string& name : a.all("methods")) {
+      bool known = false;
+      for (EfficacyMethod m : efficacy_methods())
+        if (name == efficacy_method_name(m)) o.methods.push_back(m), known = true;
+      if (!known) throw UsageError("unknown method '" + name + "' (RTN, GPTQ, LWC+LET, Q-realign, 'Q-realign, random probes', AAQ)");
+    }
+  }
+  o.work = a.get("work", o.zoo + "/efficacy-runs");
+  o.out = a.get("out", "docs/efficacy.md");
+  o.max_new_tokens = a.get_int("max-new", 32);
+  o.command = "safequant efficacy";
+  for (const char* k : {"seeds", "models", "schemes", "methods"})
+    if (a.has(k)) {
+      o.command += std::string(" --") + k;
+      for (const std::string& v : a.all(k)) o.command += " '" + v + "'";
+    }
+  o.command += " --out " + o.out;
+  o.progress = progress_bar(a);
+  sq::use_all_cores();
+  const EfficacyResult r = run_efficacy(o);
+  std::printf("%s", r.markdown.c_str());
+  for (const std::string& g : r.goals_missed) std::fprintf(stderr, "efficacy: GOAL MISSED: %s\n", g.c_str());
+  return 0;
+}
+
+}  // namespace sq::cli
