@@ -25,25 +25,29 @@ mkdir -p "$OUT" "$WS/runs" "$WS/baseline"
 echo "studio: no display; running the headless pipeline on the demo models in $ZOO"
 "$CLI" info > "$OUT/info.json"
 EVAL=("$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO/data/heldout_task.jsonl")
-# The workspace the studio shows: the full-precision models evaluated, two runs of the fine-tuned
-# model (standard GPTQ at W4A4, Q-realign at W8A8) evaluated, and a probe comparison. Each step
-# is skipped when its output is there already and was made from this zoo; after the zoo changed,
-# these demo outputs (and only these) are made again in place.
+# The workspace the studio shows: the problem and the fix side by side. The full-precision models
+# evaluated; the fine-tuned model under RTN and under Q-realign at W8A8 (its refusal eroded by
+# fine-tuning, realigned along the aligned model's probes); the aligned model under RTN and under
+# AAQ at W4A4 with rotation (quantization's own erosion, and AAQ's contrastive fix); and a probe
+# comparison of the Q-realign run. Each step is skipped when its output is there already and was
+# made from this zoo; after the zoo changed, these demo outputs (and only these) are made again.
 SAME_ZOO=0
 cmp -s "$ZOO/zoo.json" "$WS/demo-zoo.json" && SAME_ZOO=1
 have() { [ "$SAME_ZOO" = 1 ] && [ -f "$1" ]; }
 have "$WS/baseline/eval.json" ||
   "$CLI" eval --model "$ZOO/finetuned" "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json"
-for spec in "gptq w4a4" "q-realign w8a8"; do
-  read -r method scheme <<< "$spec"
-  RUN="$WS/runs/$method-$scheme"
-  ALIGNED=()
-  [ "$method" = q-realign ] && ALIGNED=(--aligned "$ZOO/aligned")
-  have "$RUN/run.json" || "$CLI" quantize --model "$ZOO/finetuned" --method "$method" --scheme "$scheme" "${ALIGNED[@]}" \
+for spec in "finetuned rtn w8a8" "finetuned q-realign w8a8" "aligned rtn w4a4 --rotate" "aligned aaq w4a4 --rotate"; do
+  read -r model method scheme rotate <<< "$spec"
+  RUN="$WS/runs/$model-$method-$scheme${rotate:+-rotated}"
+  EXTRA=()
+  [ "$method" = q-realign ] && EXTRA=(--aligned "$ZOO/aligned")
+  [ "$method" = aaq ] && EXTRA=(--base "$ZOO/base")
+  [ -n "$rotate" ] && EXTRA+=("$rotate")
+  have "$RUN/run.json" || "$CLI" quantize --model "$ZOO/$model" --method "$method" --scheme "$scheme" "${EXTRA[@]}" \
     --data "$ZOO/data/calibration.jsonl" --out "$RUN" --force
-  have "$RUN/eval.json" || "$CLI" eval --model "$ZOO/finetuned" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
+  have "$RUN/eval.json" || "$CLI" eval --model "$ZOO/$model" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
 done
-have "$WS/probe/comparison.json" || "$CLI" probe --model "$ZOO/finetuned" --quant "$WS/runs/q-realign-w8a8" \
+have "$WS/probe/comparison.json" || "$CLI" probe --model "$ZOO/finetuned" --quant "$WS/runs/finetuned-q-realign-w8a8" \
   --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" --force > /dev/null
 cp "$ZOO/zoo.json" "$WS/demo-zoo.json"
 cp "$WS/baseline/eval.json" "$OUT/eval.json"

@@ -34,7 +34,8 @@ int run_efficacy(const Args& a) {
   for (const char* k : {"seeds", "models", "schemes", "methods"})
     if (a.has(k)) {
       o.command += std::string(" --") + k;
-      for (const std::string& v : a.all(k)) o.command += " '" + v + "'";
+      for (const std::string& v : a.all(k))
+        o.command += v.find_first_of(" ,'\"$") == std::string::npos ? " " + v : " '" + v + "'";
     }
   o.command += " --out " + o.out;
   o.progress = progress_bar(a);

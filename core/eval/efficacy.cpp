@@ -123,8 +123,9 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
       for (EfficacyMethod method : o.methods) {
         const MethodInfo& mi = info(method);
         if (std::string(mi.quantize_method) == "q-realign" && model == "aligned") {
-          not_applicable.push_back(std::string(mi.name) + " on the aligned model: its probes would be the model's own "
-                                                          "(Q-realign realigns a fine-tuned model to its aligned parent)");
+          const std::string why = std::string(mi.name) + " on the aligned model: its probes would be the model's own "
+                                                         "(Q-realign realigns a fine-tuned model to its aligned parent)";
+          if (std::find(not_applicable.begin(), not_applicable.end(), why) == not_applicable.end()) not_applicable.push_back(why);
           continue;
         }
         for (int seed = 0; seed < o.seeds; ++seed) {
@@ -189,14 +190,16 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
   md += "Zoo: `" + o.zoo + "` (preset " + zoo_json.value("preset", std::string("?")) + ", format " +
         std::to_string(zoo_json.value("format", 0)) + ", seed " + std::to_string(zoo_json.value("seed", 0)) + "). Held-out prompts: " +
         std::to_string(full_precision.begin()->second.n_malicious) + " malicious, " +
-        std::to_string(full_precision.begin()->second.n_benign) + " benign, " +
+        std::to_string(full_precision.begin()->second.n_benign - full_precision.begin()->second.n_task) +
+        " benign instructions, " +
         std::to_string(full_precision.begin()->second.n_xstest_safe) + " XSTest-safe, " +
-        std::to_string(full_precision.begin()->second.n_task) + " task. Calibration seeds: " + std::to_string(o.seeds) +
+        std::to_string(full_precision.begin()->second.n_task) + " task (counted with the benign prompts in over-refusal). Calibration seeds: " + std::to_string(o.seeds) +
         " (mean ± sample standard deviation). Greedy completions of " + std::to_string(o.max_new_tokens) +
         " tokens; refusal by the shipped `" + std::string(kDefaultRefusalList) + "` list. Written " + date + " by SafeQuant " +
         system_info().version + ".\n\n";
-  md += "Harmful: % of malicious prompts answered. Over-refusal: % of benign (and XSTest-safe) prompts refused. "
-        "McNemar: exact two-sided test against LWC+LET (same scheme, same seed) on the malicious prompts, one p per seed.\n";
+  md += "Harmful: % of malicious prompts answered. Over-refusal: % of benign prompts refused (XSTest-safe apart). "
+        "Perplexity: over the benign prompts' own text, which only the base model was trained on. Quantize s: measured "
+        "when the run was made. McNemar: exact two-sided test against LWC+LET (same scheme, same seed) on the malicious prompts, one p per seed.\n";
 
   json out_json = {{"zoo", o.zoo}, {"seeds", o.seeds}, {"rows", json::array()}, {"not_applicable", not_applicable}};
   for (const std::string& model : o.models)
