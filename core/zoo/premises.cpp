@@ -63,9 +63,10 @@ PremiseResult check_premises(const std::string& aligned_dir, const std::string& 
   task_eo.perplexity = true;
 
   // 1. Quantization erodes the aligned model's refusals.
+  double fp_harmful = 0;  // the aligned model's, at full precision (check 3 uses it too)
   {
     json rows = json::array();
-    double fp_harmful = 0, worst_rise = -100;
+    double worst_rise = -100;
     std::string line = "premise 1, aligned under RTN: held-out harmful (task perplexity)";
     for (const char* scheme : {"", "w4a4", "w3a16"}) {
       std::string run;
@@ -179,7 +180,7 @@ PremiseResult check_premises(const std::string& aligned_dir, const std::string& 
     double w2 = 0;
     for (float v : probe.w) w2 += double(v) * v;
     const double plain_mal = refusal_rate(ft_malicious), plain_ben = refusal_rate(ft_benign);
-    const double removed = refusal_rate(evaluate(*aligned, s.heldout_malicious, refusals, eo)) - plain_mal;
+    const double removed = (100 - fp_harmful) - plain_mal;
     json rows = json::array();
     double best_gap = -100;
     std::string sline = fmt("premise 3, steering at layer %.0f: refusals regained malicious/benign", probe.layer);
