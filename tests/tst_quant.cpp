@@ -617,6 +617,8 @@ class TstQuant : public QObject {
     QVERIFY(std::filesystem::last_write_time(work.toStdString() + "/finetuned-w8a8-lwc-s0/run.json") == stamp);
     r = runCli({"efficacy", "--zoo", QString::fromStdString(kZoo), "--methods", "SmoothQuant"});
     QCOMPARE(r.exitCode, 2);
+    r = runCli({"efficacy", "--zoo", QString::fromStdString(kZoo), "--seeds", "0"});
+    QCOMPARE(r.exitCode, 2);
   }
 };
 

@@ -14,6 +14,7 @@ int run_efficacy(const Args& a) {
   EfficacyOptions o;
   o.zoo = a.get("zoo", default_zoo_dir("demo"));
   o.seeds = a.get_int("seeds", 3);
+  if (o.seeds < 1) throw UsageError("--seeds must be at least 1");
   if (a.has("models")) o.models = a.all("models");
   for (const std::string& m : o.models)
     if (m != "finetuned" && m != "aligned") throw UsageError("--models takes finetuned and/or aligned");
