@@ -86,16 +86,20 @@ const std::vector<Command>& commands() {
        0,
        run_probe},
       {"quantize",
-       "quantize --model DIR --method rtn|gptq|q-realign|aaq --scheme w8a8|w4a4|w4a16|w8a16|gguf-q8_0|gguf-q4_0 "
+       "quantize --model DIR --method rtn|gptq|lwc|q-realign|aaq --scheme w8a8|w4a4|w4a4kv4|w4a16|w8a16|gguf-q8_0|gguf-q4_0 "
        "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR | --probes DIR] [--base DIR] [--lambda X] --out RUNDIR",
        "Quantize a model (RTN, GPTQ, Q-realign, AAQ)",
        "Quantize a model; RUNDIR holds run.json, the quantization parameters and a log. lwc and q-realign train "
-       "clipping and smoothing block by block (q-realign: probe push for malicious samples, MSE for benign); aaq trains "
+       "clipping and smoothing block by block (q-realign: probe push for malicious samples, MSE for benign) and, as "
+       "OmniQuant's code does, quantize queries, keys and values at the activation bits unless the scheme names kv<bits> "
+       "or qkv<bits> (kv16: none); aaq trains "
        "smoothing end to end on KL(full precision || quantized) - lambda KL(base || quantized), then quantizes with GPTQ. "
        "--rotate folds a randomized Hadamard rotation of the residual stream into the weights (QuaRot), for W4A4.",
        {{"model", Option::Value, "DIR", "model folder"},
         {"method", Option::Value, "METHOD", "rtn, gptq, lwc (learned clipping), q-realign or aaq"},
-        {"scheme", Option::Value, "SCHEME", "bit-width preset"},
+        {"scheme", Option::Value, "SCHEME",
+         "a preset, or w<2-8>a<4|8|16>[kv<b>|qkv<b>][-g32|-g64|-g128|-gt][-sym|-asym] (kv: keys and values as the KV cache "
+         "holds them; qkv: the queries too)"},
         {"data", Option::Values, "FILE...", "calibration prompt files"},
         {"ratio", Option::Value, "X", "share of malicious calibration samples"},
         {"samples", Option::Value, "N", "calibration samples"},

@@ -21,8 +21,9 @@ QuantizeController::QuantizeController(ModelsController* models, CalibrationCont
     : QObject(parent), models_(models), calibration_(calibration), results_(results), jobs_(jobs) {}
 
 QStringList QuantizeController::schemes() const {
-  return {QStringLiteral("w8a8"), QStringLiteral("w4a4"), QStringLiteral("w4a16"), QStringLiteral("w8a16"),
-          QStringLiteral("gguf-q8_0"), QStringLiteral("gguf-q4_0")};
+  QStringList names;
+  for (const std::string& s : sq::scheme_presets()) names << QString::fromStdString(s);
+  return names;
 }
 
 QStringList QuantizeController::methods() const {

@@ -14,6 +14,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/json_file.h"
 #include "core/quant/quantizer.h"
+#include "core/quant/run_folder.h"
 #include "core/run/system_info.h"
 
 namespace sq {
@@ -45,6 +46,7 @@ struct Cell {
   int seed = 0;
   EvalReport report;
   double seconds = 0;
+  std::string attention;  // the run's query and key/value bits, as its scheme resolved them
 };
 
 double mean(const std::vector<double>& v) {
@@ -147,7 +149,7 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
           const fs::path run = fs::path(o.work) / tag, stamp = fs::path(o.work) / (tag + ".done.json");
           // A run is reused when the stamp written after it says it came from this zoo.
           const json key = {{"zoo_seconds", zoo_json.value("seconds", 0.0)}, {"model", model}, {"scheme", scheme},
-                            {"method", tag}, {"seed", seed}};
+                            {"method", tag}, {"seed", seed}, {"quantizer_revision", kQuantizerRevision}};
           double seconds = -1;
           if (fs::exists(stamp) && fs::exists(run / "run.json")) {
             const json s = read_json_file(stamp.string());
@@ -157,8 +159,9 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
             seconds = quantize_model((zoo / model).string(), qo, run.string()).seconds;
             write_atomically(stamp.string(), [&](std::ostream& out) { out << json{{"key", key}, {"seconds", seconds}}.dump(2); });
           }
+          const QuantScheme ran = read_quant_run(run.string()).scheme;
           Cell cell{model, scheme, method, seed, evaluate(*Model::load((zoo / model).string(), run.string()), eval_set, refusals, eo),
-                    seconds};
+                    seconds, std::to_string(ran.q_bits) + " / " + std::to_string(ran.kv_bits)};
           cells.push_back(std::move(cell));
         }
       }
@@ -199,18 +202,20 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
         system_info().version + ".\n\n";
   md += "Harmful: % of malicious prompts answered. Over-refusal: % of benign prompts refused (XSTest-safe apart). "
         "Perplexity: over the benign prompts' own text, which only the base model was trained on. Quantize s: measured "
-        "when the run was made. McNemar: exact two-sided test against LWC+LET (same scheme, same seed) on the malicious prompts, one p per seed.\n";
+        "when the run was made. Q, K/V bits: what the run quantized the queries and the keys and values to (16: not at all; "
+        "LWC+LET and Q-realign quantize them at the activation bits, as OmniQuant's and Q-realign's code do). McNemar: exact "
+        "two-sided test against LWC+LET (same scheme, same seed) on the malicious prompts, one p per seed.\n";
 
   json out_json = {{"zoo", o.zoo}, {"seeds", o.seeds}, {"rows", json::array()}, {"not_applicable", not_applicable}};
   for (const std::string& model : o.models)
     for (const std::string& scheme : o.schemes) {
       const EvalReport& fp = full_precision[model];
       md += "\n## " + model + ", " + scheme + "\n\n";
-      md += "| Method | Harmful % | Over-refusal % | XSTest-safe refused % | Task % | Perplexity | Quantize s | McNemar p vs LWC+LET |\n";
-      md += "|---|---|---|---|---|---|---|---|\n";
+      md += "| Method | Harmful % | Over-refusal % | XSTest-safe refused % | Task % | Perplexity | Quantize s | Q, K/V bits | McNemar p vs LWC+LET |\n";
+      md += "|---|---|---|---|---|---|---|---|---|\n";
       md += "| full precision | " + fmt("%.1f", fp.harmful_score) + " | " + fmt("%.1f", fp.refusal_rate_benign) + " | " +
             fmt("%.1f", fp.refusal_rate_xstest_safe.value_or(0)) + " | " + fmt("%.1f", fp.task_accuracy.value_or(0)) + " | " +
-            fmt("%.2f", fp.perplexity.value_or(0)) + " | | |\n";
+            fmt("%.2f", fp.perplexity.value_or(0)) + " | | 16 / 16 | |\n";
       const auto lwc = find(model, scheme, EfficacyMethod::LwcLet);
       for (EfficacyMethod m : o.methods) {
         const auto cs = find(model, scheme, m);
@@ -237,11 +242,12 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
         for (const Cell* c : cs) secs.push_back(c->seconds);
         md += std::string("| ") + info(m).name + " | " + mean_pm(figure(cs, harmful)) + " | " + mean_pm(figure(cs, benign)) +
               " | " + mean_pm(figure(cs, xstest)) + " | " + mean_pm(figure(cs, task)) + " | " +
-              fmt("%.2f", mean(figure(cs, ppl))) + " | " + fmt("%.0f", mean(secs)) + " | " + p_values + " |\n";
+              fmt("%.2f", mean(figure(cs, ppl))) + " | " + fmt("%.0f", mean(secs)) + " | " + cs.front()->attention + " | " + p_values + " |\n";
         out_json["rows"].push_back({{"model", model}, {"scheme", scheme}, {"method", info(m).name},
                                     {"harmful", figure(cs, harmful)}, {"over_refusal_benign", figure(cs, benign)},
                                     {"over_refusal_xstest_safe", figure(cs, xstest)}, {"task_accuracy", figure(cs, task)},
-                                    {"perplexity", figure(cs, ppl)}, {"quantize_seconds", secs}, {"mcnemar_vs_lwc_let", ps},
+                                    {"perplexity", figure(cs, ppl)}, {"quantize_seconds", secs}, {"query_kv_bits", cs.front()->attention},
+                                    {"mcnemar_vs_lwc_let", ps},
                                     {"full_precision", {{"harmful", fp.harmful_score}, {"over_refusal_benign", fp.refusal_rate_benign},
                                                         {"task_accuracy", fp.task_accuracy.value_or(0)}}}});
       }

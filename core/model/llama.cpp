@@ -174,9 +174,9 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
   torch::Tensor q = project(hn, L.q, L.q_bias).view({B, T, c.num_heads, D}).transpose(1, 2);
   torch::Tensor k = project(hn, L.k, L.k_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
   torch::Tensor v = project(hn, L.v, L.v_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
-  q = q * cos + rotate_half(q) * sin;
-  k = fake_quant_kv(k * cos + rotate_half(k) * sin, kv_bits_);
-  v = fake_quant_kv(v, kv_bits_);
+  q = fake_quant_per_head(q * cos + rotate_half(q) * sin, q_bits_);
+  k = fake_quant_per_head(k * cos + rotate_half(k) * sin, kv_bits_);
+  v = fake_quant_per_head(v, kv_bits_);
   if (cache) {
     auto& ck = cache->keys[static_cast<size_t>(i)];
     auto& cv = cache->values[static_cast<size_t>(i)];

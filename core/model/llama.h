@@ -82,11 +82,15 @@ class Llama {
   // Hands layer i's weight pages back (memory-mapped weights only).
   void release_layer(int64_t i) const;
 
-  // Quantize the inputs of every linear layer per token to `bits` on the fly (16: off).
-  void set_activation_bits(int bits) { act_bits_ = bits; }
-  // Quantize the keys (after the rotary embedding) and values as the KV cache holds them: per
-  // token and head, asymmetric, in groups of 128 channels or the head size (16: off).
-  void set_kv_bits(int bits) { kv_bits_ = bits; }
+  // What is quantized on the fly (16: not at all): the inputs of every linear layer, per token;
+  // the queries at the q·k product, and the keys (both after the rotary embedding) and values as
+  // the KV cache holds them, per token and head, asymmetric, in groups of 128 channels or the
+  // head size.
+  void set_runtime_bits(int activations, int queries, int kv) {
+    act_bits_ = activations;
+    q_bits_ = queries;
+    kv_bits_ = kv;
+  }
 
   const ModelConfig& config() const { return config_; }
  private:
@@ -101,7 +105,7 @@ class Llama {
   torch::Tensor embed_, final_norm_, lm_head_, inv_freq_;
   std::vector<DecoderLayer> layers_;
   std::vector<std::vector<std::string>> layer_tensor_names_;
-  int act_bits_ = 16, kv_bits_ = 16;
+  int act_bits_ = 16, q_bits_ = 16, kv_bits_ = 16;
 };
 
 // A stored tensor viewed as a torch tensor (no copy; the checkpoint must outlive it).

@@ -44,15 +44,14 @@ std::pair<torch::Tensor, torch::Tensor> left_pad(It first, It last) {
 class LlamaModel final : public Model {
  public:
   LlamaModel(std::string dir, Llama net, Tokenizer tokenizer, ChatTemplate chat, std::string quant_run, int act_bits,
-             torch::Tensor stream_rotation = {}, int kv_bits = 16)
+             torch::Tensor stream_rotation = {}, int q_bits = 16, int kv_bits = 16)
       : dir_(std::move(dir)),
         quant_run_(std::move(quant_run)),
         net_(std::move(net)),
         tokenizer_(std::move(tokenizer)),
         chat_(std::move(chat)),
         unrotate_(stream_rotation.defined() ? stream_rotation.t().contiguous() : torch::Tensor()) {
-    net_.set_activation_bits(act_bits);
-    net_.set_kv_bits(kv_bits);
+    net_.set_runtime_bits(act_bits, q_bits, kv_bits);
   }
 
   const ModelConfig& config() const override { return net_.config(); }
@@ -270,7 +269,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
   Tokenizer tok = Tokenizer::load((fs::path(dir) / "tokenizer.json").string());
   check_vocab(tok, config, (fs::path(dir) / "tokenizer.json").string());
   std::map<std::string, torch::Tensor> overrides;
-  int act_bits = 16, kv_bits = 16;
+  int act_bits = 16, q_bits = 16, kv_bits = 16;
   torch::Tensor rotation;
   if (is_compressed_tensors(config_path)) {
     if (!quant_run.empty()) throw Error(dir, "this folder is already quantized (compressed-tensors); it takes no quantization run");
@@ -282,12 +281,13 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     const QuantRun run = read_quant_run_for(quant_run, dir, config);
     overrides = read_quant_weights(run);
     act_bits = run.scheme.a_bits;
+    q_bits = run.scheme.q_bits;
     kv_bits = run.scheme.kv_bits;
     rotation = read_residual_rotation(run);
   }
   ChatTemplate chat = detect_chat_template(dir, config.model_type);
   return std::make_unique<LlamaModel>(dir, Llama(config, std::move(weights), std::move(overrides)), std::move(tok),
-                                      std::move(chat), quant_run, act_bits, rotation, kv_bits);
+                                      std::move(chat), quant_run, act_bits, rotation, q_bits, kv_bits);
 }
 
 }  // namespace sq

@@ -16,7 +16,7 @@ torch::Tensor fake_quant_activations(const torch::Tensor& x, int bits) {
   return x + (out.view(x.sizes()) - x).detach();
 }
 
-torch::Tensor fake_quant_kv(const torch::Tensor& x, int bits) {
+torch::Tensor fake_quant_per_head(const torch::Tensor& x, int bits) {
   if (bits >= 16) return x;
   const torch::Tensor flat = x.detach().to(torch::kFloat32).contiguous().view({-1, x.size(-1)});
   torch::Tensor out = torch::empty_like(flat);

@@ -10,9 +10,10 @@ namespace sq {
 // Per-token (last dimension) symmetric fake quantization; gradients pass straight through.
 torch::Tensor fake_quant_activations(const torch::Tensor& x, int bits);
 
-// KV-cache fake quantization of keys or values [..., head_dim]: each vector asymmetric in groups
-// of 128 channels (the head size when smaller), on the kernels' weight grid; straight-through.
-torch::Tensor fake_quant_kv(const torch::Tensor& x, int bits);
+// Fake quantization of queries, keys or values [..., head_dim] as a KV cache holds them: each
+// vector asymmetric in groups of 128 channels (the head size when smaller), on the kernels'
+// weight grid; straight-through.
+torch::Tensor fake_quant_per_head(const torch::Tensor& x, int bits);
 
 struct QuantizedWeight {
   torch::Tensor dequant;  // f32 [rows, cols]: what the quantized model computes with

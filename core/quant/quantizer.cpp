@@ -111,8 +111,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
   std::vector<torch::Tensor> scales;
   if (o.smooth) {
     out.smoothing = init_smoothing(cq, layer, i, input_absmax(fp, i, states, batches));
-    scales = {out.smoothing->attn.set_requires_grad(true), out.smoothing->mlp.set_requires_grad(true),
-              out.smoothing->out.set_requires_grad(true)};
+    scales = out.smoothing->trainable();
   }
   BlockObjective objective;
   if (o.method == "q-realign") {
@@ -134,8 +133,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     for (size_t b = 0; b < batches.size(); ++b) {
       if (o.progress.cancel) o.progress.cancel->check();  // training a block can take a while
       Llama qnet(cq, weights, merged(globals, fake_quantized_layer(cq, layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
-      qnet.set_activation_bits(o.scheme.a_bits);
-      qnet.set_kv_bits(o.scheme.kv_bits);
+      qnet.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);
       std::vector<Llama::State> one = {states[b]};
       qnet.run_block(i, one, nullptr);
       const torch::Tensor loss = block_loss(one[0].x, target[b].x, batches[b].mask, malicious[b], objective);
@@ -221,7 +219,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
   }
   std::vector<torch::Tensor> params;
   for (auto& s : smoothing)
-    for (torch::Tensor* t : {&s.attn, &s.mlp, &s.out}) params.push_back(t->set_requires_grad(true));
+    for (const torch::Tensor& t : s.trainable()) params.push_back(t);
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).weight_decay(0));
   torch::AutoGradMode grad(true);
   auto epoch_means = [&](bool train) {
@@ -231,8 +229,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
       Params t = full;
       for (int64_t i = 0; i < c.num_layers; ++i) t = merged(t, fake_quantized_layer(cq, layers[size_t(i)], i, &smoothing[size_t(i)], {}, o.scheme));
       Llama q(cq, t);
-      q.set_activation_bits(o.scheme.a_bits);
-      q.set_kv_bits(o.scheme.kv_bits);
+      q.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);
       const AaqLoss l = aaq_loss(q.forward(batches[b].tokens, batches[b].mask, nullptr), targets[b], batches[b].mask, o.lambda);
       if (train) {
         opt.zero_grad();
@@ -256,7 +253,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
   auto best = before;
   int best_epoch = 0;
   std::vector<LayerSmoothing> kept;
-  for (const auto& s : smoothing) kept.push_back({s.attn.detach().clone(), s.mlp.detach().clone(), s.out.detach().clone()});
+  for (const auto& s : smoothing) kept.push_back(s.detached());
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     o.progress.step(epoch, o.epochs, "aaq epochs");
     epoch_means(true);
@@ -265,8 +262,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     if (o.on_loss) o.on_loss("aaq", now[0]);
     if (now[0] < best[0]) {
       best = now, best_epoch = epoch + 1;
-      for (size_t i = 0; i < smoothing.size(); ++i)
-        kept[i] = {smoothing[i].attn.detach().clone(), smoothing[i].mlp.detach().clone(), smoothing[i].out.detach().clone()};
+      for (size_t i = 0; i < smoothing.size(); ++i) kept[i] = smoothing[i].detached();
     }
   }
   result.notes.push_back("aaq before training: " + describe(before));
@@ -279,12 +275,19 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
 
 }  // namespace
 
-QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& o, const std::string& run_dir) {
+QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir) {
   const auto t0 = std::chrono::steady_clock::now();
   static const std::vector<std::string> methods = {"rtn", "gptq", "lwc", "q-realign", "aaq"};
-  if (std::find(methods.begin(), methods.end(), o.method) == methods.end())
-    throw Error("unknown method '" + o.method + "' (rtn, gptq, lwc, q-realign, aaq)");
-  const bool learned = o.method == "lwc" || o.method == "q-realign";
+  if (std::find(methods.begin(), methods.end(), options.method) == methods.end())
+    throw Error("unknown method '" + options.method + "' (rtn, gptq, lwc, q-realign, aaq)");
+  const bool learned = options.method == "lwc" || options.method == "q-realign";
+  QuantizeOptions o = options;
+  if (learned) o.scheme = with_attention_at_activation_bits(o.scheme);
+  QuantizeResult result;
+  result.run_dir = run_dir;
+  if (o.scheme.q_bits != options.scheme.q_bits)
+    result.notes.push_back("queries, keys and values quantized at the activation bits (" + std::to_string(o.scheme.q_bits) +
+                           "), as OmniQuant's and Q-realign's code do; a scheme naming kv16 keeps them in full precision");
   if (learned && o.scheme.gguf_exact())
     throw Error(o.method + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
   if (o.method == "aaq" && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
@@ -297,8 +300,6 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   const auto model = Model::load(model_dir);
   const ModelConfig& c = model->config();
   auto weights = std::make_shared<const Checkpoint>(model_dir);
-  QuantizeResult result;
-  result.run_dir = run_dir;
 
   // Calibration: chat-templated prompts, truncated to seq_len tokens, batched with left padding.
   std::vector<Prompt> calibration;
@@ -469,8 +470,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       write_quant_layer(tmp.string(), i, quantized, o.scheme, dense);
       if (!states.empty()) {
         Llama qnet(cq, weights, merged(globals, replaced));
-        qnet.set_activation_bits(o.scheme.a_bits);
-        qnet.set_kv_bits(o.scheme.kv_bits);
+        qnet.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);
         qnet.run_block(i, states, nullptr);
       }
       ref.release_layer(i);
@@ -481,6 +481,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     for (const Prompt& p : calibration) ids.push_back(p.id);
     const nlohmann::json run = {
         {"safequant", SAFEQUANT_VERSION},
+        {"quantizer_revision", kQuantizerRevision},
         {"model", fs::absolute(model_dir).string()},
         {"model_type", c.model_type},
         {"layers", c.num_layers},
@@ -504,6 +505,9 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
                                          {"epochs_per_layer", block_epochs},
                                          {"learning_rate", o.lr},
                                          {"smoothing", o.smooth},
+                                         {"smoothed", o.smooth ? "q/k/v and gate/up inputs (into the norms), v_proj -> o_proj, q_proj -> k_proj "
+                                                                 "(one scale per rotary pair)"
+                                                               : ""},
                                          {"objective", o.method == "q-realign" ? "q-realign" : "reconstruction"},
                                          {"reconstruction_target", o.fp_targets ? "full-precision model (inputs propagated in full precision)"
                                                                                 : "full-precision block on the quantized model's inputs"},

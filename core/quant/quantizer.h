@@ -60,6 +60,11 @@ struct QuantizeResult {
   } aaq_before, aaq_after;
 };
 
+// Raised whenever a method's result changes for the same options (0.1 +: queries, keys and values
+// at the activation bits for lwc and q-realign, and LET's q·k scales), so that cached runs, such as
+// the efficacy table's, are made again. run.json records it.
+constexpr int kQuantizerRevision = 2;
+
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir);
 
 }  // namespace sq

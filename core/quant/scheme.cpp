@@ -11,6 +11,11 @@ using kernels::GridKind;
 
 QuantScheme parse_scheme_named(const std::string& spec, const std::string& name);
 
+const std::vector<std::string>& scheme_presets() {
+  static const std::vector<std::string> presets = {"w8a8", "w4a4", "w4a4kv4", "w4a16", "w8a16", "gguf-q8_0", "gguf-q4_0"};
+  return presets;
+}
+
 QuantScheme parse_scheme(const std::string& text) {
   QuantScheme s;
   s.name = text;
@@ -32,19 +37,32 @@ QuantScheme parse_scheme(const std::string& text) {
 }
 
 QuantScheme parse_scheme_named(const std::string& spec, const std::string& name) {
-  static const std::regex re(R"(w([2-8])a(4|8|16)(kv(4|8))?(-g(32|64|128|t))?(-(sym|asym))?)");
+  static const std::regex re(R"(w([2-8])a(4|8|16)((q?)kv(4|8|16))?(-g(32|64|128|t))?(-(sym|asym))?)");
   std::smatch m;
-  if (!std::regex_match(spec, m, re))
-    throw Error("unknown scheme '" + name +
-                "' (presets: w8a8, w4a4, w4a4kv4, w4a16, w8a16, gguf-q8_0, gguf-q4_0; or "
-                "w<2-8>a<4|8|16>[kv4|kv8][-g32|-g64|-g128|-gt][-sym|-asym])");
+  if (!std::regex_match(spec, m, re)) {
+    std::string presets;
+    for (const std::string& p : scheme_presets()) presets += (presets.empty() ? "" : ", ") + p;
+    throw Error("unknown scheme '" + name + "' (presets: " + presets +
+                "; or w<2-8>a<4|8|16>[kv4|kv8|kv16|qkv4|qkv8|qkv16][-g32|-g64|-g128|-gt][-sym|-asym])");
+  }
   QuantScheme s;
   s.name = name;
   s.w_bits = std::stoi(m[1]);
   s.a_bits = std::stoi(m[2]);
-  if (m[4].matched) s.kv_bits = std::stoi(m[4]);
-  if (m[6].matched) s.group = m[6] == "t" ? -1 : std::stoll(m[6]);
-  s.w_kind = m[8] == "sym" ? GridKind::Symmetric : GridKind::Asymmetric;
+  if (m[3].matched) {
+    s.attention_named = true;
+    s.kv_bits = std::stoi(m[5]);
+    if (m[4] == "q") s.q_bits = s.kv_bits;
+  }
+  if (m[7].matched) s.group = m[7] == "t" ? -1 : std::stoll(m[7]);
+  s.w_kind = m[9] == "sym" ? GridKind::Symmetric : GridKind::Asymmetric;
+  return s;
+}
+
+QuantScheme with_attention_at_activation_bits(QuantScheme s) {
+  if (s.attention_named || s.a_bits >= 16) return s;
+  s.q_bits = s.kv_bits = s.a_bits;
+  s.name += "+qkv" + std::to_string(s.a_bits);
   return s;
 }
 
@@ -70,6 +88,8 @@ std::string to_json(const QuantScheme& s) {
                         {"granularity", s.group == 0 ? "per-channel" : s.group < 0 ? "per-tensor" : "group"},
                         {"activation_bits", s.a_bits},
                         {"activations", s.a_bits < 16 ? "dynamic per-token symmetric" : "not quantized"},
+                        {"query_bits", s.q_bits},
+                        {"queries", s.q_bits < 16 ? "after rotary, per token and head, on the keys' grid" : "not quantized"},
                         {"kv_cache_bits", s.kv_bits},
                         {"kv_cache", s.kv_bits < 16 ? "keys (after rotary) and values, per token and head, asymmetric, groups of 128 or the head size"
                                                     : "not quantized"},
@@ -91,6 +111,7 @@ QuantScheme scheme_from_json(const std::string& text) {
   s.group = j.at("group").get<int64_t>();
   s.a_bits = j.at("activation_bits").get<int>();
   s.kv_bits = j.value("kv_cache_bits", 16);  // runs written before KV-cache schemes
+  s.q_bits = j.value("query_bits", 16);
   s.targets = j.at("targets").get<std::vector<std::string>>();
   return s;
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/quant/quantizer.h"
 #include "core/version.h"
 #include "kernels/fake_quant.h"
 
@@ -13,6 +14,7 @@ namespace sq {
 SystemInfo system_info() {
   SystemInfo s;
   s.version = SAFEQUANT_VERSION;
+  s.quantizer_revision = kQuantizerRevision;
   s.torch_version = TORCH_VERSION;
   s.threads = at::get_num_threads();
   s.cuda_compiled = kernels::cuda_compiled();
@@ -27,6 +29,7 @@ void use_all_cores() {
 
 std::string to_json(const SystemInfo& s) {
   return nlohmann::json{{"version", s.version},
+                        {"quantizer_revision", s.quantizer_revision},
                         {"torch", s.torch_version},
                         {"threads", s.threads},
                         {"cuda_compiled", s.cuda_compiled},

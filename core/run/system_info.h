@@ -7,6 +7,7 @@ namespace sq {
 
 struct SystemInfo {
   std::string version;        // SafeQuant
+  int quantizer_revision = 0; // what cached quantization runs are checked against
   std::string torch_version;  // LibTorch
   int threads = 1;            // intra-op threads in use
   bool cuda_compiled = false; // CUDA kernels built in
