@@ -32,16 +32,20 @@ void write_probe_folder(const QString& dir, int points, int layers) {
   }
   for (int l = 0; l < layers; ++l) {
     probe["layers"].push_back({{"layer", l}, {"accuracy", 0.9}, {"margin", 2.0}, {"auc", 0.95}, {"nonzero", 10}});
-    nlohmann::json layer = {{"layer", l}};
-    for (const char* basis : {"pca", "pca_quantized", "probe_plane", "probe_plane_quantized"}) {
-      nlohmann::json xy = nlohmann::json::array();
-      for (int i = 0; i < points; ++i) xy.push_back({normal(rng) + (i % 2) * 2.0, normal(rng)});
-      layer[basis] = xy;
-    }
+    nlohmann::json layer = {{"layer", l}}, compared = nlohmann::json::object();
+    for (nlohmann::json* at : {&layer, &compared})
+      for (const char* basis : {"pca", "probe_plane"}) {
+        nlohmann::json xy = nlohmann::json::array();
+        for (int i = 0; i < points; ++i) xy.push_back({normal(rng) + (i % 2) * 2.0, normal(rng)});
+        (*at)[basis] = xy;
+      }
+    layer["compared"] = nlohmann::json::array({compared});
     proj["layers"].push_back(layer);
   }
   std::ofstream((dir + QStringLiteral("/probe.json")).toStdString()) << probe.dump();
   std::ofstream((dir + QStringLiteral("/projection.json")).toStdString()) << proj.dump();
+  const nlohmann::json comparison = {{"compared", {{{"label", "quantized"}, {"model", "bench"}, {"quant_run", "bench-run"}, {"layers", probe["layers"]}}}}};
+  std::ofstream((dir + QStringLiteral("/comparison.json")).toStdString()) << comparison.dump();
 }
 
 }  // namespace

@@ -28,12 +28,14 @@ EVAL=("$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO
 # The workspace the studio shows: the problem and the fix side by side. The full-precision models
 # evaluated; the fine-tuned model under RTN and under Q-realign at W8A8 (its refusal eroded by
 # fine-tuning, realigned along the aligned model's probes); the aligned model under RTN and under
-# AAQ at W4A4 with rotation (quantization's own erosion, and AAQ's contrastive fix); and a probe
-# comparison of the Q-realign run. Each step is skipped when its output is there already and was
-# made from this zoo; after the zoo changed, these demo outputs (and only these) are made again.
-SAME_ZOO=0
-cmp -s "$ZOO/zoo.json" "$WS/demo-zoo.json" && SAME_ZOO=1
-have() { [ "$SAME_ZOO" = 1 ] && [ -f "$1" ]; }
+# AAQ at W4A4 with rotation (quantization's own erosion, and AAQ's contrastive fix); and the
+# aligned model's probes reading the fine-tuned model (drift) and its Q-realign run
+# (realignment) in one basis. Each step is skipped when its output is there already and was made
+# from this zoo by this quantizer; otherwise these demo outputs (and only these) are made again.
+STAMP="$(cat "$ZOO/zoo.json"; grep quantizer_revision "$OUT/info.json")"
+SAME=0
+[ -f "$WS/demo-stamp" ] && [ "$(cat "$WS/demo-stamp")" = "$STAMP" ] && SAME=1
+have() { [ "$SAME" = 1 ] && [ -f "$1" ]; }
 have "$WS/baseline/eval.json" ||
   "$CLI" eval --model "$ZOO/finetuned" "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json"
 for spec in "finetuned rtn w8a8" "finetuned q-realign w8a8" "aligned rtn w4a4 --rotate" "aligned aaq w4a4 --rotate"; do
@@ -47,9 +49,9 @@ for spec in "finetuned rtn w8a8" "finetuned q-realign w8a8" "aligned rtn w4a4 --
     --data "$ZOO/data/calibration.jsonl" --out "$RUN" --force
   have "$RUN/eval.json" || "$CLI" eval --model "$ZOO/$model" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
 done
-have "$WS/probe/comparison.json" || "$CLI" probe --model "$ZOO/finetuned" --quant "$WS/runs/finetuned-q-realign-w8a8" \
-  --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" --force > /dev/null
-cp "$ZOO/zoo.json" "$WS/demo-zoo.json"
+have "$WS/probe/comparison.json" || "$CLI" probe --model "$ZOO/aligned" --compare "finetuned=$ZOO/finetuned" \
+  "realigned=$ZOO/finetuned@$WS/runs/finetuned-q-realign-w8a8" --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" --force
+printf '%s' "$STAMP" > "$WS/demo-stamp"
 cp "$WS/baseline/eval.json" "$OUT/eval.json"
 for page in models calibration probe projection quantize results export; do
   QT_QPA_PLATFORM=offscreen SAFEQUANT_ZOO="$ZOO" SAFEQUANT_WORKSPACE="$WS" "$STUDIO" --page "$page" --screenshot "$OUT/$page.png" "$@" 2>/dev/null

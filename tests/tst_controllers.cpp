@@ -141,6 +141,23 @@ class TstControllers : public QObject {
     QCOMPARE(wb_->results()->runs().size(), 3);  // target and aligned in full precision, and the run
   }
 
+  // The Results page opens the efficacy table shipped in the source tree, or one the user chose.
+  void efficacyTable() {
+    ResultsController* r = wb_->results();
+    QVERIFY(r->shippedEfficacyTable().endsWith(QStringLiteral("docs/efficacy.md")));
+    const QString text = r->readEfficacyTable(r->shippedEfficacyTable());
+    QVERIFY(text.startsWith(QStringLiteral("# Efficacy on the demo zoo")) && text.contains(QStringLiteral("| Q-realign |")));
+    QVERIFY(r->efficacyError().isEmpty());
+    QVERIFY(r->readEfficacyTable(ws_.filePath(QStringLiteral("nowhere.md"))).isEmpty());
+    QVERIFY(r->efficacyError().startsWith(ws_.filePath(QStringLiteral("nowhere.md")) + QStringLiteral(": ")));
+    QFile other(ws_.filePath(QStringLiteral("notes.md")));
+    QVERIFY(other.open(QIODevice::WriteOnly));
+    other.write("# My notes\n");
+    other.close();
+    QVERIFY(r->readEfficacyTable(other.fileName()).isEmpty());
+    QVERIFY(r->efficacyError().contains(QStringLiteral("not an efficacy table")));
+  }
+
   void probeWithComparison() {
     ProbeController* p = wb_->probe();
     const QString run = wb_->quantize()->lastRun();
@@ -148,17 +165,29 @@ class TstControllers : public QObject {
     QVERIFY(wb_->jobs()->waitForIdle(300000));
     QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
     QCOMPARE(p->layers().size(), 2);
-    QVERIFY(p->hasQuantized());
+    QCOMPARE(p->compared().size(), 1);
+    QCOMPARE(p->compared()[0].toMap()[QStringLiteral("label")].toString(), QStringLiteral("quantized"));
     const QVariantMap l0 = p->layers()[0].toMap();
     QVERIFY(l0[QStringLiteral("accuracy")].toDouble() > 50);
-    QVERIFY(l0.contains(QStringLiteral("qAccuracy")));
+    QCOMPARE(l0[QStringLiteral("compared")].toList().size(), 1);
+    QVERIFY(l0[QStringLiteral("compared")].toList()[0].toMap()[QStringLiteral("accuracy")].toDouble() > 0);
     // Cross-validated accuracy with its spread, for the band on the Probe page.
     QVERIFY(l0[QStringLiteral("cvAccuracy")].toDouble() > 50);
     QVERIFY(l0[QStringLiteral("cvAccuracyStd")].toDouble() >= 0);
     QVERIFY(p->methods().contains(QStringLiteral("probe_plane")));
-    const QVariantList fp = p->points(1, QStringLiteral("pca"), false), q = p->points(1, QStringLiteral("pca"), true);
+    const QVariantList fp = p->points(1, QStringLiteral("pca"), -1), q = p->points(1, QStringLiteral("pca"), 0);
     QCOMPARE(fp.size(), wb_->calibration()->malicious() + wb_->calibration()->benign());
     QCOMPARE(q.size(), fp.size());
+    QVERIFY(p->points(1, QStringLiteral("pca"), 1).isEmpty());  // no second compared model
+    // The aligned model's probes read the target (its drift) and the target under the run.
+    QVERIFY(p->run(run, false, true));
+    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
+    QVERIFY(p->reference().endsWith(QStringLiteral("aligned")));
+    QCOMPARE(p->compared().size(), 2);
+    QCOMPARE(p->compared()[0].toMap()[QStringLiteral("label")].toString(), QFileInfo(wb_->models()->target()).fileName());
+    QCOMPARE(p->compared()[1].toMap()[QStringLiteral("quantRun")].toString(), run);
+    QCOMPARE(p->points(1, QStringLiteral("probe_plane"), 1).size(), fp.size());
     QVERIFY(p->exportCoordinates(ws_.filePath(QStringLiteral("coords.csv"))));
     QVERIFY(QFileInfo(ws_.filePath(QStringLiteral("coords.csv"))).size() > 100);
   }

@@ -498,28 +498,54 @@ class TstQuant : public QObject {
     QVERIFY2(r.err.contains("needs the aligned model's probes"), qPrintable(r.err));
   }
 
-  void probeBeforeAndAfterInOneBasis() {
-    const QString model = QString::fromStdString(kZoo + "/aligned");
+  // The aligned model's probes and bases read the aligned model quantized and the fine-tuned model
+  // (its drift), all in one basis.
+  void probeComparedModelsInOneBasis() {
+    const QString model = QString::fromStdString(kZoo + "/aligned"), finetuned = QString::fromStdString(kZoo + "/finetuned");
     const QString run = tmp_.filePath("probe-w8a8"), out = tmp_.filePath("probe-cmp");
+    const QStringList data = {QString::fromStdString(kZoo + "/data/heldout_malicious.jsonl"),
+                              QString::fromStdString(kZoo + "/data/heldout_benign.jsonl")};
     CliResult r = runCli({"quantize", "--model", model, "--method", "rtn", "--scheme", "w8a8", "--out", run, "--quiet"});
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-    r = runCli({"probe", "--model", model, "--quant", run, "--data", QString::fromStdString(kZoo + "/data/heldout_malicious.jsonl"),
-                QString::fromStdString(kZoo + "/data/heldout_benign.jsonl"), "--out", out});
+    r = runCli(QStringList{"probe", "--model", model, "--quant", run, "--compare", "finetuned=" + finetuned, "--out", out, "--data"} + data);
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-    std::ifstream cj((out + "/comparison.json").toStdString());
-    const auto cmp = nlohmann::json::parse(cj);
-    QCOMPARE(cmp["layers"].size(), size_t(2));
-    for (const auto& l : cmp["layers"]) {
-      const double fp = l["fp"]["margin"], q = l["quantized"]["margin"];
-      QVERIFY(std::fabs(fp - q) < 0.1 * std::fabs(fp));  // W8A8 barely moves the probe's view
-      QCOMPARE(l["quantized"]["accuracy"].get<double>(), l["fp"]["accuracy"].get<double>());
+    QVERIFY2(r.err.contains("finetuned (same probes; accuracy, malicious side %)"), qPrintable(r.err));
+    const auto probe = nlohmann::json::parse(std::ifstream((out + "/probe.json").toStdString()));
+    const auto cmp = nlohmann::json::parse(std::ifstream((out + "/comparison.json").toStdString()));
+    QCOMPARE(cmp["compared"].size(), size_t(2));
+    QCOMPARE(cmp["compared"][0]["label"].get<std::string>(), std::string("quantized"));
+    QCOMPARE(cmp["compared"][1]["label"].get<std::string>(), std::string("finetuned"));
+    QCOMPARE(cmp["compared"][1]["quant_run"].get<std::string>(), std::string());
+    for (size_t l = 0; l < 2; ++l) {
+      const auto& ref = probe["layers"][l];
+      const auto& q = cmp["compared"][0]["layers"][l];
+      const double fp_margin = ref["margin"], q_margin = q["margin"];
+      QVERIFY(std::fabs(fp_margin - q_margin) < 0.1 * std::fabs(fp_margin));  // W8A8 barely moves the probe's view
+      QCOMPARE(q["accuracy"].get<double>(), ref["accuracy"].get<double>());
+      const double side = cmp["compared"][1]["layers"][l]["malicious_side"];
+      QVERIFY(side >= 0 && side <= 1);
     }
-    std::ifstream pj((out + "/projection.json").toStdString());
-    const auto proj = nlohmann::json::parse(pj);
+    const auto proj = nlohmann::json::parse(std::ifstream((out + "/projection.json").toStdString()));
     const auto& layer = proj["layers"][1];
-    QCOMPARE(layer["pca_quantized"].size(), layer["pca"].size());
-    QVERIFY(layer["pca_quantized"] != layer["pca"]);  // the quantized points, in the reference axes
+    QCOMPARE(layer["compared"].size(), size_t(2));
+    for (const auto& c : layer["compared"]) {
+      QCOMPARE(c["pca"].size(), layer["pca"].size());
+      QVERIFY(c["pca"] != layer["pca"]);  // the compared points, in the reference axes
+    }
+    QVERIFY(layer["compared"][0]["probe_plane"] != layer["compared"][1]["probe_plane"]);
     QVERIFY(std::filesystem::exists((out + "/activations_quantized.safetensors").toStdString()));
+    QVERIFY(std::filesystem::exists((out + "/activations_finetuned.safetensors").toStdString()));
+    // Labels name files and columns: refused when they could not, twice, or as the reference.
+    for (const QString& bad : {QStringLiteral("a b=") + finetuned, QStringLiteral("reference=") + finetuned}) {
+      r = runCli(QStringList{"probe", "--model", model, "--compare", bad, "--out", out + "-bad", "--data"} + data);
+      QCOMPARE(r.exitCode, 1);
+      QVERIFY2(r.err.contains("use letters, digits"), qPrintable(r.err));
+    }
+    r = runCli(QStringList{"probe", "--model", model, "--compare", "x=" + finetuned, "x=" + model, "--out", out + "-bad", "--data"} + data);
+    QVERIFY2(r.exitCode == 1 && r.err.contains("'x' is given twice"), qPrintable(r.err));
+    r = runCli(QStringList{"probe", "--model", model, "--compare", finetuned, "--data"} + data);
+    QVERIFY2(r.exitCode == 2 && r.err.contains("--compare takes LABEL=DIR"), qPrintable(r.err));
+    QVERIFY(!std::filesystem::exists((out + "-bad").toStdString()));
   }
 
   void cancelLeavesNothing() {

@@ -33,13 +33,22 @@ int run_probe(const Args& a) {
   o.progress = progress_bar(a);
   const std::vector<Prompt> prompts = load_prompt_files(files);
   sq::use_all_cores();
-  // With --quant the full-precision model is the reference: its probes and bases are applied
-  // unchanged to the quantized model's activations.
+  // The full-precision model is the reference: its probes and bases are applied unchanged to the
+  // activations of each compared model (--quant: the reference under a run, labelled "quantized";
+  // --compare LABEL=DIR[@RUN]: another model, under a run or not).
   const auto model = Model::load(a.required("model"), "", a.has("verify"));
-  std::unique_ptr<Model> quantized;
-  if (a.has("quant")) {
-    quantized = Model::load(a.required("model"), a.get("quant"));
-    o.quantized = quantized.get();
+  std::vector<std::unique_ptr<Model>> compared;
+  auto compare = [&](const std::string& label, const std::string& dir, const std::string& run) {
+    compared.push_back(Model::load(dir, run, a.has("verify")));
+    o.compared.push_back({label, compared.back().get()});
+  };
+  if (a.has("quant")) compare("quantized", a.required("model"), a.get("quant"));
+  for (const std::string& spec : a.all("compare")) {
+    const size_t eq = spec.find('='), at = spec.rfind('@');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size() || (at != std::string::npos && (at < eq || at + 1 == spec.size())))
+      throw UsageError("--compare takes LABEL=DIR or LABEL=DIR@RUNDIR, not '" + spec + "'");
+    const std::string dir = spec.substr(eq + 1, at == std::string::npos ? std::string::npos : at - eq - 1);
+    compare(spec.substr(0, eq), dir, at == std::string::npos ? "" : spec.substr(at + 1));
   }
   const ProbeReport r = run_probe(*model, prompts, o, a.get("out"));
   if (a.has("out")) {
@@ -52,13 +61,15 @@ int run_probe(const Args& a) {
         for (const LayerProbe& l : r.layers)
           std::cerr << " " << std::lround(l.cv_accuracy.mean * 1000) / 10.0 << "±" << std::lround(l.cv_accuracy.std * 1000) / 10.0;
       }
-      if (!r.quantized.empty()) {
-        std::cerr << "; quantized:";
-        for (const QuantizedProbe& q : r.quantized) std::cerr << " " << int(q.accuracy * 1000) / 10.0;
+      std::string files = "activations.safetensors, probe.json, projection.json, projection.csv";
+      for (const ComparedProbes& c : r.compared) {
+        std::cerr << "; " << c.label << " (same probes; accuracy, malicious side %):";
+        for (const ProbeScore& s : c.layers)
+          std::cerr << " " << std::lround(s.accuracy * 1000) / 10.0 << "/" << std::lround(s.malicious_side * 1000) / 10.0;
+        files += ", activations_" + c.label + ".safetensors";
       }
-      std::cerr << "\nprobe: wrote activations.safetensors, probe.json, projection.json, projection.csv"
-                << (r.quantized.empty() ? "" : ", activations_quantized.safetensors, comparison.json") << " to " << a.get("out")
-                << "\n";
+      if (!r.compared.empty()) files += ", comparison.json";
+      std::cerr << "\nprobe: wrote " << files << " to " << a.get("out") << "\n";
       if (!r.note.empty()) std::cerr << "probe: " << r.note << "\n";
     }
   } else {

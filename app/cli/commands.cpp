@@ -61,14 +61,18 @@ const std::vector<Command>& commands() {
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"}},
        0,
        run_generate},
-      {"probe", "probe --model DIR [--quant RUNDIR] --data FILE.jsonl... [--out DIR]",
+      {"probe", "probe --model DIR [--quant RUNDIR] [--compare LABEL=DIR[@RUNDIR]...] --data FILE.jsonl... [--out DIR]",
        "Per-layer SLR probes and 2D projections",
        "Capture last-token hidden states of every layer, fit one SLR probe per layer on a split stratified by label "
-       "and source, cross-validate it over --folds folds (mean and spread per layer), project to 2D. With --quant, "
-       "the probes and bases of the full-precision model are applied unchanged to the quantized model's activations "
-       "(comparison.json, *_quantized projections).",
+       "and source, cross-validate it over --folds folds (mean and spread per layer), project to 2D. With --quant or "
+       "--compare, the probes and bases of the model are applied unchanged to other models' activations of the same "
+       "prompts, so that all share its axes: the model quantized, a model it drifted to (a fine-tune), or that one "
+       "quantized (comparison.json, each layer's \"compared\" projections, activations_<label>.safetensors).",
        {{"model", Option::Value, "DIR", "model folder"},
-        {"quant", Option::Value, "RUNDIR", "a quantization run"},
+        {"quant", Option::Value, "RUNDIR", "compare the model under this quantization run (labelled \"quantized\")"},
+        {"compare", Option::Values, "LABEL=DIR[@RUNDIR]...",
+         "compare other models of the same shape and vocabulary, each under a run or not (e.g. finetuned=zoo/finetuned "
+         "realigned=zoo/finetuned@runs/q-realign)"},
         {"data", Option::Values, "FILE...", "prompt files (JSONL or CSV)"},
         {"out", Option::Value, "DIR", "output folder (default: probe.json on stdout, no files)"},
         {"force", Option::Flag, "", "replace an existing probe folder at --out (nothing else is ever replaced)"},

@@ -14,17 +14,28 @@
 ProbeController::ProbeController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent)
     : QObject(parent), models_(models), calibration_(calibration), jobs_(jobs) {}
 
-bool ProbeController::run(const QString& quantRun, bool tsne) {
-  const std::string target = models_->target().toStdString(), run_dir = quantRun.toStdString();
+bool ProbeController::run(const QString& quantRun, bool tsne, bool fromAligned) {
+  const std::string target = models_->target().toStdString(), aligned = models_->aligned().toStdString(), run_dir = quantRun.toStdString();
+  const std::string target_label = sq::probe_label(QFileInfo(models_->target()).fileName().toStdString()),
+                    run_label = sq::probe_label(QFileInfo(quantRun).fileName().toStdString());
   const std::vector<sq::Prompt> prompts = calibration_->prompts();
-  const QString out = workspace_ + (quantRun.isEmpty() ? QStringLiteral("/probe") : QStringLiteral("/probe-") + QFileInfo(quantRun).fileName());
+  const QString out = workspace_ + (fromAligned ? QStringLiteral("/probe-aligned") : QStringLiteral("/probe")) +
+                      (quantRun.isEmpty() ? QString() : QStringLiteral("-") + QFileInfo(quantRun).fileName());
   return jobs_->start(QStringLiteral("probe"), [=](const sq::Progress& progress) -> std::function<void()> {
     if (target.empty()) throw std::runtime_error("choose a target model first (Models page)");
+    if (fromAligned && aligned.empty()) throw std::runtime_error("choose the aligned model first (Models page)");
     if (prompts.empty()) throw std::runtime_error("add labelled prompt files first (Calibration page)");
-    const auto model = sq::Model::load(target);
-    const auto quantized = run_dir.empty() ? nullptr : sq::Model::load(target, run_dir);
+    const auto model = sq::Model::load(fromAligned ? aligned : target);
+    std::vector<std::unique_ptr<sq::Model>> compared;
     sq::ProbeOptions o;
-    o.quantized = quantized.get();
+    if (fromAligned) {
+      compared.push_back(sq::Model::load(target));
+      o.compared.push_back({target_label, compared.back().get()});
+    }
+    if (!run_dir.empty()) {
+      compared.push_back(sq::Model::load(target, run_dir));
+      o.compared.push_back({fromAligned ? run_label : std::string("quantized"), compared.back().get()});
+    }
     o.tsne = tsne;
     o.replace = true;  // the workspace's own probe folder: the last probe replaces the one before
     o.progress = progress;
@@ -39,14 +50,15 @@ bool ProbeController::load(const QString& dir) {
   projection_ = sq::read_json_file_or_null((dir + QStringLiteral("/projection.json")).toStdString());
   layers_.clear();
   methods_.clear();
-  has_quantized_ = false;
-  quant_run_.clear();
+  compared_.clear();
+  reference_.clear();
   folder_.clear();
   if (!probe.is_object() || !probe.contains("layers")) {
     Q_EMIT changed();
     return false;
   }
   folder_ = dir;
+  reference_ = QString::fromStdString(probe.value("model", ""));
   for (const auto& l : probe["layers"]) {
     QVariantMap m{{QStringLiteral("layer"), l.value("layer", 0)},
                   {QStringLiteral("accuracy"), 100 * l.value("accuracy", 0.0)},
@@ -62,18 +74,24 @@ bool ProbeController::load(const QString& dir) {
     }
     layers_.push_back(m);
   }
-  if (cmp.is_object() && cmp.contains("layers")) {
-    has_quantized_ = true;
-    quant_run_ = QString::fromStdString(cmp.value("quant_run", ""));
-    for (const auto& l : cmp["layers"]) {
-      const int i = l.value("layer", 0);
-      if (i < 0 || i >= layers_.size()) continue;
-      QVariantMap m = layers_[i].toMap();
-      m.insert(QStringLiteral("qAccuracy"), 100 * l["quantized"].value("accuracy", 0.0));
-      m.insert(QStringLiteral("qMargin"), l["quantized"].value("margin", 0.0));
-      m.insert(QStringLiteral("qAuc"), l["quantized"].value("auc", 0.0));
-      layers_[i] = m;
+  std::vector<QVariantList> per_layer(size_t(layers_.size()));
+  if (cmp.is_object() && cmp.contains("compared") && cmp["compared"].is_array())
+    for (const auto& c : cmp["compared"]) {
+      compared_.push_back(QVariantMap{{QStringLiteral("label"), QString::fromStdString(c.value("label", ""))},
+                                      {QStringLiteral("model"), QString::fromStdString(c.value("model", ""))},
+                                      {QStringLiteral("quantRun"), QString::fromStdString(c.value("quant_run", ""))}});
+      for (size_t i = 0; i < per_layer.size(); ++i) {
+        const nlohmann::json l = c.contains("layers") && i < c["layers"].size() ? c["layers"][i] : nlohmann::json::object();
+        per_layer[i].push_back(QVariantMap{{QStringLiteral("accuracy"), 100 * l.value("accuracy", 0.0)},
+                                           {QStringLiteral("margin"), l.value("margin", 0.0)},
+                                           {QStringLiteral("auc"), l.value("auc", 0.0)},
+                                           {QStringLiteral("maliciousSide"), 100 * l.value("malicious_side", 0.0)}});
+      }
     }
+  for (size_t i = 0; i < per_layer.size(); ++i) {
+    QVariantMap m = layers_[int(i)].toMap();
+    m.insert(QStringLiteral("compared"), per_layer[i]);
+    layers_[int(i)] = m;
   }
   if (projection_.is_object() && projection_.contains("layers") && !projection_["layers"].empty())
     for (const char* m : {"pca", "probe_plane", "tsne"})
@@ -84,13 +102,23 @@ bool ProbeController::load(const QString& dir) {
   return true;
 }
 
-QVariantList ProbeController::points(int layer, const QString& method, bool quantized) const {
+const nlohmann::json* ProbeController::layer_points(int layer, const QString& method, int compared) const {
+  if (!projection_.is_object() || !projection_.contains("layers") || layer < 0 || layer >= int(projection_["layers"].size()))
+    return nullptr;
+  const nlohmann::json* l = &projection_["layers"][size_t(layer)];
+  if (compared >= 0) {
+    if (!l->contains("compared") || compared >= int((*l)["compared"].size())) return nullptr;
+    l = &(*l)["compared"][size_t(compared)];
+  }
+  const std::string key = method.toStdString();
+  return l->contains(key) ? &(*l)[key] : nullptr;
+}
+
+QVariantList ProbeController::points(int layer, const QString& method, int compared) const {
   QVariantList out;
-  if (!projection_.is_object() || layer < 0 || layer >= int(projection_["layers"].size())) return out;
-  const std::string key = method.toStdString() + (quantized ? "_quantized" : "");
-  const auto& l = projection_["layers"][size_t(layer)];
-  if (!l.contains(key)) return out;
-  const auto& xy = l[key];
+  const nlohmann::json* found = layer_points(layer, method, compared);
+  if (!found) return out;
+  const auto& xy = *found;
   for (size_t i = 0; i < xy.size(); ++i)
     out.push_back(QVariantMap{{QStringLiteral("x"), xy[i][0].get<double>()},
                               {QStringLiteral("y"), xy[i][1].get<double>()},
@@ -100,15 +128,13 @@ QVariantList ProbeController::points(int layer, const QString& method, bool quan
   return out;
 }
 
-QVariantMap ProbeController::fillSeries(QObject* benign, QObject* malicious, int layer, const QString& method, bool quantized) const {
+QVariantMap ProbeController::fillSeries(QObject* benign, QObject* malicious, int layer, const QString& method, int compared) const {
   auto* b = qobject_cast<QXYSeries*>(benign);
   auto* m = qobject_cast<QXYSeries*>(malicious);
   QList<QPointF> bp, mp;
   double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
-  const std::string key = method.toStdString() + (quantized ? "_quantized" : "");
-  if (projection_.is_object() && layer >= 0 && layer < int(projection_["layers"].size()) &&
-      projection_["layers"][size_t(layer)].contains(key)) {
-    const auto& xy = projection_["layers"][size_t(layer)][key];
+  if (const nlohmann::json* found = layer_points(layer, method, compared)) {
+    const auto& xy = *found;
     for (size_t i = 0; i < xy.size(); ++i) {
       const QPointF p(xy[i][0].get<double>(), xy[i][1].get<double>());
       (projection_["labels"][i].get<int>() == 1 ? mp : bp).push_back(p);

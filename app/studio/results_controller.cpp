@@ -1,7 +1,9 @@
 #include "app/studio/results_controller.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QDirIterator>
+#include <QFile>
 #include <QFileInfo>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +41,26 @@ ResultsController::ResultsController(ModelsController* models, CalibrationContro
     : QObject(parent), models_(models), calibration_(calibration), jobs_(jobs) {}
 
 QString ResultsController::runsDir() const { return workspace_ + QStringLiteral("/runs"); }
+
+QString ResultsController::shippedEfficacyTable() const {
+  for (const QString& path : {QCoreApplication::applicationDirPath() + QStringLiteral("/../share/safequant/efficacy.md"),
+                              QStringLiteral(SQ_SOURCE_DIR "/docs/efficacy.md")})
+    if (QFileInfo(path).isFile()) return QFileInfo(path).canonicalFilePath();
+  return {};
+}
+
+QString ResultsController::readEfficacyTable(const QString& path) {
+  QFile file(path);
+  QString text;
+  if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
+    efficacy_error_ = path + QStringLiteral(": ") + file.errorString();
+  else if ((text = QString::fromUtf8(file.read(4 << 20))).isEmpty() || !text.startsWith(QStringLiteral("# Efficacy")))
+    efficacy_error_ = path + QStringLiteral(": not an efficacy table (safequant efficacy --out writes one)"), text.clear();
+  else
+    efficacy_error_.clear();
+  Q_EMIT changed();
+  return text;
+}
 
 void ResultsController::reload() {
   runs_.clear();

@@ -15,6 +15,10 @@ class ResultsController : public QObject {
   QML_ANONYMOUS
   // {name, method, scheme, dir, harmful, overRefusal, task, perplexity, sizeMB, seconds, baseline}
   Q_PROPERTY(QVariantList runs READ runs NOTIFY changed)
+  Q_PROPERTY(QString efficacyError READ efficacyError NOTIFY changed)
+  // The efficacy table `safequant efficacy` wrote for the demo zoo, as shipped (installed beside
+  // the program, or in the source tree it was built from); empty when neither is there.
+  Q_PROPERTY(QString shippedEfficacyTable READ shippedEfficacyTable CONSTANT)
 
  public:
   ResultsController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent = nullptr);
@@ -23,7 +27,11 @@ class ResultsController : public QObject {
   Q_INVOKABLE void reload();
   // Evaluates the full-precision target (and aligned reference) on the evaluation prompts.
   Q_INVOKABLE bool evaluateBaseline(int maxNewTokens = 32);
+  // A `safequant efficacy` table (Markdown) as text; empty, with `error` set, when unreadable.
+  Q_INVOKABLE QString readEfficacyTable(const QString& path);
   QVariantList runs() const { return runs_; }
+  QString shippedEfficacyTable() const;
+  QString efficacyError() const { return efficacy_error_; }
   QString runsDir() const;
 
  Q_SIGNALS:
@@ -33,6 +41,6 @@ class ResultsController : public QObject {
   ModelsController* models_;
   CalibrationController* calibration_;
   JobRunner* jobs_;
-  QString workspace_;
+  QString workspace_, efficacy_error_;
   QVariantList runs_;
 };

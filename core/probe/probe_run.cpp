@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <nlohmann/json.hpp>
 
@@ -38,6 +40,22 @@ json points(const torch::Tensor& xy) {
   return out;
 }
 
+bool label_char(char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-'; }
+
+json scores_json(const std::vector<ProbeScore>& layers) {
+  json out = json::array();
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const ProbeScore& s = layers[l];
+    out.push_back({{"layer", l},
+                   {"accuracy", s.accuracy},
+                   {"balanced_accuracy", s.balanced_accuracy},
+                   {"auc", s.auc},
+                   {"margin", s.margin},
+                   {"malicious_side", s.malicious_side}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,
@@ -65,11 +83,27 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   for (size_t i : split.train) train_pos += prompts[i].label;
   if (train_pos == 0 || train_pos == int64_t(split.train.size()))
     throw Error("probing needs malicious and benign prompts (the training split has only one label)");
+  std::vector<std::string> inputs = {model.dir()};
+  for (size_t c = 0; c < o.compared.size(); ++c) {
+    const ProbeOptions::Compared& cm = o.compared[c];
+    const std::string& label = cm.label;
+    if (label.empty() || label == "reference" ||
+        !std::all_of(label.begin(), label.end(), label_char))
+      throw Error("compared model label '" + label + "': use letters, digits, '.', '_' or '-', and not \"reference\"");
+    for (size_t d = 0; d < c; ++d)
+      if (o.compared[d].label == label) throw Error("compared model label '" + label + "' is given twice");
+    const ModelConfig &a = model.config(), &b = cm.model->config();
+    if (a.num_layers != b.num_layers || a.hidden_size != b.hidden_size || a.vocab_size != b.vocab_size)
+      throw Error(cm.model->dir(), "compared as '" + label + "': its shape (" + std::to_string(b.num_layers) + " layers of " +
+                                       std::to_string(b.hidden_size) + ", vocabulary " + std::to_string(b.vocab_size) +
+                                       ") differs from the reference model's (" + std::to_string(a.num_layers) + " of " +
+                                       std::to_string(a.hidden_size) + ", " + std::to_string(a.vocab_size) + ")");
+    inputs.push_back(cm.model->dir());
+    inputs.push_back(cm.model->quant_run());
+  }
   // Before the work, so an output that may not be written fails at once.
   std::optional<StagedFolder> folder;
-  if (!out_dir.empty())
-    folder.emplace(out_dir, OutputKind::Probe, o.replace,
-                   std::vector<std::string>{model.dir(), o.quantized ? o.quantized->quant_run() : std::string()});
+  if (!out_dir.empty()) folder.emplace(out_dir, OutputKind::Probe, o.replace, inputs);
   for (size_t i : split.train) report.train_ids.push_back(prompts[i].id);
   for (size_t i : split.test) report.test_ids.push_back(prompts[i].id);
   report.split_strata = strata_of(prompts, split.test);
@@ -103,12 +137,8 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   };
   const torch::Tensor X = capture(model);
   const int64_t L = X.size(0), N = X.size(1), D = X.size(2);
-  torch::Tensor Xq;
-  if (o.quantized) {
-    if (o.quantized->config().num_layers != model.config().num_layers || o.quantized->config().hidden_size != D)
-      throw Error("the quantized model's shape differs from the reference model's");
-    Xq = capture(*o.quantized);
-  }
+  std::vector<torch::Tensor> Xc;  // each compared model's, in order
+  for (const ProbeOptions::Compared& cm : o.compared) Xc.push_back(capture(*cm.model));
   std::vector<int64_t> label_vec;
   for (const Prompt& p : prompts) label_vec.push_back(p.label);
   const torch::Tensor y = torch::tensor(label_vec, torch::kInt64);
@@ -185,21 +215,30 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
       lp.cv_auc = score(&ProbeMetrics::auc);
     }
   }
-  if (Xq.defined()) {
-    const torch::Tensor logits_q = torch::bmm(Xq, fit.w.unsqueeze(-1)).squeeze(-1) + fit.b.unsqueeze(-1);
+  for (size_t c = 0; c < Xc.size(); ++c) {
+    ComparedProbes cp{o.compared[c].label, std::filesystem::absolute(o.compared[c].model->dir()).string(), o.compared[c].model->quant_run(), {}};
+    const torch::Tensor logits_c = torch::bmm(Xc[c], fit.w.unsqueeze(-1)).squeeze(-1) + fit.b.unsqueeze(-1);
     for (int64_t l = 0; l < L; ++l) {
-      QuantizedProbe qp;
+      ProbeScore s;
       if (!split.test.empty()) {
-        const ProbeMetrics m = probe_metrics(to_vector(logits_q[l].index_select(0, test_idx)), test_labels);
-        qp = {m.accuracy, m.balanced_accuracy, m.auc, m.margin};
+        const std::vector<float> z = to_vector(logits_c[l].index_select(0, test_idx));
+        const ProbeMetrics m = probe_metrics(z, test_labels);
+        int malicious = 0, on_side = 0;
+        for (size_t i = 0; i < z.size(); ++i)
+          if (test_labels[i] == 1) ++malicious, on_side += z[i] > 0;
+        s = {m.accuracy, m.balanced_accuracy, m.auc, m.margin, malicious ? double(on_side) / malicious : 0};
       }
-      report.quantized.push_back(qp);
+      cp.layers.push_back(s);
     }
+    report.compared.push_back(std::move(cp));
   }
   if (out_dir.empty()) return report;
 
   // Projections, fitted on these (reference) activations.
-  json proj = {{"ids", json::array()}, {"labels", json::array()}, {"split", json::array()}, {"layers", json::array()}};
+  json proj = {{"ids", json::array()}, {"labels", json::array()}, {"split", json::array()}, {"layers", json::array()},
+               {"compared", json::array()}};
+  for (const ComparedProbes& cp : report.compared)
+    proj["compared"].push_back({{"label", cp.label}, {"model", cp.model}, {"quant_run", cp.quant_run}});
   std::vector<std::string> role(prompts.size(), "train");
   for (size_t i : split.test) role[i] = "test";
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -207,12 +246,12 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     proj["labels"].push_back(prompts[i].label);
     proj["split"].push_back(role[i]);
   }
-  std::string csv = "id,label,split,layer,method,x,y\n";
-  auto add_csv = [&](int64_t l, const char* method, const torch::Tensor& xy) {
+  std::string csv = "id,label,split,layer,model,method,x,y\n";
+  auto add_csv = [&](int64_t l, const std::string& who, const char* method, const torch::Tensor& xy) {
     const torch::Tensor c = xy.contiguous();
     for (int64_t i = 0; i < N; ++i)
       csv += "\"" + prompts[size_t(i)].id + "\"," + std::to_string(prompts[size_t(i)].label) + "," + role[size_t(i)] + "," +
-             std::to_string(l) + "," + method + "," + std::to_string(c[i][0].item<float>()) + "," +
+             std::to_string(l) + "," + who + "," + method + "," + std::to_string(c[i][0].item<float>()) + "," +
              std::to_string(c[i][1].item<float>()) + "\n";
   };
   for (int64_t l = 0; l < L; ++l) {
@@ -220,18 +259,15 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     const Basis2D pca = pca_basis(X[l]);
     const Basis2D plane = probe_plane_basis(X[l], fit.w[l]);
     const torch::Tensor a = project_2d(X[l], pca), b = project_2d(X[l], plane);
-    json layer = {{"layer", l}, {"pca", points(a)}, {"probe_plane", points(b)}};
+    json layer = {{"layer", l}, {"pca", points(a)}, {"probe_plane", points(b)}, {"compared", json::array()}};
     if (!plane.note.empty()) layer["probe_plane_note"] = plane.note;
-    add_csv(l, "pca", a);
-    add_csv(l, "probe-plane", b);
-    torch::Tensor a_q, b_q;
-    if (Xq.defined()) {  // the same bases, unchanged, on the quantized model's activations
-      a_q = project_2d(Xq[l], pca);
-      b_q = project_2d(Xq[l], plane);
-      layer["pca_quantized"] = points(a_q);
-      layer["probe_plane_quantized"] = points(b_q);
-      add_csv(l, "pca-quantized", a_q);
-      add_csv(l, "probe-plane-quantized", b_q);
+    add_csv(l, "reference", "pca", a);
+    add_csv(l, "reference", "probe-plane", b);
+    for (size_t c = 0; c < Xc.size(); ++c) {  // the same bases, unchanged, on each compared model's activations
+      const torch::Tensor a_c = project_2d(Xc[c][l], pca), b_c = project_2d(Xc[c][l], plane);
+      layer["compared"].push_back({{"pca", points(a_c)}, {"probe_plane", points(b_c)}});
+      add_csv(l, o.compared[c].label, "pca", a_c);
+      add_csv(l, o.compared[c].label, "probe-plane", b_c);
     }
     if (o.tsne) {
       if (N > kTsneLimit) {
@@ -242,11 +278,11 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
         to.seed = o.seed;
         const torch::Tensor t = tsne(X[l], to);
         layer["tsne"] = points(t);
-        add_csv(l, "tsne", t);
-        if (Xq.defined()) {  // started from the reference map, so points stay put unless moved
-          const torch::Tensor tq = tsne(Xq[l], to, t);
-          layer["tsne_quantized"] = points(tq);
-          add_csv(l, "tsne-quantized", tq);
+        add_csv(l, "reference", "tsne", t);
+        for (size_t c = 0; c < Xc.size(); ++c) {  // started from the reference map, so points stay put unless moved
+          const torch::Tensor tc = tsne(Xc[c][l], to, t);
+          layer["compared"][c]["tsne"] = points(tc);
+          add_csv(l, o.compared[c].label, "tsne", tc);
         }
       }
     }
@@ -255,32 +291,28 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   if (proj.contains("note")) report.note += (report.note.empty() ? "" : "; ") + proj["note"].get<std::string>();
 
   const std::filesystem::path dir(folder->path());
-  std::vector<TensorData> tensors;
   std::vector<int32_t> labels32(label_vec.begin(), label_vec.end());
-  for (int64_t l = 0; l < L; ++l)
-    tensors.push_back({"layer." + std::to_string(l), DType::F32, {N, D}, X[l].data_ptr<float>(), size_t(N * D) * 4});
-  tensors.push_back({"labels", DType::I32, {N}, labels32.data(), labels32.size() * 4});
-  write_safetensors((dir / "activations.safetensors").string(), tensors,
-                    {{"pooling", report.pooling}, {"chat_template", report.chat_template}});
+  auto write_activations = [&](const std::string& name, const torch::Tensor& acts, const std::map<std::string, std::string>& meta) {
+    std::vector<TensorData> tensors;
+    for (int64_t l = 0; l < L; ++l)
+      tensors.push_back({"layer." + std::to_string(l), DType::F32, {N, D}, acts[l].data_ptr<float>(), size_t(N * D) * 4});
+    tensors.push_back({"labels", DType::I32, {N}, labels32.data(), labels32.size() * 4});
+    write_safetensors((dir / name).string(), tensors, meta);
+  };
+  write_activations("activations.safetensors", X, {{"pooling", report.pooling}, {"chat_template", report.chat_template}});
   write_atomically((dir / "projection.json").string(), [&](std::ostream& out) { out << proj.dump() << "\n"; });
   write_atomically((dir / "projection.csv").string(), [&](std::ostream& out) { out << csv; });
-  if (Xq.defined()) {
-    std::vector<TensorData> qt;
-    for (int64_t l = 0; l < L; ++l)
-      qt.push_back({"layer." + std::to_string(l), DType::F32, {N, D}, Xq[l].data_ptr<float>(), size_t(N * D) * 4});
-    qt.push_back({"labels", DType::I32, {N}, labels32.data(), labels32.size() * 4});
-    write_safetensors((dir / "activations_quantized.safetensors").string(), qt,
-                      {{"pooling", report.pooling}, {"quant_run", o.quantized->quant_run()}});
-    json rows = json::array();
-    for (int64_t l = 0; l < L; ++l) {
-      const LayerProbe& f = report.layers[size_t(l)];
-      const QuantizedProbe& q = report.quantized[size_t(l)];
-      rows.push_back({{"layer", l},
-                      {"fp", {{"accuracy", f.accuracy}, {"balanced_accuracy", f.balanced_accuracy}, {"auc", f.auc}, {"margin", f.margin}}},
-                      {"quantized", {{"accuracy", q.accuracy}, {"balanced_accuracy", q.balanced_accuracy}, {"auc", q.auc}, {"margin", q.margin}}}});
+  if (!Xc.empty()) {
+    json compared = json::array();
+    for (size_t c = 0; c < Xc.size(); ++c) {
+      const ComparedProbes& cp = report.compared[c];
+      write_activations("activations_" + cp.label + ".safetensors", Xc[c],
+                        {{"pooling", report.pooling}, {"model", cp.model}, {"quant_run", cp.quant_run}});
+      compared.push_back({{"label", cp.label}, {"model", cp.model}, {"quant_run", cp.quant_run}, {"layers", scores_json(cp.layers)}});
     }
-    const json comparison = {{"reference", model.dir()}, {"quant_run", o.quantized->quant_run()},
-                             {"probes", "fitted on the reference model, applied unchanged to the quantized one"}, {"layers", rows}};
+    const json comparison = {{"reference", report.model},
+                             {"probes", "fitted on the reference model, applied unchanged to each compared model's activations"},
+                             {"compared", compared}};
     write_atomically((dir / "comparison.json").string(), [&](std::ostream& out) { out << comparison.dump(1) << "\n"; });
   }
   write_atomically((dir / "probe.json").string(), [&](std::ostream& out) { out << to_json(report) << "\n"; });
@@ -308,12 +340,12 @@ std::string to_json(const ProbeReport& r) {
                      {"auc", fold_score(l.cv_auc)}};
     layers.push_back(std::move(layer));
   }
-  json quantized = json::array();
-  for (const QuantizedProbe& q : r.quantized)
-    quantized.push_back({{"accuracy", q.accuracy}, {"balanced_accuracy", q.balanced_accuracy}, {"auc", q.auc}, {"margin", q.margin}});
+  json compared = json::array();
+  for (const ComparedProbes& c : r.compared)
+    compared.push_back({{"label", c.label}, {"model", c.model}, {"quant_run", c.quant_run}, {"layers", scores_json(c.layers)}});
   json out{{"model", r.model},
            {"layers", layers},
-           {"quantized", quantized},
+           {"compared", compared},
            {"split",
             {{"method", "stratified by label and source, hash of (seed, id)"},
              {"strata", json::parse(strata_json(r.split_strata, "test"))},
@@ -333,6 +365,12 @@ std::string to_json(const ProbeReport& r) {
                  {"test", r.cv_folds}};
   if (!r.note.empty()) out["note"] = r.note;
   return out.dump();
+}
+
+std::string probe_label(std::string name) {
+  for (char& ch : name)
+    if (!label_char(ch)) ch = '-';
+  return name;
 }
 
 ProbeFolder read_probe_folder(const std::string& dir) {

@@ -26,11 +26,16 @@ struct ProbeOptions {
   bool tsne = false;       // also t-SNE every layer (slow beyond a few thousand points)
   bool replace = false;    // an existing probe folder at the output is replaced (and only that)
   int batch_size = 8;
-  // With a quantized model: its activations of the same prompts are scored with the probes and
-  // projected in the bases fitted on `model` (the full-precision reference), so before and after
-  // share axes; comparison.json, activations_quantized.safetensors and the *_quantized
-  // projections are written too.
-  const Model* quantized = nullptr;
+  // Other models of the same shape and vocabulary (a quantized run of the reference, a model it
+  // drifted to such as a fine-tune, or that one quantized and realigned): their activations of
+  // the same prompts, tokenized as for the reference, are scored with the probes and projected in
+  // the bases fitted on `model` (the reference), so that all share its axes. comparison.json,
+  // activations_<label>.safetensors and each layer's "compared" projections are written too.
+  struct Compared {
+    std::string label;  // letters, digits, '.', '_' or '-'; unique; not "reference" (see probe_label)
+    const Model* model = nullptr;
+  };
+  std::vector<Compared> compared;
   Progress progress;
 };
 
@@ -48,13 +53,20 @@ struct LayerProbe {
   float b = 0;
 };
 
-struct QuantizedProbe {
-  double accuracy = 0, balanced_accuracy = 0, auc = 0, margin = 0;  // the FP probe on quantized activations
+// The reference's probe of one layer scored on a compared model's held-out activations.
+struct ProbeScore {
+  double accuracy = 0, balanced_accuracy = 0, auc = 0, margin = 0;
+  double malicious_side = 0;  // share of the held-out malicious prompts on the probe's malicious side
+};
+
+struct ComparedProbes {
+  std::string label, model, quant_run;  // quant_run empty: the model in full precision
+  std::vector<ProbeScore> layers;
 };
 
 struct ProbeReport {
   std::vector<LayerProbe> layers;
-  std::vector<QuantizedProbe> quantized;  // per layer, when a quantized model was given
+  std::vector<ComparedProbes> compared;  // per compared model, in the options' order
   std::vector<std::string> train_ids, test_ids;
   std::vector<Stratum> split_strata;  // per (label, source): prompts and how many were held out
   std::vector<std::vector<std::string>> cv_folds;  // each fold's held-out ids; empty without CV
@@ -80,6 +92,9 @@ struct ProbeFolder {
   std::vector<LayerProbe> layers;
 };
 ProbeFolder read_probe_folder(const std::string& dir);
+
+// A compared model's label made from a name (a folder's): characters a label may not hold become '-'.
+std::string probe_label(std::string name);
 
 // Prompts as the model sees them for probing: chat-templated when asked and recognised.
 std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,

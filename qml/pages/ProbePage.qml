@@ -9,7 +9,7 @@ import "../components"
 PageFrame {
     id: page
     heading: qsTr("Probe")
-    summary: qsTr("A sparse (L1) logistic-regression probe per layer, trained on the target model's last-token states to tell malicious from benign prompts; held-out accuracy and margin per layer, and k-fold cross-validated accuracy as a band. With a quantized run, the same probes read the quantized model's states. Click a layer to see its projection.")
+    summary: qsTr("A sparse (L1) logistic-regression probe per layer, trained on a reference model's last-token states to tell malicious from benign prompts; held-out accuracy and margin per layer, and k-fold cross-validated accuracy as a band. The same probes then read compared models' states: the target under a quantization run, or, with the aligned model as the reference, the fine-tuned target (drift) and the target under a run (realignment). Click a layer to see its projection.")
     signal navigate(string key)
     readonly property var probe: Workbench.probe
     property string metric: "accuracy"
@@ -17,13 +17,33 @@ PageFrame {
     // Cross-validated accuracy (mean ± one standard deviation over the folds) is drawn as a band.
     readonly property bool showCv: metric === "accuracy" && probe.layers.length > 0 && probe.layers[0].cvAccuracy !== undefined
 
+    // One dashed line per compared model, made when the probe folder changes.
+    readonly property var palette: ["#fb8c00", "#8e24aa", "#6d4c41", "#546e7a"]
+    property var comparedSeries: []
+    function metricName() {
+        return metric === "accuracy" ? "accuracy" : metric === "maliciousSide" ? "maliciousSide" : "margin"
+    }
     function refresh() {
-        fpSeries.clear(); qSeries.clear(); cvSeries.clear(); cvUpper.clear(); cvLower.clear()
+        fpSeries.clear(); cvSeries.clear(); cvUpper.clear(); cvLower.clear()
+        for (const s of comparedSeries) chart.removeSeries(s)
+        const made = []
+        for (let c = 0; c < probe.compared.length; ++c) {
+            const s = chart.createSeries(ChartView.SeriesTypeLine, probe.compared[c].label, xAxis, yAxis)
+            s.color = palette[c % palette.length]
+            s.width = 3
+            s.style = Qt.DashLine
+            s.pointsVisible = true
+            s.clicked.connect(point => { page.probe.selectedLayer = Math.round(point.x); page.navigate("projection") })
+            made.push(s)
+        }
+        comparedSeries = made
         const layers = probe.layers
         let lo = 1e9, hi = -1e9
         for (let i = 0; i < layers.length; ++i) {
             const l = layers[i]
-            const fp = metric === "accuracy" ? l.accuracy : l.margin
+            // The reference's own malicious-side share is its accuracy on malicious prompts; the
+            // chart shows the compared models' against the reference's accuracy.
+            const fp = metric === "margin" ? l.margin : l.accuracy
             fpSeries.append(l.layer, fp)
             lo = Math.min(lo, fp); hi = Math.max(hi, fp)
             if (showCv) {
@@ -32,22 +52,23 @@ PageFrame {
                 cvLower.append(l.layer, Math.max(0, l.cvAccuracy - l.cvAccuracyStd))
                 lo = Math.min(lo, l.cvAccuracy - l.cvAccuracyStd); hi = Math.max(hi, l.cvAccuracy + l.cvAccuracyStd)
             }
-            if (probe.hasQuantized) {
-                const q = metric === "accuracy" ? l.qAccuracy : l.qMargin
-                qSeries.append(l.layer, q)
+            for (let c = 0; c < made.length && c < l.compared.length; ++c) {
+                const q = l.compared[c][metricName()]
+                made[c].append(l.layer, q)
                 lo = Math.min(lo, q); hi = Math.max(hi, q)
             }
         }
         xAxis.max = Math.max(1, layers.length - 1)
         const pad = Math.max(0.5, (hi - lo) * 0.15)
-        yAxis.min = metric === "accuracy" ? Math.max(0, lo - pad) : lo - pad
-        yAxis.max = metric === "accuracy" ? Math.min(100, hi + pad) : hi + pad
+        const percent = metric !== "margin"
+        yAxis.min = percent ? Math.max(0, lo - pad) : lo - pad
+        yAxis.max = percent ? Math.min(100, hi + pad) : hi + pad
     }
     Connections { target: page.probe; function onChanged() { page.refresh() } }
     onMetricChanged: refresh()
     onShowCvChanged: refresh()
     Component.onCompleted: refresh()
-    Shortcut { sequence: "Ctrl+R"; onActivated: page.probe.run(runBox.currentValue || "") }
+    Shortcut { sequence: "Ctrl+R"; onActivated: page.probe.run(runBox.currentValue || "", false, fromAligned.checked) }
 
     ColumnLayout {
         anchors.fill: parent
@@ -58,25 +79,28 @@ PageFrame {
                 objectName: "runProbe"
                 text: qsTr("Run probe")
                 enabled: !Workbench.jobs.busy
-                onClicked: page.probe.run(runBox.currentValue || "")
+                onClicked: page.probe.run(runBox.currentValue || "", false, fromAligned.checked)
                 ToolTip.visible: hovered
                 ToolTip.text: qsTr("Capture, fit and project (Ctrl+R)")
             }
             Label { text: qsTr("Compare with run") }
             ComboBox {
                 id: runBox
-                Layout.preferredWidth: 280
+                Layout.preferredWidth: 240
                 textRole: "name"
                 valueRole: "dir"
                 model: [{ name: qsTr("(full precision only)"), dir: "" }].concat(
                            Workbench.results.runs.filter(r => !r.baseline))
             }
-            Item { Layout.fillWidth: true }
-            TabBar {
-                id: metricBar
-                TabButton { text: qsTr("Accuracy"); width: implicitWidth; onClicked: page.metric = "accuracy" }
-                TabButton { text: qsTr("Margin"); width: implicitWidth; onClicked: page.metric = "margin" }
+            CheckBox {
+                id: fromAligned
+                objectName: "fromAligned"
+                text: qsTr("Probes of the aligned model")
+                enabled: Workbench.models.aligned !== ""
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Fit the probes on the aligned model and read the target (its drift) and the target under the run (its realignment) with them")
             }
+            Item { Layout.fillWidth: true }
         }
         JobBar { Layout.fillWidth: true }
         Label {
@@ -84,12 +108,27 @@ PageFrame {
             text: qsTr("No probe yet: load models and prompts, then Run probe.")
             opacity: 0.6
         }
-        Label {
-            visible: page.probe.hasQuantized
-            text: qsTr("Quantized: %1").arg(page.probe.quantRun)
-            opacity: 0.7
-            elide: Text.ElideLeft
+        RowLayout {
             Layout.fillWidth: true
+            Label {
+                visible: page.probe.layers.length > 0
+                text: {
+                    let t = qsTr("Probes of %1").arg(page.probe.reference)
+                    for (const c of page.probe.compared)
+                        t += qsTr(" · %1: %2%3").arg(c.label).arg(c.model).arg(c.quantRun !== "" ? qsTr(" under %1").arg(c.quantRun) : "")
+                    return t
+                }
+                opacity: 0.7
+                elide: Text.ElideLeft
+                Layout.fillWidth: true
+                Layout.minimumWidth: 100
+            }
+            TabBar {
+                id: metricBar
+                TabButton { text: qsTr("Accuracy"); width: implicitWidth; onClicked: page.metric = "accuracy" }
+                TabButton { text: qsTr("Margin"); width: implicitWidth; onClicked: page.metric = "margin" }
+                TabButton { text: qsTr("Malicious side"); width: implicitWidth; onClicked: page.metric = "maliciousSide" }
+            }
         }
         ChartView {
             id: chart
@@ -100,7 +139,12 @@ PageFrame {
             legend.alignment: Qt.AlignBottom
             theme: Material.theme === Material.Dark ? ChartView.ChartThemeDark : ChartView.ChartThemeLight
             ValueAxis { id: xAxis; min: 0; max: 1; tickType: ValueAxis.TicksDynamic; tickInterval: 1; labelFormat: "%d"; titleText: qsTr("layer") }
-            ValueAxis { id: yAxis; min: 0; max: 100; titleText: page.metric === "accuracy" ? qsTr("held-out accuracy (%)") : qsTr("margin (probe logit gap)") }
+            ValueAxis {
+                id: yAxis; min: 0; max: 100
+                titleText: page.metric === "accuracy" ? qsTr("held-out accuracy (%)")
+                         : page.metric === "maliciousSide" ? qsTr("malicious prompts on the malicious side (%); reference: accuracy")
+                         : qsTr("margin (probe logit gap)")
+            }
             AreaSeries {
                 id: cvBand
                 objectName: "cvBand"
@@ -124,22 +168,11 @@ PageFrame {
             }
             LineSeries {
                 id: fpSeries
-                name: qsTr("full precision")
+                name: qsTr("reference (%1)").arg(page.probe.reference.split("/").pop())
                 axisX: xAxis; axisY: yAxis
                 color: "#00897b"
                 width: 3
                 pointsVisible: true
-                onClicked: point => { page.probe.selectedLayer = Math.round(point.x); page.navigate("projection") }
-            }
-            LineSeries {
-                id: qSeries
-                name: qsTr("quantized")
-                axisX: xAxis; axisY: yAxis
-                color: "#fb8c00"
-                width: 3
-                style: Qt.DashLine
-                pointsVisible: true
-                visible: page.probe.hasQuantized
                 onClicked: point => { page.probe.selectedLayer = Math.round(point.x); page.navigate("projection") }
             }
         }
@@ -150,13 +183,16 @@ PageFrame {
                 model: page.probe.layers
                 delegate: Label {
                     required property var modelData
+                    width: Math.min(implicitWidth, page.width - 60)
+                    wrapMode: Text.WordWrap
                     text: {
                         let t = qsTr("L%1: %2 %").arg(modelData.layer).arg(modelData.accuracy.toFixed(1))
                         if (modelData.cvAccuracy !== undefined)
                             t += qsTr(" (cross-validated %1 ± %2 %)").arg(modelData.cvAccuracy.toFixed(1)).arg(modelData.cvAccuracyStd.toFixed(1))
                         t += qsTr(" · AUC %1 · %2 weights").arg(modelData.auc.toFixed(3)).arg(modelData.nonzero)
-                        if (modelData.qAccuracy !== undefined)
-                            t += qsTr(" · quantized %1 %").arg(modelData.qAccuracy.toFixed(1))
+                        for (let c = 0; c < modelData.compared.length && c < page.probe.compared.length; ++c)
+                            t += qsTr(" · %1 %2 % (malicious side %3 %)").arg(page.probe.compared[c].label)
+                                     .arg(modelData.compared[c].accuracy.toFixed(1)).arg(modelData.compared[c].maliciousSide.toFixed(1))
                         return t
                     }
                     opacity: 0.85

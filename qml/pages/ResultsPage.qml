@@ -1,6 +1,7 @@
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Controls.Material
+import QtQuick.Dialogs
 import QtQuick.Layouts
 import QtCharts
 import SafeQuant.Controllers
@@ -25,6 +26,49 @@ PageFrame {
     onRunsChanged: refresh()
     Component.onCompleted: { Workbench.results.reload(); refresh() }
 
+    // The efficacy table of every method on the demo zoo (safequant efficacy), shipped or chosen.
+    function showEfficacy(path) {
+        efficacyText.text = Workbench.results.readEfficacyTable(path)
+        efficacyDialog.title = path
+        efficacyDialog.open()
+    }
+    FileDialog {
+        id: openEfficacy
+        nameFilters: [qsTr("Efficacy table (*.md)")]
+        onAccepted: page.showEfficacy(decodeURIComponent(selectedFile.toString().replace("file://", "")))
+    }
+    Dialog {
+        id: efficacyDialog
+        objectName: "efficacyDialog"
+        modal: true
+        anchors.centerIn: parent
+        width: page.width * 0.92
+        height: page.height * 0.92
+        standardButtons: Dialog.Close
+        ColumnLayout {
+            anchors.fill: parent
+            Label {
+                visible: Workbench.results.efficacyError !== ""
+                text: Workbench.results.efficacyError
+                color: "#e53935"
+                wrapMode: Text.WordWrap
+                Layout.fillWidth: true
+            }
+            ScrollView {
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                TextArea {
+                    id: efficacyText
+                    objectName: "efficacyText"
+                    readOnly: true
+                    selectByMouse: true
+                    textFormat: TextEdit.MarkdownText
+                    wrapMode: TextEdit.WordWrap
+                }
+            }
+        }
+    }
+
     ColumnLayout {
         anchors.fill: parent
         spacing: 8
@@ -35,6 +79,15 @@ PageFrame {
                 onClicked: Workbench.results.evaluateBaseline()
             }
             Button { text: qsTr("Reload"); flat: true; onClicked: Workbench.results.reload() }
+            Button {
+                objectName: "efficacyButton"
+                text: qsTr("Efficacy table")
+                flat: true
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Every method on the demo zoo, 3 calibration seeds, with McNemar tests (safequant efficacy)")
+                onClicked: Workbench.results.shippedEfficacyTable !== "" ? page.showEfficacy(Workbench.results.shippedEfficacyTable) : openEfficacy.open()
+            }
+            Button { text: qsTr("Open efficacy table…"); flat: true; onClicked: openEfficacy.open() }
             JobBar { Layout.fillWidth: true }
         }
         // The table: one row per run.
