@@ -83,6 +83,9 @@ class TstProbe : public QObject {
     // An unclosed quote would swallow every record after it.
     QVERIFY(errorOf([&] { sq::load_prompts(write("q.csv", "id,prompt,label\nc1,\"never closed,benign\nc2,x,benign\n")); })
                 .contains("q.csv:2: a quoted field is never closed"));
+    // CSV fields are bytes until checked: ill-formed UTF-8 is refused by line (found by fuzzing).
+    QVERIFY(errorOf([&] { sq::load_prompts(write("u.csv", "id,prompt,label\nc1,ok,benign\nc2,\"<\x8e>\",benign\n")); })
+                .contains("u.csv:3: not valid UTF-8 text"));
     QVERIFY(errorOf([&] { sq::load_prompts(write("l.jsonl", "{\"prompt\":\"x\",\"label\":\"evil\"}\n")); })
                 .contains("l.jsonl:1: label must be"));
     QVERIFY(errorOf([&] { sq::load_prompts(write("m.jsonl", "{\"label\":\"benign\"}\n")); }).contains("missing \"prompt\""));

@@ -109,6 +109,18 @@ class TstTokenizer : public QObject {
     }
   }
 
+  // Bytes that are no UTF-8 are refused by sq::Error, not a raw regex failure (found by fuzzing).
+  void refusesIllFormedUtf8() {
+    const auto tok = sq::Tokenizer::load(SQ_SOURCE_DIR "/tests/data/tokenizers/synthetic/added_strip.json");
+    QVERIFY(!tok.encode("ab b").empty());
+    try {
+      tok.encode("<\x8e>`ab");
+      QFAIL("accepted");
+    } catch (const sq::Error& e) {
+      QVERIFY(QString::fromUtf8(e.what()).contains(QStringLiteral("not valid UTF-8")));
+    }
+  }
+
   void chatTemplates() {
     const sq::ChatTemplate qwen = sq::detect_chat_template(fixture(QStringLiteral("qwen3")).toStdString(), "qwen2");
     QCOMPARE(QString::fromStdString(qwen.name()), QStringLiteral("chatml"));

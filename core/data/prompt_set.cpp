@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/io/json_file.h"
 #include "core/io/mapped_file.h"
+#include "core/model/unicode_text.h"
 
 namespace sq {
 namespace {
@@ -84,6 +85,9 @@ std::vector<Prompt> load_csv(const std::string& path, std::istream& in) {
   for (int start = line; read_csv_record(in, row, line, path); start = line) {
     if (row.size() == 1 && blank(row[0])) continue;
     const std::string where = path + ":" + std::to_string(start);
+    // JSONL's parser refuses ill-formed UTF-8; CSV fields are bytes until checked here.
+    for (const std::string& field : row)
+      if (!unicode::is_valid_utf8(field)) throw Error(where, "not valid UTF-8 text");
     Prompt p{get("id"), get("prompt"), get("source"), get("category"), get("answer"), parse_label(get("label"), where)};
     if (blank(p.text)) throw Error(where, "empty prompt");
     out.push_back(std::move(p));

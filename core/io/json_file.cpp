@@ -66,12 +66,14 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
   }
 }
 
-nlohmann::json read_json_file(const std::string& path) {
+std::string read_text_file(const std::string& path) {
   bool ok = false;
-  const std::string text = read_text(path, ok);
+  std::string text = read_text(path, ok);
   if (!ok) throw Error(path, "cannot open");
-  return parse_json(text, path);
+  return text;
 }
+
+nlohmann::json read_json_file(const std::string& path) { return parse_json(read_text_file(path), path); }
 
 nlohmann::json read_json_file_or_null(const std::string& path) {
   bool ok = false;

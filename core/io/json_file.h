@@ -15,6 +15,9 @@ constexpr int kMaxJsonDepth = 256;
 // entry or setting of the same name would silently win).
 nlohmann::json parse_json(std::string_view text, const std::string& where);
 
+// A regular file's bytes; sq::Error names the file when it is not one or cannot be opened.
+std::string read_text_file(const std::string& path);
+
 // Throws sq::Error naming the file: "cannot open", "not valid JSON: …", or the nesting bound.
 nlohmann::json read_json_file(const std::string& path);
 // A null value when the file is missing, malformed or nested too deep, for views that show what

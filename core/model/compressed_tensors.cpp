@@ -29,43 +29,14 @@ torch::Tensor unpack_int32(const torch::Tensor& packed, int bits, int64_t cols) 
   return (u.reshape({packed.size(0), -1}).narrow(1, 0, cols) - (int64_t(1) << (bits - 1))).to(torch::kInt32);
 }
 
-bool is_compressed_tensors(const std::string& path) {
-  const json c = read_json_file(path);
-  return c.contains("quantization_config") && c["quantization_config"].value("quant_method", "") == "compressed-tensors";
-}
-
 CompressedTensors read_compressed_tensors(const std::string& model_dir, const Checkpoint& ckpt) {
   const std::string path = (std::filesystem::path(model_dir) / "config.json").string();
-  const json q = read_json_file(path).at("quantization_config");
+  const CompressedTensorsConfig q = parse_compressed_tensors_config(read_text_file(path), path);
   CompressedTensors out;
-  const std::string format = q.value("format", "");
-  if (format != "int-quantized" && format != "pack-quantized")
-    throw Error(path, "compressed-tensors format '" + format + "' is not supported (int-quantized, pack-quantized)");
-  const json& groups = q.at("config_groups");
-  if (groups.size() != 1) throw Error(path, "only one compressed-tensors config group is supported");
-  const json& g = groups.begin().value();
-  const json& w = g.at("weights");
-  if (w.value("type", "int") != "int") throw Error(path, "weight type '" + w.value("type", "") + "' is not supported (int)");
-  // num_bits sizes shifts and code ranges: only widths integer kernels have.
-  auto bits_of = [&](const json& v, const char* what) {
-    if (!v.is_number_integer() || v.get<int64_t>() < 2 || v.get<int64_t>() > 8)
-      throw Error(path, std::string(what) + " num_bits must be a whole number from 2 to 8, got " + json_excerpt(v, 24));
-    return int(v.get<int64_t>());
-  };
-  const int bits = bits_of(w.at("num_bits"), "weights");
-  const std::string strategy = w.value("strategy", "");
-  if (strategy != "channel" && strategy != "group" && strategy != "tensor")
-    throw Error(path, "weight strategy '" + strategy + "' is not supported (tensor, channel, group)");
-  if (format == "pack-quantized" && !w.value("symmetric", true))
-    throw Error(path, "asymmetric packed weights are not supported");
-  const json& a = g.value("input_activations", json());
-  if (a.is_object()) {
-    if (!a.value("dynamic", false) || a.value("strategy", "") != "token" || a.value("type", "int") != "int")
-      throw Error(path, "only dynamic per-token integer activation quantization is supported");
-    out.activation_bits = bits_of(a.at("num_bits"), "input_activations");
-  }
-  out.description = format + " w" + std::to_string(bits) + " " + strategy +
-                    (out.activation_bits < 16 ? ", a" + std::to_string(out.activation_bits) + " token" : "");
+  out.activation_bits = q.activation_bits;
+  out.description = q.description;
+  const std::string& format = q.format;
+  const int bits = q.weight_bits;
 
   const std::string suffix = ".weight_scale";
   for (const std::string& name : ckpt.names()) {

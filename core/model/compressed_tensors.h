@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "core/model/compressed_tensors_config.h"
 #include "core/model/safetensors.h"
 
 namespace sq {
@@ -22,9 +23,6 @@ struct CompressedTensors {
   int activation_bits = 16;                    // dynamic per-token activation quantization, or 16
   std::string description;                     // "int-quantized w8 channel, a8 token"
 };
-
-// Whether a config.json declares compressed-tensors quantization.
-bool is_compressed_tensors(const std::string& config_json_path);
 
 // Decodes the quantized linears of a compressed-tensors folder. Throws sq::Error naming the file
 // and what is not supported (asymmetric packed weights, several config groups, float types…).

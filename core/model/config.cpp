@@ -1,13 +1,10 @@
 #include "core/model/config.h"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/io/json_file.h"
-#include "core/io/mapped_file.h"
 
 namespace sq {
 namespace {
@@ -129,14 +126,7 @@ void check_config(const ModelConfig& c, const std::string& origin) {
   if (c.rope_scaling.type != "none") positive("rope_scaling.factor", c.rope_scaling.factor);
 }
 
-ModelConfig load_config(const std::string& path) {
-  require_regular_file(path);
-  std::ifstream in(path);
-  if (!in) throw Error(path, "cannot open config.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
-}
+ModelConfig load_config(const std::string& path) { return parse_config(read_text_file(path), path); }
 
 std::string to_json(const ModelConfig& c) {
   return json{{"model_type", c.model_type},

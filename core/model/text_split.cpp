@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/error.h"
 #include "core/model/unicode_text.h"
 
 namespace sq::tok {
@@ -71,9 +72,11 @@ std::vector<std::pair<size_t, size_t>> Pattern::find_all(const std::string& text
     const int rc = pcre2_match(impl_->code, subject, text.size(), start, options, md, nullptr);
     options = PCRE2_NO_UTF_CHECK;
     if (rc == PCRE2_ERROR_NOMATCH) break;
-    if (rc < 0) {
+    if (rc < 0) {  // ill-formed UTF-8 (callers check it first), or a match limit reached
       pcre2_match_data_free(md);
-      throw std::runtime_error("regex match failed (PCRE2 error " + std::to_string(rc) + ")");
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(rc, msg, sizeof msg);
+      throw Error(std::string("splitting text with a tokenizer pattern failed: ") + reinterpret_cast<const char*>(msg));
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     out.emplace_back(ov[0], ov[1]);

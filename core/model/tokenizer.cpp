@@ -471,6 +471,8 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origi
 }
 
 std::vector<int32_t> Tokenizer::encode(const std::string& text, bool add_special) const {
+  // Tokenizers take Unicode text; bytes that are no UTF-8 have no pre-tokenization.
+  if (!unicode::is_valid_utf8(text)) throw Error("cannot tokenize text that is not valid UTF-8");
   const Impl& t = *impl_;
   std::vector<std::pair<std::string, int32_t>> parts{{text, -1}};
   t.split_added(parts, false);
