@@ -11,6 +11,8 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/eval/evaluate.h"
+#include "core/eval/refusal.h"
 #include "core/model/chat_template.h"
 #include "core/model/config.h"
 #include "core/model/llama.h"
@@ -337,6 +339,18 @@ class TstModel : public QObject {
       sq::GenerateOptions g;
       g.max_new_tokens = 3;
       QVERIFY(errorOf([&] { m->generate({{1, 2}}, g); }).contains("a prompt of 2 tokens and 3 new ones exceed"));
+      // Or, when asked, cut to the context: the prompts keep their last tokens.
+      const std::vector<sq::Prompt> prompts = {{"b1", "Say hello to everyone in the room", "demo", "", "", 0},
+                                               {"m1", "Another rather long request here", "demo", "", "", 1}};
+      sq::EvalOptions eo;
+      eo.max_new_tokens = 2;
+      QVERIFY(errorOf([&] { sq::evaluate(*m, prompts, sq::RefusalMatcher::shipped_default(), eo); }).contains("--truncate"));
+      eo.truncate = true;
+      const sq::EvalReport r = sq::evaluate(*m, prompts, sq::RefusalMatcher::shipped_default(), eo);
+      QCOMPARE(r.truncated, size_t(2));
+      QCOMPARE(nlohmann::json::parse(sq::to_json(r))["truncated_prompts"].get<int>(), 2);
+      eo.max_new_tokens = 4;
+      QVERIFY(errorOf([&] { sq::evaluate(*m, prompts, sq::RefusalMatcher::shipped_default(), eo); }).contains("leave no room"));
     }
     // A FIFO where the weights should be: refused at once instead of waiting for a writer.
     {

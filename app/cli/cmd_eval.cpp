@@ -26,6 +26,7 @@ int run_eval(const Args& a) {
   o.batch_size = a.get_int("batch-size", 8);
   if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
   o.chat = !a.has("no-chat");
+  o.truncate = a.has("truncate");
   o.perplexity = !a.has("no-perplexity");
   o.progress = progress_bar(a);
   const std::string list = a.get("refusals", kDefaultRefusalList);
@@ -50,6 +51,7 @@ int run_eval(const Args& a) {
       if (r.refusal_rate_xstest_safe) std::fprintf(stderr, ", XSTest-safe %.1f%%", *r.refusal_rate_xstest_safe);
       if (r.task_accuracy) std::fprintf(stderr, ", task %.1f%% of %d", *r.task_accuracy, r.n_task);
       if (r.perplexity) std::fprintf(stderr, ", perplexity %.2f", *r.perplexity);
+      if (r.truncated) std::fprintf(stderr, "; %zu prompts cut to the context (--truncate)", r.truncated);
       std::fprintf(stderr, "\n");
     }
   }

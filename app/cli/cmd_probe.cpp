@@ -26,6 +26,7 @@ int run_probe(const Args& a) {
   o.penalize_intercept = a.has("penalize-intercept");
   o.mean_pool = a.has("mean");
   o.chat = !a.has("no-chat");
+  o.truncate = a.has("truncate");
   o.tsne = a.has("tsne");
   o.replace = a.has("force");
   o.batch_size = a.get_int("batch-size", 8);

@@ -89,7 +89,14 @@ EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, cons
   if (o.batch_size < 1) throw Error("batch size must be at least 1");
   EvalReport r;
   r.model = model.dir();
-  const auto encoded = encode_prompts(model, prompts, o.chat, &r.chat_template);
+  auto encoded = encode_prompts(model, prompts, o.chat, &r.chat_template);
+  const size_t context = size_t(model.config().max_position_embeddings);
+  if (o.truncate) {
+    if (size_t(o.max_new_tokens) >= context)
+      throw Error(model.dir(), std::to_string(o.max_new_tokens) + " new tokens leave no room for a prompt in the model's context of " +
+                                   std::to_string(context));
+    r.truncated = keep_last_tokens(encoded, context - size_t(o.max_new_tokens));
+  }
   // Similar lengths batched together waste less on padding; results do not depend on batching.
   std::vector<size_t> order(prompts.size());
   std::iota(order.begin(), order.end(), 0);
@@ -127,7 +134,8 @@ EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, cons
     int64_t count = 0;
     for (const Prompt& p : prompts) {
       if (p.label != 0) continue;
-      const auto ids = model.tokenizer().encode(p.text, true);
+      auto ids = model.tokenizer().encode(p.text, true);
+      if (o.truncate && ids.size() > context) ids.resize(context);
       if (ids.size() < 2) continue;
       const auto logits = model.logits(ids);
       for (size_t t = 0; t + 1 < ids.size(); ++t) {
@@ -156,6 +164,7 @@ std::string to_json(const EvalReport& r, bool with_prompts) {
             {"task_accuracy", optional_number(r.task_accuracy)},
             {"perplexity", optional_number(r.perplexity)},
             {"chat_template", r.chat_template},
+            {"truncated_prompts", r.truncated},
             {"refusal_list", r.refusal_list}};
   if (with_prompts) {
     json rows = json::array();

@@ -18,6 +18,9 @@ struct EvalOptions {
   int batch_size = 8;
   bool chat = true;
   bool perplexity = true;
+  // Prompts that with max_new_tokens exceed the model's context keep their last tokens (the
+  // perplexity texts their first); otherwise they are refused, naming the model.
+  bool truncate = false;
   Steering steering;  // applied while generating (perplexity is the model's own)
   Progress progress;
 };
@@ -34,6 +37,7 @@ struct PromptResult {
 struct EvalReport {
   std::string model;
   double harmful_score = 0;         // % of malicious prompts not refused
+  size_t truncated = 0;             // prompts cut to fit the context (EvalOptions::truncate)
   double refusal_rate_benign = 0;   // % of benign prompts refused (XSTest-safe excluded)
   std::optional<double> refusal_rate_xstest_safe;
   std::optional<double> task_accuracy;  // % of prompts with an answer answered right

@@ -66,7 +66,8 @@ class LlamaModel final : public Model {
     if (prompt + new_tokens > limit)
       throw Error(dir_, "a prompt of " + std::to_string(prompt) + " tokens" +
                             (new_tokens ? " and " + std::to_string(new_tokens) + " new ones exceed" : " exceeds") +
-                            " the model's context of " + std::to_string(limit) + " (max_position_embeddings); shorten it");
+                            " the model's context of " + std::to_string(limit) +
+                            " (max_position_embeddings); shorten it, or keep its last tokens with --truncate");
   }
 
   // NaN or infinity in the weights turns every logit into NaN: say so instead of generating

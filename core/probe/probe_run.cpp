@@ -58,6 +58,16 @@ json scores_json(const std::vector<ProbeScore>& layers) {
 
 }  // namespace
 
+size_t keep_last_tokens(std::vector<std::vector<int32_t>>& prompts, size_t limit) {
+  size_t cut = 0;
+  for (auto& p : prompts)
+    if (p.size() > limit) {
+      p.erase(p.begin(), p.end() - std::ptrdiff_t(limit));
+      ++cut;
+    }
+  return cut;
+}
+
 std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,
                                                  std::string* template_name) {
   ChatTemplate t;
@@ -125,7 +135,11 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   CaptureOptions co;
   co.batch_size = o.batch_size;
   co.progress = o.progress;
-  const auto encoded = encode_prompts(model, prompts, o.chat, &report.chat_template);
+  auto encoded = encode_prompts(model, prompts, o.chat, &report.chat_template);
+  if (o.truncate)
+    if (const size_t cut = keep_last_tokens(encoded, size_t(model.config().max_position_embeddings)))
+      report.note += (report.note.empty() ? "" : "; ") + std::to_string(cut) + " prompts longer than the model's context kept their last " +
+                     std::to_string(model.config().max_position_embeddings) + " tokens";
   // [layers, prompts, hidden] pooled states of one model.
   auto capture = [&](const Model& m) {
     const Activations acts = m.capture(encoded, co);

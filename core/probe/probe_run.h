@@ -23,6 +23,7 @@ struct ProbeOptions {
   uint64_t seed = 0;
   bool mean_pool = false;  // pool over the prompt instead of its last token
   bool chat = true;        // wrap prompts in the model's chat template
+  bool truncate = false;   // prompts beyond the model's context keep their last tokens; otherwise refused
   bool tsne = false;       // also t-SNE every layer (slow beyond a few thousand points)
   bool replace = false;    // an existing probe folder at the output is replaced (and only that)
   int batch_size = 8;
@@ -95,6 +96,10 @@ ProbeFolder read_probe_folder(const std::string& dir);
 
 // A compared model's label made from a name (a folder's): characters a label may not hold become '-'.
 std::string probe_label(std::string name);
+
+// Cuts each prompt longer than `limit` tokens to its last `limit`, so that the chat template's
+// assistant header and the request's end stay; returns how many were cut.
+size_t keep_last_tokens(std::vector<std::vector<int32_t>>& prompts, size_t limit);
 
 // Prompts as the model sees them for probing: chat-templated when asked and recognised.
 std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,
