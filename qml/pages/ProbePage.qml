@@ -176,6 +176,12 @@ PageFrame {
                 onClicked: point => { page.probe.selectedLayer = Math.round(point.x); page.navigate("projection") }
             }
         }
+        Label {
+            visible: page.probe.compared.length > 0
+            text: qsTr("Per layer: held-out accuracy (cross-validated), AUC, weights; each compared model: accuracy / malicious prompts on the malicious side")
+            opacity: 0.6
+            font.pixelSize: 12
+        }
         Flow {
             Layout.fillWidth: true
             spacing: 18
@@ -188,10 +194,10 @@ PageFrame {
                     text: {
                         let t = qsTr("L%1: %2 %").arg(modelData.layer).arg(modelData.accuracy.toFixed(1))
                         if (modelData.cvAccuracy !== undefined)
-                            t += qsTr(" (cross-validated %1 ± %2 %)").arg(modelData.cvAccuracy.toFixed(1)).arg(modelData.cvAccuracyStd.toFixed(1))
+                            t += qsTr(" (cv %1 ± %2)").arg(modelData.cvAccuracy.toFixed(1)).arg(modelData.cvAccuracyStd.toFixed(1))
                         t += qsTr(" · AUC %1 · %2 weights").arg(modelData.auc.toFixed(3)).arg(modelData.nonzero)
                         for (let c = 0; c < modelData.compared.length && c < page.probe.compared.length; ++c)
-                            t += qsTr(" · %1 %2 % (malicious side %3 %)").arg(page.probe.compared[c].label)
+                            t += qsTr(" · %1 %2 % / %3 %").arg(page.probe.compared[c].label)
                                      .arg(modelData.compared[c].accuracy.toFixed(1)).arg(modelData.compared[c].maliciousSide.toFixed(1))
                         return t
                     }
