@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     bool started = false;
     if (kind == 0) {  // quantize (and evaluate the run), a different calibration seed each time
       started = wb.quantize()->start({{QStringLiteral("method"), i % 2 ? QStringLiteral("gptq") : QStringLiteral("rtn")},
-                                      {QStringLiteral("scheme"), QStringLiteral("w4a16")},
+                                      {QStringLiteral("scheme"), i % 2 ? QStringLiteral("w4a4") : QStringLiteral("w8a8")},
                                       {QStringLiteral("seed"), i},
                                       {QStringLiteral("maxNew"), 8}});
     } else if (kind == 1) {  // probe the target against the newest run, with the aligned model's probes every other time

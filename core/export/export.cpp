@@ -42,10 +42,12 @@ ExportCheck check_source(const WeightSource& src, const std::string& format) {
   const auto& run = src.run();
   const std::string scheme = run ? run->scheme.name : "";
   const int a_bits = run ? run->scheme.a_bits : 16;
-  const int kv_bits = run ? run->scheme.kv_bits : 16;
+  const int kv_bits = run ? run->scheme.kv_bits : 16, q_bits = run ? run->scheme.q_bits : 16;
   const std::string act_lost =
       (a_bits < 16 ? " The run's " + std::to_string(a_bits) + "-bit per-token activation quantization is not part of this format." : "") +
-      (kv_bits < 16 ? " Its " + std::to_string(kv_bits) + "-bit KV cache is a runtime setting, not part of the file." : std::string());
+      (kv_bits < 16 ? " Its " + std::to_string(kv_bits) + "-bit " + (q_bits < 16 ? "queries and KV cache are runtime settings" : "KV cache is a runtime setting") +
+                          ", not part of the file."
+                    : std::string());
   if (is_gguf(format)) {
     const GgmlType t = gguf_type(format);
     const std::string tn = ggml_type_name(t);
