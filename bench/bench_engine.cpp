@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "bench/proc_status.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
 #include "tests/tiny_model.h"
@@ -23,14 +24,6 @@ std::vector<int32_t> random_prompt(int64_t vocab, int64_t len, int seed) {
   std::vector<int32_t> p;
   for (int64_t i = 0; i < len; ++i) p.push_back(int32_t((i * 7919 + seed * 104729) % (vocab - 2)));
   return p;
-}
-
-// This process's peak resident set in kB since start (or since the last reset).
-long peak_rss_kb() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
 }
 
 // The child's work: prints one line of figures (the RSS modes: their peak in kB).
@@ -69,7 +62,7 @@ int child(const std::string& mode, const std::string& dir) {
     batches.push_back({torch::tensor(t).view({4, 128}), {}});
   }
   if (mode != "baseline") net.forward_layerwise(batches, nullptr, {}, mode == "onloaded");
-  std::printf("%ld\n", peak_rss_kb());
+  std::printf("%ld\n", status_kb("VmHWM:"));
   return 0;
 }
 

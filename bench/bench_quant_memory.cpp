@@ -9,19 +9,13 @@
 #include <fstream>
 #include <string>
 
+#include "bench/proc_status.h"
 #include "core/data/prompt_set.h"
 #include "core/quant/quantizer.h"
 #include "core/run/resources.h"
 #include "tests/tiny_model.h"
 
 namespace {
-
-long peak_rss_kb() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
 
 int child(const std::string& dir) {
   torch::set_num_threads(2);
@@ -34,7 +28,7 @@ int child(const std::string& dir) {
   const auto t0 = std::chrono::steady_clock::now();
   sq::quantize_model(dir, o, dir + "-run");
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%ld %.1f\n", peak_rss_kb(), s);
+  std::printf("%ld %.1f\n", status_kb("VmHWM:"), s);
   return 0;
 }
 

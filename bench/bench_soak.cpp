@@ -8,31 +8,13 @@
 #include <QTemporaryDir>
 
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "app/studio/workbench.h"
-
-namespace {
-
-// VmRSS or VmHWM of this process, in MB.
-double status_mb(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string k;
-  double kb = 0;
-  while (in >> k) {
-    if (k == key) {
-      in >> kb;
-      return kb / 1024;
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return 0;
-}
-
-}  // namespace
+#include "bench/proc_status.h"
 
 int main(int argc, char** argv) {
+  auto mb = [](const char* key) { return double(status_kb(key)) / 1024; };
   QCoreApplication app(argc, argv);
   const QString zoo = argc > 1 ? QString::fromLocal8Bit(argv[1]) : QStringLiteral(SQ_BINARY_DIR "/zoo-tiny");
   const int jobs = argc > 2 ? std::atoi(argv[2]) : 30;
@@ -45,7 +27,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   wb.calibration()->setSamples(32);
-  const double start = status_mb("VmRSS:");
+  const double start = mb("VmRSS:");
   std::printf("bench_soak: %d jobs on %s; RSS at start %.1f MB\n", jobs, qPrintable(zoo), start);
   std::printf("%4s  %-10s %8s %9s\n", "job", "kind", "seconds", "RSS MB");
   QElapsedTimer clock;
@@ -69,11 +51,11 @@ int main(int argc, char** argv) {
     }
     QCoreApplication::processEvents();
     std::printf("%4d  %-10s %8.1f %9.1f\n", i + 1, kind == 0 ? "quantize" : kind == 1 ? "probe" : "evaluate",
-                double(clock.elapsed()) / 1000, status_mb("VmRSS:"));
+                double(clock.elapsed()) / 1000, mb("VmRSS:"));
     std::fflush(stdout);
   }
-  const double end = status_mb("VmRSS:");
+  const double end = mb("VmRSS:");
   std::printf("bench_soak: RSS at start %.1f MB, at the end %.1f MB (%+.1f MB over %d jobs), peak %.1f MB\n", start, end, end - start,
-              jobs, status_mb("VmHWM:"));
+              jobs, mb("VmHWM:"));
   return 0;
 }
