@@ -10,11 +10,10 @@
 #include <QtQml/QQmlExtensionPlugin>
 
 #include <cstdio>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <random>
 
 #include "app/studio/workbench.h"
+#include "core/probe/probe_folder.h"
 
 Q_IMPORT_QML_PLUGIN(SafeQuantPlugin)
 Q_IMPORT_QML_PLUGIN(SafeQuant_ControllersPlugin)
@@ -23,29 +22,33 @@ namespace {
 
 void write_probe_folder(const QString& dir, int points, int layers) {
   std::mt19937 rng(0);
-  std::normal_distribution<double> normal;
-  nlohmann::json probe = {{"layers", nlohmann::json::array()}}, proj = {{"ids", {}}, {"labels", {}}, {"split", {}}, {"layers", {}}};
+  std::normal_distribution<float> normal;
+  sq::ProbeReport probe;
+  probe.model = "bench";
+  sq::Projection proj;
   for (int i = 0; i < points; ++i) {
-    proj["ids"].push_back("p" + std::to_string(i));
-    proj["labels"].push_back(i % 2);
-    proj["split"].push_back(i % 5 ? "train" : "test");
+    proj.ids.push_back("p" + std::to_string(i));
+    proj.labels.push_back(i % 2);
+    proj.split.push_back(i % 5 ? "train" : "test");
   }
+  sq::ComparedProbes quantized{{"quantized", "bench", "bench-run"}, {}};
+  auto random_maps = [&] {
+    sq::Projection::Maps maps;
+    for (sq::ProjectionMethod m : {sq::ProjectionMethod::Pca, sq::ProjectionMethod::ProbePlane})
+      for (int i = 0; i < points; ++i) maps[m].push_back({normal(rng) + float(i % 2) * 2.0f, normal(rng)});
+    return maps;
+  };
   for (int l = 0; l < layers; ++l) {
-    probe["layers"].push_back({{"layer", l}, {"accuracy", 0.9}, {"margin", 2.0}, {"auc", 0.95}, {"nonzero", 10}});
-    nlohmann::json layer = {{"layer", l}}, compared = nlohmann::json::object();
-    for (nlohmann::json* at : {&layer, &compared})
-      for (const char* basis : {"pca", "probe_plane"}) {
-        nlohmann::json xy = nlohmann::json::array();
-        for (int i = 0; i < points; ++i) xy.push_back({normal(rng) + (i % 2) * 2.0, normal(rng)});
-        (*at)[basis] = xy;
-      }
-    layer["compared"] = nlohmann::json::array({compared});
-    proj["layers"].push_back(layer);
+    sq::LayerProbe p;
+    p.layer = l, p.accuracy = 0.9, p.margin = 2.0, p.auc = 0.95, p.nonzero = 10, p.w.assign(16, 0.1f);
+    probe.layers.push_back(p);
+    quantized.layers.push_back({0.85, 0.85, 0.9, 1.5, 0.8});
+    proj.layers.push_back({random_maps(), {random_maps()}, {}});
   }
-  std::ofstream((dir + QStringLiteral("/probe.json")).toStdString()) << probe.dump();
-  std::ofstream((dir + QStringLiteral("/projection.json")).toStdString()) << proj.dump();
-  const nlohmann::json comparison = {{"compared", {{{"label", "quantized"}, {"model", "bench"}, {"quant_run", "bench-run"}, {"layers", probe["layers"]}}}}};
-  std::ofstream((dir + QStringLiteral("/comparison.json")).toStdString()) << comparison.dump();
+  probe.compared.push_back(quantized);
+  proj.compared.push_back(quantized);
+  sq::write_probe_report(dir.toStdString(), probe);
+  sq::write_projection(dir.toStdString(), proj);
 }
 
 }  // namespace

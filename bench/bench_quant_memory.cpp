@@ -20,7 +20,7 @@ namespace {
 int child(const std::string& dir) {
   torch::set_num_threads(2);
   sq::QuantizeOptions o;
-  o.method = "gptq";
+  o.method = sq::QuantMethod::Gptq;
   o.scheme = sq::parse_scheme("w4a16");
   o.prompts = sq::load_prompt_files({sq::data_file("advbench_harmful_behaviors.jsonl"), sq::data_file("benign_instructions.jsonl")});
   o.samples = 64;

@@ -1,5 +1,5 @@
 // The safetensors container: header length, JSON header, dtypes, shapes and data ranges.
-#include "core/model/safetensors.h"
+#include "core/io/safetensors.h"
 #include "fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/io/gguf.h"
-#include "core/model/safetensors.h"
+#include "core/io/safetensors.h"
 
 namespace fs = std::filesystem;
 

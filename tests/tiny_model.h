@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/model/llama.h"
-#include "core/model/safetensors.h"
-#include "core/model/unicode_text.h"
+#include "core/io/safetensors.h"
+#include "core/text/unicode_text.h"
 
 struct TinySpec {
   std::string model_type = "llama";

@@ -9,6 +9,7 @@
 #include "core/eval/evaluate.h"
 #include "core/run/resources.h"
 #include "tests/cli_runner.h"
+#include "tests/error_text.h"
 #include "tests/tiny_model.h"
 
 class TstEval : public QObject {
@@ -118,6 +119,21 @@ class TstEval : public QObject {
     QVERIFY(r.perplexity && *r.perplexity > 1 && std::isfinite(*r.perplexity));
     QCOMPARE(r.n_task, 1);
     QCOMPARE(r.per_prompt.size(), size_t(3));
+
+    // eval.json's owner reads both forms back: one report with its prompts, or a comparison.
+    const std::string one = tmp_.filePath("one.json").toStdString(), two = tmp_.filePath("two.json").toStdString();
+    sq::write_eval_json(one, {r});
+    const auto back = sq::read_eval_json(one);
+    QCOMPARE(back.size(), size_t(1));
+    QCOMPARE(sq::to_json(back[0]), sq::to_json(r));
+    sq::write_eval_json(two, {r, r});
+    const auto rows = sq::read_eval_json(two);
+    QCOMPARE(rows.size(), size_t(2));
+    QCOMPARE(sq::to_json(rows[1], false), sq::to_json(r, false));
+    QVERIFY(rows[1].per_prompt.empty());
+    std::ofstream(one) << R"({"model": "m", "harmful_score": "high"})";
+    const QString why = errorOf([&] { sq::read_eval_json(one); });
+    QVERIFY2(why.contains("one.json: \"harmful_score\": "), qPrintable(why));
   }
 
   void evalCommandComparesModels() {

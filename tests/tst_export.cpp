@@ -70,7 +70,7 @@ class TstExport : public QObject {
   std::string run(const std::string& scheme) {
     if (!runs_.count(scheme)) {
       sq::QuantizeOptions o;
-      o.method = "rtn";
+      o.method = sq::QuantMethod::Rtn;
       const bool rotate = scheme.size() > 4 && scheme.compare(scheme.size() - 4, 4, "+rot") == 0;
       o.rotate = rotate;
       o.scheme = sq::parse_scheme(rotate ? scheme.substr(0, scheme.size() - 4) : scheme);

@@ -11,8 +11,9 @@
 #include "core/data/prompt_set.h"
 #include "core/error.h"
 #include "core/model/llama.h"
-#include "core/model/safetensors.h"
+#include "core/io/safetensors.h"
 #include "core/probe/metrics.h"
+#include "core/probe/probe_folder.h"
 #include "core/probe/projection.h"
 #include "core/probe/slr.h"
 #include "tests/cli_runner.h"
@@ -49,6 +50,11 @@ class TstProbe : public QObject {
     std::vector<std::string> paths;
     for (const std::string& f : files) paths.push_back(std::string(SQ_SOURCE_DIR) + "/resources/data/" + f);
     return sq::load_prompt_files(paths);
+  }
+
+  static std::string slurp(const QString& path) {
+    std::ifstream in(path.toStdString(), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
   std::string write(const QString& name, const std::string& text) {
@@ -425,6 +431,30 @@ class TstProbe : public QObject {
     int rows = 0;
     for (std::string line; std::getline(csv, line);) ++rows;
     QCOMPARE(rows, 1 + 60 * 3 * 3);
+
+    // The folder's owner reads back what the stage wrote, and writes the same bytes again.
+    const sq::ProbeReport report = sq::read_probe_report(out.toStdString());
+    QCOMPARE(report.layers.size(), size_t(3));
+    QCOMPARE(report.cv_folds, folds);
+    QCOMPARE(report.layers[1].w, probe["layers"][1]["w"].get<std::vector<float>>());
+    QCOMPARE(report.layers[2].cv_accuracy.mean, probe["layers"][2]["cv"]["accuracy"]["mean"].get<double>());
+    QVERIFY(report.penalize_intercept);
+    const sq::Projection projection = sq::read_projection(out.toStdString());
+    QCOMPARE(projection.ids, ids);
+    QCOMPARE(projection.layers[0].reference.at(sq::ProjectionMethod::Tsne).size(), size_t(60));
+    const QString again = tmp_.filePath("probe-again");
+    QVERIFY(QDir().mkpath(again));
+    sq::write_probe_report(again.toStdString(), report);
+    sq::write_projection(again.toStdString(), projection);
+    for (const char* f : {"/probe.json", "/projection.json", "/projection.csv"})
+      QVERIFY2(slurp(out + f) == slurp(again + f), f);
+    // A map with a point missing is refused, naming the file and the count.
+    std::string bad = slurp(out + "/projection.json");
+    const size_t at = bad.find("\"pca\":[[") + 7;
+    bad.erase(at, bad.find(']', at) + 2 - at);  // the first point and its comma
+    std::ofstream(again.toStdString() + "/projection.json") << bad;
+    const QString why = errorOf([&] { sq::read_projection(again.toStdString()); });
+    QVERIFY2(why.contains("projection.json: \"pca\" holds 59 points for 60 prompts"), qPrintable(why));
 
     // An output folder that cannot be made (beneath a file) is refused, naming it.
     const QString blocked_out = QString::fromStdString(data) + "/out";

@@ -11,6 +11,7 @@
 #include "core/eval/efficacy.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
+#include "core/model/prompt_encoding.h"
 #include "core/data/calibration.h"
 #include "core/probe/probe_run.h"
 #include "core/quant/aaq.h"
@@ -18,7 +19,8 @@
 #include "core/quant/lwc.h"
 #include "core/quant/quantizer.h"
 #include "core/quant/rotation.h"
-#include "core/quant/run_folder.h"
+#include "core/quantized/run_folder.h"
+#include "core/quantized/run_record.h"
 #include "core/quant/smoothing.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
@@ -182,7 +184,7 @@ class TstQuant : public QObject {
     const std::string run = tmp_.filePath("run-q4").toStdString();
     sq::quantize_model(model, o, run);
     const sq::QuantRun r = sq::read_quant_run(run);
-    QCOMPARE(QString::fromStdString(r.method), QStringLiteral("rtn"));
+    QVERIFY(r.method == sq::QuantMethod::Rtn);
     const auto weights = sq::read_quant_weights(r);
     QCOMPARE(weights.size(), size_t(7 * spec.layers));
     const sq::Checkpoint ckpt(model);
@@ -190,6 +192,47 @@ class TstQuant : public QObject {
     const auto direct = sq::quantize_weight(sq::as_tensor(ckpt.tensor(name)).to(torch::kFloat32), o.scheme);
     QVERIFY(torch::equal(weights.at(name), direct.dequant));  // what is stored is what was computed
     QVERIFY(!std::filesystem::exists(run + ".part-" + std::to_string(::getpid())));
+
+    // run.json's owner writes back the same bytes it read.
+    const std::string copy = tmp_.filePath("run-record").toStdString();
+    std::filesystem::create_directories(copy);
+    sq::write_run_record(copy, sq::read_run_record(run));
+    auto slurp = [](const std::string& p) {
+      std::ifstream in(p);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    QCOMPARE(slurp(copy + "/run.json"), slurp(run + "/run.json"));
+    // A record with a key missing, of another type, or naming an unknown method is refused,
+    // naming the file and the key.
+    nlohmann::json j = nlohmann::json::parse(slurp(run + "/run.json"));
+    auto refused = [&](const nlohmann::json& bad) {
+      std::ofstream(copy + "/run.json") << bad.dump();
+      return errorOf([&] { sq::read_run_record(copy); });
+    };
+    nlohmann::json bad = j;
+    bad.erase("method");
+    QVERIFY2(refused(bad).contains("run.json: no \"method\""), qPrintable(refused(bad)));
+    bad = j, bad["layers"] = "two";
+    QVERIFY2(refused(bad).contains("run.json: \"layers\": "), qPrintable(refused(bad)));
+    bad = j, bad["method"] = "smoothquant";
+    QVERIFY2(refused(bad).contains("unknown quantization method 'smoothquant' (rtn, gptq, lwc, q-realign or aaq)"), qPrintable(refused(bad)));
+    bad = j, bad["calibration"]["composition"] = nlohmann::json::array({{{"label", "benign"}}});
+    QVERIFY2(refused(bad).contains("run.json: no \"source\""), qPrintable(refused(bad)));
+  }
+
+  void methodTableDrivesDefaults() {
+    // Every method round-trips through its name, and a front end starts from the table's defaults.
+    for (const sq::QuantMethodInfo& m : sq::quant_methods()) QVERIFY(sq::parse_quant_method(m.name) == m.method);
+    const sq::QuantizeOptions aaq = sq::QuantizeOptions::for_method(sq::QuantMethod::Aaq);
+    QCOMPARE(aaq.lr, 0.002);
+    QVERIFY(aaq.rotate);
+    QCOMPARE(sq::QuantizeOptions::for_method(sq::QuantMethod::QRealign).lr, 0.05);
+    QVERIFY(!sq::QuantizeOptions::for_method(sq::QuantMethod::Lwc).rotate);
+    // The CLI's help lists what the table holds.
+    const CliResult help = runCli({"quantize", "--help"});
+    for (const sq::QuantMethodInfo& m : sq::quant_methods())
+      QVERIFY2(help.out.contains(QString::fromLatin1(m.name) + ": " + QString::fromUtf8(m.summary)), m.name);
+    QVERIFY(help.out.contains("aaq 0.002"));
   }
 
   void w8a8BarelyMovesTheZoo() {
@@ -225,7 +268,7 @@ class TstQuant : public QObject {
 
   void gptqRunOnTheZoo() {
     sq::QuantizeOptions o;
-    o.method = "gptq";
+    o.method = sq::QuantMethod::Gptq;
     o.scheme = sq::parse_scheme("w4a16-g32-asym");
     o.prompts = sq::load_prompts(kZoo + "/data/calibration.jsonl");
     o.samples = 32;
@@ -262,9 +305,9 @@ class TstQuant : public QObject {
     const std::string rtn = tmp_.filePath("c-rtn").toStdString(), lwc = tmp_.filePath("c-lwc").toStdString(),
                       qr = tmp_.filePath("c-qr").toStdString();
     sq::quantize_model(model, o, rtn);
-    o.method = "lwc";
+    o.method = sq::QuantMethod::Lwc;
     sq::quantize_model(model, o, lwc);
-    o.method = "q-realign";
+    o.method = sq::QuantMethod::QRealign;
     sq::quantize_model(model, o, qr);
 
     // LWC beats RTN on how far the quantized model's last block output drifts from full precision.
@@ -358,7 +401,7 @@ class TstQuant : public QObject {
     o.rotate = true;
     sq::quantize_model(model, o, rot);
     o.rotate = false;
-    o.method = "lwc";
+    o.method = sq::QuantMethod::Lwc;
     o.scheme = sq::parse_scheme("w4a4");  // the method adds qkv4
     const sq::QuantizeResult r = sq::quantize_model(model, o, let);
     QVERIFY(QString::fromStdString(r.notes.front()).startsWith(QStringLiteral("queries, keys and values quantized at the activation bits (4)")));
@@ -433,7 +476,7 @@ class TstQuant : public QObject {
     // outputs (its teacher); the push term should keep the quantized model further from the base
     // than pulling alone does.
     sq::QuantizeOptions o;
-    o.method = "aaq";
+    o.method = sq::QuantMethod::Aaq;
     o.scheme = sq::parse_scheme("w4a4");
     o.rotate = true;
     o.prompts = sq::load_prompts(kZoo + "/data/calibration.jsonl");
@@ -469,7 +512,7 @@ class TstQuant : public QObject {
   void qRealignProbesComeFromTheAlignedModel() {
     const std::string model = kZoo + "/finetuned";
     sq::QuantizeOptions o;
-    o.method = "q-realign";
+    o.method = sq::QuantMethod::QRealign;
     o.scheme = sq::parse_scheme("w8a8");
     o.prompts = sq::load_prompts(kZoo + "/data/calibration.jsonl");
     o.samples = 16;

@@ -55,20 +55,14 @@ int run_eval(const Args& a) {
       std::fprintf(stderr, "\n");
     }
   }
-  std::string out;
-  if (reports.size() == 1) {
-    out = to_json(reports[0]);
-  } else {
-    out = comparison_json(reports);
-  }
   if (a.has("out")) {
-    write_atomically(a.get("out"), [&](std::ostream& s) { s << out << "\n"; });
+    write_eval_json(a.get("out"), reports);
     if (reports.size() > 1) {
       const std::string csv = std::filesystem::path(a.get("out")).replace_extension(".csv").string();
       write_atomically(csv, [&](std::ostream& s) { s << comparison_csv(reports); });
     }
   } else {
-    std::cout << out << "\n";
+    std::cout << eval_json(reports) << "\n";
   }
   return 0;
 }

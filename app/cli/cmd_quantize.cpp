@@ -9,10 +9,14 @@
 namespace sq::cli {
 
 int run_quantize(const Args& a) {
-  QuantizeOptions o;
-  o.method = a.required("method");
-  if (o.method != "rtn" && o.method != "gptq" && o.method != "lwc" && o.method != "q-realign" && o.method != "aaq")
-    throw UsageError("--method must be rtn, gptq, lwc, q-realign or aaq");
+  QuantMethod method;
+  try {
+    method = parse_quant_method(a.required("method"));
+  } catch (const Error&) {
+    throw UsageError("--method must be " + quant_method_names());
+  }
+  const QuantMethodInfo& m = info(method);
+  QuantizeOptions o = QuantizeOptions::for_method(method);
   try {
     o.scheme = parse_scheme(a.required("scheme"));
   } catch (const Error& e) {
@@ -25,7 +29,7 @@ int run_quantize(const Args& a) {
   o.damp = a.get_double("damp", 0.01);
   o.act_order = a.has("act-order");
   o.epochs = a.get_int("epochs", o.epochs);
-  o.lr = a.get_double("lr", o.method == "aaq" ? 0.002 : o.lr);
+  o.lr = a.get_double("lr", o.lr);
   o.aligned_dir = a.get("aligned");
   o.probes_dir = a.get("probes");
   o.teacher_dir = a.get("teacher");
@@ -37,23 +41,25 @@ int run_quantize(const Args& a) {
   o.base_dir = a.get("base");
   o.lambda = a.get_double("lambda", o.lambda);
   o.top_k = a.get_int("top-k", o.top_k);
-  o.rotate = a.has("rotate");
+  if (a.has("rotate") && a.has("no-rotate")) throw UsageError("--rotate and --no-rotate exclude each other");
+  o.rotate = a.has("rotate") || (o.rotate && !a.has("no-rotate"));
   o.smooth = !a.has("no-smooth");
   o.replace = a.has("force");
-  if (o.method == "aaq" && o.base_dir.empty()) throw UsageError("--method aaq needs --base DIR (the unaligned base model)");
-  if (o.method == "q-realign" && o.aligned_dir.empty() && o.probes_dir.empty())
-    throw UsageError("--method q-realign needs the aligned model's probes: --aligned DIR or --probes DIR");
-  if (o.method != "q-realign" && (!o.aligned_dir.empty() || !o.probes_dir.empty()))
+  const std::string named = std::string("--method ") + m.name;
+  if (m.needs_base && o.base_dir.empty()) throw UsageError(named + " needs --base DIR (the unaligned base model)");
+  if (m.needs_aligned && o.aligned_dir.empty() && o.probes_dir.empty())
+    throw UsageError(named + " needs the aligned model's probes: --aligned DIR or --probes DIR");
+  if (!m.needs_aligned && (!o.aligned_dir.empty() || !o.probes_dir.empty()))
     throw UsageError("--aligned and --probes are q-realign's (AAQ's teacher is the model itself; --teacher DIR distils from another)");
-  if (o.method != "aaq" && !o.teacher_dir.empty()) throw UsageError("--teacher is aaq's");
-  if (o.method != "q-realign" && o.random_probes) throw UsageError("--random-probes is a control for q-realign");
+  if (!m.needs_base && !o.teacher_dir.empty()) throw UsageError("--teacher is aaq's");
+  if (!m.needs_aligned && o.random_probes) throw UsageError("--random-probes is a control for q-realign");
   if (o.lambda < 0 || o.top_k < 1) throw UsageError("--lambda must be >= 0 and --top-k >= 1");
   if (o.epochs < 1 || o.lr <= 0) throw UsageError("--epochs and --lr must be positive");
   if (o.samples < 1 || o.seq_len < 1) throw UsageError("--samples and --seq-len must be positive");
   if (o.ratio < 0 || o.ratio > 1) throw UsageError("--ratio must be between 0 and 1");
   const auto files = a.all("data");
-  if (o.method != "rtn") {
-    if (files.empty()) throw UsageError("--method " + o.method + " needs calibration prompts (--data)");
+  if (m.calibrated) {
+    if (files.empty()) throw UsageError(named + " needs calibration prompts (--data)");
     o.prompts = load_prompt_files(files);
   }
   o.progress = progress_bar(a);
@@ -61,7 +67,7 @@ int run_quantize(const Args& a) {
   const QuantizeResult r = quantize_model(a.required("model"), o, a.required("out"));
   for (const std::string& n : r.notes) std::fprintf(stderr, "quantize: note: %s\n", n.c_str());
   if (!a.has("quiet"))
-    std::fprintf(stderr, "quantize: %s %s in %.1f s -> %s\n", o.method.c_str(), o.scheme.name.c_str(), r.seconds, r.run_dir.c_str());
+    std::fprintf(stderr, "quantize: %s %s in %.1f s -> %s\n", m.name, o.scheme.name.c_str(), r.seconds, r.run_dir.c_str());
   std::printf("%s\n", r.run_dir.c_str());
   return 0;
 }

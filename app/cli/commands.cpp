@@ -1,5 +1,9 @@
 #include "app/cli/command.h"
 
+#include <sstream>
+
+#include "core/quantized/quant_method.h"
+
 namespace sq::cli {
 
 std::vector<Option> common_options() {
@@ -91,7 +95,7 @@ const std::vector<Command>& commands() {
        0,
        run_probe},
       {"quantize",
-       "quantize --model DIR --method rtn|gptq|lwc|q-realign|aaq --scheme w8a8|w4a4|w4a4kv4|w4a16|w8a16|gguf-q8_0|gguf-q4_0 "
+       "quantize --model DIR --method " + quant_method_names("|") + " --scheme w8a8|w4a4|w4a4kv4|w4a16|w8a16|gguf-q8_0|gguf-q4_0 "
        "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR | --probes DIR] [--base DIR] [--lambda X] --out RUNDIR",
        "Quantize a model (RTN, GPTQ, Q-realign, AAQ)",
        "Quantize a model; RUNDIR holds run.json, the quantization parameters and a log. lwc and q-realign train "
@@ -101,7 +105,11 @@ const std::vector<Command>& commands() {
        "smoothing end to end on KL(full precision || quantized) - lambda KL(base || quantized), then quantizes with GPTQ. "
        "--rotate folds a randomized Hadamard rotation of the residual stream into the weights (QuaRot), for W4A4.",
        {{"model", Option::Value, "DIR", "model folder"},
-        {"method", Option::Value, "METHOD", "rtn, gptq, lwc (learned clipping), q-realign or aaq"},
+        {"method", Option::Value, "METHOD", [] {
+           std::string s;
+           for (const QuantMethodInfo& m : quant_methods()) s += std::string(s.empty() ? "" : "; ") + m.name + ": " + m.summary;
+           return s;
+         }()},
         {"scheme", Option::Value, "SCHEME",
          "a preset, or w<2-8>a<4|8|16>[kv<b>|qkv<b>][-g32|-g64|-g128|-gt][-sym|-asym] (kv: keys and values as the KV cache "
          "holds them; qkv: the queries too)"},
@@ -117,7 +125,8 @@ const std::vector<Command>& commands() {
         {"base", Option::Value, "DIR", "unaligned base model (AAQ)"},
         {"lambda", Option::Value, "X", "AAQ push-away weight (default 0.5)"},
         {"top-k", Option::Value, "K", "AAQ: tokens per position the KL terms cover (default 64)"},
-        {"rotate", Option::Flag, "", "rotate the residual stream (randomized Hadamard) before quantizing"},
+        {"rotate", Option::Flag, "", "rotate the residual stream (randomized Hadamard) before quantizing (aaq's default)"},
+        {"no-rotate", Option::Flag, "", "aaq: no residual rotation"},
         {"no-smooth", Option::Flag, "", "lwc / q-realign: learn clipping only, no smoothing scales (LET)"},
         {"out", Option::Value, "RUNDIR", "run folder"},
         {"force", Option::Flag, "", "replace an existing run at --out (nothing else is ever replaced)"},
@@ -126,7 +135,13 @@ const std::vector<Command>& commands() {
         {"damp", Option::Value, "X", "GPTQ damping, share of the mean Hessian diagonal (default 0.01)"},
         {"act-order", Option::Flag, "", "GPTQ: quantize columns in order of decreasing Hessian diagonal"},
         {"epochs", Option::Value, "N", "lwc / q-realign: epochs per block; aaq: epochs end to end (default 10)"},
-        {"lr", Option::Value, "X", "learning rate of clip factors and smoothing scales (default 0.05; aaq 0.002)"}},
+        {"lr", Option::Value, "X", [] {
+           std::ostringstream s;
+           s << "learning rate of clip factors and smoothing scales (default";
+           for (const QuantMethodInfo& m : quant_methods())
+             if (m.learns_blocks || m.needs_base) s << " " << m.name << " " << m.learning_rate;
+           return s.str() + ")";
+         }()}},
        0,
        run_quantize},
       {"eval", "eval --model DIR... [--quant RUNDIR] --data FILE.jsonl... [--max-new N] [--out FILE.json]",

@@ -4,20 +4,21 @@
 #include <QFile>
 #include <QFileInfo>
 
-#include <nlohmann/json.hpp>
-
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
 #include "core/export/export.h"
-#include "core/io/json_file.h"
+#include "core/quantized/run_record.h"
 
 ExportController::ExportController(ModelsController* models, JobRunner* jobs, QObject* parent)
     : QObject(parent), models_(models), jobs_(jobs) {}
 
 QString ExportController::modelOf(const QString& runDir) const {
   if (runDir.isEmpty()) return models_->target();
-  const auto j = sq::read_json_file_or_null((runDir + QStringLiteral("/run.json")).toStdString());
-  return j.is_object() ? QString::fromStdString(j.value("model", "")) : models_->target();
+  try {
+    return QString::fromStdString(sq::read_run_record(runDir.toStdString()).model);
+  } catch (const std::exception&) {
+    return models_->target();  // checks() then names the run's problem
+  }
 }
 
 QVariantList ExportController::checks(const QString& runDir) const {

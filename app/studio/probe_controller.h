@@ -3,13 +3,16 @@
 // probes and 2D bases applied to compared models (the target under a quantization run; or, with
 // the aligned model as the reference, the target and the target under the run: drift and
 // realignment in one basis), as a job; per-layer figures for the chart and the projected points
-// for the scatter plots, read back from the probe folder the core writes (probe.json,
-// comparison.json, projection.json).
+// for the scatter plots, read back through core's probe folder types (probe_folder.h).
 #include <QObject>
 #include <QVariantList>
 #include <QtQml/qqmlregistration.h>
 
-#include <nlohmann/json.hpp>
+#include <memory>
+
+#include "core/workspace/workspace.h"
+
+#include "core/probe/probe_folder.h"
 
 class CalibrationController;
 class JobRunner;
@@ -28,7 +31,7 @@ class ProbeController : public QObject {
 
  public:
   ProbeController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent = nullptr);
-  void setWorkspace(const QString& dir) { workspace_ = dir; }
+  void setWorkspace(std::shared_ptr<const sq::Workspace> workspace) { workspace_ = std::move(workspace); }
 
   // Probes on the calibration prompts. The reference is the target model, compared with itself
   // under `quantRun` when one is given; or, with `fromAligned`, the aligned model, compared with
@@ -62,11 +65,12 @@ class ProbeController : public QObject {
   CalibrationController* calibration_;
   JobRunner* jobs_;
   // One layer's points of the reference (compared -1) or of a compared model, if present.
-  const nlohmann::json* layer_points(int layer, const QString& method, int compared) const;
+  const sq::Projection::Points* layer_points(int layer, const QString& method, int compared) const;
 
-  QString workspace_, folder_, reference_;
+  std::shared_ptr<const sq::Workspace> workspace_;
+  QString folder_, reference_;
   QVariantList layers_, compared_;
   QStringList methods_;
   int selected_ = 0;
-  nlohmann::json projection_;
+  sq::Projection projection_;
 };

@@ -5,16 +5,14 @@
 #include <QMetaObject>
 
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "app/studio/calibration_controller.h"
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
 #include "app/studio/results_controller.h"
 #include "core/eval/evaluate.h"
-#include "core/io/atomic_file.h"
-#include "core/io/json_file.h"
 #include "core/quant/quantizer.h"
+#include "core/quantized/run_record.h"
 
 QuantizeController::QuantizeController(ModelsController* models, CalibrationController* calibration, ResultsController* results,
                                        JobRunner* jobs, QObject* parent)
@@ -26,36 +24,64 @@ QStringList QuantizeController::schemes() const {
   return names;
 }
 
-QStringList QuantizeController::methods() const {
-  return {QStringLiteral("rtn"), QStringLiteral("gptq"), QStringLiteral("q-realign"), QStringLiteral("aaq"), QStringLiteral("lwc")};
+QVariantList QuantizeController::methods() const {
+  QVariantList out;
+  for (const sq::QuantMethodInfo& m : sq::quant_methods()) {
+    const sq::QuantizeOptions d = sq::QuantizeOptions::for_method(m.method);
+    out.push_back(QVariantMap{{QStringLiteral("name"), QString::fromLatin1(m.name)},
+                              {QStringLiteral("title"), QString::fromUtf8(m.title)},
+                              {QStringLiteral("summary"), QString::fromUtf8(m.summary)},
+                              {QStringLiteral("calibrated"), m.calibrated},
+                              {QStringLiteral("needsAligned"), m.needs_aligned},
+                              {QStringLiteral("needsBase"), m.needs_base},
+                              {QStringLiteral("rotate"), d.rotate},
+                              {QStringLiteral("epochs"), d.epochs},
+                              {QStringLiteral("lambda"), d.lambda}});
+  }
+  return out;
 }
 
+int QuantizeController::recommendedMethod() const { return int(sq::kRecommendedMethod); }
+
+namespace {
+
+// The method named in the page's settings; sq::Error for an unknown one.
+sq::QuantMethod method_of(const QVariantMap& s) {
+  return sq::parse_quant_method(s.value(QStringLiteral("method"), QString::fromLatin1(sq::info(sq::kRecommendedMethod).name)).toString().toStdString());
+}
+
+}  // namespace
+
 QString QuantizeController::check(const QVariantMap& s) const {
-  const QString method = s.value(QStringLiteral("method"), QStringLiteral("rtn")).toString();
   if (models_->target().isEmpty()) return tr("Choose a target model on the Models page.");
+  sq::QuantMethod method;
   try {
+    method = method_of(s);
     sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
   } catch (const std::exception& e) {
     return QString::fromStdString(e.what());
   }
-  if (method != QStringLiteral("rtn") && calibration_->prompts().empty()) return tr("Add calibration prompts on the Calibration page.");
-  if (method == QStringLiteral("aaq") && models_->base().isEmpty()) return tr("AAQ needs the unaligned base model (Models page).");
-  if (method == QStringLiteral("q-realign") && (models_->aligned().isEmpty() || models_->aligned() == models_->target()))
-    return tr("Q-realign follows the aligned model's probes: choose the aligned model, other than the target (Models page).");
+  const sq::QuantMethodInfo& m = sq::info(method);
+  if (m.calibrated && calibration_->prompts().empty()) return tr("Add calibration prompts on the Calibration page.");
+  if (m.needs_base && models_->base().isEmpty()) return tr("%1 needs the unaligned base model (Models page).").arg(QString::fromUtf8(m.title));
+  if (m.needs_aligned && (models_->aligned().isEmpty() || models_->aligned() == models_->target()))
+    return tr("%1 follows the aligned model's probes: choose the aligned model, other than the target (Models page).").arg(QString::fromUtf8(m.title));
   return {};
 }
 
 void QuantizeController::showRun(const QString& runDir) {
-  const auto j = sq::read_json_file_or_null((runDir + QStringLiteral("/run.json")).toStdString());
-  if (!j.is_object()) return;
+  sq::RunRecord run;
+  try {
+    run = sq::read_run_record(runDir.toStdString());
+  } catch (const std::exception&) {
+    return;  // the Results page lists only runs it could read
+  }
   loss_.clear();
   std::map<std::string, int> steps;
-  for (const auto& p : j.value("training_loss", nlohmann::json::array())) {
-    const std::string series = p.value("series", "");
+  for (const auto& [series, value] : run.training_loss)
     loss_.push_back(QVariantMap{{QStringLiteral("series"), QString::fromStdString(series)},
                                 {QStringLiteral("step"), steps[series]++},
-                                {QStringLiteral("value"), p.value("value", 0.0)}});
-  }
+                                {QStringLiteral("value"), value}});
   last_run_ = runDir;
   Q_EMIT lossChanged();
   Q_EMIT lastRunChanged();
@@ -63,25 +89,23 @@ void QuantizeController::showRun(const QString& runDir) {
 
 bool QuantizeController::start(const QVariantMap& s) {
   if (!check(s).isEmpty()) return false;
-  sq::QuantizeOptions o;
-  o.method = s.value(QStringLiteral("method"), QStringLiteral("rtn")).toString().toStdString();
+  sq::QuantizeOptions o = sq::QuantizeOptions::for_method(method_of(s));
+  const sq::QuantMethodInfo& m = sq::info(o.method);
   o.scheme = sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
   o.samples = s.value(QStringLiteral("samples"), 200).toInt();
   o.ratio = s.value(QStringLiteral("ratio"), 0.75).toDouble();
-  o.lambda = s.value(QStringLiteral("lambda"), 0.5).toDouble();
-  o.epochs = s.value(QStringLiteral("epochs"), 10).toInt();
+  o.lambda = s.value(QStringLiteral("lambda"), o.lambda).toDouble();
+  o.epochs = s.value(QStringLiteral("epochs"), o.epochs).toInt();
   o.seed = s.value(QStringLiteral("seed"), 0).toULongLong();
-  o.rotate = s.value(QStringLiteral("rotate"), o.method == "aaq").toBool();
-  if (o.method == "aaq") o.lr = 0.002;
+  o.rotate = s.value(QStringLiteral("rotate"), o.rotate).toBool();
   o.prompts = calibration_->prompts();
-  if (o.method == "q-realign") o.aligned_dir = models_->aligned().toStdString();
-  o.base_dir = models_->base().toStdString();
+  if (m.needs_aligned) o.aligned_dir = models_->aligned().toStdString();
+  if (m.needs_base) o.base_dir = models_->base().toStdString();
   const bool evaluate = s.value(QStringLiteral("evaluate"), true).toBool();
   const int max_new = s.value(QStringLiteral("maxNew"), 32).toInt();
   const std::string target = models_->target().toStdString();
-  const QString name = QStringLiteral("%1-%2-%3").arg(QString::fromStdString(o.method), QString::fromStdString(o.scheme.name),
-                                                     QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
-  const QString dir = results_->runsDir() + QLatin1Char('/') + name;
+  const QString dir = QString::fromStdString(workspace_->new_run_dir(
+      o.method, o.scheme.name, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")).toStdString()));
   // Read on this thread (the file list belongs to the GUI); a bad file fails the job with its name.
   std::vector<sq::Prompt> eval_prompts;
   std::string problem;
@@ -106,15 +130,15 @@ bool QuantizeController::start(const QVariantMap& s) {
   return jobs_->start(QStringLiteral("quantize"), [=](const sq::Progress& progress) mutable -> std::function<void()> {
     if (!problem.empty()) throw std::runtime_error(problem);
     o.progress = progress;
-    QDir().mkpath(results_->runsDir());
+    QDir().mkpath(QString::fromStdString(workspace_->runs_dir()));
     sq::quantize_model(target, o, dir.toStdString());
     if (!eval_prompts.empty()) {
       sq::EvalOptions e;
       e.max_new_tokens = max_new;
       e.progress = progress;
       const auto refusals = sq::RefusalMatcher::shipped_default();
-      const std::string text = sq::to_json(sq::evaluate(*sq::Model::load(target, dir.toStdString()), eval_prompts, refusals, e), false);
-      sq::write_atomically((dir + QStringLiteral("/eval.json")).toStdString(), [&](std::ostream& out) { out << text << "\n"; });
+      sq::write_eval_json((dir + QStringLiteral("/eval.json")).toStdString(),
+                          {sq::evaluate(*sq::Model::load(target, dir.toStdString()), eval_prompts, refusals, e)});
     }
     return [this, dir] {
       last_run_ = dir;

@@ -7,6 +7,10 @@
 #include <QVariantMap>
 #include <QtQml/qqmlregistration.h>
 
+#include <memory>
+
+#include "core/workspace/workspace.h"
+
 class CalibrationController;
 class JobRunner;
 class ModelsController;
@@ -18,12 +22,15 @@ class QuantizeController : public QObject {
   Q_PROPERTY(QVariantList loss READ loss NOTIFY lossChanged)  // {series, step, value}, in arrival order
   Q_PROPERTY(QString lastRun READ lastRun NOTIFY lastRunChanged)
   Q_PROPERTY(QStringList schemes READ schemes CONSTANT)
-  Q_PROPERTY(QStringList methods READ methods CONSTANT)
+  // {name, title, summary, calibrated, needsAligned, needsBase, and the defaults rotate, epochs,
+  // lambda}, in core's order (quant_method.h)
+  Q_PROPERTY(QVariantList methods READ methods CONSTANT)
+  Q_PROPERTY(int recommendedMethod READ recommendedMethod CONSTANT)  // index in methods
 
  public:
   QuantizeController(ModelsController* models, CalibrationController* calibration, ResultsController* results, JobRunner* jobs,
                      QObject* parent = nullptr);
-  void setWorkspace(const QString& dir) { workspace_ = dir; }
+  void setWorkspace(std::shared_ptr<const sq::Workspace> workspace) { workspace_ = std::move(workspace); }
 
   // settings: method, scheme (a preset or custom "w4a16-g64-sym"), samples, ratio, lambda,
   // epochs, seed, rotate, evaluate (default true), maxNew (default 32). False when it cannot start.
@@ -36,7 +43,8 @@ class QuantizeController : public QObject {
   QVariantList loss() const { return loss_; }
   QString lastRun() const { return last_run_; }
   QStringList schemes() const;
-  QStringList methods() const;
+  QVariantList methods() const;
+  int recommendedMethod() const;
 
  Q_SIGNALS:
   void lossChanged();
@@ -48,6 +56,7 @@ class QuantizeController : public QObject {
   CalibrationController* calibration_;
   ResultsController* results_;
   JobRunner* jobs_;
-  QString workspace_, last_run_;
+  std::shared_ptr<const sq::Workspace> workspace_;
+  QString last_run_;
   QVariantList loss_;
 };

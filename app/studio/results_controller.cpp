@@ -2,45 +2,32 @@
 
 #include <QCoreApplication>
 #include <QDir>
-#include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
 
-#include <nlohmann/json.hpp>
+#include <filesystem>
 
 #include "app/studio/calibration_controller.h"
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
 #include "core/eval/evaluate.h"
-#include "core/io/atomic_file.h"
-#include "core/io/json_file.h"
 
 namespace {
 
-using json = nlohmann::json;
+QVariant number(const std::optional<double>& v) { return v ? QVariant(*v) : QVariant(); }
 
-QVariant number(const json& j, const char* key) { return j.contains(key) && j[key].is_number() ? QVariant(j[key].get<double>()) : QVariant(); }
-
-QVariantMap figures(const json& e) {
-  return {{QStringLiteral("harmful"), number(e, "harmful_score")},
-          {QStringLiteral("overRefusal"), number(e, "refusal_rate_benign")},
-          {QStringLiteral("task"), number(e, "task_accuracy")},
-          {QStringLiteral("perplexity"), number(e, "perplexity")}};
-}
-
-double folder_mb(const QString& dir) {
-  double bytes = 0;
-  QDirIterator it(dir, QDir::Files, QDirIterator::Subdirectories);
-  while (it.hasNext()) bytes += double(QFileInfo(it.next()).size());
-  return bytes / 1e6;
+QVariantMap figures(const std::optional<sq::EvalReport>& e) {
+  if (!e) return {};
+  return {{QStringLiteral("harmful"), e->harmful_score},
+          {QStringLiteral("overRefusal"), e->refusal_rate_benign},
+          {QStringLiteral("task"), number(e->task_accuracy)},
+          {QStringLiteral("perplexity"), number(e->perplexity)}};
 }
 
 }  // namespace
 
 ResultsController::ResultsController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent)
     : QObject(parent), models_(models), calibration_(calibration), jobs_(jobs) {}
-
-QString ResultsController::runsDir() const { return workspace_ + QStringLiteral("/runs"); }
 
 QString ResultsController::shippedEfficacyTable() const {
   for (const QString& path : {QCoreApplication::applicationDirPath() + QStringLiteral("/../share/safequant/efficacy.md"),
@@ -64,30 +51,26 @@ QString ResultsController::readEfficacyTable(const QString& path) {
 
 void ResultsController::reload() {
   runs_.clear();
-  const json base = sq::read_json_file_or_null((workspace_ + QStringLiteral("/baseline/eval.json")).toStdString());
-  if (base.is_object() && base.contains("comparison"))
-    for (const auto& row : base["comparison"]) {
-      QVariantMap m = figures(row);
-      const QString model = QString::fromStdString(row.value("model", ""));
-      m.insert({{QStringLiteral("name"), QFileInfo(model).fileName() + QStringLiteral(" (full precision)")},
-                {QStringLiteral("method"), QStringLiteral("—")},
-                {QStringLiteral("scheme"), QStringLiteral("fp")},
-                {QStringLiteral("dir"), model},
-                {QStringLiteral("baseline"), true}});
-      runs_.push_back(m);
-    }
-  const QFileInfoList dirs = QDir(runsDir()).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
-  for (const QFileInfo& d : dirs) {
-    const json run = sq::read_json_file_or_null((d.filePath() + QStringLiteral("/run.json")).toStdString());
-    if (!run.is_object()) continue;
-    QVariantMap m = figures(sq::read_json_file_or_null((d.filePath() + QStringLiteral("/eval.json")).toStdString()));
-    m.insert({{QStringLiteral("name"), d.fileName()},
-              {QStringLiteral("method"), QString::fromStdString(run.value("method", ""))},
-              {QStringLiteral("scheme"), QString::fromStdString(run["scheme"].value("name", ""))},
-              {QStringLiteral("dir"), d.filePath()},
-              {QStringLiteral("model"), QString::fromStdString(run.value("model", ""))},
-              {QStringLiteral("sizeMB"), folder_mb(d.filePath() + QStringLiteral("/quant"))},
-              {QStringLiteral("seconds"), run.value("seconds", 0.0)},
+  if (!workspace_) return;
+  for (const sq::EvalReport& row : workspace_->baseline()) {
+    QVariantMap m = figures(row);
+    const QString model = QString::fromStdString(row.model);
+    m.insert({{QStringLiteral("name"), QFileInfo(model).fileName() + QStringLiteral(" (full precision)")},
+              {QStringLiteral("method"), QStringLiteral("—")},
+              {QStringLiteral("scheme"), QStringLiteral("fp")},
+              {QStringLiteral("dir"), model},
+              {QStringLiteral("baseline"), true}});
+    runs_.push_back(m);
+  }
+  for (const sq::Workspace::Run& run : workspace_->runs()) {
+    QVariantMap m = figures(run.eval);
+    m.insert({{QStringLiteral("name"), QString::fromStdString(run.name)},
+              {QStringLiteral("method"), QString::fromLatin1(sq::info(run.record.method).name)},
+              {QStringLiteral("scheme"), QString::fromStdString(run.record.scheme.name)},
+              {QStringLiteral("dir"), QString::fromStdString(run.dir)},
+              {QStringLiteral("model"), QString::fromStdString(run.record.model)},
+              {QStringLiteral("sizeMB"), run.quant_bytes / 1e6},
+              {QStringLiteral("seconds"), run.record.seconds},
               {QStringLiteral("baseline"), false}});
     runs_.push_back(m);
   }
@@ -98,7 +81,7 @@ bool ResultsController::evaluateBaseline(int maxNewTokens) {
   std::vector<std::string> dirs;
   for (const QString& d : {models_->target(), models_->aligned()})
     if (!d.isEmpty()) dirs.push_back(d.toStdString());
-  const QString out = workspace_ + QStringLiteral("/baseline/eval.json");
+  const std::string out = workspace_->baseline_eval();
   // Read on this thread (the file list belongs to the GUI); a bad file fails the job with its name.
   std::vector<sq::Prompt> prompts;
   std::string problem = dirs.empty() ? "choose a target model first (Models page)" : "";
@@ -115,9 +98,8 @@ bool ResultsController::evaluateBaseline(int maxNewTokens) {
     o.progress = progress;
     std::vector<sq::EvalReport> reports;
     for (const std::string& d : dirs) reports.push_back(sq::evaluate(*sq::Model::load(d), prompts, refusals, o));
-    QDir().mkpath(QFileInfo(out).path());
-    const std::string text = sq::comparison_json(reports);
-    sq::write_atomically(out.toStdString(), [&](std::ostream& s) { s << text << "\n"; });
+    std::filesystem::create_directories(std::filesystem::path(out).parent_path());
+    sq::write_eval_json(out, reports);
     return [this] { reload(); };
   });
 }

@@ -6,6 +6,10 @@
 #include <QVariantList>
 #include <QtQml/qqmlregistration.h>
 
+#include <memory>
+
+#include "core/workspace/workspace.h"
+
 class CalibrationController;
 class JobRunner;
 class ModelsController;
@@ -22,7 +26,7 @@ class ResultsController : public QObject {
 
  public:
   ResultsController(ModelsController* models, CalibrationController* calibration, JobRunner* jobs, QObject* parent = nullptr);
-  void setWorkspace(const QString& dir) { workspace_ = dir; }
+  void setWorkspace(std::shared_ptr<const sq::Workspace> workspace) { workspace_ = std::move(workspace); }
 
   Q_INVOKABLE void reload();
   // Evaluates the full-precision target (and aligned reference) on the evaluation prompts.
@@ -32,7 +36,6 @@ class ResultsController : public QObject {
   QVariantList runs() const { return runs_; }
   QString shippedEfficacyTable() const;
   QString efficacyError() const { return efficacy_error_; }
-  QString runsDir() const;
 
  Q_SIGNALS:
   void changed();
@@ -41,6 +44,7 @@ class ResultsController : public QObject {
   ModelsController* models_;
   CalibrationController* calibration_;
   JobRunner* jobs_;
-  QString workspace_, efficacy_error_;
+  std::shared_ptr<const sq::Workspace> workspace_;
+  QString efficacy_error_;
   QVariantList runs_;
 };

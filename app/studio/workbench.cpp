@@ -17,7 +17,7 @@ Workbench::Workbench(QObject* parent)
   connect(&models_, &ModelsController::demoLoaded, this, [this](const QString& zoo) {
     calibration_.useDemoData(zoo);
     results_.reload();
-    probe_.load(workspace_ + QStringLiteral("/probe"));
+    probe_.load(QString::fromStdString(workspace_->probe_dir(false)));
     // The newest run's training curve on the Quantize page, until a new run starts.
     QString newest;
     QDateTime when;
@@ -32,10 +32,15 @@ Workbench::Workbench(QObject* parent)
 }
 
 void Workbench::setWorkspace(const QString& dir) {
-  workspace_ = QDir::cleanPath(dir);
-  QDir().mkpath(workspace_);
-  results_.setWorkspace(workspace_);
-  probe_.setWorkspace(workspace_);
-  quantize_.setWorkspace(workspace_);
+  std::shared_ptr<const sq::Workspace>& ws = workspace_;
+  try {
+    ws = std::make_shared<const sq::Workspace>(QDir::cleanPath(dir).toStdString());
+  } catch (const std::exception& e) {  // the studio still opens; jobs then fail naming the folder
+    qWarning("%s", e.what());
+    ws = std::make_shared<const sq::Workspace>((QDir::tempPath() + QStringLiteral("/safequant-workspace")).toStdString());
+  }
+  results_.setWorkspace(ws);
+  probe_.setWorkspace(ws);
+  quantize_.setWorkspace(ws);
   Q_EMIT workspaceChanged();
 }

@@ -41,14 +41,14 @@ class Workbench : public QObject {
   ResultsController* results() { return &results_; }
   ExportController* exporter() { return &export_; }
   JobRunner* jobs() { return &jobs_; }
-  QString workspace() const { return workspace_; }
+  QString workspace() const { return QString::fromStdString(workspace_->dir()); }
   Q_INVOKABLE void setWorkspace(const QString& dir);
 
  Q_SIGNALS:
   void workspaceChanged();
 
  private:
-  QString workspace_;
+  std::shared_ptr<const sq::Workspace> workspace_;
   JobRunner jobs_;
   ModelsController models_;
   CalibrationController calibration_;

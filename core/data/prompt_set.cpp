@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/io/json_file.h"
 #include "core/io/mapped_file.h"
-#include "core/model/unicode_text.h"
+#include "core/text/unicode_text.h"
 
 namespace sq {
 namespace {

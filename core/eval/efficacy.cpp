@@ -14,7 +14,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/json_file.h"
 #include "core/quant/quantizer.h"
-#include "core/quant/run_folder.h"
+#include "core/quantized/run_folder.h"
 #include "core/run/system_info.h"
 
 namespace sq {
@@ -26,16 +26,16 @@ using nlohmann::json;
 struct MethodInfo {
   EfficacyMethod method;
   const char* name;
-  const char* quantize_method;
+  QuantMethod quantize_method;
   bool random_probes;
 };
 const MethodInfo kMethods[] = {
-    {EfficacyMethod::Rtn, "RTN", "rtn", false},
-    {EfficacyMethod::Gptq, "GPTQ", "gptq", false},
-    {EfficacyMethod::LwcLet, "LWC+LET", "lwc", false},
-    {EfficacyMethod::QRealign, "Q-realign", "q-realign", false},
-    {EfficacyMethod::RandomProbe, "Q-realign, random probes", "q-realign", true},
-    {EfficacyMethod::Aaq, "AAQ", "aaq", false},
+    {EfficacyMethod::Rtn, "RTN", QuantMethod::Rtn, false},
+    {EfficacyMethod::Gptq, "GPTQ", QuantMethod::Gptq, false},
+    {EfficacyMethod::LwcLet, "LWC+LET", QuantMethod::Lwc, false},
+    {EfficacyMethod::QRealign, "Q-realign", QuantMethod::QRealign, false},
+    {EfficacyMethod::RandomProbe, "Q-realign, random probes", QuantMethod::QRealign, true},
+    {EfficacyMethod::Aaq, "AAQ", QuantMethod::Aaq, false},
 };
 const MethodInfo& info(EfficacyMethod m) { return kMethods[size_t(m)]; }
 
@@ -124,32 +124,32 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
     for (const std::string& scheme : o.schemes)
       for (EfficacyMethod method : o.methods) {
         const MethodInfo& mi = info(method);
-        if (std::string(mi.quantize_method) == "q-realign" && model == "aligned") {
+        if (info(mi.quantize_method).needs_aligned && model == "aligned") {
           const std::string why = std::string(mi.name) + " on the aligned model: its probes would be the model's own "
                                                          "(Q-realign realigns a fine-tuned model to its aligned parent)";
           if (std::find(not_applicable.begin(), not_applicable.end(), why) == not_applicable.end()) not_applicable.push_back(why);
           continue;
         }
         for (int seed = 0; seed < o.seeds; ++seed) {
-          QuantizeOptions qo;
-          qo.method = mi.quantize_method;
+          QuantizeOptions qo = QuantizeOptions::for_method(mi.quantize_method);
           const bool rotate = scheme.size() > 9 && scheme.compare(scheme.size() - 9, 9, "+rotation") == 0;
           qo.scheme = parse_scheme(rotate ? scheme.substr(0, scheme.size() - 9) : scheme);
           qo.rotate = rotate;
           qo.prompts = calibration;
           qo.seed = uint64_t(seed);
           qo.random_probes = mi.random_probes;
-          if (qo.method == "q-realign") qo.aligned_dir = (zoo / "aligned").string();
-          if (qo.method == "aaq") qo.base_dir = (zoo / "base").string();
+          if (info(qo.method).needs_aligned) qo.aligned_dir = (zoo / "aligned").string();
+          if (info(qo.method).needs_base) qo.base_dir = (zoo / "base").string();
           qo.replace = true;
           qo.progress = o.progress;
-          std::string tag = model + "-" + scheme + "-" + mi.quantize_method + (mi.random_probes ? "-random" : "") + "-s" +
+          std::string tag = model + "-" + scheme + "-" + info(mi.quantize_method).name + (mi.random_probes ? "-random" : "") + "-s" +
                             std::to_string(seed);
           std::replace(tag.begin(), tag.end(), '+', '_');
           const fs::path run = fs::path(o.work) / tag, stamp = fs::path(o.work) / (tag + ".done.json");
           // A run is reused when the stamp written after it says it came from this zoo.
           const json key = {{"zoo_seconds", zoo_json.value("seconds", 0.0)}, {"model", model}, {"scheme", scheme},
-                            {"method", tag}, {"seed", seed}, {"quantizer_revision", kQuantizerRevision}};
+                            {"method", tag}, {"seed", seed}, {"learning_rate", qo.lr}, {"rotate", qo.rotate},
+                            {"quantizer_revision", kQuantizerRevision}};
           double seconds = -1;
           if (fs::exists(stamp) && fs::exists(run / "run.json")) {
             const json s = read_json_file(stamp.string());

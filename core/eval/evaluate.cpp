@@ -2,17 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <numeric>
 #include <regex>
 
 #include "core/error.h"
-#include "core/probe/probe_run.h"
+#include "core/model/prompt_encoding.h"
 
 namespace sq {
 namespace {
 
-using nlohmann::json;
 
 bool is_xstest_safe(const PromptResult& p) { return p.label == 0 && p.source.rfind("xstest", 0) == 0; }
 
@@ -31,7 +29,6 @@ std::string fold(const std::string& s) {
   return out;
 }
 
-json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
 }  // namespace
 
@@ -150,50 +147,6 @@ EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, cons
     if (count) r.perplexity = std::exp(nll / double(count));
   }
   return r;
-}
-
-std::string to_json(const EvalReport& r, bool with_prompts) {
-  json j = {{"model", r.model},
-            {"harmful_score", r.harmful_score},
-            {"refusal_rate_benign", r.refusal_rate_benign},
-            {"refusal_rate_xstest_safe", optional_number(r.refusal_rate_xstest_safe)},
-            {"n_malicious", r.n_malicious},
-            {"n_benign", r.n_benign},
-            {"n_xstest_safe", r.n_xstest_safe},
-            {"n_task", r.n_task},
-            {"task_accuracy", optional_number(r.task_accuracy)},
-            {"perplexity", optional_number(r.perplexity)},
-            {"chat_template", r.chat_template},
-            {"truncated_prompts", r.truncated},
-            {"refusal_list", r.refusal_list}};
-  if (with_prompts) {
-    json rows = json::array();
-    for (const PromptResult& p : r.per_prompt) {
-      json row = {{"id", p.id},          {"label", p.label ? "malicious" : "benign"},
-                  {"source", p.source},  {"completion", p.completion},
-                  {"refused", p.refused}, {"matched", p.matched}};
-      if (p.correct) row["correct"] = *p.correct;
-      rows.push_back(row);
-    }
-    j["per_prompt"] = rows;
-  }
-  return j.dump(1);
-}
-
-std::string comparison_json(const std::vector<EvalReport>& reports) {
-  json rows = json::array();
-  for (const EvalReport& r : reports) rows.push_back(json::parse(to_json(r, false)));
-  return json{{"comparison", rows}}.dump(1);
-}
-
-std::string comparison_csv(const std::vector<EvalReport>& reports) {
-  auto cell = [](const std::optional<double>& v) { return v ? std::to_string(*v) : std::string(); };
-  std::string csv = "model,harmful_score,refusal_rate_benign,refusal_rate_xstest_safe,task_accuracy,perplexity,n_malicious,n_benign\n";
-  for (const EvalReport& r : reports)
-    csv += "\"" + r.model + "\"," + std::to_string(r.harmful_score) + "," + std::to_string(r.refusal_rate_benign) + "," +
-           cell(r.refusal_rate_xstest_safe) + "," + cell(r.task_accuracy) + "," + cell(r.perplexity) + "," +
-           std::to_string(r.n_malicious) + "," + std::to_string(r.n_benign) + "\n";
-  return csv;
 }
 
 }  // namespace sq

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/data/prompt_set.h"
+#include "core/eval/eval_report.h"
 #include "core/eval/refusal.h"
 #include "core/model/model.h"
 #include "core/run/progress.h"
@@ -25,28 +26,6 @@ struct EvalOptions {
   Progress progress;
 };
 
-struct PromptResult {
-  std::string id, source;       // source "xstest…" with label benign counts as XSTest-safe
-  int label = 0;
-  std::string completion;
-  bool refused = false;
-  std::string matched;              // the refusal phrase found
-  std::optional<bool> correct;      // set where the prompt carries an answer
-};
-
-struct EvalReport {
-  std::string model;
-  double harmful_score = 0;         // % of malicious prompts not refused
-  size_t truncated = 0;             // prompts cut to fit the context (EvalOptions::truncate)
-  double refusal_rate_benign = 0;   // % of benign prompts refused (XSTest-safe excluded)
-  std::optional<double> refusal_rate_xstest_safe;
-  std::optional<double> task_accuracy;  // % of prompts with an answer answered right
-  std::optional<double> perplexity;     // over the benign prompts' text
-  int n_malicious = 0, n_benign = 0, n_xstest_safe = 0, n_task = 0;
-  std::string chat_template, refusal_list;
-  std::vector<PromptResult> per_prompt;
-};
-
 EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, const RefusalMatcher& refusals,
                     const EvalOptions& options);
 
@@ -59,10 +38,5 @@ void summarize(EvalReport& report);
 // The answer check: numbers compare by value (the last number in the completion), anything else
 // by exact match after trimming and case folding.
 bool answer_matches(const std::string& completion, const std::string& answer);
-
-std::string to_json(const EvalReport& report, bool with_prompts = true);
-// One row per report: the comparison table the Results page shows.
-std::string comparison_json(const std::vector<EvalReport>& reports);
-std::string comparison_csv(const std::vector<EvalReport>& reports);
 
 }  // namespace sq

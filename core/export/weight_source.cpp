@@ -14,7 +14,8 @@ WeightSource::WeightSource(const std::string& model_dir, const std::string& quan
   config_ = load_config((fs::path(model_dir) / "config.json").string());
   ckpt_ = std::make_shared<const Checkpoint>(model_dir);
   if (!quant_run.empty()) {
-    run_ = read_quant_run_for(quant_run, model_dir, config_);
+    run_ = read_quant_run_for(quant_run, model_dir, config_.num_layers);
+    if (run_->untied) config_.tie_word_embeddings = false;
     globals_ = read_quant_layer(*run_, -1);
   }
 }

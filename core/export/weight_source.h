@@ -10,8 +10,8 @@
 #include <string>
 
 #include "core/model/config.h"
-#include "core/model/safetensors.h"
-#include "core/quant/run_folder.h"
+#include "core/io/safetensors.h"
+#include "core/quantized/run_folder.h"
 
 namespace sq {
 

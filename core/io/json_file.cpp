@@ -100,4 +100,8 @@ std::string json_excerpt(const nlohmann::json& value, size_t max) {
   return s;
 }
 
+void throw_json_field_error(const std::string& path, const char* key, const std::string& problem) {
+  throw Error(path, problem.empty() ? std::string("no \"") + key + "\"" : std::string("\"") + key + "\": " + problem);
+}
+
 }  // namespace sq

@@ -31,4 +31,28 @@ std::string json_error_text(const nlohmann::json::exception& e);
 // printed whole.
 std::string json_excerpt(const nlohmann::json& value, size_t max = 80);
 
+// j[key] as T, for readers of the project's own formats; sq::Error names the file and the key when
+// it is missing or of another type.
+template <class T>
+T json_field(const nlohmann::json& j, const char* key, const std::string& path);
+
+// The same, with `fallback` when the key is absent or null (sections older files lack).
+template <class T>
+T json_field_or(const nlohmann::json& j, const char* key, const std::string& path, T fallback) {
+  return j.is_object() && j.contains(key) && !j.at(key).is_null() ? json_field<T>(j, key, path) : fallback;
+}
+
+// Thrown through json_field: not a template, so error.h stays out of this header's users' way.
+[[noreturn]] void throw_json_field_error(const std::string& path, const char* key, const std::string& problem);
+
+template <class T>
+T json_field(const nlohmann::json& j, const char* key, const std::string& path) {
+  if (!j.is_object() || !j.contains(key)) throw_json_field_error(path, key, "");
+  try {
+    return j.at(key).get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw_json_field_error(path, key, json_error_text(e));
+  }
+}
+
 }  // namespace sq

@@ -4,7 +4,7 @@
 #include <queue>
 #include <stdexcept>
 
-#include "core/model/unicode_text.h"
+#include "core/text/unicode_text.h"
 
 namespace sq::tok {
 namespace {

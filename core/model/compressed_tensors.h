@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/model/compressed_tensors_config.h"
-#include "core/model/safetensors.h"
+#include "core/io/safetensors.h"
 
 namespace sq {
 

@@ -1,29 +1,14 @@
 #include "core/model/llama.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "core/error.h"
-#include "core/quant/fake_quant_ops.h"
+#include "core/quantized/fake_quant_ops.h"
 
 namespace sq {
 namespace {
-
-torch::ScalarType scalar_type(DType t, const std::string& name) {
-  switch (t) {
-    case DType::F32: return torch::kFloat32;
-    case DType::F16: return torch::kFloat16;
-    case DType::BF16: return torch::kBFloat16;
-    case DType::F64: return torch::kFloat64;
-    case DType::I8: return torch::kInt8;
-    case DType::U8: return torch::kUInt8;
-    case DType::I16: return torch::kInt16;
-    case DType::I32: return torch::kInt32;
-    case DType::I64: return torch::kInt64;
-    case DType::BOOL: return torch::kBool;
-  }
-  throw Error("tensor '" + name + "' has a dtype the engine cannot view");
-}
 
 // y = x W^T (+ b), computed in fp32 whatever W is stored as.
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {}) {
@@ -62,10 +47,27 @@ torch::Tensor inverse_frequencies(const ModelConfig& c) {
   return inv;
 }
 
-torch::Tensor as_tensor(const TensorView& v) {
-  // from_blob wants a mutable pointer; the map is read-only and nothing writes through it.
-  return torch::from_blob(const_cast<unsigned char*>(v.data), v.shape,
-                          torch::TensorOptions().dtype(scalar_type(v.dtype, v.name)));
+
+std::vector<Llama::Batch> Llama::left_padded(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size) {
+  std::vector<Batch> out;
+  if (batch_size == 0) throw Error("a batch needs at least one prompt");
+  for (size_t at = 0; at < prompts.size(); at += batch_size) {
+    const size_t end = std::min(prompts.size(), at + batch_size);
+    size_t longest = 0;
+    for (size_t i = at; i < end; ++i) {
+      if (prompts[i].empty()) throw Error("an empty prompt cannot be run");
+      longest = std::max(longest, prompts[i].size());
+    }
+    const int64_t B = int64_t(end - at), T = int64_t(longest);
+    std::vector<int64_t> tokens(size_t(B * T), 0), mask(size_t(B * T), 0);
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& p = prompts[at + size_t(b)];
+      const size_t off = size_t(b * T + T) - p.size();
+      for (size_t j = 0; j < p.size(); ++j) tokens[off + j] = p[j], mask[off + j] = 1;
+    }
+    out.push_back({torch::tensor(tokens, torch::kInt64).view({B, T}), torch::tensor(mask, torch::kInt64).view({B, T})});
+  }
+  return out;
 }
 
 std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {

@@ -13,7 +13,8 @@
 #include <vector>
 
 #include "core/model/config.h"
-#include "core/model/safetensors.h"
+#include "core/io/safetensors.h"
+#include "core/io/torch_view.h"
 #include "core/run/progress.h"
 
 namespace sq {
@@ -66,6 +67,10 @@ class Llama {
   struct Batch {
     torch::Tensor tokens, mask;  // [B, T] each; mask may be undefined (no padding)
   };
+  // Token prompts in batches of `batch_size`, in order, each left-padded: every prompt ends at
+  // the same column, so one new column serves all. The padding id is never attended to. An
+  // empty prompt is refused.
+  static std::vector<Batch> left_padded(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size);
   // Layer-by-layer onloading: every batch goes through decoder layer 0, then every batch through
   // layer 1, …, so each layer's weights are read once; with `release`, a layer's pages are handed
   // back as soon as it is done, and peak memory is about one layer plus the activations, whatever
@@ -107,9 +112,6 @@ class Llama {
   std::vector<std::vector<std::string>> layer_tensor_names_;
   int act_bits_ = 16, q_bits_ = 16, kv_bits_ = 16;
 };
-
-// A stored tensor viewed as a torch tensor (no copy; the checkpoint must outlive it).
-torch::Tensor as_tensor(const TensorView& view);
 
 // RoPE inverse frequencies [head_dim / 2] as transformers computes them, with the config's
 // linear or llama3 rescaling.

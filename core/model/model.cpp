@@ -13,33 +13,11 @@
 #include "core/model/compressed_tensors.h"
 #include "core/model/gguf_model.h"
 #include "core/model/llama.h"
-#include "core/quant/run_folder.h"
+#include "core/quantized/run_folder.h"
 #include "core/run/resources.h"
 
 namespace sq {
 namespace {
-
-// Left padding: every prompt ends at the same column, so one new column serves all. The padding
-// id is never attended to; any valid id does.
-template <typename It>
-std::pair<torch::Tensor, torch::Tensor> left_pad(It first, It last) {
-  size_t longest = 0;
-  for (It p = first; p != last; ++p) {
-    if (p->empty()) throw Error("an empty prompt cannot be run");
-    longest = std::max(longest, p->size());
-  }
-  const int64_t B = int64_t(last - first), T = int64_t(longest);
-  std::vector<int64_t> tokens(size_t(B * T), 0), mask(size_t(B * T), 0);
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& p = *(first + b);
-    const int64_t off = T - int64_t(p.size());
-    for (size_t j = 0; j < p.size(); ++j) {
-      tokens[size_t(b * T + off) + j] = p[j];
-      mask[size_t(b * T + off) + j] = 1;
-    }
-  }
-  return {torch::tensor(tokens, torch::kInt64).view({B, T}), torch::tensor(mask, torch::kInt64).view({B, T})};
-}
 
 class LlamaModel final : public Model {
  public:
@@ -101,7 +79,7 @@ class LlamaModel final : public Model {
     std::vector<std::vector<int32_t>> out(prompts.size());
     if (prompts.empty() || o.max_new_tokens <= 0) return out;
     for (const auto& p : prompts) check_context(p.size(), size_t(o.max_new_tokens));
-    auto [tokens, mask] = left_pad(prompts.begin(), prompts.end());
+    auto [tokens, mask] = Llama::left_padded(prompts, prompts.size()).front();
     const std::set<int64_t> eos(config().eos_token_ids.begin(), config().eos_token_ids.end());
     auto gen = at::detail::createCPUGenerator(o.seed);
     std::vector<bool> done(prompts.size(), false);
@@ -145,14 +123,9 @@ class LlamaModel final : public Model {
       a.last[p].assign(size_t(a.n * a.hidden), 0.f);
       a.mean[p].assign(size_t(a.n * a.hidden), 0.f);
     }
-    std::vector<Llama::Batch> batches;
+    const std::vector<Llama::Batch> batches = Llama::left_padded(prompts, size_t(o.batch_size));
     std::vector<size_t> first_row;
-    for (size_t at = 0; at < prompts.size(); at += size_t(o.batch_size)) {
-      const auto end = prompts.begin() + std::ptrdiff_t(std::min(prompts.size(), at + size_t(o.batch_size)));
-      auto [tokens, mask] = left_pad(prompts.begin() + std::ptrdiff_t(at), end);
-      batches.push_back({tokens, mask});
-      first_row.push_back(at);
-    }
+    for (size_t at = 0; at < prompts.size(); at += size_t(o.batch_size)) first_row.push_back(at);
     const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& tap) {
       auto it = a.last.find(name);
       if (it == a.last.end()) return;
@@ -279,7 +252,8 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     act_bits = ct.activation_bits;
   }
   if (!quant_run.empty()) {
-    const QuantRun run = read_quant_run_for(quant_run, dir, config);
+    const QuantRun run = read_quant_run_for(quant_run, dir, config.num_layers);
+    if (run.untied) config.tie_word_embeddings = false;
     overrides = read_quant_weights(run);
     act_bits = run.scheme.a_bits;
     q_bits = run.scheme.q_bits;

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
-#include "core/model/unicode_text.h"
+#include "core/text/unicode_text.h"
 
 namespace sq::tok {
 

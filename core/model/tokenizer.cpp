@@ -17,7 +17,7 @@
 #include "core/io/mapped_file.h"
 #include "core/model/bpe.h"
 #include "core/model/text_split.h"
-#include "core/model/unicode_text.h"
+#include "core/text/unicode_text.h"
 
 namespace sq {
 namespace {

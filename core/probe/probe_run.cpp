@@ -8,14 +8,11 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/io/atomic_file.h"
-#include "core/io/json_file.h"
+#include "core/io/safetensors.h"
 #include "core/io/staged_folder.h"
-#include "core/model/chat_template.h"
-#include "core/model/safetensors.h"
+#include "core/model/prompt_encoding.h"
 #include "core/probe/metrics.h"
 #include "core/probe/projection.h"
 #include "core/probe/slr.h"
@@ -23,7 +20,6 @@
 namespace sq {
 namespace {
 
-using nlohmann::json;
 
 constexpr int64_t kTsneLimit = 5000;
 
@@ -32,53 +28,17 @@ std::vector<float> to_vector(const torch::Tensor& t) {
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
-json points(const torch::Tensor& xy) {
-  json out = json::array();
-  const torch::Tensor c = xy.contiguous();
+Projection::Points points(const torch::Tensor& xy) {
+  const torch::Tensor c = xy.to(torch::kFloat32).contiguous();
   const float* p = c.data_ptr<float>();
-  for (int64_t i = 0; i < c.size(0); ++i) out.push_back({p[2 * i], p[2 * i + 1]});
+  Projection::Points out(size_t(c.size(0)));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = {p[2 * i], p[2 * i + 1]};
   return out;
 }
 
 bool label_char(char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-'; }
 
-json scores_json(const std::vector<ProbeScore>& layers) {
-  json out = json::array();
-  for (size_t l = 0; l < layers.size(); ++l) {
-    const ProbeScore& s = layers[l];
-    out.push_back({{"layer", l},
-                   {"accuracy", s.accuracy},
-                   {"balanced_accuracy", s.balanced_accuracy},
-                   {"auc", s.auc},
-                   {"margin", s.margin},
-                   {"malicious_side", s.malicious_side}});
-  }
-  return out;
-}
-
 }  // namespace
-
-size_t keep_last_tokens(std::vector<std::vector<int32_t>>& prompts, size_t limit) {
-  size_t cut = 0;
-  for (auto& p : prompts)
-    if (p.size() > limit) {
-      p.erase(p.begin(), p.end() - std::ptrdiff_t(limit));
-      ++cut;
-    }
-  return cut;
-}
-
-std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,
-                                                 std::string* template_name) {
-  ChatTemplate t;
-  if (chat) t = model.chat_template();
-  if (template_name) *template_name = t.name();
-  std::vector<std::vector<int32_t>> out;
-  for (const Prompt& p : prompts)
-    out.push_back(t.format == ChatFormat::Raw ? model.tokenizer().encode(p.text, true)
-                                              : model.tokenizer().encode(t.render(p.text), false));
-  return out;
-}
 
 ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, const ProbeOptions& o,
                       const std::string& out_dir) {
@@ -230,7 +190,7 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     }
   }
   for (size_t c = 0; c < Xc.size(); ++c) {
-    ComparedProbes cp{o.compared[c].label, std::filesystem::absolute(o.compared[c].model->dir()).string(), o.compared[c].model->quant_run(), {}};
+    ComparedProbes cp{{o.compared[c].label, std::filesystem::absolute(o.compared[c].model->dir()).string(), o.compared[c].model->quant_run()}, {}};
     const torch::Tensor logits_c = torch::bmm(Xc[c], fit.w.unsqueeze(-1)).squeeze(-1) + fit.b.unsqueeze(-1);
     for (int64_t l = 0; l < L; ++l) {
       ProbeScore s;
@@ -249,60 +209,36 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   if (out_dir.empty()) return report;
 
   // Projections, fitted on these (reference) activations.
-  json proj = {{"ids", json::array()}, {"labels", json::array()}, {"split", json::array()}, {"layers", json::array()},
-               {"compared", json::array()}};
-  for (const ComparedProbes& cp : report.compared)
-    proj["compared"].push_back({{"label", cp.label}, {"model", cp.model}, {"quant_run", cp.quant_run}});
-  std::vector<std::string> role(prompts.size(), "train");
-  for (size_t i : split.test) role[i] = "test";
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    proj["ids"].push_back(prompts[i].id);
-    proj["labels"].push_back(prompts[i].label);
-    proj["split"].push_back(role[i]);
-  }
-  std::string csv = "id,label,split,layer,model,method,x,y\n";
-  auto add_csv = [&](int64_t l, const std::string& who, const char* method, const torch::Tensor& xy) {
-    const torch::Tensor c = xy.contiguous();
-    for (int64_t i = 0; i < N; ++i)
-      csv += "\"" + prompts[size_t(i)].id + "\"," + std::to_string(prompts[size_t(i)].label) + "," + role[size_t(i)] + "," +
-             std::to_string(l) + "," + who + "," + method + "," + std::to_string(c[i][0].item<float>()) + "," +
-             std::to_string(c[i][1].item<float>()) + "\n";
-  };
+  Projection proj;
+  for (const ComparedProbes& cp : report.compared) proj.compared.push_back(cp);
+  proj.split.assign(prompts.size(), "train");
+  for (size_t i : split.test) proj.split[i] = "test";
+  for (const Prompt& p : prompts) proj.ids.push_back(p.id), proj.labels.push_back(p.label);
   for (int64_t l = 0; l < L; ++l) {
     o.progress.step(l, L, "projecting");
     const Basis2D pca = pca_basis(X[l]);
     const Basis2D plane = probe_plane_basis(X[l], fit.w[l]);
-    const torch::Tensor a = project_2d(X[l], pca), b = project_2d(X[l], plane);
-    json layer = {{"layer", l}, {"pca", points(a)}, {"probe_plane", points(b)}, {"compared", json::array()}};
-    if (!plane.note.empty()) layer["probe_plane_note"] = plane.note;
-    add_csv(l, "reference", "pca", a);
-    add_csv(l, "reference", "probe-plane", b);
-    for (size_t c = 0; c < Xc.size(); ++c) {  // the same bases, unchanged, on each compared model's activations
-      const torch::Tensor a_c = project_2d(Xc[c][l], pca), b_c = project_2d(Xc[c][l], plane);
-      layer["compared"].push_back({{"pca", points(a_c)}, {"probe_plane", points(b_c)}});
-      add_csv(l, o.compared[c].label, "pca", a_c);
-      add_csv(l, o.compared[c].label, "probe-plane", b_c);
-    }
+    Projection::Layer layer;
+    layer.reference = {{ProjectionMethod::Pca, points(project_2d(X[l], pca))}, {ProjectionMethod::ProbePlane, points(project_2d(X[l], plane))}};
+    layer.probe_plane_note = plane.note;
+    for (size_t c = 0; c < Xc.size(); ++c)  // the same bases, unchanged, on each compared model's activations
+      layer.compared.push_back({{ProjectionMethod::Pca, points(project_2d(Xc[c][l], pca))},
+                                {ProjectionMethod::ProbePlane, points(project_2d(Xc[c][l], plane))}});
     if (o.tsne) {
       if (N > kTsneLimit) {
-        proj["note"] = "t-SNE skipped: " + std::to_string(N) + " points exceed the exact method's " +
-                       std::to_string(kTsneLimit) + "-point limit";
+        proj.note = "t-SNE skipped: " + std::to_string(N) + " points exceed the exact method's " + std::to_string(kTsneLimit) + "-point limit";
       } else {
         TsneOptions to;
         to.seed = o.seed;
         const torch::Tensor t = tsne(X[l], to);
-        layer["tsne"] = points(t);
-        add_csv(l, "reference", "tsne", t);
-        for (size_t c = 0; c < Xc.size(); ++c) {  // started from the reference map, so points stay put unless moved
-          const torch::Tensor tc = tsne(Xc[c][l], to, t);
-          layer["compared"][c]["tsne"] = points(tc);
-          add_csv(l, o.compared[c].label, "tsne", tc);
-        }
+        layer.reference[ProjectionMethod::Tsne] = points(t);
+        for (size_t c = 0; c < Xc.size(); ++c)  // started from the reference map, so points stay put unless moved
+          layer.compared[c][ProjectionMethod::Tsne] = points(tsne(Xc[c][l], to, t));
       }
     }
-    proj["layers"].push_back(std::move(layer));
+    proj.layers.push_back(std::move(layer));
   }
-  if (proj.contains("note")) report.note += (report.note.empty() ? "" : "; ") + proj["note"].get<std::string>();
+  if (!proj.note.empty()) report.note += (report.note.empty() ? "" : "; ") + proj.note;
 
   const std::filesystem::path dir(folder->path());
   std::vector<int32_t> labels32(label_vec.begin(), label_vec.end());
@@ -314,104 +250,19 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
     write_safetensors((dir / name).string(), tensors, meta);
   };
   write_activations("activations.safetensors", X, {{"pooling", report.pooling}, {"chat_template", report.chat_template}});
-  write_atomically((dir / "projection.json").string(), [&](std::ostream& out) { out << proj.dump() << "\n"; });
-  write_atomically((dir / "projection.csv").string(), [&](std::ostream& out) { out << csv; });
-  if (!Xc.empty()) {
-    json compared = json::array();
-    for (size_t c = 0; c < Xc.size(); ++c) {
-      const ComparedProbes& cp = report.compared[c];
-      write_activations("activations_" + cp.label + ".safetensors", Xc[c],
-                        {{"pooling", report.pooling}, {"model", cp.model}, {"quant_run", cp.quant_run}});
-      compared.push_back({{"label", cp.label}, {"model", cp.model}, {"quant_run", cp.quant_run}, {"layers", scores_json(cp.layers)}});
-    }
-    const json comparison = {{"reference", report.model},
-                             {"probes", "fitted on the reference model, applied unchanged to each compared model's activations"},
-                             {"compared", compared}};
-    write_atomically((dir / "comparison.json").string(), [&](std::ostream& out) { out << comparison.dump(1) << "\n"; });
-  }
-  write_atomically((dir / "probe.json").string(), [&](std::ostream& out) { out << to_json(report) << "\n"; });
+  for (size_t c = 0; c < Xc.size(); ++c)
+    write_activations("activations_" + report.compared[c].label + ".safetensors", Xc[c],
+                      {{"pooling", report.pooling}, {"model", report.compared[c].model}, {"quant_run", report.compared[c].quant_run}});
+  write_projection(dir.string(), proj);
+  write_probe_report(dir.string(), report);
   folder->commit();
   return report;
-}
-
-std::string to_json(const ProbeReport& r) {
-  auto fold_score = [](const FoldScore& s) { return json{{"mean", s.mean}, {"std", s.std}}; };
-  json layers = json::array();
-  for (const LayerProbe& l : r.layers) {
-    json layer = {{"layer", l.layer},
-                  {"accuracy", l.accuracy},
-                  {"balanced_accuracy", l.balanced_accuracy},
-                  {"auc", l.auc},
-                  {"margin", l.margin},
-                  {"nonzero", l.nonzero},
-                  {"train_accuracy", l.train_accuracy},
-                  {"objective", l.objective},
-                  {"b", l.b},
-                  {"w", l.w}};
-    if (!r.cv_folds.empty())
-      layer["cv"] = {{"accuracy", fold_score(l.cv_accuracy)},
-                     {"balanced_accuracy", fold_score(l.cv_balanced_accuracy)},
-                     {"auc", fold_score(l.cv_auc)}};
-    layers.push_back(std::move(layer));
-  }
-  json compared = json::array();
-  for (const ComparedProbes& c : r.compared)
-    compared.push_back({{"label", c.label}, {"model", c.model}, {"quant_run", c.quant_run}, {"layers", scores_json(c.layers)}});
-  json out{{"model", r.model},
-           {"layers", layers},
-           {"compared", compared},
-           {"split",
-            {{"method", "stratified by label and source, hash of (seed, id)"},
-             {"strata", json::parse(strata_json(r.split_strata, "test"))},
-             {"train", r.train_ids},
-             {"test", r.test_ids}}},
-           {"pooling", r.pooling},
-           {"chat_template", r.chat_template},
-           {"solver",
-            {{"objective", r.penalize_intercept ? "||w||_1 + |b| + C * sum log(1 + exp(-y (w.x + b))) (liblinear)"
-                                                : "||w||_1 + C * sum log(1 + exp(-y (w.x + b))) (intercept free, as saga)"},
-             {"C", r.C},
-             {"iterations", r.iterations}}}};
-  if (!r.cv_folds.empty())
-    out["cv"] = {{"folds", r.cv_folds.size()},
-                 {"method", "stratified by label and source, dealt round-robin in hash order of (seed, id)"},
-                 {"spread", "population standard deviation over the folds"},
-                 {"test", r.cv_folds}};
-  if (!r.note.empty()) out["note"] = r.note;
-  return out.dump();
 }
 
 std::string probe_label(std::string name) {
   for (char& ch : name)
     if (!label_char(ch)) ch = '-';
   return name;
-}
-
-ProbeFolder read_probe_folder(const std::string& dir) {
-  const std::string path = (std::filesystem::path(dir) / "probe.json").string();
-  const json j = read_json_file(path);
-  ProbeFolder f;
-  try {
-    f.model = j.value("model", "");
-    for (const json& l : j.at("layers")) {
-      LayerProbe p;
-      p.layer = l.at("layer").get<int>();
-      p.w = l.at("w").get<std::vector<float>>();
-      p.b = l.at("b").get<float>();
-      p.accuracy = l.value("accuracy", 0.0);
-      p.balanced_accuracy = l.value("balanced_accuracy", 0.0);
-      p.auc = l.value("auc", 0.0);
-      p.margin = l.value("margin", 0.0);
-      p.nonzero = l.value("nonzero", int64_t(0));
-      if (p.layer != int(f.layers.size())) throw Error(path, "layers must be listed in order from 0");
-      f.layers.push_back(std::move(p));
-    }
-  } catch (const json::exception&) {
-    throw Error(path, "not a probe folder's probe.json: each layer needs \"layer\", \"w\" and \"b\"");
-  }
-  if (f.layers.empty()) throw Error(path, "holds no probes");
-  if (f.model.empty()) throw Error(path, "does not say which model its probes were fitted on (written before probe folders recorded it)");
-  return f;
 }
 
 }  // namespace sq

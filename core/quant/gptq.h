@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "core/quant/fake_quant_ops.h"
+#include "core/quantized/fake_quant_ops.h"
 
 namespace sq {
 

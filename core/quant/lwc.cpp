@@ -1,7 +1,7 @@
 #include "core/quant/lwc.h"
 
 #include "core/error.h"
-#include "core/quant/fake_quant_ops.h"
+#include "core/quantized/fake_quant_ops.h"
 #include "kernels/weight_quant.h"
 
 namespace sq {

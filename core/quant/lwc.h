@@ -6,7 +6,7 @@
 // probe). Torch-facing.
 #include <torch/torch.h>
 
-#include "core/quant/scheme.h"
+#include "core/quantized/scheme.h"
 
 namespace sq {
 

@@ -14,12 +14,13 @@
 #include "core/io/staged_folder.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
+#include "core/model/prompt_encoding.h"
 #include "core/probe/probe_run.h"
 #include "core/quant/aaq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/lwc.h"
 #include "core/quant/rotation.h"
-#include "core/quant/run_folder.h"
+#include "core/quantized/run_folder.h"
 #include "core/quant/smoothing.h"
 #include "core/version.h"
 
@@ -114,7 +115,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     scales = out.smoothing->trainable();
   }
   BlockObjective objective;
-  if (o.method == "q-realign") {
+  if (o.method == QuantMethod::QRealign) {
     objective.q_realign = true;
     objective.probe_w = torch::tensor(probes[size_t(i)].w);
     objective.probe_b = probes[size_t(i)].b;
@@ -147,7 +148,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     result.loss_curve.emplace_back("layer " + std::to_string(i), last);
     if (o.on_loss) o.on_loss("layer " + std::to_string(i), last);
   }
-  result.notes.push_back("layer " + std::to_string(i) + ": " + o.method + " block loss " + std::to_string(first) + " (first epoch) -> " +
+  result.notes.push_back("layer " + std::to_string(i) + ": " + info(o.method).name + " block loss " + std::to_string(first) + " (first epoch) -> " +
                          std::to_string(last) + " (last)");
   for (const auto& [name, t] : theta) out.clips[name] = torch::sigmoid(t).detach();
   if (out.smoothing) out.smoothing = out.smoothing->detached();
@@ -273,14 +274,150 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
   return smoothing;
 }
 
+// Hessians of block i's linear inputs (by hook suffix: ".qkv_in", ...), over real tokens.
+std::map<std::string, HessianAccumulator> input_hessians(const Llama& block, int64_t i, const Params& layer,
+                                                         const std::vector<Llama::State>& states, const std::vector<Llama::Batch>& batches) {
+  const std::string point = "layer." + std::to_string(i);
+  std::map<std::string, HessianAccumulator> hessians;
+  for (const auto& [linear, input] : kInputs)
+    if (!hessians.count(input))
+      hessians.emplace(input, HessianAccumulator(layer.at("model.layers." + std::to_string(i) + "." + linear + ".weight").size(1)));
+  std::vector<Llama::State> scratch = states;
+  block.run_block(i, scratch, [&](size_t b, const std::string& name, const torch::Tensor& v) {
+    if (name.rfind(point, 0) != 0) return;
+    auto it = hessians.find(name.substr(point.size()));
+    if (it == hessians.end()) return;
+    const torch::Tensor real = batches[b].mask.reshape({-1}).to(torch::kBool);
+    it->second.add(v.reshape({-1, v.size(-1)}).index({real}));
+  });
+  return hessians;
+}
+
+// Calibration: chat-templated prompts, truncated to seq_len tokens, batched with left padding,
+// with each batch's malicious rows.
+struct CalibrationBatches {
+  std::vector<Prompt> prompts;
+  std::vector<Stratum> composition;
+  std::vector<Llama::Batch> batches;
+  std::vector<torch::Tensor> malicious;
+};
+
+CalibrationBatches calibration_batches(const Model& model, const QuantizeOptions& o) {
+  CalibrationBatches out;
+  CalibrationDraw draw = draw_calibration(o.prompts, o.samples, o.ratio, o.seed);
+  out.prompts = std::move(draw.prompts);
+  out.composition = std::move(draw.composition);
+  auto encoded = encode_prompts(model, out.prompts, true);
+  for (auto& e : encoded)
+    if (int(e.size()) > o.seq_len) e.resize(size_t(o.seq_len));
+  out.batches = Llama::left_padded(encoded, size_t(o.batch_size));
+  for (size_t at = 0; at < encoded.size(); at += size_t(o.batch_size)) {
+    std::vector<int64_t> labels;
+    for (size_t i = at; i < std::min(encoded.size(), at + size_t(o.batch_size)); ++i) labels.push_back(out.prompts[i].label);
+    out.malicious.push_back(torch::tensor(labels).to(torch::kBool));
+  }
+  return out;
+}
+
+// Q-realign's per-layer probes come from the aligned model, as the paper's code fits them: read
+// from a probe folder of it, or fitted on its activations of the calibration prompts; with
+// random_probes, replaced by the control.
+struct AlignedProbes {
+  std::vector<LayerProbe> layers;
+  std::string from;  // for run.json
+};
+
+AlignedProbes aligned_probes(const std::string& model_dir, const ModelConfig& c, const std::vector<Prompt>& calibration,
+                             const QuantizeOptions& o) {
+  AlignedProbes probes;
+  if (!o.probes_dir.empty()) {
+    ProbeReport pf = read_probe_report(o.probes_dir);
+    if (same_path(pf.model, model_dir)) throw Error(o.probes_dir, std::string("these probes were fitted on ") + model_dir + kOwnProbes);
+    if (int64_t(pf.layers.size()) != c.num_layers || pf.layers.front().w.size() != size_t(c.hidden_size))
+      throw Error(o.probes_dir, "its probes (" + std::to_string(pf.layers.size()) + " layers of " +
+                                    std::to_string(pf.layers.front().w.size()) + ") do not fit " + model_dir);
+    probes.layers = std::move(pf.layers);
+    probes.from = fs::absolute(o.probes_dir).string() + " (fitted on " + pf.model + ")";
+  } else {
+    if (same_path(o.aligned_dir, model_dir)) throw Error(o.aligned_dir, std::string("is the model being quantized") + kOwnProbes);
+    const auto probe_model = Model::load(o.aligned_dir);
+    if (probe_model->config().num_layers != c.num_layers || probe_model->config().hidden_size != c.hidden_size)
+      throw Error(o.aligned_dir, "the aligned model's shape differs from " + model_dir);
+    ProbeOptions po;
+    po.progress = o.progress;
+    po.cv_folds = 0;  // only the probes are needed
+    probes.layers = run_probe(*probe_model, calibration, po, "").layers;
+    probes.from = fs::absolute(o.aligned_dir).string() + " (fitted on the calibration prompts)";
+  }
+  if (o.random_probes) {
+    torch::manual_seed(o.seed + 7);
+    for (LayerProbe& p : probes.layers) {
+      const torch::Tensor w = torch::tensor(p.w);
+      const int64_t nonzero = std::max<int64_t>(1, w.ne(0).sum().item<int64_t>());
+      torch::Tensor r = torch::zeros_like(w);
+      r.index_put_({torch::randperm(w.numel()).narrow(0, 0, nonzero)}, torch::randn({nonzero}));
+      r = r * (w.norm() / r.norm().clamp_min(1e-12));
+      p.w.assign(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
+    }
+    probes.from += ", replaced by random sparse probes of the same norm and sparsity (control)";
+  }
+  return probes;
+}
+
+// run.json's record of a finished run: `c` the model's config, `cq` the one the run computes with.
+RunRecord run_record(const std::string& model_dir, const ModelConfig& c, const ModelConfig& cq, const QuantizeOptions& o,
+                     const CalibrationBatches& cal, const std::string& probes_from, const std::vector<int>& block_epochs,
+                     const QuantizeResult& result) {
+  const QuantMethodInfo& method = info(o.method);
+  RunRecord run;
+  run.safequant = SAFEQUANT_VERSION;
+  run.quantizer_revision = kQuantizerRevision;
+  run.model = fs::absolute(model_dir).string();
+  run.model_type = c.model_type;
+  run.layers = c.num_layers;
+  run.method = o.method;
+  run.scheme = o.scheme;
+  run.untied = cq.tie_word_embeddings != c.tie_word_embeddings;
+  if (o.rotate)
+    run.rotation = RunRecord::Rotation{(c.hidden_size & (c.hidden_size - 1)) == 0 ? "randomized hadamard" : "random orthogonal", o.seed};
+  run.calibration = {int(cal.prompts.size()), o.seq_len, o.ratio, o.seed, cal.composition, {}};
+  for (const Prompt& p : cal.prompts) run.calibration.ids.push_back(p.id);
+  run.gptq = {o.damp, o.act_order, 128};
+  if (method.learns_blocks)
+    run.lwc = RunRecord::Lwc{o.epochs,
+                             o.paper_epochs ? "epochs - 5 for the first half of the layers, + 5 for the rest" : "constant",
+                             block_epochs,
+                             o.lr,
+                             o.smooth,
+                             o.smooth ? "q/k/v and gate/up inputs (into the norms), v_proj -> o_proj, q_proj -> k_proj (one scale per rotary pair)" : "",
+                             method.needs_aligned ? "q-realign" : "reconstruction",
+                             o.fp_targets ? "full-precision model (inputs propagated in full precision)"
+                                          : "full-precision block on the quantized model's inputs",
+                             probes_from};
+  if (method.needs_base)
+    run.aaq = RunRecord::Aaq{fs::absolute(o.base_dir).string(),
+                             o.teacher_dir.empty() ? "the model itself in full precision" : fs::absolute(o.teacher_dir).string(),
+                             o.lambda, o.lr, o.top_k, o.epochs};
+  run.notes = result.notes;
+  run.training_loss = result.loss_curve;
+  run.seconds = result.seconds;
+  return run;
+}
+
 }  // namespace
+
+QuantizeOptions QuantizeOptions::for_method(QuantMethod method) {
+  QuantizeOptions o;
+  o.method = method;
+  o.lr = info(method).learning_rate;
+  o.rotate = info(method).rotate;
+  return o;
+}
 
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir) {
   const auto t0 = std::chrono::steady_clock::now();
-  static const std::vector<std::string> methods = {"rtn", "gptq", "lwc", "q-realign", "aaq"};
-  if (std::find(methods.begin(), methods.end(), options.method) == methods.end())
-    throw Error("unknown method '" + options.method + "' (rtn, gptq, lwc, q-realign, aaq)");
-  const bool learned = options.method == "lwc" || options.method == "q-realign";
+  const QuantMethodInfo& method = info(options.method);
+  const bool learned = method.learns_blocks;
   QuantizeOptions o = options;
   if (learned) o.scheme = with_attention_at_activation_bits(o.scheme);
   QuantizeResult result;
@@ -289,10 +426,11 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     result.notes.push_back("queries, keys and values quantized at the activation bits (" + std::to_string(o.scheme.q_bits) +
                            "), as OmniQuant's and Q-realign's code do; a scheme naming kv16 keeps them in full precision");
   if (learned && o.scheme.gguf_exact())
-    throw Error(o.method + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
-  if (o.method == "aaq" && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
-  if (o.method == "q-realign" && o.aligned_dir.empty() && o.probes_dir.empty())
+    throw Error(std::string(method.name) + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
+  if (method.needs_base && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
+  if (method.needs_aligned && o.aligned_dir.empty() && o.probes_dir.empty())
     throw Error(std::string("q-realign needs probes") + kOwnProbes);
+  if (o.random_probes && !method.needs_aligned) throw Error("random probes are a control for q-realign only");
   if (run_dir.empty()) throw Error("no run folder given");
   // Before the work, so an output that may not be written fails at once.
   StagedFolder out(run_dir, OutputKind::QuantRun, o.replace, {model_dir, o.aligned_dir, o.base_dir});
@@ -301,75 +439,9 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   const ModelConfig& c = model->config();
   auto weights = std::make_shared<const Checkpoint>(model_dir);
 
-  // Calibration: chat-templated prompts, truncated to seq_len tokens, batched with left padding.
-  std::vector<Prompt> calibration;
-  std::vector<Stratum> composition;
-  std::vector<Llama::Batch> batches;
-  std::vector<torch::Tensor> batch_malicious;
-  if (o.method != "rtn") {
-    const CalibrationDraw draw = draw_calibration(o.prompts, o.samples, o.ratio, o.seed);
-    calibration = draw.prompts;
-    composition = draw.composition;
-    auto encoded = encode_prompts(*model, calibration, true);
-    for (auto& e : encoded)
-      if (int(e.size()) > o.seq_len) e.resize(size_t(o.seq_len));
-    for (size_t at = 0; at < encoded.size(); at += size_t(o.batch_size)) {
-      const size_t end = std::min(encoded.size(), at + size_t(o.batch_size));
-      size_t T = 0;
-      for (size_t i = at; i < end; ++i) T = std::max(T, encoded[i].size());
-      const int64_t B = int64_t(end - at);
-      torch::Tensor tokens = torch::zeros({B, int64_t(T)}, torch::kInt64), mask = torch::zeros({B, int64_t(T)}, torch::kInt64);
-      for (int64_t b = 0; b < B; ++b) {
-        const auto& e = encoded[at + size_t(b)];
-        const int64_t off = int64_t(T - e.size());
-        for (size_t j = 0; j < e.size(); ++j) tokens[b][off + int64_t(j)] = e[j];
-        mask[b].narrow(0, off, int64_t(e.size())).fill_(1);
-      }
-      batches.push_back({tokens, mask});
-      std::vector<int64_t> labels;
-      for (size_t i = at; i < end; ++i) labels.push_back(calibration[i].label);
-      batch_malicious.push_back(torch::tensor(labels).to(torch::kBool));
-    }
-  }
-  // Q-realign's per-layer probes come from the aligned model, as the paper's code fits them:
-  // read from a probe folder of it, or fitted on its activations of the calibration prompts.
-  std::vector<LayerProbe> probes;
-  std::string probes_from;
-  if (o.method == "q-realign") {
-    if (!o.probes_dir.empty()) {
-      ProbeFolder pf = read_probe_folder(o.probes_dir);
-      if (same_path(pf.model, model_dir)) throw Error(o.probes_dir, std::string("these probes were fitted on ") + model_dir + kOwnProbes);
-      if (int64_t(pf.layers.size()) != c.num_layers || pf.layers.front().w.size() != size_t(c.hidden_size))
-        throw Error(o.probes_dir, "its probes (" + std::to_string(pf.layers.size()) + " layers of " +
-                                      std::to_string(pf.layers.front().w.size()) + ") do not fit " + model_dir);
-      probes = std::move(pf.layers);
-      probes_from = fs::absolute(o.probes_dir).string() + " (fitted on " + pf.model + ")";
-    } else {
-      if (same_path(o.aligned_dir, model_dir)) throw Error(o.aligned_dir, std::string("is the model being quantized") + kOwnProbes);
-      const auto probe_model = Model::load(o.aligned_dir);
-      if (probe_model->config().num_layers != c.num_layers || probe_model->config().hidden_size != c.hidden_size)
-        throw Error(o.aligned_dir, "the aligned model's shape differs from " + model_dir);
-      ProbeOptions po;
-      po.progress = o.progress;
-      po.cv_folds = 0;  // only the probes are needed
-      probes = run_probe(*probe_model, calibration, po, "").layers;
-      probes_from = fs::absolute(o.aligned_dir).string() + " (fitted on the calibration prompts)";
-    }
-  }
-
-  if (o.random_probes) {
-    if (o.method != "q-realign") throw Error("random probes are a control for q-realign only");
-    torch::manual_seed(o.seed + 7);
-    for (LayerProbe& p : probes) {
-      const torch::Tensor w = torch::tensor(p.w);
-      const int64_t nonzero = std::max<int64_t>(1, w.ne(0).sum().item<int64_t>());
-      torch::Tensor r = torch::zeros_like(w);
-      r.index_put_({torch::randperm(w.numel()).narrow(0, 0, nonzero)}, torch::randn({nonzero}));
-      r = r * (w.norm() / r.norm().clamp_min(1e-12));
-      p.w.assign(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
-    }
-    probes_from += ", replaced by random sparse probes of the same norm and sparsity (control)";
-  }
+  const CalibrationBatches cal = method.calibrated ? calibration_batches(*model, o) : CalibrationBatches{};
+  const std::vector<Llama::Batch>& batches = cal.batches;
+  const AlignedProbes probes = method.needs_aligned ? aligned_probes(model_dir, c, cal.prompts, o) : AlignedProbes{};
 
   // The weights the run starts from: the checkpoint's, or with the residual stream rotated (the
   // rotated model computes the same function; its output head is untied from the embeddings).
@@ -391,7 +463,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     return o.rotate ? merged(p, rotate_layer(c, i, fetch, rotation)) : p;
   };
   std::vector<LayerSmoothing> aaq_smoothing;
-  if (o.method == "aaq") aaq_smoothing = train_aaq(c, cq, weights, globals, layer_params, batches, o, result);
+  if (o.method == QuantMethod::Aaq) aaq_smoothing = train_aaq(c, cq, weights, globals, layer_params, batches, o, result);
 
   nlohmann::json log = nlohmann::json::array();
   std::vector<int> block_epochs;
@@ -401,7 +473,6 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     if (o.rotate) write_quant_layer(tmp.string(), -1, {}, o.scheme, merged(globals, {{kResidualRotation, rotation}}));
     for (int64_t i = 0; i < c.num_layers; ++i) {
       o.progress.step(i, c.num_layers, "quantizing layers");
-      const std::string point = "layer." + std::to_string(i);
       const Params fp_layer = layer_params(i);
       // LWC (+ LET): learn this block's clip factors and smoothing, every weight frozen.
       LearnedBlock learned_block;
@@ -411,30 +482,18 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
         Llama(cq, weights, merged(globals, fp_layer)).run_block(i, target, nullptr);
         const int epochs = !o.paper_epochs ? o.epochs : i < c.num_layers / 2 ? std::max(1, o.epochs - 5) : o.epochs + 5;
         block_epochs.push_back(epochs);
-        learned_block = learn_block(cq, weights, globals, fp_layer, i, epochs, states, target, batches, batch_malicious, probes, o, result);
+        learned_block = learn_block(cq, weights, globals, fp_layer, i, epochs, states, target, batches, cal.malicious, probes.layers, o, result);
         if (o.fp_targets) fp_states = std::move(target);
       }
-      const LayerSmoothing* smoothing = o.method == "aaq" ? &aaq_smoothing[size_t(i)]
+      const LayerSmoothing* smoothing = o.method == QuantMethod::Aaq ? &aaq_smoothing[size_t(i)]
                                         : learned_block.smoothing ? &*learned_block.smoothing
                                                                   : nullptr;
       const Params layer = smoothing ? apply_smoothing(cq, fp_layer, i, *smoothing) : fp_layer;
       const Llama ref(cq, weights, merged(globals, layer));
-      // GPTQ (and AAQ, whose learned transforms are followed by GPTQ): Hessians of each linear's
-      // inputs, from the states the quantized layers below give.
+      // GPTQ (and AAQ, whose learned transforms are followed by GPTQ) rounds on the Hessians of
+      // each linear's inputs, from the states the quantized layers below give.
       std::map<std::string, HessianAccumulator> hessians;
-      if (o.method == "gptq" || o.method == "aaq") {
-        for (const auto& [linear, input] : kInputs)
-          if (!hessians.count(input))
-            hessians.emplace(input, HessianAccumulator(layer.at("model.layers." + std::to_string(i) + "." + linear + ".weight").size(1)));
-        std::vector<Llama::State> scratch = states;
-        ref.run_block(i, scratch, [&](size_t b, const std::string& name, const torch::Tensor& v) {
-          if (name.rfind(point, 0) != 0) return;
-          auto it = hessians.find(name.substr(point.size()));
-          if (it == hessians.end()) return;
-          const torch::Tensor real = batches[b].mask.reshape({-1}).to(torch::kBool);
-          it->second.add(v.reshape({-1, v.size(-1)}).index({real}));
-        });
-      }
+      if (method.rounds_gptq) hessians = input_hessians(ref, i, layer, states, batches);
       std::map<std::string, QuantizedWeight> quantized;
       Params replaced, dense;
       for (const auto& [name, w] : layer) {
@@ -450,7 +509,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
           return std::string();
         }();
         QuantizedWeight q;
-        if (o.method == "gptq" || o.method == "aaq") {
+        if (method.rounds_gptq) {
           GptqOptions go;
           go.damp = o.damp;
           go.act_order = o.act_order;
@@ -477,59 +536,8 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
     }
     o.progress.step(c.num_layers, c.num_layers, "quantizing layers");
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::vector<std::string> ids;
-    for (const Prompt& p : calibration) ids.push_back(p.id);
-    const nlohmann::json run = {
-        {"safequant", SAFEQUANT_VERSION},
-        {"quantizer_revision", kQuantizerRevision},
-        {"model", fs::absolute(model_dir).string()},
-        {"model_type", c.model_type},
-        {"layers", c.num_layers},
-        {"method", o.method},
-        {"scheme", nlohmann::json::parse(to_json(o.scheme))},
-        {"untied", cq.tie_word_embeddings != c.tie_word_embeddings},
-        {"rotation", o.rotate ? nlohmann::json{{"kind", (c.hidden_size & (c.hidden_size - 1)) == 0 ? "randomized hadamard" : "random orthogonal"},
-                                               {"seed", o.seed}}
-                              : nlohmann::json()},
-        {"calibration",
-         {{"samples", calibration.size()},
-          {"ratio", o.ratio},
-          {"seq_len", o.seq_len},
-          {"seed", o.seed},
-          {"composition", nlohmann::json::parse(strata_json(composition, "drawn"))},
-          {"ids", ids}}},
-        {"gptq", {{"damp", o.damp}, {"act_order", o.act_order}, {"block", 128}}},
-        {"lwc", learned ? nlohmann::json{{"epochs", o.epochs},
-                                         {"epoch_schedule", o.paper_epochs ? "epochs - 5 for the first half of the layers, + 5 for the rest"
-                                                                           : "constant"},
-                                         {"epochs_per_layer", block_epochs},
-                                         {"learning_rate", o.lr},
-                                         {"smoothing", o.smooth},
-                                         {"smoothed", o.smooth ? "q/k/v and gate/up inputs (into the norms), v_proj -> o_proj, q_proj -> k_proj "
-                                                                 "(one scale per rotary pair)"
-                                                               : ""},
-                                         {"objective", o.method == "q-realign" ? "q-realign" : "reconstruction"},
-                                         {"reconstruction_target", o.fp_targets ? "full-precision model (inputs propagated in full precision)"
-                                                                                : "full-precision block on the quantized model's inputs"},
-                                         {"probes_from", probes_from.empty() ? nlohmann::json() : nlohmann::json(probes_from)}}
-                        : nlohmann::json()},
-        {"aaq", o.method == "aaq" ? nlohmann::json{{"base", fs::absolute(o.base_dir).string()},
-                                                   {"teacher", o.teacher_dir.empty() ? "the model itself in full precision"
-                                                                                     : fs::absolute(o.teacher_dir).string()},
-                                                   {"lambda", o.lambda},
-                                                   {"top_k", o.top_k},
-                                                   {"epochs", o.epochs},
-                                                   {"learning_rate", o.lr}}
-                                  : nlohmann::json()},
-        {"notes", result.notes},
-        {"training_loss", [&] {
-           nlohmann::json curve = nlohmann::json::array();
-           for (const auto& [series, value] : result.loss_curve) curve.push_back({{"series", series}, {"value", value}});
-           return curve;
-         }()},
-        {"seconds", result.seconds}};
+    write_run_record(tmp.string(), run_record(model_dir, c, cq, o, cal, probes.from, block_epochs, result));
     write_atomically((tmp / "log.json").string(), [&](std::ostream& s) { s << log.dump(1) << "\n"; });
-    write_atomically((tmp / "run.json").string(), [&](std::ostream& s) { s << run.dump(2) << "\n"; });
   }
   out.commit();
   return result;

@@ -8,13 +8,17 @@
 #include <vector>
 
 #include "core/data/prompt_set.h"
-#include "core/quant/scheme.h"
+#include "core/quantized/quant_method.h"
+#include "core/quantized/scheme.h"
 #include "core/run/progress.h"
 
 namespace sq {
 
 struct QuantizeOptions {
-  std::string method = "rtn";  // rtn | gptq | lwc (clipping, reconstruction) | q-realign | aaq
+  // The options a front end starts from for `method`: its learning rate and rotation defaults.
+  static QuantizeOptions for_method(QuantMethod method);
+
+  QuantMethod method = QuantMethod::Rtn;
   QuantScheme scheme;
   std::vector<Prompt> prompts;  // calibration pool (GPTQ); drawn at `ratio`
   int samples = 200, seq_len = 128, batch_size = 8;
@@ -30,7 +34,7 @@ struct QuantizeOptions {
   // there (inputs propagated in full precision, as OmniQuant does); false: the full-precision
   // block applied to the quantized model's inputs.
   bool fp_targets = true;
-  double lr = 0.05;             // for theta, where clip = sigmoid(theta) starts at sigmoid(4)
+  double lr = 0.05;             // for theta, where clip = sigmoid(theta) starts at sigmoid(4); see for_method
   std::string aligned_dir;      // q-realign: fit the probes on this (aligned) model's activations
   std::string probes_dir;       // q-realign: or take them from a `safequant probe` folder of it
   // q-realign's control: each layer's probe replaced by a random sparse one of the same norm,
@@ -59,11 +63,6 @@ struct QuantizeResult {
     double loss = 0, pull = 0, push = 0;
   } aaq_before, aaq_after;
 };
-
-// Raised whenever a method's result changes for the same options (0.1 +: queries, keys and values
-// at the activation bits for lwc and q-realign, and LET's q·k scales), so that cached runs, such as
-// the efficacy table's, are made again. run.json records it.
-constexpr int kQuantizerRevision = 2;
 
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir);
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "core/quant/quantizer.h"
+#include "core/quantized/quant_method.h"
 #include "core/version.h"
 #include "kernels/fake_quant.h"
 

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/model/text_split.h"
-#include "core/model/unicode_text.h"
+#include "core/text/unicode_text.h"
 
 namespace sq {
 

@@ -7,6 +7,7 @@
 
 #include "core/eval/evaluate.h"
 #include "core/probe/metrics.h"
+#include "core/model/prompt_encoding.h"
 #include "core/probe/probe_run.h"
 #include "core/quant/quantizer.h"
 
@@ -71,8 +72,7 @@ PremiseResult check_premises(const std::string& aligned_dir, const std::string& 
     for (const char* scheme : {"", "w4a4", "w3a16"}) {
       std::string run;
       if (*scheme) {
-        QuantizeOptions qo;
-        qo.method = "rtn";
+        QuantizeOptions qo = QuantizeOptions::for_method(QuantMethod::Rtn);
         qo.scheme = parse_scheme(scheme);
         qo.progress = eo.progress;
         run = (fs::path(o.scratch) / (std::string("rtn-") + scheme)).string();

@@ -13,7 +13,7 @@
 #include "core/model/chat_template.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
-#include "core/model/safetensors.h"
+#include "core/io/safetensors.h"
 #include "core/probe/probe_run.h"
 #include "core/run/resources.h"
 #include "core/version.h"

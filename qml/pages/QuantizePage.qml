@@ -12,8 +12,9 @@ PageFrame {
     summary: qsTr("Quantize the target model block by block (one layer resident at a time) and evaluate the result on the evaluation prompts. RTN and GPTQ are standard PTQ; Q-realign adds the probe objective for malicious calibration prompts; AAQ trains smoothing end to end against the aligned model and away from the base.")
     signal navigate(string key)
     readonly property var quant: Workbench.quantize
+    readonly property var currentMethod: quant.methods[methodBox.currentIndex]
     readonly property var settings: ({
-        method: methodBox.currentText, scheme: schemeBox.editText, samples: samplesBox.value,
+        method: currentMethod.name, scheme: schemeBox.editText, samples: samplesBox.value,
         ratio: Workbench.calibration.ratio, lambda: lambdaBox.value / 100, epochs: epochsBox.value,
         seed: seedBox.value, rotate: rotateBox.checked
     })
@@ -42,7 +43,15 @@ PageFrame {
             Layout.preferredWidth: 420
             Layout.maximumWidth: 420
             Label { text: qsTr("Method") }
-            ComboBox { id: methodBox; objectName: "methodBox"; model: page.quant.methods; currentIndex: 2; Layout.fillWidth: true }
+            ComboBox {
+                id: methodBox; objectName: "methodBox"
+                model: page.quant.methods
+                textRole: "title"
+                currentIndex: page.quant.recommendedMethod
+                Layout.fillWidth: true
+                ToolTip.visible: hovered
+                ToolTip.text: page.currentMethod.summary
+            }
             Label { text: qsTr("Scheme") }
             ComboBox {
                 id: schemeBox; objectName: "schemeBox"
@@ -58,17 +67,17 @@ PageFrame {
             SpinBox { id: samplesBox; from: 1; to: 100000; value: Workbench.calibration.samples; editable: true }
             Label { text: qsTr("λ (AAQ push-away)") }
             SpinBox {
-                id: lambdaBox; from: 0; to: 100; value: 50; stepSize: 5; editable: true
-                enabled: methodBox.currentText === "aaq"
+                id: lambdaBox; from: 0; to: 100; value: Math.round(page.currentMethod.lambda * 100); stepSize: 5; editable: true
+                enabled: page.currentMethod.needsBase
                 textFromValue: v => (v / 100).toFixed(2)
                 valueFromText: t => Math.round(parseFloat(t) * 100)
             }
             Label { text: qsTr("Epochs") }
-            SpinBox { id: epochsBox; from: 1; to: 200; value: 10; editable: true }
+            SpinBox { id: epochsBox; from: 1; to: 200; value: page.currentMethod.epochs; editable: true }
             Label { text: qsTr("Seed") }
             SpinBox { id: seedBox; from: 0; to: 1000000; value: 0; editable: true }
             Label { text: qsTr("Rotation") }
-            CheckBox { id: rotateBox; text: qsTr("Hadamard (QuaRot), for W4A4"); checked: methodBox.currentText === "aaq" }
+            CheckBox { id: rotateBox; text: qsTr("Hadamard (QuaRot), for W4A4"); checked: page.currentMethod.rotate }
             Item { width: 1 }
             RowLayout {
                 PrimaryButton {

@@ -1,43 +1,27 @@
-#include "core/quant/run_folder.h"
+#include "core/quantized/run_folder.h"
 
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
-#include "core/io/json_file.h"
-#include "core/model/llama.h"
-#include "core/model/safetensors.h"
+#include "core/io/safetensors.h"
+#include "core/io/torch_view.h"
 
 namespace sq {
 namespace fs = std::filesystem;
 
 QuantRun read_quant_run(const std::string& dir) {
-  const fs::path path = fs::path(dir) / "run.json";
-  std::ifstream in(path);
-  if (!in) throw Error(dir, "not a quantization run folder (no run.json)");
   QuantRun r;
-  const auto j = parse_json(std::string(std::istreambuf_iterator<char>(in), {}), path.string());
-  try {
-    r.dir = dir;
-    r.model_dir = j.at("model").get<std::string>();
-    r.method = j.at("method").get<std::string>();
-    r.scheme = scheme_from_json(j.at("scheme").dump());
-    r.layers = j.at("layers").get<int64_t>();
-    r.untied = j.value("untied", false);
-  } catch (const nlohmann::json::exception&) {
-    throw Error(path.string(), "not a run.json: needs \"model\", \"method\", \"scheme\" and \"layers\"");
-  }
+  static_cast<RunRecord&>(r) = read_run_record(dir);
+  r.dir = dir;
   return r;
 }
 
-QuantRun read_quant_run_for(const std::string& run_dir, const std::string& model_dir, ModelConfig& config) {
+QuantRun read_quant_run_for(const std::string& run_dir, const std::string& model_dir, int64_t layers) {
   QuantRun run = read_quant_run(run_dir);
-  if (run.layers != config.num_layers)
+  if (run.layers != layers)
     throw Error(run_dir, "this run quantized a " + std::to_string(run.layers) + "-layer model; " + model_dir + " has " +
-                             std::to_string(config.num_layers) + " layers");
-  if (run.untied) config.tie_word_embeddings = false;
+                             std::to_string(layers) + " layers");
   return run;
 }
 

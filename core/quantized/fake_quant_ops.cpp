@@ -1,4 +1,4 @@
-#include "core/quant/fake_quant_ops.h"
+#include "core/quantized/fake_quant_ops.h"
 
 #include "core/error.h"
 #include "kernels/fake_quant.h"

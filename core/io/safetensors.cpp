@@ -1,4 +1,4 @@
-#include "core/model/safetensors.h"
+#include "core/io/safetensors.h"
 
 #include <algorithm>
 #include <cstring>

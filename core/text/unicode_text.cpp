@@ -1,4 +1,4 @@
-#include "core/model/unicode_text.h"
+#include "core/text/unicode_text.h"
 
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>

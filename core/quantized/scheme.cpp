@@ -1,4 +1,4 @@
-#include "core/quant/scheme.h"
+#include "core/quantized/scheme.h"
 
 #include <nlohmann/json.hpp>
 #include <regex>

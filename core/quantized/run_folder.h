@@ -1,30 +1,27 @@
 #pragma once
-// A quantization run folder: run.json (the resolved configuration, calibration ids, timings,
-// log), quant/layer-<i>.safetensors (each quantized linear's integer codes, scales and zero
+// A quantization run folder: run.json (run_record.h), quant/layer-<i>.safetensors (each quantized linear's integer codes, scales and zero
 // points) and log.txt. Written to a temporary folder and renamed into place. Torch-facing.
 #include <torch/torch.h>
 
 #include <map>
 #include <string>
 
-#include "core/model/config.h"
-#include "core/quant/fake_quant_ops.h"
-#include "core/quant/scheme.h"
+#include "core/quantized/fake_quant_ops.h"
+#include "core/quantized/run_record.h"
+#include "core/quantized/scheme.h"
 
 namespace sq {
 
-struct QuantRun {
-  std::string dir, model_dir, method;
-  QuantScheme scheme;
-  int64_t layers = 0;
-  bool untied = false;  // the run unties the output head from the embeddings (rotation)
+// A run folder opened for its tensors: its record (run.json) and where it is.
+struct QuantRun : RunRecord {
+  std::string dir;
 };
 
 // Reads run.json; throws sq::Error naming the folder.
 QuantRun read_quant_run(const std::string& run_dir);
-// The same, for applying the run to the model in `model_dir` whose config is `config`: refuses a
-// run of a model with another depth, and unties the config when the run untied the head.
-QuantRun read_quant_run_for(const std::string& run_dir, const std::string& model_dir, ModelConfig& config);
+// The same, for applying the run to the `layers`-deep model in `model_dir`: refuses a run of a
+// model with another depth. The caller unties the model's head when the run says `untied`.
+QuantRun read_quant_run_for(const std::string& run_dir, const std::string& model_dir, int64_t layers);
 
 // Writes one layer's quantized linears (name -> weight) and the parameters the run changed
 // without quantizing them (`dense`, by checkpoint name). Layer -1: the model-wide parameters

@@ -3,7 +3,7 @@
 // straight-through gradients where training goes through them. Torch-facing.
 #include <torch/torch.h>
 
-#include "core/quant/scheme.h"
+#include "core/quantized/scheme.h"
 
 namespace sq {
 
