@@ -1,28 +1,30 @@
-// The CUDA entry points of a build without nvcc: they say so instead of computing.
-#include "kernels/fake_quant.h"
-#include "kernels/weight_quant.h"
+// The CUDA side of a build without nvcc: no devices, and every CUDA implementation and buffer
+// says so (the entry points already refuse Device::Cuda through require()).
+#include "kernels/kernel_impl.h"
 
 namespace sq::kernels {
+namespace {
 
-bool fake_quant_per_token_symmetric_cuda(const float*, float*, float*, int64_t, int64_t, int,
-                                         std::string* error) {
-  if (error) *error = "this build of SafeQuant has no CUDA kernels (configured without nvcc)";
-  return false;
-}
+[[noreturn]] void absent() { throw KernelError("this build of SafeQuant has no CUDA kernels (configured without nvcc)"); }
 
-bool fake_quant_weight_cuda(const float*, float*, int64_t, int64_t, const WeightGridSpec&, std::string* error) {
-  if (error) *error = "this build of SafeQuant has no CUDA kernels (configured without nvcc)";
-  return false;
-}
-
-bool fake_quant_weight_ste_backward_cuda(const float*, const float*, const float*, float*, float*, int64_t, int64_t,
-                                         const WeightGridSpec&, std::string* error) {
-  if (error) *error = "this build of SafeQuant has no CUDA kernels (configured without nvcc)";
-  return false;
-}
+}  // namespace
 
 int cuda_device_count() { return 0; }
-
 bool cuda_compiled() { return false; }
+
+void fake_quant_per_token_symmetric_cuda(const float*, float*, float*, int64_t, int64_t, int) { absent(); }
+void fake_quant_weight_cuda(const float*, float*, int64_t, int64_t, const WeightGridSpec&, const float*, int32_t*, float*, float*) {
+  absent();
+}
+void fake_quant_with_params_cuda(const float*, float*, int32_t*, int64_t, const GroupParams*, int, GridKind) { absent(); }
+void fake_quant_weight_ste_backward_cuda(const float*, const float*, const float*, float*, float*, int64_t, int64_t,
+                                         const WeightGridSpec&) {
+  absent();
+}
+
+CudaBuffer::CudaBuffer(size_t) { absent(); }
+CudaBuffer::~CudaBuffer() = default;
+void CudaBuffer::upload(const void*) { absent(); }
+void CudaBuffer::download(void*) const { absent(); }
 
 }  // namespace sq::kernels

@@ -1,15 +1,12 @@
-#include "kernels/fake_quant.h"
-
 #include <cmath>
-#include <stdexcept>
 
 #include "kernels/fake_quant_math.h"
+#include "kernels/kernel_impl.h"
 
 namespace sq::kernels {
 
 void fake_quant_per_token_symmetric_cpu(const float* x, float* y, float* scales, int64_t rows,
                                         int64_t cols, int bits) {
-  if (bits < 2 || bits > 16) throw std::invalid_argument("fake quantization: bits must be 2..16");
   const float qmax = symmetric_qmax(bits);
 #pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
   for (int64_t r = 0; r < rows; ++r) {

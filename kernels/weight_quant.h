@@ -1,10 +1,9 @@
 #pragma once
 // Weight fake quantization of a row-major [rows, cols] matrix in groups of `group` columns
-// (group == cols: per output channel; rows * cols with rows == 1: per tensor). Every kernel has a
-// CPU twin; the CUDA entry points report unavailability without CUDA or a device.
+// (group == cols: per output channel; rows * cols with rows == 1: per tensor).
 #include <cstdint>
-#include <string>
 
+#include "kernels/device.h"
 #include "kernels/weight_quant_math.h"
 
 namespace sq::kernels {
@@ -17,23 +16,18 @@ struct WeightGridSpec {
 
 // y = dequantize(quantize(w)). `clip` (nullable) holds one factor per group, row-major
 // [rows, cols / group]; `codes`, `scales`, `zeros` (nullable) receive the integer codes and the
-// per-group scale (as stored) and zero point.
-void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
-                           const float* clip, int32_t* codes, float* scales, float* zeros);
+// per-group scale (as stored) and zero point. Every pointer is in `device`'s memory.
+void fake_quant_weight(Device device, const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
+                       const float* clip, int32_t* codes, float* scales, float* zeros);
 
 // Quantizes n values, value i with params[i] (GPTQ's column-at-a-time step, where each row's
 // group parameters are fixed before the column is reached).
-void fake_quant_with_params_cpu(const float* x, float* y, int32_t* codes, int64_t n, const GroupParams* params, int bits,
-                                GridKind kind);
+void fake_quant_with_params(Device device, const float* x, float* y, int32_t* codes, int64_t n, const GroupParams* params,
+                            int bits, GridKind kind);
 
-// The straight-through backward of fake_quant_weight_cpu with clip factors (free grids only):
+// The straight-through backward of fake_quant_weight with clip factors (free grids only):
 // grad_w [rows, cols] and grad_clip [rows, cols / group] from grad_y.
-void fake_quant_weight_ste_backward_cpu(const float* w, const float* grad_y, const float* clip, float* grad_w, float* grad_clip,
-                                        int64_t rows, int64_t cols, const WeightGridSpec& spec);
-bool fake_quant_weight_ste_backward_cuda(const float* w, const float* grad_y, const float* clip, float* grad_w, float* grad_clip,
-                                         int64_t rows, int64_t cols, const WeightGridSpec& spec, std::string* error);
-
-bool fake_quant_weight_cuda(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
-                            std::string* error);
+void fake_quant_weight_ste_backward(Device device, const float* w, const float* grad_y, const float* clip, float* grad_w,
+                                    float* grad_clip, int64_t rows, int64_t cols, const WeightGridSpec& spec);
 
 }  // namespace sq::kernels

@@ -1,14 +1,10 @@
-#include <stdexcept>
-
-#include "kernels/weight_quant.h"
+#include "kernels/kernel_impl.h"
 
 namespace sq::kernels {
 
 void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols, const WeightGridSpec& spec,
                            const float* clip, int32_t* codes, float* scales, float* zeros) {
   const int64_t group = spec.group > 0 ? spec.group : cols;
-  if (cols % group != 0) throw std::invalid_argument("weight quantization: columns are not a multiple of the group size");
-  if (spec.bits < 2 || spec.bits > 8) throw std::invalid_argument("weight quantization: bits must be 2..8");
   const int64_t groups = cols / group;
 #pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
   for (int64_t r = 0; r < rows; ++r) {
@@ -29,9 +25,6 @@ void fake_quant_weight_cpu(const float* w, float* y, int64_t rows, int64_t cols,
 void fake_quant_weight_ste_backward_cpu(const float* w, const float* grad_y, const float* clip, float* grad_w, float* grad_clip,
                                         int64_t rows, int64_t cols, const WeightGridSpec& spec) {
   const int64_t group = spec.group > 0 ? spec.group : cols;
-  if (cols % group != 0) throw std::invalid_argument("weight quantization: columns are not a multiple of the group size");
-  if (spec.kind != GridKind::Symmetric && spec.kind != GridKind::Asymmetric)
-    throw std::invalid_argument("straight-through backward: llama.cpp block grids have no learnable range");
   const int64_t groups = cols / group;
 #pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
   for (int64_t r = 0; r < rows; ++r)

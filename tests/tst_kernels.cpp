@@ -29,12 +29,12 @@ class TstKernels : public QObject {
     // Row max 1.27 at 8 bits: scale 0.01, so values land on hundredths.
     const std::vector<float> x = {1.27f, -0.504f, 0.016f, 0.0f, /* row 2 */ -2.f, 0.9f, 0.26f, 0.74f};
     std::vector<float> y(8), s(2);
-    fake_quant_per_token_symmetric_cpu(x.data(), y.data(), s.data(), 2, 4, 8);
+    fake_quant_per_token_symmetric(Device::Cpu, x.data(), y.data(), s.data(), 2, 4, 8);
     QCOMPARE(s[0], 1.27f / 127.f);
     const float expect0[] = {1.27f, -0.50f, 0.02f, 0.f};
     for (int i = 0; i < 4; ++i) QVERIFY2(std::fabs(y[static_cast<size_t>(i)] - expect0[i]) < 1e-6f, qPrintable(QString::number(i)));
     // 4 bits: qmax 7, row max 2 -> scale 2/7; 0.9 -> 3.15 -> 3; 0.26 -> 0.91 -> 1; 0.74 -> 2.59 -> 3.
-    fake_quant_per_token_symmetric_cpu(x.data() + 4, y.data(), s.data(), 1, 4, 4);
+    fake_quant_per_token_symmetric(Device::Cpu, x.data() + 4, y.data(), s.data(), 1, 4, 4);
     const float sc = 2.f / 7.f;
     const float expect1[] = {-2.f, 3 * sc, 1 * sc, 3 * sc};
     for (int i = 0; i < 4; ++i) QVERIFY(std::fabs(y[static_cast<size_t>(i)] - expect1[i]) < 1e-6f);
@@ -44,7 +44,7 @@ class TstKernels : public QObject {
     // Row max 7 at 4 bits: scale 1, so 2.5 -> 2 and 3.5 -> 4 and -0.5 -> -0 (ties to even, as torch.round).
     const std::vector<float> x = {7.f, 2.5f, 3.5f, -0.5f};
     std::vector<float> y(4);
-    fake_quant_per_token_symmetric_cpu(x.data(), y.data(), nullptr, 1, 4, 4);
+    fake_quant_per_token_symmetric(Device::Cpu, x.data(), y.data(), nullptr, 1, 4, 4);
     QCOMPARE(y[1], 2.f);
     QCOMPARE(y[2], 4.f);
     QCOMPARE(y[3], 0.f);
@@ -53,7 +53,7 @@ class TstKernels : public QObject {
   void zeroRowStaysZero() {
     const std::vector<float> x(16, 0.f);
     std::vector<float> y(16, 1.f), s(1);
-    fake_quant_per_token_symmetric_cpu(x.data(), y.data(), s.data(), 1, 16, 8);
+    fake_quant_per_token_symmetric(Device::Cpu, x.data(), y.data(), s.data(), 1, 16, 8);
     for (float v : y) QCOMPARE(v, 0.f);
     QVERIFY(std::isfinite(s[0]));
   }
@@ -72,7 +72,7 @@ class TstKernels : public QObject {
     QFETCH(int, cols);
     const auto x = random_rows(rows, cols, 7u + static_cast<unsigned>(bits));
     std::vector<float> y(x.size());
-    fake_quant_per_token_symmetric_cpu(x.data(), y.data(), nullptr, rows, cols, bits);
+    fake_quant_per_token_symmetric(Device::Cpu, x.data(), y.data(), nullptr, rows, cols, bits);
     const double qmax = std::pow(2.0, bits - 1) - 1;
     for (int r = 0; r < rows; ++r) {
       double amax = 0;
@@ -93,8 +93,8 @@ class TstKernels : public QObject {
 
   void rejectsBadBits() {
     float x = 1.f, y = 0.f;
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, fake_quant_per_token_symmetric_cpu(&x, &y, nullptr, 1, 1, 1));
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, fake_quant_per_token_symmetric_cpu(&x, &y, nullptr, 1, 1, 17));
+    QVERIFY_THROWS_EXCEPTION(KernelError, fake_quant_per_token_symmetric(Device::Cpu, &x, &y, nullptr, 1, 1, 1));
+    QVERIFY_THROWS_EXCEPTION(KernelError, fake_quant_per_token_symmetric(Device::Cpu, &x, &y, nullptr, 1, 1, 17));
   }
 
   void halfConversions() {
@@ -113,19 +113,19 @@ class TstKernels : public QObject {
     const std::vector<float> w = {-1.f, 0.4f, 1.6f, 2.f};
     std::vector<float> y(4), s(1), z(1);
     std::vector<int32_t> q(4);
-    fake_quant_weight_cpu(w.data(), y.data(), 1, 4, {2, GridKind::Asymmetric, 0}, nullptr, q.data(), s.data(), z.data());
+    fake_quant_weight(Device::Cpu, w.data(), y.data(), 1, 4, {2, GridKind::Asymmetric, 0}, nullptr, q.data(), s.data(), z.data());
     QCOMPARE(s[0], 1.f);
     QCOMPARE(z[0], 1.f);
     QCOMPARE(q, (std::vector<int32_t>{0, 1, 3, 3}));
     QCOMPARE(y, (std::vector<float>{-1.f, 0.f, 2.f, 2.f}));
     // Clipping to half the range: [-0.5, 1], scale 0.5, zero 1.
     const float clip = 0.5f;
-    fake_quant_weight_cpu(w.data(), y.data(), 1, 4, {2, GridKind::Asymmetric, 0}, &clip, q.data(), s.data(), z.data());
+    fake_quant_weight(Device::Cpu, w.data(), y.data(), 1, 4, {2, GridKind::Asymmetric, 0}, &clip, q.data(), s.data(), z.data());
     QCOMPARE(s[0], 0.5f);
     QCOMPARE(y, (std::vector<float>{-0.5f, 0.5f, 1.f, 1.f}));
     // Symmetric 4 bits, two groups of two: scales 1/7 and 4/7.
     const std::vector<float> w2 = {1.f, -0.6f, 4.f, 1.f};
-    fake_quant_weight_cpu(w2.data(), y.data(), 1, 4, {4, GridKind::Symmetric, 2}, nullptr, q.data(), nullptr, nullptr);
+    fake_quant_weight(Device::Cpu, w2.data(), y.data(), 1, 4, {4, GridKind::Symmetric, 2}, nullptr, q.data(), nullptr, nullptr);
     QCOMPARE(q, (std::vector<int32_t>{7, -4, 7, 2}));  // -4.2 -> -4, 1.75 -> 2
   }
 
@@ -138,7 +138,7 @@ class TstKernels : public QObject {
     x[5] = 0.f;
     std::vector<float> y(64), s(2);
     std::vector<int32_t> q(64);
-    fake_quant_weight_cpu(x.data(), y.data(), 1, 64, {8, GridKind::GgufQ8_0, 32}, nullptr, q.data(), s.data(), nullptr);
+    fake_quant_weight(Device::Cpu, x.data(), y.data(), 1, 64, {8, GridKind::GgufQ8_0, 32}, nullptr, q.data(), s.data(), nullptr);
     for (int b = 0; b < 2; ++b) {
       float amax = 0;
       for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[size_t(b * 32 + j)]));
@@ -151,7 +151,7 @@ class TstKernels : public QObject {
         QCOMPARE(y[size_t(b * 32 + j)], float(code) * dh);
       }
     }
-    fake_quant_weight_cpu(x.data(), y.data(), 1, 64, {4, GridKind::GgufQ4_0, 32}, nullptr, q.data(), s.data(), nullptr);
+    fake_quant_weight(Device::Cpu, x.data(), y.data(), 1, 64, {4, GridKind::GgufQ4_0, 32}, nullptr, q.data(), s.data(), nullptr);
     for (int b = 0; b < 2; ++b) {
       float amax = 0, max = 0;
       for (int j = 0; j < 32; ++j) {
@@ -169,30 +169,40 @@ class TstKernels : public QObject {
   }
 
   void cudaMatchesCpu() {
-    std::string error;
-    const auto x = random_rows(32, 1000, 3);
-    std::vector<float> cpu(x.size()), gpu(x.size()), s_cpu(32), s_gpu(32);
-    fake_quant_per_token_symmetric_cpu(x.data(), cpu.data(), s_cpu.data(), 32, 1000, 4);
+    const auto x = random_rows(32, 1000, 3), gy = random_rows(32, 1000, 4);
+    std::vector<float> cpu(x.size()), s_cpu(32), wc(x.size()), clip(32 * 25, 0.9f), gw_cpu(x.size()), gc_cpu(clip.size());
+    const WeightGridSpec spec{4, GridKind::Asymmetric, 40};
+    fake_quant_per_token_symmetric(Device::Cpu, x.data(), cpu.data(), s_cpu.data(), 32, 1000, 4);
+    fake_quant_weight(Device::Cpu, x.data(), wc.data(), 32, 1000, spec, clip.data(), nullptr, nullptr, nullptr);
+    fake_quant_weight_ste_backward(Device::Cpu, x.data(), gy.data(), clip.data(), gw_cpu.data(), gc_cpu.data(), 32, 1000, spec);
     if (cuda_device_count() == 0) {
-      QVERIFY(!fake_quant_per_token_symmetric_cuda(x.data(), gpu.data(), nullptr, 32, 1000, 4, &error));
-      QVERIFY(!error.empty());
+      // The same entry point refuses the device, saying why, before touching the pointers.
+      const QString why = cuda_compiled() ? "no CUDA device available" : "this build of SafeQuant has no CUDA kernels";
+      try {
+        fake_quant_per_token_symmetric(Device::Cuda, x.data(), cpu.data(), nullptr, 32, 1000, 4);
+        QFAIL("Device::Cuda ran without a device");
+      } catch (const KernelError& e) {
+        QVERIFY2(QString(e.what()).contains(why), e.what());
+      }
+      QVERIFY_THROWS_EXCEPTION(KernelError, CudaBuffer(16));
       QSKIP(cuda_compiled() ? "CUDA kernels built, but no CUDA device here" : "built without CUDA");
     }
-    QVERIFY2(fake_quant_per_token_symmetric_cuda(x.data(), gpu.data(), s_gpu.data(), 32, 1000, 4, &error), error.c_str());
-    for (size_t i = 0; i < s_cpu.size(); ++i) QCOMPARE(s_gpu[i], s_cpu[i]);
-    for (size_t i = 0; i < cpu.size(); ++i) QCOMPARE(gpu[i], cpu[i]);
-    std::vector<float> wc(x.size()), wg(x.size());
-    fake_quant_weight_cpu(x.data(), wc.data(), 32, 1000, {4, GridKind::Asymmetric, 40}, nullptr, nullptr, nullptr, nullptr);
-    QVERIFY2(fake_quant_weight_cuda(x.data(), wg.data(), 32, 1000, {4, GridKind::Asymmetric, 40}, &error), error.c_str());
+    const size_t bytes = x.size() * sizeof(float);
+    CudaBuffer dx(bytes), dy(bytes), ds(32 * sizeof(float)), dgy(bytes), dclip(clip.size() * sizeof(float)), dgw(bytes),
+        dgc(clip.size() * sizeof(float));
+    dx.upload(x.data()), dgy.upload(gy.data()), dclip.upload(clip.data());
+    std::vector<float> gpu(x.size()), s_gpu(32), wg(x.size()), gw_gpu(x.size()), gc_gpu(clip.size());
+    fake_quant_per_token_symmetric(Device::Cuda, dx.as<float>(), dy.as<float>(), ds.as<float>(), 32, 1000, 4);
+    dy.download(gpu.data()), ds.download(s_gpu.data());
+    QCOMPARE(s_gpu, s_cpu);
+    QCOMPARE(gpu, cpu);
+    fake_quant_weight(Device::Cuda, dx.as<float>(), dy.as<float>(), 32, 1000, spec, dclip.as<float>(), nullptr, nullptr, nullptr);
+    dy.download(wg.data());
     QCOMPARE(wg, wc);
     // The straight-through backward: same per-group math, so the same bits.
-    const auto gy = random_rows(32, 1000, 4);
-    std::vector<float> clip(32 * 25, 0.9f), gw_cpu(x.size()), gw_gpu(x.size()), gc_cpu(clip.size()), gc_gpu(clip.size());
-    fake_quant_weight_ste_backward_cpu(x.data(), gy.data(), clip.data(), gw_cpu.data(), gc_cpu.data(), 32, 1000,
-                                       {4, GridKind::Asymmetric, 40});
-    QVERIFY2(fake_quant_weight_ste_backward_cuda(x.data(), gy.data(), clip.data(), gw_gpu.data(), gc_gpu.data(), 32, 1000,
-                                                 {4, GridKind::Asymmetric, 40}, &error),
-             error.c_str());
+    fake_quant_weight_ste_backward(Device::Cuda, dx.as<float>(), dgy.as<float>(), dclip.as<float>(), dgw.as<float>(), dgc.as<float>(),
+                                   32, 1000, spec);
+    dgw.download(gw_gpu.data()), dgc.download(gc_gpu.data());
     QCOMPARE(gw_gpu, gw_cpu);
     QCOMPARE(gc_gpu, gc_cpu);
   }
@@ -202,7 +212,7 @@ class TstKernels : public QObject {
   void straightThroughBackwardByHand() {
     const std::vector<float> w = {0.7f, -0.35f, 0.2f, 0.0f}, gy = {1.f, 1.f, 1.f, 1.f};
     float gw[4], gclip;
-    fake_quant_weight_ste_backward_cpu(w.data(), gy.data(), std::vector<float>{1.f}.data(), gw, &gclip, 1, 4, {4, GridKind::Symmetric, 4});
+    fake_quant_weight_ste_backward(Device::Cpu, w.data(), gy.data(), std::vector<float>{1.f}.data(), gw, &gclip, 1, 4, {4, GridKind::Symmetric, 4});
     const float s = 0.7f / 7.f;  // qmax 7
     float g_s = 0.f;
     for (float v : w) g_s += std::rint(v / s) - v / s;
@@ -210,8 +220,8 @@ class TstKernels : public QObject {
     QCOMPARE(gw[2], 1.f);
     QVERIFY(std::abs(gw[0] - (1.f + g_s / 7.f)) < 1e-6f);  // max |w| also receives the range's gradient
     QVERIFY(std::abs(gclip - g_s * 0.7f / 7.f) < 1e-6f);
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                             fake_quant_weight_ste_backward_cpu(w.data(), gy.data(), &gclip, gw, &gclip, 1, 4, {8, GridKind::GgufQ8_0, 4}));
+    QVERIFY_THROWS_EXCEPTION(KernelError,
+                             fake_quant_weight_ste_backward(Device::Cpu, w.data(), gy.data(), &gclip, gw, &gclip, 1, 4, {8, GridKind::GgufQ8_0, 4}));
   }
 };
 

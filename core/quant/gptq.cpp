@@ -67,7 +67,7 @@ GptqResult gptq_quantize(const torch::Tensor& w_in, const torch::Tensor& hessian
   const int64_t groups = cols / g;
   torch::Tensor scales = torch::empty({rows, groups}), zeros = torch::empty({rows, groups});
   auto fix_params = [&](int64_t col) {
-    const torch::Tensor block = W.narrow(1, col, g).to(torch::kFloat32).contiguous();
+    const torch::Tensor block = W.narrow(1, col, g).to(torch::kCPU, torch::kFloat32).contiguous();  // the column loop runs on the host
     const float* b = block.data_ptr<float>();
     for (int64_t row = 0; row < rows; ++row) {
       params[size_t(row)] = kernels::group_params(b + row * g, g, s.w_bits, s.w_kind, 1.f);
@@ -88,12 +88,12 @@ GptqResult gptq_quantize(const torch::Tensor& w_in, const torch::Tensor& hessian
       // As the reference implementation: a group's parameters come from W, which holds the updates
       // of earlier blocks (in-block updates live in W1 until the block ends).
       if ((i1 + i) % g == 0) fix_params(i1 + i);
-      const torch::Tensor w = W1.select(1, i).to(torch::kFloat32).contiguous();
+      const torch::Tensor w = W1.select(1, i).to(torch::kCPU, torch::kFloat32).contiguous();
       std::copy_n(w.data_ptr<float>(), rows, col_in.begin());
-      kernels::fake_quant_with_params_cpu(col_in.data(), col_out.data(), col_codes.data(), rows, params.data(), s.w_bits,
-                                          s.w_kind);
+      kernels::fake_quant_with_params(kernels::Device::Cpu, col_in.data(), col_out.data(), col_codes.data(), rows, params.data(),
+                                      s.w_bits, s.w_kind);
       const torch::Tensor q = torch::from_blob(col_out.data(), {rows}, torch::kFloat32).to(torch::kFloat64);
-      Q.select(1, i1 + i).copy_(q);
+      Q.select(1, i1 + i).copy_(q);  // copy_ moves it to Q's device
       codes.select(1, i1 + i).copy_(torch::from_blob(col_codes.data(), {rows}, torch::kInt32));
       const double d = U1[i][i].item<double>();
       const torch::Tensor err = (W1.select(1, i) - q) / d;

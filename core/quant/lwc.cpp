@@ -14,11 +14,11 @@ class FakeQuantWeightSte : public torch::autograd::Function<FakeQuantWeightSte> 
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& w, const torch::Tensor& clip, int64_t bits,
                                int64_t kind, int64_t krows, int64_t g) {
     const torch::Tensor wc = w.detach().to(torch::kFloat32).contiguous().view({krows, -1});
-    const torch::Tensor cc = clip.detach().to(torch::kFloat32).contiguous();
+    const torch::Tensor cc = clip.detach().to(w.device(), torch::kFloat32).contiguous();
     torch::Tensor y = torch::empty_like(wc);
     const kernels::WeightGridSpec spec{int(bits), kernels::GridKind(kind), g};
-    kernels::fake_quant_weight_cpu(wc.data_ptr<float>(), y.data_ptr<float>(), krows, wc.size(1), spec, cc.data_ptr<float>(), nullptr,
-                                   nullptr, nullptr);
+    kernels::fake_quant_weight(kernel_device(wc), wc.data_ptr<float>(), y.data_ptr<float>(), krows, wc.size(1), spec,
+                               cc.data_ptr<float>(), nullptr, nullptr, nullptr);
     ctx->save_for_backward({wc, cc});
     ctx->saved_data["bits"] = bits;
     ctx->saved_data["kind"] = kind;
@@ -34,8 +34,8 @@ class FakeQuantWeightSte : public torch::autograd::Function<FakeQuantWeightSte> 
     torch::Tensor gw = torch::empty_like(w), gclip = torch::empty_like(clip);
     const kernels::WeightGridSpec spec{int(ctx->saved_data["bits"].toInt()), kernels::GridKind(ctx->saved_data["kind"].toInt()),
                                        ctx->saved_data["g"].toInt()};
-    kernels::fake_quant_weight_ste_backward_cpu(w.data_ptr<float>(), gy.data_ptr<float>(), clip.data_ptr<float>(), gw.data_ptr<float>(),
-                                                gclip.data_ptr<float>(), w.size(0), w.size(1), spec);
+    kernels::fake_quant_weight_ste_backward(kernel_device(w), w.data_ptr<float>(), gy.data_ptr<float>(), clip.data_ptr<float>(),
+                                            gw.data_ptr<float>(), gclip.data_ptr<float>(), w.size(0), w.size(1), spec);
     return {gw.view(grads[0].sizes()), gclip, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };

@@ -12,7 +12,7 @@ namespace sq {
 
 // The fake-quantized weight as a differentiable function of the weight and the clip factors
 // [rows, groups]: rounding passes gradients straight through, as OmniQuant's round_ste does.
-// Forward and backward are the kernels' (kernels/weight_quant.h), CPU twin here.
+// Forward and backward are the kernels' (kernels/weight_quant.h), on the weights' device.
 torch::Tensor fake_quant_weight_ste(const torch::Tensor& w, const QuantScheme& scheme, const torch::Tensor& clip);
 
 struct BlockObjective {

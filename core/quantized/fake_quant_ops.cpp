@@ -6,12 +6,18 @@
 
 namespace sq {
 
+kernels::Device kernel_device(const torch::Tensor& t) {
+  if (t.is_cpu()) return kernels::Device::Cpu;
+  if (t.is_cuda()) return kernels::Device::Cuda;
+  throw Error("the quantization kernels run on the CPU and CUDA devices, not on " + t.device().str());
+}
+
 torch::Tensor fake_quant_activations(const torch::Tensor& x, int bits) {
   if (bits >= 16) return x;
   const torch::Tensor flat = x.detach().to(torch::kFloat32).contiguous().view({-1, x.size(-1)});
   torch::Tensor out = torch::empty_like(flat);
-  kernels::fake_quant_per_token_symmetric_cpu(flat.data_ptr<float>(), out.data_ptr<float>(), nullptr, flat.size(0),
-                                              flat.size(1), bits);
+  kernels::fake_quant_per_token_symmetric(kernel_device(flat), flat.data_ptr<float>(), out.data_ptr<float>(), nullptr, flat.size(0),
+                                          flat.size(1), bits);
   // Straight-through: the value is quantized, the gradient is the identity's.
   return x + (out.view(x.sizes()) - x).detach();
 }
@@ -22,8 +28,8 @@ torch::Tensor fake_quant_per_head(const torch::Tensor& x, int bits) {
   torch::Tensor out = torch::empty_like(flat);
   const int64_t d = flat.size(1), g = d > 128 && d % 128 == 0 ? 128 : d;
   const kernels::WeightGridSpec spec{bits, kernels::GridKind::Asymmetric, g};
-  kernels::fake_quant_weight_cpu(flat.data_ptr<float>(), out.data_ptr<float>(), flat.size(0), d, spec, nullptr, nullptr, nullptr,
-                                 nullptr);
+  kernels::fake_quant_weight(kernel_device(flat), flat.data_ptr<float>(), out.data_ptr<float>(), flat.size(0), d, spec, nullptr,
+                             nullptr, nullptr, nullptr);
   return x + (out.view(x.sizes()) - x).detach();
 }
 
@@ -43,12 +49,13 @@ QuantizedWeight quantize_weight(const torch::Tensor& w_in, const QuantScheme& s,
   const int64_t krows = s.group < 0 ? 1 : rows, kcols = s.group < 0 ? rows * cols : cols;
   const int64_t groups = kcols / g;
   QuantizedWeight q;
-  q.dequant = torch::empty({rows, cols});
-  q.codes = torch::empty({rows, cols}, torch::kInt32);
-  q.scales = torch::empty({krows, groups});
-  q.zeros = torch::empty({krows, groups});
-  const torch::Tensor c = clip.defined() ? clip.detach().to(torch::kFloat32).contiguous() : torch::Tensor();
-  kernels::fake_quant_weight_cpu(w.data_ptr<float>(), q.dequant.data_ptr<float>(), krows, kcols, {s.w_bits, s.w_kind, g},
+  const auto on = w.options();
+  q.dequant = torch::empty({rows, cols}, on);
+  q.codes = torch::empty({rows, cols}, on.dtype(torch::kInt32));
+  q.scales = torch::empty({krows, groups}, on);
+  q.zeros = torch::empty({krows, groups}, on);
+  const torch::Tensor c = clip.defined() ? clip.detach().to(w.device(), torch::kFloat32).contiguous() : torch::Tensor();
+  kernels::fake_quant_weight(kernel_device(w), w.data_ptr<float>(), q.dequant.data_ptr<float>(), krows, kcols, {s.w_bits, s.w_kind, g},
                                  c.defined() ? c.data_ptr<float>() : nullptr, q.codes.data_ptr<int32_t>(),
                                  q.scales.data_ptr<float>(), q.zeros.data_ptr<float>());
   return q;

@@ -4,8 +4,12 @@
 #include <torch/torch.h>
 
 #include "core/quantized/scheme.h"
+#include "kernels/device.h"
 
 namespace sq {
+
+// The kernels' device for a tensor's data; sq::Error for a device they do not run on.
+kernels::Device kernel_device(const torch::Tensor& t);
 
 // Per-token (last dimension) symmetric fake quantization; gradients pass straight through.
 torch::Tensor fake_quant_activations(const torch::Tensor& x, int bits);
