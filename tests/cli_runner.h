@@ -18,7 +18,8 @@ inline CliResult runProgram(const QString& program, const QStringList& args, int
   p.setArguments(args);
   if (!env.isEmpty()) {
     QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
-    for (const QString& kv : env) e.insert(kv.section(QLatin1Char('='), 0, 0), kv.section(QLatin1Char('='), 1));
+    for (const QString& kv : env)  // "NAME=value" sets, "-NAME" removes
+      kv.startsWith(QLatin1Char('-')) ? e.remove(kv.mid(1)) : e.insert(kv.section(QLatin1Char('='), 0, 0), kv.section(QLatin1Char('='), 1));
     p.setProcessEnvironment(e);
   }
   p.start();

@@ -9,6 +9,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <limits>
+#include <memory>
+#include <thread>
 
 #include "core/error.h"
 #include "core/eval/evaluate.h"
@@ -18,6 +20,7 @@
 #include "core/model/llama.h"
 #include "core/model/model.h"
 #include "core/model/tokenizer.h"
+#include "core/run/threads.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
 #include "tests/tiny_model.h"
@@ -430,6 +433,25 @@ class TstModel : public QObject {
     const CliResult r = runCli({"tokenize", "--tokenizer", SQ_SOURCE_DIR "/tests/data/tokenizers/gpt2/tokenizer.json", "--input", file});
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     QCOMPARE(r.out, QStringLiteral("[15496,995]\n[11545,198,6615]\n"));
+  }
+
+  // Threads follow the cores other processes leave free: with a busy loop on every core, one.
+  // Last: from here on the count follows the machine.
+  void threadsFitTheFreeCores() {
+    if (qEnvironmentVariableIsSet("OMP_NUM_THREADS")) QSKIP("OMP_NUM_THREADS fixes the count here");
+    const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    sq::start_thread_fitting();
+    QCOMPARE(QString::fromUtf8(sq::thread_policy()), QStringLiteral("fitted to the free cores of %1").arg(cores));
+    std::vector<std::unique_ptr<QProcess>> busy;
+    for (int i = 0; i < cores; ++i) {
+      busy.push_back(std::make_unique<QProcess>());
+      busy.back()->start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), QStringLiteral("while :; do :; done")});
+      QVERIFY(busy.back()->waitForStarted());
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(sq::fitted_threads(), 1, 10000);
+    sq::fit_threads();  // the compute thread applies it
+    QCOMPARE(at::get_num_threads(), 1);
+    for (auto& p : busy) p->kill(), p->waitForFinished();
   }
 };
 

@@ -6,6 +6,7 @@
 #include "app/cli/progress_bar.h"
 #include "core/eval/efficacy.h"
 #include "core/run/system_info.h"
+#include "core/run/threads.h"
 #include "core/zoo/zoo.h"
 
 namespace sq::cli {
@@ -40,7 +41,7 @@ int run_efficacy(const Args& a) {
     }
   o.command += " --out " + o.out;
   o.progress = progress_bar(a);
-  sq::use_all_cores();
+  sq::start_thread_fitting();
   const EfficacyResult r = run_efficacy(o);
   std::printf("%s", r.markdown.c_str());
   for (const std::string& g : r.goals_missed) std::fprintf(stderr, "efficacy: GOAL MISSED: %s\n", g.c_str());

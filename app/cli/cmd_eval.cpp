@@ -10,6 +10,7 @@
 #include "core/io/atomic_file.h"
 #include "core/run/resources.h"
 #include "core/run/system_info.h"
+#include "core/run/threads.h"
 
 namespace sq::cli {
 
@@ -32,7 +33,7 @@ int run_eval(const Args& a) {
   const std::string list = a.get("refusals", kDefaultRefusalList);
   const RefusalMatcher refusals = RefusalMatcher::from_choice(list, data_file("refusal_prefixes.json"));
   const std::vector<Prompt> prompts = load_prompt_files(files);
-  sq::use_all_cores();
+  sq::start_thread_fitting();
   std::vector<EvalReport> reports;
   // Several models, or one model and its quantization runs.
   std::vector<std::pair<std::string, std::string>> subjects;

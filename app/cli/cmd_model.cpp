@@ -10,6 +10,7 @@
 #include "core/model/chat_template.h"
 #include "core/model/model.h"
 #include "core/run/system_info.h"
+#include "core/run/threads.h"
 
 namespace sq::cli {
 namespace {
@@ -70,7 +71,7 @@ int run_tokenize(const Args& a) {
 
 int run_logits(const Args& a) {
   const auto tokens = parse_tokens(a.required("tokens"));
-  sq::use_all_cores();
+  sq::start_thread_fitting();
   const auto model = Model::load(a.required("model"), a.get("quant"), a.has("verify"));
   const json out = {{"tokens", tokens}, {"logits", model->logits(tokens)}};
   if (a.has("out")) {
@@ -86,7 +87,7 @@ int run_generate(const Args& a) {
   GenerateOptions o;
   o.max_new_tokens = a.get_int("max-new", 64);
   if (o.max_new_tokens < 0) throw UsageError("--max-new must be 0 or more");
-  sq::use_all_cores();
+  sq::start_thread_fitting();
   const auto model = Model::load(a.required("model"), a.get("quant"), a.has("verify"));
   std::vector<int32_t> prompt;
   if (a.has("tokens")) {

@@ -8,6 +8,7 @@
 #include "app/cli/progress_bar.h"
 #include "core/probe/probe_run.h"
 #include "core/run/system_info.h"
+#include "core/run/threads.h"
 
 namespace sq::cli {
 
@@ -33,7 +34,7 @@ int run_probe(const Args& a) {
   if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
   o.progress = progress_bar(a);
   const std::vector<Prompt> prompts = load_prompt_files(files);
-  sq::use_all_cores();
+  sq::start_thread_fitting();
   // The full-precision model is the reference: its probes and bases are applied unchanged to the
   // activations of each compared model (--quant: the reference under a run, labelled "quantized";
   // --compare LABEL=DIR[@RUN]: another model, under a run or not).

@@ -5,6 +5,7 @@
 #include "app/cli/progress_bar.h"
 #include "core/quant/quantizer.h"
 #include "core/run/system_info.h"
+#include "core/run/threads.h"
 
 namespace sq::cli {
 
@@ -63,7 +64,7 @@ int run_quantize(const Args& a) {
     o.prompts = load_prompt_files(files);
   }
   o.progress = progress_bar(a);
-  sq::use_all_cores();
+  sq::start_thread_fitting();
   const QuantizeResult r = quantize_model(a.required("model"), o, a.required("out"));
   for (const std::string& n : r.notes) std::fprintf(stderr, "quantize: note: %s\n", n.c_str());
   if (!a.has("quiet"))

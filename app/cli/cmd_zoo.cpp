@@ -4,6 +4,7 @@
 #include "app/cli/command.h"
 #include "app/cli/progress_bar.h"
 #include "core/run/system_info.h"
+#include "core/run/threads.h"
 #include "core/zoo/zoo.h"
 
 namespace sq::cli {
@@ -16,7 +17,7 @@ int run_zoo(const Args& a) {
   o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
   o.force = a.has("force");
   o.progress = progress_bar(a);
-  sq::use_all_cores();
+  sq::start_thread_fitting();
   const ZooResult r = build_zoo(o);
   std::printf("%s\n", r.dir.c_str());
   if (!a.has("quiet")) {

@@ -12,6 +12,7 @@
 
 #include "app/studio/studio_options.h"
 #include "core/run/system_info.h"
+#include "core/run/threads.h"
 #include "core/version.h"
 
 Q_IMPORT_QML_PLUGIN(SafeQuantPlugin)
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "safequant-studio: %s\n", qPrintable(options.error));
     return 2;
   }
-  sq::use_all_cores();
+  sq::start_thread_fitting();
   QQuickStyle::setStyle(QStringLiteral("Material"));
 
   QQmlApplicationEngine engine;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/quantized/fake_quant_ops.h"
+#include "core/run/threads.h"
 
 namespace sq {
 namespace {
@@ -239,6 +240,7 @@ torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& m
     cache->keys.resize(static_cast<size_t>(config_.num_layers));
     cache->values.resize(static_cast<size_t>(config_.num_layers));
   }
+  fit_threads();  // to the cores free now: a decode is thousands of forward passes
   State p = prepare(tokens, mask, cache ? cache->length() : 0);
   for (int64_t i = 0; i < config_.num_layers; ++i) p.x = block(i, p.x, p.cos, p.sin, p.bias_mask, cache, hook);
   return logits(p.x);
@@ -257,6 +259,7 @@ std::vector<Llama::State> Llama::embed(const std::vector<Batch>& batches) const 
 
 void Llama::run_block(int64_t i, std::vector<State>& states, const LayerwiseHookFn& hook) const {
   for (size_t b = 0; b < states.size(); ++b) {
+    fit_threads();
     State& s = states[b];
     const HookFn batch_hook = hook ? HookFn([&](const std::string& name, const torch::Tensor& v) { hook(b, name, v); })
                                    : HookFn();

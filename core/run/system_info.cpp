@@ -1,11 +1,11 @@
 #include "core/run/system_info.h"
 
-#include <torch/torch.h>
+#include <torch/version.h>
 
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "core/quantized/quant_method.h"
+#include "core/run/threads.h"
 #include "core/version.h"
 #include "kernels/fake_quant.h"
 
@@ -16,15 +16,11 @@ SystemInfo system_info() {
   s.version = SAFEQUANT_VERSION;
   s.quantizer_revision = kQuantizerRevision;
   s.torch_version = TORCH_VERSION;
-  s.threads = at::get_num_threads();
+  s.threads = fitted_threads();
+  s.thread_policy = thread_policy();
   s.cuda_compiled = kernels::cuda_compiled();
   s.cuda_devices = kernels::cuda_device_count();
   return s;
-}
-
-void use_all_cores() {
-  const unsigned n = std::thread::hardware_concurrency();
-  if (n > 0) at::set_num_threads(static_cast<int>(n));
 }
 
 std::string to_json(const SystemInfo& s) {
@@ -33,7 +29,8 @@ std::string to_json(const SystemInfo& s) {
                         {"torch", s.torch_version},
                         {"threads", s.threads},
                         {"cuda_compiled", s.cuda_compiled},
-                        {"cuda_devices", s.cuda_devices}}
+                        {"cuda_devices", s.cuda_devices},
+                        {"thread_policy", s.thread_policy}}
       .dump(2);
 }
 

@@ -9,15 +9,13 @@ struct SystemInfo {
   std::string version;        // SafeQuant
   int quantizer_revision = 0; // what cached quantization runs are checked against
   std::string torch_version;  // LibTorch
-  int threads = 1;            // intra-op threads in use
+  int threads = 1;            // intra-op threads the compute threads use now
   bool cuda_compiled = false; // CUDA kernels built in
   int cuda_devices = 0;       // usable CUDA devices
+  std::string thread_policy;  // how `threads` is chosen (threads.h)
 };
 
 SystemInfo system_info();
-
-// Sets LibTorch's intra-op threads to every core: its default here is one.
-void use_all_cores();
 
 std::string to_json(const SystemInfo& info);
 

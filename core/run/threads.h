@@ -1,0 +1,24 @@
+#pragma once
+// How many threads LibTorch computes with. A job alone takes every core; jobs that share the
+// machine (two evaluations, a sweep's runs, a build beside them) each take the cores the others
+// leave free. OpenMP threads that wait by spinning on a core another process needs lose nearly
+// all their throughput: two evaluations of the demo model at once, 2 threads each, kept 5 % of
+// their speed alone; at 1 thread each, 92 % (bench_contention).
+namespace sq {
+
+// Starts fitting, once per process: a background thread samples every core's use (/proc/stat)
+// and this process's own (/proc/self/stat) four times a second, and sets the count to the cores
+// that the other processes leave free (at least one). OMP_NUM_THREADS, when set, fixes it.
+void start_thread_fitting();
+
+// Applies the fitted count to the calling thread; the compute loops call it at each forward pass
+// and block (an atomic read when nothing changed). OpenMP keeps the count per thread, so only
+// the computing thread itself can change it.
+void fit_threads();
+
+// The count the compute threads apply now, and how it is chosen ("fitted to the free cores of
+// N" or "fixed by OMP_NUM_THREADS").
+int fitted_threads();
+const char* thread_policy();
+
+}  // namespace sq
