@@ -7,21 +7,24 @@
 #include <fstream>
 #include <set>
 
+#include "core/data/calibration.h"
 #include "core/error.h"
 #include "core/eval/efficacy.h"
+#include "core/experiment/run_pipeline.h"
+#include "core/io/json_file.h"
+#include "core/io/manifest.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
 #include "core/model/prompt_encoding.h"
-#include "core/data/calibration.h"
 #include "core/probe/probe_run.h"
 #include "core/quant/aaq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/lwc.h"
 #include "core/quant/quantizer.h"
 #include "core/quant/rotation.h"
+#include "core/quant/smoothing.h"
 #include "core/quantized/run_folder.h"
 #include "core/quantized/run_record.h"
-#include "core/quant/smoothing.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
 #include "tests/tiny_model.h"
@@ -685,6 +688,76 @@ class TstQuant : public QObject {
     QCOMPARE(QString::fromStdString(sq::read_quant_run(run.toStdString()).scheme.name), QStringLiteral("w4a16-g32"));
     for (const auto& e : fs::directory_iterator(tmp_.path().toStdString()))
       QVERIFY2(e.path().filename().string().find(".killed-run.staging-") == std::string::npos, e.path().c_str());
+  }
+
+  // `safequant run`: one config in, one run folder out (quantized, evaluated, exported); the same
+  // config again is reused; a config that cannot run is refused before any work, naming the key;
+  // a run killed at any step leaves nothing a later run trusts.
+  void runFromOneConfig() {
+    namespace fs = std::filesystem;
+    const std::string zoo = kZoo, dir = tmp_.filePath("pipeline").toStdString();
+    fs::create_directories(dir);
+    auto config = [&](const nlohmann::json& changes) {
+      nlohmann::json c = {{"model", zoo + "/finetuned"},
+                          {"aligned", zoo + "/aligned"},
+                          {"calibration", {zoo + "/data/calibration.jsonl"}},
+                          {"evaluation", {zoo + "/data/heldout_malicious.jsonl", zoo + "/data/heldout_benign.jsonl"}},
+                          {"method", "q-realign"},
+                          {"scheme", "w8a8"},
+                          {"samples", 16},
+                          {"options", {{"epochs", 2}}},
+                          {"eval", {{"max_new_tokens", 8}}},
+                          {"exports", {"gguf-f16"}},
+                          {"out", "run-a"}};
+      if (changes.is_object()) c.merge_patch(changes);
+      std::ofstream(dir + "/config.json") << c.dump(2);
+      return QString::fromStdString(dir + "/config.json");
+    };
+    CliResult r = runCli({"run", config({}), "--quiet"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const std::string out = dir + "/run-a";
+    QCOMPARE(r.out.trimmed(), QString::fromStdString(out));
+    const auto record = nlohmann::json::parse(std::ifstream(out + "/run-config.json"));
+    QVERIFY(record["complete"].get<bool>());
+    QCOMPARE(record["resolved"]["options"]["lr"].get<double>(), 0.05);  // the method's default, filled in
+    QVERIFY(sq::read_run_record(out + "/quant").method == sq::QuantMethod::QRealign);
+    const sq::EvalReport eval = sq::read_eval_json(out + "/eval.json").front();
+    QCOMPARE(eval.n_malicious + eval.n_benign, 80);
+    const sq::Manifest manifest = sq::read_manifest(out + "/exports/gguf-f16");
+    QVERIFY2(manifest.run_json.find(out + "/quant") != std::string::npos, manifest.run_json.c_str());  // the run in its place
+    // The same config and inputs: reused, untouched.
+    const auto written = fs::last_write_time(out + "/run-config.json");
+    r = runCli({"run", config({})});
+    QVERIFY2(r.exitCode == 0 && r.err.contains("run: reused " + QString::fromStdString(out)), qPrintable(r.err));
+    QVERIFY(fs::last_write_time(out + "/run-config.json") == written);
+    // Another config at the same folder needs --force.
+    r = runCli({"run", config({{"seed", 1}}), "--quiet"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("--force"), qPrintable(r.err));
+    // Refused before any work, naming the file and the key (exit 2).
+    const std::pair<nlohmann::json, QString> bad[] = {
+        {{{"colour", "red"}}, "\"colour\" is not a key here"},
+        {{{"ratio", 1.5}}, "\"ratio\" must be between 0 and 1, not 1.5"},
+        {{{"samples", "many"}}, "\"samples\" must be a whole number"},
+        {{{"options", {{"lr", 0}}}}, "\"options.lr\" must be positive"},
+        {{{"method", "aaq"}}, "\"base\" is required by aaq"},
+        {{{"evaluation", {"nowhere.jsonl"}}}, "\"evaluation\" names " + QString::fromStdString(dir) + "/nowhere.jsonl, which is not a file"},
+        {{{"out", "run-b"}, {"exports", {"gguf-f16", "gguf-f16"}}}, "\"exports\" names \"gguf-f16\" twice"}};
+    for (const auto& [changes, message] : bad) {
+      r = runCli({"run", config(changes)});
+      QCOMPARE(r.exitCode, 2);
+      QVERIFY2(r.err.contains(QString::fromStdString(dir) + "/config.json: " + message), qPrintable(r.err));
+    }
+    QVERIFY(!fs::exists(dir + "/run-b"));
+    // Killed for real at every step: the folder is absent, or says it is incomplete and is redone.
+    const QString killed = config({{"method", "rtn"}, {"aligned", nullptr}, {"calibration", nullptr}, {"out", "run-k"}});
+    const int kills = killAtEveryStep({"run", killed, "--quiet"}, [&](const QString& step) {
+      const auto j = sq::read_json_file_or_null(dir + "/run-k/run-config.json");
+      QVERIFY2(j.is_null() || !j["complete"].get<bool>(), qPrintable(step));
+    });
+    qInfo("run killed at %d steps", kills);
+    QVERIFY2(kills >= 5, qPrintable(QString::number(kills)));
+    QVERIFY(nlohmann::json::parse(std::ifstream(dir + "/run-k/run-config.json"))["complete"].get<bool>());
   }
 
   // The efficacy table on the tiny zoo, cut to two methods and one seed: the report and its JSON

@@ -34,5 +34,6 @@ int run_zoo(const Args& args);
 int run_quantize(const Args& args);
 int run_export(const Args& args);
 int run_efficacy(const Args& args);
+int run_run(const Args& args);
 
 }  // namespace sq::cli

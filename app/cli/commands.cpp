@@ -194,8 +194,16 @@ const std::vector<Command>& commands() {
         {"check", Option::Flag, "", "print, as JSON, whether each format is allowed and exact; write nothing"}},
        0,
        run_export},
-      {"run", "run CONFIG.json",
-       "The whole pipeline from one config", "The whole pipeline from one config; a run folder out.", {}, 1, nullptr},
+      {"run", "run CONFIG.json [--out DIR] [--force]",
+       "The whole pipeline from one config",
+       "Quantize, evaluate and export as one JSON config says (README: \"One run from a config\"; examples/run.json), into "
+       "one run folder: run-config.json (the resolved config and its hash), quant/ (the quantization run), eval.json and "
+       "exports/<format>/. A complete run of the same resolved config and inputs is reused, not recomputed. An unknown "
+       "key, a wrong type, a value out of range or a missing file is refused before any work, naming the key (exit 2).",
+       {{"out", Option::Value, "DIR", "the run folder (overrides the config's \"out\")"},
+        {"force", Option::Flag, "", "replace a run of another config at the folder (nothing else is ever replaced)"}},
+       1,
+       run_run},
       {"sweep", "sweep CONFIG.json",
        "A grid of runs and their trade-off", "A grid of runs; a table and a Pareto chart out.", {}, 1, nullptr},
   };

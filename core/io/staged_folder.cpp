@@ -21,6 +21,7 @@ const OutputKindInfo& info(OutputKind kind) {
       {OutputKind::Zoo, "a demo zoo", "zoo.json"},
       {OutputKind::Export, "an export", "manifest.json"},
       {OutputKind::Probe, "a probe folder", "probe.json"},
+      {OutputKind::Run, "a pipeline run", "run-config.json"},
   };
   return table[static_cast<int>(kind)];
 }

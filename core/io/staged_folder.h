@@ -10,7 +10,7 @@
 namespace sq {
 
 // The kinds of output folder, each recognised by the file that marks it.
-enum class OutputKind { QuantRun, Zoo, Export, Probe };
+enum class OutputKind { QuantRun, Zoo, Export, Probe, Run };
 
 struct OutputKindInfo {
   OutputKind kind;
