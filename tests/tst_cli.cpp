@@ -41,11 +41,13 @@ class TstCli : public QObject {
     QVERIFY(r.out.contains(QStringLiteral("--help")));
   }
 
-  void notYetBuiltCommandSaysSo() {
-    const CliResult r = runCli({QStringLiteral("sweep"), QStringLiteral("config.json")});
-    QCOMPARE(r.exitCode, 2);
-    QVERIFY(r.err.contains(QStringLiteral("not implemented yet")));
-    QVERIFY(r.out.isEmpty());
+  void missingConfigIsNamed() {
+    for (const char* command : {"run", "sweep"}) {
+      const CliResult r = runCli({QString::fromLatin1(command), QStringLiteral("no-such-config.json")});
+      QCOMPARE(r.exitCode, 2);
+      QVERIFY2(r.err.contains(QStringLiteral("no-such-config.json: ")), qPrintable(r.err));
+      QVERIFY(r.out.isEmpty());
+    }
   }
 
   void unknownCommandAndOption() {

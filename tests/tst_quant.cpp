@@ -760,6 +760,60 @@ class TstQuant : public QObject {
     QVERIFY(nlohmann::json::parse(std::ifstream(dir + "/run-k/run-config.json"))["complete"].get<bool>());
   }
 
+  // `safequant sweep`: a grid expands to runs, made two at a time, gathered into one table; a
+  // second sweep makes nothing again; a run that fails is listed with its log; a grid that
+  // makes a bad config is refused before any work, naming the run and the key.
+  void sweepOverAGrid() {
+    namespace fs = std::filesystem;
+    const std::string zoo = kZoo, dir = tmp_.filePath("sweep").toStdString();
+    fs::create_directories(dir);
+    auto sweep = [&](const nlohmann::json& grid) {
+      const nlohmann::json c = {{"run",
+                                 {{"model", zoo + "/aligned"},
+                                  {"evaluation", {zoo + "/data/heldout_malicious.jsonl", zoo + "/data/heldout_benign.jsonl"}},
+                                  {"method", "rtn"},
+                                  {"scheme", "w8a8"},
+                                  {"eval", {{"max_new_tokens", 6}}}}},
+                                {"grid", grid},
+                                {"out", "grid"}};
+      std::ofstream(dir + "/sweep.json") << c.dump(2);
+      return QString::fromStdString(dir + "/sweep.json");
+    };
+    const nlohmann::json grid = {{"scheme", {"w8a8", "w4a16-g32"}}, {"eval.max_new_tokens", {4, 6}}};
+    CliResult r = runCli({"sweep", sweep(grid), "--jobs", "2"}, 600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("sweep: 4 of 4 runs done"), qPrintable(r.err));
+    const auto table = nlohmann::json::parse(std::ifstream(dir + "/grid/sweep.json"));
+    QCOMPARE(table["runs"].size(), size_t(4));
+    for (const auto& row : table["runs"]) {
+      QCOMPARE(row["status"].get<std::string>(), std::string("done"));
+      QVERIFY(row["harmful_score"].is_number() && row["quant_mb"].get<double>() > 0);
+    }
+    QCOMPARE(table["runs"][1]["dir"].get<std::string>(), dir + "/grid/runs/eval.max_new_tokens=4,scheme=w4a16-g32");
+    std::ifstream csv(dir + "/grid/sweep.csv");
+    int lines = 0;
+    for (std::string line; std::getline(csv, line);) ++lines;
+    QCOMPARE(lines, 5);
+    // Each run's config runs alone, and finds its run done.
+    r = runCli({"run", QString::fromStdString(dir + "/grid/configs/eval.max_new_tokens=6,scheme=w8a8.json")});
+    QVERIFY2(r.exitCode == 0 && r.err.contains("run: reused"), qPrintable(r.err));
+    // Again: nothing to make.
+    r = runCli({"sweep", sweep(grid)});
+    QVERIFY2(r.exitCode == 0 && r.err.contains("4 runs, 4 done before, 0 to make"), qPrintable(r.err));
+    // A run that fails at run time (groups of 128 do not divide the tiny model) is listed with its log.
+    r = runCli({"sweep", sweep({{"scheme", {"w8a8", "w4a16-g128"}}})});
+    QCOMPARE(r.exitCode, 1);
+    const QString log = QString::fromStdString(dir + "/grid/runs/scheme=w4a16-g128.log");
+    QVERIFY2(r.err.contains("sweep: scheme=w4a16-g128 failed; its log: " + log), qPrintable(r.err));
+    QFile f(log);
+    QVERIFY(f.open(QIODevice::ReadOnly) && f.readAll().contains("multiple of the group size"));
+    // A grid value the run config refuses: before any run starts.
+    r = runCli({"sweep", sweep({{"ratio", {0.5, 2}}})});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("sweep.json (run ratio=2): \"ratio\" must be between 0 and 1, not 2"), qPrintable(r.err));
+    QVERIFY(!fs::exists(dir + "/grid/runs/ratio=0.5"));
+  }
+
   // The efficacy table on the tiny zoo, cut to two methods and one seed: the report and its JSON
   // say what was measured, the McNemar p compares with LWC+LET on the same prompts, and a second
   // run reuses the quantization runs it finds.

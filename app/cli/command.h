@@ -1,6 +1,5 @@
 #pragma once
-// The table of `safequant` commands. A command whose `run` is null is part of the contract in
-// CLI.md but not built yet: it answers "not implemented yet" and exits 2.
+// The table of `safequant` commands, each with its usage, help and entry point.
 #include <functional>
 #include <string>
 #include <vector>
@@ -35,5 +34,6 @@ int run_quantize(const Args& args);
 int run_export(const Args& args);
 int run_efficacy(const Args& args);
 int run_run(const Args& args);
+int run_sweep(const Args& args);
 
 }  // namespace sq::cli

@@ -204,8 +204,16 @@ const std::vector<Command>& commands() {
         {"force", Option::Flag, "", "replace a run of another config at the folder (nothing else is ever replaced)"}},
        1,
        run_run},
-      {"sweep", "sweep CONFIG.json",
-       "A grid of runs and their trade-off", "A grid of runs; a table and a Pareto chart out.", {}, 1, nullptr},
+      {"sweep", "sweep CONFIG.json [--jobs N]",
+       "A grid of runs and their trade-off",
+       "A grid of runs: {\"run\": a run config, \"grid\": {\"key\": [values...]}, \"out\": DIR} (README: \"A grid of "
+       "runs\"). Every run the grid expands to is checked before any work; the runs not done yet are made by `safequant "
+       "run`, N at a time, each with its log beside its folder; sweep.json and sweep.csv hold one row per run with every "
+       "swept field and every metric. Runs that failed are listed with their logs (exit 1); running the sweep again makes "
+       "only what is missing.",
+       {{"jobs", Option::Value, "N", "runs at once (default 1); each fits its threads to the cores the others leave free"}},
+       1,
+       run_sweep},
   };
   return table;
 }

@@ -19,14 +19,13 @@ void print_overview(std::ostream& out) {
   for (const Command& c : sq::cli::commands()) {
     std::string line = "  " + c.name;
     line.resize(14, ' ');
-    out << line << c.summary << (c.run ? "" : " (not implemented yet)") << "\n";
+    out << line << c.summary << "\n";
   }
   out << "\nGlobal options: --help, --version\n";
 }
 
 void print_help(const Command& c, std::ostream& out) {
   out << "Usage: safequant " << c.synopsis << "\n\n" << c.description << "\n";
-  if (!c.run) out << "\nThis command is not implemented yet.\n";
   out << "\nOptions:\n";
   std::vector<Option> all = c.options;
   for (const Option& o : sq::cli::common_options()) all.push_back(o);
@@ -63,10 +62,6 @@ int main(int argc, char** argv) {
   if (std::find(rest.begin(), rest.end(), "--help") != rest.end()) {
     print_help(*cmd, std::cout);
     return 0;
-  }
-  if (!cmd->run) {
-    std::cerr << "safequant " << cmd->name << ": not implemented yet\n";
-    return 2;
   }
   std::vector<Option> options = cmd->options;
   for (const Option& o : sq::cli::common_options()) options.push_back(o);

@@ -115,13 +115,17 @@ RunConfig read_run_config(const std::string& path) {
   } catch (const Error& e) {
     throw ConfigError(e.what());
   }
+  return parse_run_config(j, path, fs::absolute(path).parent_path().string());
+}
+
+RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, const std::string& base_dir) {
   if (!j.is_object()) throw ConfigError(path, "a run config is a JSON object");
   const Reader r(j, path, "");
   r.only({"model", "aligned", "base", "calibration", "evaluation", "method", "scheme", "ratio", "samples", "seed", "options", "eval",
           "exports", "out"});
-  const fs::path base = fs::absolute(path).parent_path();
+  const fs::path base = base_dir;
   RunConfig c;
-  c.file = fs::absolute(path).string();
+  c.file = path;
   if (!r.has("model")) r.fail("model", "is required: the model folder to quantize");
   c.model = input(r, "model", r.text("model"), base, true);
   if (!r.has("method")) r.fail("method", "is required (" + quant_method_names() + ")");
@@ -234,13 +238,15 @@ std::string resolved_config_json(const RunConfig& c) {
               {"teacher", q.teacher_dir.empty() ? json() : json(q.teacher_dir)},
               {"probes", q.probes_dir.empty() ? json() : json(q.probes_dir)}}},
             {"eval", {{"max_new_tokens", c.max_new_tokens}, {"truncate", c.truncate}}},
-            {"exports", c.exports},
-            {"quantizer_revision", kQuantizerRevision}};
+            {"exports", c.exports}};
+  if (!c.out.empty()) j["out"] = c.out;
   return j.dump(2);
 }
 
 std::string run_config_hash(const RunConfig& c) {
-  std::string identity = resolved_config_json(c);
+  RunConfig without_out = c;  // where a run is written is not what it computes
+  without_out.out.clear();
+  std::string identity = resolved_config_json(without_out) + "\nquantizer revision " + std::to_string(kQuantizerRevision);
   for (const std::vector<std::string>* files : {&c.calibration, &c.evaluation})
     for (const std::string& f : *files) identity += "\n" + f + " " + sha256_file(f);
   // Model folders are large: their files' sizes and modification times stand for their content.

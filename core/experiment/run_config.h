@@ -4,6 +4,7 @@
 // absolute, every default filled from core's tables) and writes the resolved form, whose hash
 // says whether a finished run already holds its result. Torch-free. The shape is documented in
 // the README ("One run from a config") with an example in examples/run.json.
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -33,10 +34,13 @@ struct RunConfig {
 // Reads and checks CONFIG (relative paths are relative to its folder): ConfigError for anything
 // wrong with it, before any work is done.
 RunConfig read_run_config(const std::string& path);
+// The same for a config already parsed: `path` names it in messages, `base_dir` is where its
+// relative paths start.
+RunConfig parse_run_config(const nlohmann::json& config, const std::string& path, const std::string& base_dir);
 
-// The resolved config as JSON (sorted keys, absolute paths, every default), and its SHA-256 over
-// that text and the identity of every input: each prompt file's SHA-256 and each model folder's
-// files' sizes and modification times.
+// The resolved config as JSON (sorted keys, absolute paths, every default): itself a config
+// that runs the same. Its hash covers that (without "out") and the identity of every input:
+// each prompt file's SHA-256 and each model folder's files' sizes and modification times.
 std::string resolved_config_json(const RunConfig& config);
 std::string run_config_hash(const RunConfig& config);
 

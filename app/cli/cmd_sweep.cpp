@@ -1,0 +1,93 @@
+// `safequant sweep CONFIG.json [--jobs N]`: a grid of runs (core/experiment/sweep.h), each made
+// by `safequant run` in a process of its own (as a cluster's tasks would), N at a time, with the
+// runs done out of all and an ETA; then the table of every run.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "app/cli/command.h"
+#include "core/experiment/sweep.h"
+
+extern char** environ;
+
+namespace sq::cli {
+namespace {
+
+// Starts `safequant run CONFIG` with its output in LOG; returns its pid.
+pid_t start_run(const std::string& config, const std::string& log) {
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
+  std::string exe = "/proc/self/exe", cmd = "run", quiet = "--quiet";
+  std::string cfg = config;
+  char* argv[] = {exe.data(), cmd.data(), cfg.data(), quiet.data(), nullptr};
+  pid_t pid = 0;
+  const int e = posix_spawn(&pid, "/proc/self/exe", &files, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&files);
+  if (e != 0) throw Error(log, "cannot start the run's process");
+  return pid;
+}
+
+}  // namespace
+
+int run_sweep(const Args& a) {
+  if (a.positional().size() != 1) throw UsageError("give one sweep config: safequant sweep CONFIG.json");
+  SweepConfig sweep;
+  try {
+    sweep = read_sweep_config(a.positional()[0]);
+  } catch (const ConfigError& e) {
+    throw UsageError(e.what());
+  }
+  const int jobs = a.get_int("jobs", 1);
+  if (jobs < 1) throw UsageError("--jobs must be at least 1");
+  prepare_sweep_folder(sweep);
+  std::vector<const SweepRun*> pending;
+  for (const SweepRun& run : sweep.runs)
+    if (!sweep_run_done(run)) pending.push_back(&run);
+  const bool quiet = a.has("quiet");
+  const size_t total = sweep.runs.size(), before = total - pending.size();
+  if (!quiet) std::fprintf(stderr, "sweep: %zu runs, %zu done before, %zu to make, %d at a time\n", total, before, pending.size(), jobs);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::map<pid_t, const SweepRun*> running;
+  size_t next = 0, finished = 0, failed = 0;
+  while (next < pending.size() || !running.empty()) {
+    while (next < pending.size() && int(running.size()) < jobs) {
+      const SweepRun* run = pending[next++];
+      running[start_run(sweep_run_config_path(sweep, *run), sweep_run_log_path(sweep, *run))] = run;
+    }
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) break;
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    ++finished;
+    failed += !ok;
+    if (!quiet) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double eta = elapsed / double(finished) * double(pending.size() - finished);
+      std::fprintf(stderr, "sweep: %zu of %zu runs done%s (%s %s), ETA %.0f min\n", before + finished, total,
+                   failed ? (", " + std::to_string(failed) + " failed").c_str() : "", it->second->name.c_str(), ok ? "done" : "FAILED",
+                   eta / 60);
+    }
+    running.erase(it);
+  }
+  const std::vector<SweepRow> rows = gather_sweep(sweep);
+  size_t bad = 0;
+  for (const SweepRow& row : rows)
+    if (row.status != "done") {
+      ++bad;
+      std::fprintf(stderr, "sweep: %s %s; its log: %s\n", row.run->name.c_str(), row.status.c_str(),
+                   sweep_run_log_path(sweep, *row.run).c_str());
+    }
+  std::printf("%s\n", sweep.out.c_str());
+  return bad ? 1 : 0;
+}
+
+}  // namespace sq::cli

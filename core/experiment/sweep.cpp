@@ -1,0 +1,176 @@
+#include "core/experiment/sweep.h"
+
+#include <filesystem>
+#include <functional>
+
+#include "core/experiment/run_pipeline.h"
+#include "core/io/atomic_file.h"
+#include "core/io/json_file.h"
+
+namespace sq {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// "options.epochs" -> {"options", "epochs"}
+std::vector<std::string> key_path(const std::string& key) {
+  std::vector<std::string> parts;
+  size_t at = 0;
+  for (size_t dot; (dot = key.find('.', at)) != std::string::npos; at = dot + 1) parts.push_back(key.substr(at, dot - at));
+  parts.push_back(key.substr(at));
+  return parts;
+}
+
+void set_path(json& j, const std::string& key, const json& value) {
+  json* at = &j;
+  const auto parts = key_path(key);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (!at->contains(parts[i]) || (*at)[parts[i]].is_null()) (*at)[parts[i]] = json::object();
+    at = &(*at)[parts[i]];
+  }
+  (*at)[parts.back()] = value;
+}
+
+std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::string run_name(const json& values) {
+  std::string name;
+  for (const auto& [key, value] : values.items()) name += (name.empty() ? "" : ",") + key + "=" + value_text(value);
+  for (char& ch : name)
+    if (ch == '/' || ch == ' ' || ch == '"' || ch == '\\') ch = '_';
+  return name;
+}
+
+double folder_mb(const fs::path& dir) {
+  double bytes = 0;
+  std::error_code ec;
+  for (const auto& f : fs::recursive_directory_iterator(dir, ec))
+    if (f.is_regular_file(ec)) bytes += double(f.file_size(ec));
+  return bytes / 1e6;
+}
+
+}  // namespace
+
+SweepConfig read_sweep_config(const std::string& path) {
+  json j;
+  try {
+    j = read_json_file(path);
+  } catch (const Error& e) {
+    throw ConfigError(e.what());
+  }
+  if (!j.is_object()) throw ConfigError(path, "a sweep config is a JSON object");
+  for (const auto& [key, value] : j.items())
+    if (key != "run" && key != "grid" && key != "out") throw ConfigError(path, "\"" + key + "\" is not a key here (known: run, grid, out)");
+  if (!j.contains("run") || !j["run"].is_object()) throw ConfigError(path, "\"run\" is required: the run config the grid varies");
+  if (!j.contains("grid") || !j["grid"].is_object() || j["grid"].empty())
+    throw ConfigError(path, "\"grid\" is required: {\"key\": [values...]} for each field to vary");
+  if (!j.contains("out") || !j["out"].is_string() || j["out"].get<std::string>().empty())
+    throw ConfigError(path, "\"out\" is required: the sweep folder");
+  if (j["run"].contains("out")) throw ConfigError(path, "\"run.out\" is the sweep's to choose: each run goes to the sweep's runs/");
+  const fs::path base = fs::absolute(path).parent_path();
+  SweepConfig s;
+  s.file = path;
+  s.out = (base / j["out"].get<std::string>()).lexically_normal().string();
+  std::vector<std::pair<std::string, std::vector<json>>> axes;
+  for (const auto& [key, values] : j["grid"].items()) {
+    if (!values.is_array() || values.empty())
+      throw ConfigError(path, "\"grid." + key + "\" must be a non-empty list of the values to try");
+    s.fields.push_back(key);
+    axes.emplace_back(key, std::vector<json>(values.begin(), values.end()));
+  }
+  // Every combination, the last key varying fastest.
+  std::function<void(size_t, json)> expand = [&](size_t axis, json values) {
+    if (axis == axes.size()) {
+      SweepRun run;
+      run.values = values;
+      run.name = run_name(values);
+      json config = j["run"];
+      for (const auto& [key, value] : values.items()) set_path(config, key, value);
+      config["out"] = (fs::path(s.out) / "runs" / run.name).string();
+      run.config = parse_run_config(config, path + " (run " + run.name + ")", base.string());
+      s.runs.push_back(std::move(run));
+      return;
+    }
+    for (const json& v : axes[axis].second) {
+      json next = values;
+      next[axes[axis].first] = v;
+      expand(axis + 1, next);
+    }
+  };
+  expand(0, json::object());
+  return s;
+}
+
+void prepare_sweep_folder(const SweepConfig& s) {
+  const fs::path dir(s.out), marker = dir / "sweep-config.json";
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_regular_file(marker, ec) && !fs::is_empty(dir, ec))
+    throw Error(s.out, "exists and is not a sweep folder (no sweep-config.json); choose another \"out\"");
+  fs::create_directories(dir / "configs");
+  fs::create_directories(dir / "runs");
+  json record = {{"config_file", fs::absolute(s.file).string()}, {"fields", s.fields}, {"runs", json::array()}};
+  for (const SweepRun& run : s.runs) {
+    record["runs"].push_back({{"name", run.name}, {"values", run.values}});
+    const std::string text = resolved_config_json(run.config);
+    write_atomically(sweep_run_config_path(s, run), [&](std::ostream& out) { out << text << "\n"; });
+  }
+  write_atomically(marker.string(), [&](std::ostream& out) { out << record.dump(2) << "\n"; });
+}
+
+std::string sweep_run_config_path(const SweepConfig& s, const SweepRun& run) {
+  return (fs::path(s.out) / "configs" / (run.name + ".json")).string();
+}
+
+std::string sweep_run_log_path(const SweepConfig& s, const SweepRun& run) {
+  return (fs::path(s.out) / "runs" / (run.name + ".log")).string();
+}
+
+bool sweep_run_done(const SweepRun& run) {
+  const json j = read_json_file_or_null((fs::path(run.config.out) / kRunConfigFile).string());
+  return j.is_object() && j.value("complete", false) && j.value("hash", "") == run_config_hash(run.config);
+}
+
+std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
+  std::vector<SweepRow> rows;
+  json table = json::array();
+  std::string csv;
+  for (const std::string& f : s.fields) csv += f + ",";
+  csv += "status,harmful_score,refusal_rate_benign,task_accuracy,perplexity,quant_mb,seconds,dir\n";
+  for (const SweepRun& run : s.runs) {
+    SweepRow row;
+    row.run = &run;
+    const fs::path dir(run.config.out);
+    if (sweep_run_done(run)) {
+      row.status = "done";
+      if (fs::exists(dir / "eval.json")) row.eval = read_eval_json((dir / "eval.json").string()).front();
+      row.quant_mb = folder_mb(dir / "quant");
+      row.seconds = read_json_file_or_null((dir / kRunConfigFile).string()).value("seconds", 0.0);
+    } else {
+      row.status = fs::exists(sweep_run_log_path(s, run)) ? "failed" : "pending";
+    }
+    auto number = [](const std::optional<double>& v) { return v ? json(*v) : json(); };
+    json entry = run.values;
+    entry["status"] = row.status;
+    entry["harmful_score"] = row.eval ? json(row.eval->harmful_score) : json();
+    entry["refusal_rate_benign"] = row.eval ? json(row.eval->refusal_rate_benign) : json();
+    entry["task_accuracy"] = row.eval ? number(row.eval->task_accuracy) : json();
+    entry["perplexity"] = row.eval ? number(row.eval->perplexity) : json();
+    entry["quant_mb"] = row.quant_mb;
+    entry["seconds"] = row.seconds;
+    entry["dir"] = dir.string();
+    entry["log"] = sweep_run_log_path(s, run);
+    table.push_back(entry);
+    auto cell = [](const json& v) { return v.is_null() ? std::string() : v.is_string() ? v.get<std::string>() : v.dump(); };
+    for (const std::string& f : s.fields) csv += "\"" + cell(run.values[f]) + "\",";
+    csv += row.status + "," + cell(entry["harmful_score"]) + "," + cell(entry["refusal_rate_benign"]) + "," + cell(entry["task_accuracy"]) +
+           "," + cell(entry["perplexity"]) + "," + cell(entry["quant_mb"]) + "," + cell(entry["seconds"]) + ",\"" + dir.string() + "\"\n";
+    rows.push_back(std::move(row));
+  }
+  write_atomically((fs::path(s.out) / "sweep.json").string(),
+                   [&](std::ostream& out) { out << json{{"fields", s.fields}, {"runs", table}}.dump(2) << "\n"; });
+  write_atomically((fs::path(s.out) / "sweep.csv").string(), [&](std::ostream& out) { out << csv; });
+  return rows;
+}
+
+}  // namespace sq

@@ -1,0 +1,55 @@
+#pragma once
+// `safequant sweep`: a grid over a run config's fields, expanded into runs under one sweep folder:
+//   sweep-config.json    the sweep as given, resolved (marks the folder as a sweep)
+//   configs/<name>.json  each run's resolved config, runnable alone with `safequant run`
+//   runs/<name>/         each run's folder (run_pipeline.h); runs/<name>.log its output
+//   sweep.json, sweep.csv one row per run: every swept field and every metric
+// A run's name is its swept values, "method=q-realign,ratio=0.5". Torch-free.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/eval/eval_report.h"
+#include "core/experiment/run_config.h"
+
+namespace sq {
+
+struct SweepRun {
+  std::string name;
+  nlohmann::json values;  // swept key -> value
+  RunConfig config;       // resolved, "out" in the sweep's runs/
+};
+
+struct SweepConfig {
+  std::string file, out;
+  std::vector<std::string> fields;  // the swept keys ("ratio", "options.epochs"), in order
+  std::vector<SweepRun> runs;
+};
+
+// Reads {"run": {a run config}, "grid": {"key": [values...], ...}, "out": "DIR"} and checks every
+// run the grid expands to, before any work: ConfigError names the file, the run and the key.
+SweepConfig read_sweep_config(const std::string& path);
+
+// Makes the sweep folder (or checks that an existing one is this sweep's) and writes
+// sweep-config.json and configs/. sq::Error when the folder holds something else.
+void prepare_sweep_folder(const SweepConfig& sweep);
+
+std::string sweep_run_config_path(const SweepConfig& sweep, const SweepRun& run);
+std::string sweep_run_log_path(const SweepConfig& sweep, const SweepRun& run);
+
+// Is the run's folder a complete run of its current config?
+bool sweep_run_done(const SweepRun& run);
+
+struct SweepRow {
+  const SweepRun* run = nullptr;
+  std::string status;  // "done", "failed" (a log but no complete run) or "pending"
+  std::optional<EvalReport> eval;
+  double quant_mb = 0, seconds = 0;
+};
+
+// Reads every run's folder; writes sweep.json and sweep.csv.
+std::vector<SweepRow> gather_sweep(const SweepConfig& sweep);
+
+}  // namespace sq
