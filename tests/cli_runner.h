@@ -1,6 +1,6 @@
 #pragma once
-// Runs a SafeQuant executable from the build tree and returns what it did, for tests that check
-// the command-line contract end to end.
+// Runs a SafeQuant executable from the build tree (or a program by its absolute path) and returns
+// what it did, for tests that check the command-line contract end to end.
 #include <QProcess>
 #include <QProcessEnvironment>
 #include <QString>
@@ -14,7 +14,7 @@ struct CliResult {
 inline CliResult runProgram(const QString& program, const QStringList& args, int timeoutMs = 300000,
                             const QStringList& env = {}) {
   QProcess p;
-  p.setProgram(QStringLiteral(SQ_BINARY_DIR) + QLatin1Char('/') + program);
+  p.setProgram(program.startsWith(QLatin1Char('/')) ? program : QStringLiteral(SQ_BINARY_DIR) + QLatin1Char('/') + program);
   p.setArguments(args);
   if (!env.isEmpty()) {
     QProcessEnvironment e = QProcessEnvironment::systemEnvironment();

@@ -814,6 +814,60 @@ class TstQuant : public QObject {
     QVERIFY(!fs::exists(dir + "/grid/runs/ratio=0.5"));
   }
 
+  // The same sweep as Slurm scripts: run as the job array's tasks and then the gathering job
+  // would run them (bash, with the task index Slurm sets), they give the table a local sweep
+  // gives. (Submitting through a real Slurm is left to a machine that runs its daemons.)
+  void sweepAsSlurmScripts() {
+    namespace fs = std::filesystem;
+    const std::string zoo = kZoo, dir = tmp_.filePath("slurm").toStdString();
+    fs::create_directories(dir);
+    auto sweep = [&](const std::string& out) {
+      const nlohmann::json c = {{"run",
+                                 {{"model", zoo + "/aligned"},
+                                  {"evaluation", {zoo + "/data/heldout_malicious.jsonl"}},
+                                  {"method", "rtn"},
+                                  {"scheme", "w8a8"},
+                                  {"eval", {{"max_new_tokens", 4}}}}},
+                                {"grid", {{"scheme", {"w8a8", "w4a16-g32"}}}},
+                                {"out", out}};
+      std::ofstream(dir + "/" + out + ".json") << c.dump(2);
+      return QString::fromStdString(dir + "/" + out + ".json");
+    };
+    CliResult r = runCli({"sweep", sweep("local"), "--quiet"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    r = runCli({"sweep", sweep("cluster"), "--emit-slurm", QString::fromStdString(dir + "/scripts"), "--partition", "debug", "--time",
+                "10:00", "--cpus-per-task", "1", "--sbatch-arg=--mem=2G", "--sbatch-arg=--qos=short"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QFile array(QString::fromStdString(dir + "/scripts/array.sbatch"));
+    QVERIFY(array.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(array.readAll());
+    for (const char* line : {"#SBATCH --array=0-1", "#SBATCH --partition=debug", "#SBATCH --time=10:00", "#SBATCH --cpus-per-task=1",
+                             "#SBATCH --mem=2G", "#SBATCH --qos=short"})
+      QVERIFY2(text.contains(QLatin1String(line)), line);
+    // Nothing ran yet: gathering lists both runs as pending (exit 1).
+    r = runCli({"sweep", sweep("cluster"), "--gather"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("scheme=w8a8 pending"), qPrintable(r.err));
+    for (const char* task : {"0", "1"}) {
+      const CliResult t = runProgram("/bin/bash", {QString::fromStdString(dir + "/scripts/array.sbatch")}, 300000,
+                                     {QStringLiteral("SLURM_ARRAY_TASK_ID=") + task, QStringLiteral("SLURM_CPUS_PER_TASK=1")});
+      QVERIFY2(t.exitCode == 0, qPrintable(t.err));
+    }
+    QVERIFY(fs::exists(dir + "/cluster/runs/scheme=w4a16-g32.log"));  // each task's log beside its run
+    const CliResult g = runProgram("/bin/bash", {QString::fromStdString(dir + "/scripts/gather.sbatch")});
+    QVERIFY2(g.exitCode == 0, qPrintable(g.err));
+    const auto local = nlohmann::json::parse(std::ifstream(dir + "/local/sweep.json"));
+    const auto cluster = nlohmann::json::parse(std::ifstream(dir + "/cluster/sweep.json"));
+    QCOMPARE(cluster["runs"].size(), local["runs"].size());
+    for (size_t i = 0; i < local["runs"].size(); ++i)
+      for (const char* k : {"scheme", "status", "harmful_score", "refusal_rate_benign", "quant_mb"})
+        QVERIFY2(cluster["runs"][i][k] == local["runs"][i][k], k);
+    // A line break cannot go into a script line.
+    r = runCli({"sweep", sweep("cluster"), "--emit-slurm", QString::fromStdString(dir + "/scripts"), "--partition", "a\nb"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("--partition 'a\nb': a script line cannot hold a line break"), qPrintable(r.err));
+  }
+
   // The efficacy table on the tiny zoo, cut to two methods and one seed: the report and its JSON
   // say what was measured, the McNemar p compares with LWC+LET on the same prompts, and a second
   // run reuses the quantization runs it finds.

@@ -1,6 +1,7 @@
 // `safequant sweep CONFIG.json [--jobs N]`: a grid of runs (core/experiment/sweep.h), each made
 // by `safequant run` in a process of its own (as a cluster's tasks would), N at a time, with the
-// runs done out of all and an ETA; then the table of every run.
+// runs done out of all and an ETA; then the table of every run. With --emit-slurm or --slurm the
+// runs become a Slurm job array instead (core/experiment/slurm.h); --gather only makes the table.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -8,9 +9,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "app/cli/command.h"
+#include "core/experiment/slurm.h"
 #include "core/experiment/sweep.h"
 
 extern char** environ;
@@ -34,6 +37,30 @@ pid_t start_run(const std::string& config, const std::string& log) {
   return pid;
 }
 
+// The table, the runs not done named with their logs; exit 1 when any is not done.
+int gather(const SweepConfig& sweep) {
+  size_t bad = 0;
+  for (const SweepRow& row : gather_sweep(sweep))
+    if (row.status != "done") {
+      ++bad;
+      std::fprintf(stderr, "sweep: %s %s; its log: %s\n", row.run->name.c_str(), row.status.c_str(),
+                   sweep_run_log_path(sweep, *row.run).c_str());
+    }
+  std::printf("%s\n", sweep.out.c_str());
+  return bad ? 1 : 0;
+}
+
+// Runs a script and returns what it printed; sq::Error with its output when it fails.
+std::string run_script(const std::string& script) {
+  FILE* p = ::popen(("'" + script + "' 2>&1").c_str(), "r");
+  if (!p) throw Error(script, "cannot start it");
+  std::string out;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  if (::pclose(p) != 0) throw Error(script, "failed: " + out);
+  return out;
+}
+
 }  // namespace
 
 int run_sweep(const Args& a) {
@@ -46,7 +73,30 @@ int run_sweep(const Args& a) {
   }
   const int jobs = a.get_int("jobs", 1);
   if (jobs < 1) throw UsageError("--jobs must be at least 1");
+  const bool slurm = a.has("slurm") || a.has("emit-slurm");
+  if (slurm && (a.has("gather") || a.has("jobs"))) throw UsageError("--slurm and --emit-slurm take neither --gather nor --jobs");
   prepare_sweep_folder(sweep);
+  if (a.has("gather")) return gather(sweep);
+  if (slurm) {
+    SlurmOptions o;
+    o.safequant = std::filesystem::read_symlink("/proc/self/exe").string();
+    o.partition = a.get("partition");
+    o.time = a.get("time");
+    o.cpus_per_task = a.get_int("cpus-per-task", o.cpus_per_task);
+    o.sbatch_args = a.all("sbatch-arg");
+    const std::string dir = a.has("emit-slurm") ? a.get("emit-slurm") : (std::filesystem::path(sweep.out) / "slurm").string();
+    const SlurmScripts s = write_slurm_scripts(sweep, a.positional()[0], dir, o);
+    if (!a.has("slurm")) {
+      std::fprintf(stderr, "sweep: %zu runs as a Slurm job array; submit with %s\n", sweep.runs.size(), s.submit.c_str());
+      std::printf("%s\n", s.dir.c_str());
+      return 0;
+    }
+    const std::string ids = run_script(s.submit);
+    std::fprintf(stderr, "sweep: submitted %zu runs as Slurm jobs %s(array, then gather); each run's log goes beside it in %s/runs\n",
+                 sweep.runs.size(), ids.c_str(), sweep.out.c_str());
+    std::printf("%s\n", sweep.out.c_str());
+    return 0;
+  }
   std::vector<const SweepRun*> pending;
   for (const SweepRun& run : sweep.runs)
     if (!sweep_run_done(run)) pending.push_back(&run);
@@ -78,16 +128,7 @@ int run_sweep(const Args& a) {
     }
     running.erase(it);
   }
-  const std::vector<SweepRow> rows = gather_sweep(sweep);
-  size_t bad = 0;
-  for (const SweepRow& row : rows)
-    if (row.status != "done") {
-      ++bad;
-      std::fprintf(stderr, "sweep: %s %s; its log: %s\n", row.run->name.c_str(), row.status.c_str(),
-                   sweep_run_log_path(sweep, *row.run).c_str());
-    }
-  std::printf("%s\n", sweep.out.c_str());
-  return bad ? 1 : 0;
+  return gather(sweep);
 }
 
 }  // namespace sq::cli

@@ -204,14 +204,23 @@ const std::vector<Command>& commands() {
         {"force", Option::Flag, "", "replace a run of another config at the folder (nothing else is ever replaced)"}},
        1,
        run_run},
-      {"sweep", "sweep CONFIG.json [--jobs N]",
+      {"sweep", "sweep CONFIG.json [--jobs N | --slurm | --emit-slurm DIR | --gather]",
        "A grid of runs and their trade-off",
        "A grid of runs: {\"run\": a run config, \"grid\": {\"key\": [values...]}, \"out\": DIR} (README: \"A grid of "
        "runs\"). Every run the grid expands to is checked before any work; the runs not done yet are made by `safequant "
        "run`, N at a time, each with its log beside its folder; sweep.json and sweep.csv hold one row per run with every "
        "swept field and every metric. Runs that failed are listed with their logs (exit 1); running the sweep again makes "
-       "only what is missing.",
-       {{"jobs", Option::Value, "N", "runs at once (default 1); each fits its threads to the cores the others leave free"}},
+       "only what is missing. --slurm submits the runs as one Slurm job array (a task per run, each `safequant run` on "
+       "the shared sweep folder) and a job that gathers the table after it; --emit-slurm writes those scripts without "
+       "submitting them.",
+       {{"jobs", Option::Value, "N", "runs at once (default 1); each fits its threads to the cores the others leave free"},
+        {"gather", Option::Flag, "", "make no run: write the table of the runs there are, list the others (exit 1 if any)"},
+        {"slurm", Option::Flag, "", "submit the runs to Slurm with sbatch (scripts in SWEEP/slurm)"},
+        {"emit-slurm", Option::Value, "DIR", "write the Slurm scripts (runs.txt, array.sbatch, gather.sbatch, submit.sh) to DIR"},
+        {"partition", Option::Value, "P", "Slurm partition (default: the cluster's)"},
+        {"time", Option::Value, "T", "Slurm time limit per run, as sbatch takes it (default: the partition's)"},
+        {"cpus-per-task", Option::Value, "N", "CPUs per run (default 2); each run's threads are capped to them"},
+        {"sbatch-arg", Option::Values, "ARG", "one more sbatch option for both jobs, written --sbatch-arg=--name=value; repeatable"}},
        1,
        run_sweep},
   };
