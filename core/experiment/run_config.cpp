@@ -152,8 +152,10 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, con
   if (m.needs_aligned && c.aligned.empty() && !r.object("options").has("probes"))
     r.fail("aligned", "is required by " + std::string(m.name) + ": the aligned model whose probes it follows");
   if (m.needs_base && c.base.empty()) r.fail("base", "is required by " + std::string(m.name) + ": the unaligned base model");
-  if (!m.needs_aligned && !c.aligned.empty()) r.fail("aligned", "is q-realign's; " + std::string(m.name) + " does not use it");
-  if (!m.needs_base && !c.base.empty()) r.fail("base", "is aaq's; " + std::string(m.name) + " does not use it");
+  // A method that does not use the aligned or the base model ignores it, so that one config
+  // (and one sweep over methods) can name both; the resolved config and its hash leave it out.
+  if (!m.needs_aligned) c.aligned.clear();
+  if (!m.needs_base) c.base.clear();
   q.aligned_dir = c.aligned;
   q.base_dir = c.base;
   for (const std::string& f : r.texts("calibration")) c.calibration.push_back(input(r, "calibration", f, base, false));
