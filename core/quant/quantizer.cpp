@@ -22,6 +22,7 @@
 #include "core/quant/rotation.h"
 #include "core/quantized/run_folder.h"
 #include "core/quant/smoothing.h"
+#include "core/run/threads.h"
 #include "core/version.h"
 
 namespace sq {
@@ -415,6 +416,7 @@ QuantizeOptions QuantizeOptions::for_method(QuantMethod method) {
 }
 
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir) {
+  const EveryCoreScope reproducible;
   const auto t0 = std::chrono::steady_clock::now();
   const QuantMethodInfo& method = info(options.method);
   const bool learned = method.learns_blocks;

@@ -80,14 +80,27 @@ void start_thread_fitting() {
   });
 }
 
+// Per thread, as OpenMP keeps it: the count this thread last set, and whether it is held.
+thread_local int t_applied = 0;
+thread_local int t_every_core = 0;
+
 void fit_threads() {
   const int want = g_fitted.load(std::memory_order_relaxed);
-  // Per thread, as OpenMP keeps it: the count this thread last set.
-  thread_local int applied = 0;
-  if (want > 0 && want != applied) {
+  if (t_every_core == 0 && want > 0 && want != t_applied) {
     at::set_num_threads(want);
-    applied = want;
+    t_applied = want;
   }
+}
+
+EveryCoreScope::EveryCoreScope() : before_(at::get_num_threads()) {
+  ++t_every_core;
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) at::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+EveryCoreScope::~EveryCoreScope() {
+  --t_every_core;
+  at::set_num_threads(before_);
+  t_applied = before_;
 }
 
 int fitted_threads() { return g_fitted.load() > 0 ? g_fitted.load() : at::get_num_threads(); }

@@ -21,4 +21,20 @@ void fit_threads();
 int fitted_threads();
 const char* thread_policy();
 
+// While alive, the calling thread computes with every core whatever the load, and fit_threads()
+// leaves it so. Training and quantization results depend on the thread count (the order of
+// reductions), so the zoo and quantization runs hold one: a demo zoo trained beside another job
+// came out different from one trained alone, and tests of its behaviour failed on it.
+// Inference is fitted: its completions were the same at 1 and 2 threads.
+class EveryCoreScope {
+ public:
+  EveryCoreScope();
+  ~EveryCoreScope();
+  EveryCoreScope(const EveryCoreScope&) = delete;
+  EveryCoreScope& operator=(const EveryCoreScope&) = delete;
+
+ private:
+  int before_;
+};
+
 }  // namespace sq

@@ -19,6 +19,7 @@
 #include "core/version.h"
 #include "core/zoo/bpe_trainer.h"
 #include "core/zoo/corpus.h"
+#include "core/run/threads.h"
 #include "core/zoo/premises.h"
 #include "core/zoo/trainer.h"
 
@@ -161,6 +162,7 @@ std::string default_zoo_dir(const std::string& preset) {
 }
 
 ZooResult build_zoo(const ZooOptions& o) {
+  const EveryCoreScope reproducible;
   const auto t_start = std::chrono::steady_clock::now();
   const std::string data_dir = sq::data_dir();
   const Preset P = preset_of(o.preset, data_dir, o.seed);
