@@ -30,14 +30,14 @@ void write_run_config(const std::string& dir, const RunConfig& c, const std::str
   write_atomically((fs::path(dir) / kRunConfigFile).string(), [&](std::ostream& s) { s << j.dump(2) << "\n"; });
 }
 
-// What a run folder says of itself: its hash and whether it completed (empty hash: none there).
-std::pair<std::string, bool> recorded(const std::string& dir) {
-  const json j = read_json_file_or_null((fs::path(dir) / kRunConfigFile).string());
-  if (!j.is_object() || !j.contains("hash") || !j["hash"].is_string()) return {"", false};
-  return {j["hash"].get<std::string>(), j.value("complete", false)};
-}
-
 }  // namespace
+
+RunState read_run_state(const std::string& dir) {
+  const json j = read_json_file_or_null((fs::path(dir) / kRunConfigFile).string());
+  if (!j.is_object() || !j.contains("hash") || !j["hash"].is_string()) return {};
+  const json seconds = j.value("seconds", json());
+  return {j["hash"].get<std::string>(), j.value("complete", false), seconds.is_number() ? seconds.get<double>() : 0};
+}
 
 RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool replace, const Progress& progress) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -45,8 +45,8 @@ RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool rep
   r.dir = !out_arg.empty() ? fs::absolute(out_arg).lexically_normal().string() : c.out;
   if (r.dir.empty()) throw ConfigError(c.file, "names no run folder: give \"out\" or --out");
   r.hash = run_config_hash(c);
-  const auto [hash, complete] = recorded(r.dir);
-  if (hash == r.hash && complete) {
+  const RunState before = read_run_state(r.dir);
+  if (before.hash == r.hash && before.complete) {
     r.reused = true;
     const fs::path eval = fs::path(r.dir) / "eval.json";
     if (fs::exists(eval)) r.eval = read_eval_json(eval.string()).front();
@@ -59,7 +59,7 @@ RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool rep
   // The same config's unfinished run is this run's to redo.
   std::optional<StagedFolder> folder;
   try {
-    folder.emplace(r.dir, OutputKind::Run, replace || hash == r.hash, inputs);
+    folder.emplace(r.dir, OutputKind::Run, replace || before.hash == r.hash, inputs);
   } catch (const Error& e) {
     throw ConfigError(e.what());
   }

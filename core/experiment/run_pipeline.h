@@ -29,6 +29,15 @@ struct RunOutcome {
 
 inline constexpr const char* kRunConfigFile = "run-config.json";
 
+// What a run folder's run-config.json says of it: the hash of the config it ran (empty: no run
+// there), whether it completed, and how long it took.
+struct RunState {
+  std::string hash;
+  bool complete = false;
+  double seconds = 0;
+};
+RunState read_run_state(const std::string& dir);
+
 // `out` overrides the config's "out". `replace`: a finished run of another config at the folder
 // may be replaced (and only a run). Throws ConfigError before any work when the folder cannot be
 // used, sq::Error or sq::Cancelled during it.
