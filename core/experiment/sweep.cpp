@@ -127,8 +127,8 @@ std::string sweep_run_log_path(const SweepConfig& s, const SweepRun& run) {
 }
 
 bool sweep_run_done(const SweepRun& run) {
-  const json j = read_json_file_or_null((fs::path(run.config.out) / kRunConfigFile).string());
-  return j.is_object() && j.value("complete", false) && j.value("hash", "") == run_config_hash(run.config);
+  const RunState state = read_run_state(run.config.out);
+  return state.complete && state.hash == run_config_hash(run.config);
 }
 
 std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
@@ -144,8 +144,8 @@ std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
     if (sweep_run_done(run)) {
       row.status = "done";
       if (fs::exists(dir / "eval.json")) row.eval = read_eval_json((dir / "eval.json").string()).front();
-      row.quant_mb = folder_mb(dir / "quant");
-      row.seconds = read_json_file_or_null((dir / kRunConfigFile).string()).value("seconds", 0.0);
+      row.quant_mb = folder_mb(dir / "quant" / "quant");  // the quantized tensors, not the run's record and log
+      row.seconds = read_run_state(dir.string()).seconds;
     } else {
       row.status = fs::exists(sweep_run_log_path(s, run)) ? "failed" : "pending";
     }
