@@ -53,7 +53,7 @@ int child(const std::string& mode, const std::string& dir) {
     return 0;
   }
   auto weights = std::make_shared<const sq::Checkpoint>(dir);
-  const sq::Llama net(sq::load_config(dir + "/config.json"), weights);
+  const sq::Llama net(sq::load_config(dir + "/config.json"), weights, torch::kCPU);
   std::vector<sq::Llama::Batch> batches;
   for (int b = 0; b < 4; ++b) {
     std::vector<int64_t> t;

@@ -153,7 +153,7 @@ class TstModel : public QObject {
     s.bf16 = true;
     writeTinyModel(dir("onload"), s);
     auto weights = std::make_shared<const sq::Checkpoint>(dir("onload"));
-    const sq::Llama net(sq::load_config(dir("onload") + "/config.json"), weights);
+    const sq::Llama net(sq::load_config(dir("onload") + "/config.json"), weights, torch::kCPU);
     const torch::Tensor tokens = torch::tensor(std::vector<int64_t>{257, 5, 9, 44, 3}).unsqueeze(0);
     const torch::Tensor resident = net.forward(tokens, {}, nullptr);
     std::vector<std::string> stages;

@@ -108,7 +108,7 @@ class TstQuant : public QObject {
     // Correlated inputs, as activations are: a low-rank mix plus noise.
     const torch::Tensor X = torch::matmul(torch::randn({1024, 16}), torch::randn({16, 128})) + 0.1 * torch::randn({1024, 128});
     const torch::Tensor W = torch::randn({96, 128}) * 0.1;
-    sq::HessianAccumulator acc(128);
+    sq::HessianAccumulator acc(128, torch::kCPU);
     acc.add(X.narrow(0, 0, 512));
     acc.add(X.narrow(0, 512, 512));
     QCOMPARE(acc.samples(), int64_t(1024));
@@ -376,9 +376,9 @@ class TstQuant : public QObject {
     untied.tie_word_embeddings = false;
     torch::NoGradGuard no_grad;
     const torch::Tensor tokens = torch::tensor({1, 30, 40, 50, 60, 100}, torch::kInt64).view({1, -1});
-    const torch::Tensor ref = sq::Llama(c, weights).forward(tokens, {}, nullptr);
-    const torch::Tensor rot = sq::Llama(untied, weights, rotated).forward(tokens, {}, nullptr);
-    const torch::Tensor smo = sq::Llama(c, weights, smoothed).forward(tokens, {}, nullptr);
+    const torch::Tensor ref = sq::Llama(c, weights, torch::kCPU).forward(tokens, {}, nullptr);
+    const torch::Tensor rot = sq::Llama(untied, weights, torch::kCPU, rotated).forward(tokens, {}, nullptr);
+    const torch::Tensor smo = sq::Llama(c, weights, torch::kCPU, smoothed).forward(tokens, {}, nullptr);
     const double range = (ref.max() - ref.min()).item<double>();
     QVERIFY((rot - ref).abs().max().item<double>() < 1e-4 * range);
     QVERIFY((smo - ref).abs().max().item<double>() < 1e-4 * range);

@@ -33,6 +33,7 @@ int run_eval(const Args& a) {
   const std::string list = a.get("refusals", kDefaultRefusalList);
   const RefusalMatcher refusals = RefusalMatcher::from_choice(list, data_file("refusal_prefixes.json"));
   const std::vector<Prompt> prompts = load_prompt_files(files);
+  const ComputeDevice device = device_arg(a);
   sq::start_thread_fitting();
   std::vector<EvalReport> reports;
   // Several models, or one model and its quantization runs.
@@ -41,7 +42,7 @@ int run_eval(const Args& a) {
   for (const std::string& run : runs) subjects.emplace_back(models[0], run);
   if (runs.size() == 1) subjects.erase(subjects.begin());  // one run: just that run, as CLI.md reads
   for (const auto& [dir, run] : subjects) {
-    const auto model = Model::load(dir, run, a.has("verify"));
+    const auto model = Model::load(dir, run, a.has("verify"), device);
     reports.push_back(evaluate(*model, prompts, refusals, o));
     reports.back().refusal_list = list;
     if (!run.empty()) reports.back().model = dir + " @ " + run;

@@ -38,10 +38,11 @@ int run_probe(const Args& a) {
   // The full-precision model is the reference: its probes and bases are applied unchanged to the
   // activations of each compared model (--quant: the reference under a run, labelled "quantized";
   // --compare LABEL=DIR[@RUN]: another model, under a run or not).
-  const auto model = Model::load(a.required("model"), "", a.has("verify"));
+  const ComputeDevice device = device_arg(a);
+  const auto model = Model::load(a.required("model"), "", a.has("verify"), device);
   std::vector<std::unique_ptr<Model>> compared;
   auto compare = [&](const std::string& label, const std::string& dir, const std::string& run) {
-    compared.push_back(Model::load(dir, run, a.has("verify")));
+    compared.push_back(Model::load(dir, run, a.has("verify"), device));
     o.compared.push_back({label, compared.back().get()});
   };
   if (a.has("quant")) compare("quantized", a.required("model"), a.get("quant"));

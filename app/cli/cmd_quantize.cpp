@@ -18,6 +18,7 @@ int run_quantize(const Args& a) {
   }
   const QuantMethodInfo& m = info(method);
   QuantizeOptions o = QuantizeOptions::for_method(method);
+  o.device = device_arg(a);
   try {
     o.scheme = parse_scheme(a.required("scheme"));
   } catch (const Error& e) {

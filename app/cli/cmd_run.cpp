@@ -19,7 +19,7 @@ int run_run(const Args& a) {
   sq::start_thread_fitting();
   RunOutcome r;
   try {
-    r = run_pipeline(config, a.get("out"), a.has("force"), progress_bar(a));
+    r = run_pipeline(config, a.get("out"), a.has("force"), progress_bar(a), device_arg(a));
   } catch (const ConfigError& e) {
     throw UsageError(e.what());
   }

@@ -6,6 +6,18 @@
 
 namespace sq::cli {
 
+ComputeDevice device_arg(const Args& a) {
+  const std::string name = a.get("device", "cpu");
+  const std::optional<ComputeDevice> d = device_from_name(name);
+  if (!d) throw UsageError("--device " + name + ": not a device (cpu, cuda or cuda:N)");
+  require_available(*d);
+  return *d;
+}
+
+Option device_option() {
+  return {"device", Option::Value, "cpu|cuda[:N]", "compute on this device (default cpu; cuda needs a LibTorch built with CUDA)"};
+}
+
 std::vector<Option> common_options() {
   return {{"help", Option::Flag, "", "show this help"},
           {"quiet", Option::Flag, "", "no progress output"}};
@@ -47,7 +59,8 @@ const std::vector<Command>& commands() {
         {"quant", Option::Value, "RUNDIR", "a quantization run"},
         {"tokens", Option::Value, "IDS", "comma-separated token ids"},
         {"out", Option::Value, "FILE", "write the JSON here instead of stdout"},
-        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"}},
+        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        device_option()},
        0,
        run_logits},
       {"generate",
@@ -62,7 +75,8 @@ const std::vector<Command>& commands() {
         {"chat-template", Option::Value, "T", "use this template instead: llama-2|llama-3|chatml|mistral|raw or a text with {prompt}"},
         {"max-new", Option::Value, "N", "new tokens at most"},
         {"json", Option::Flag, "", "print {prompt_tokens, tokens, text}"},
-        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"}},
+        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        device_option()},
        0,
        run_generate},
       {"probe", "probe --model DIR [--quant RUNDIR] [--compare LABEL=DIR[@RUNDIR]...] --data FILE.jsonl... [--out DIR]",
@@ -91,7 +105,8 @@ const std::vector<Command>& commands() {
         {"folds", Option::Value, "K", "cross-validation folds beside the split, stratified by label and source (default 5, 0: none)"},
         {"seed", Option::Value, "N", "split and fold seed (default 0)"},
         {"batch-size", Option::Value, "N", "prompts per forward batch (default 8)"},
-        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"}},
+        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        device_option()},
        0,
        run_probe},
       {"quantize",
@@ -141,7 +156,8 @@ const std::vector<Command>& commands() {
            for (const QuantMethodInfo& m : quant_methods())
              if (m.learns_blocks || m.needs_base) s << " " << m.name << " " << m.learning_rate;
            return s.str() + ")";
-         }()}},
+         }()},
+        device_option()},
        0,
        run_quantize},
       {"eval", "eval --model DIR... [--quant RUNDIR] --data FILE.jsonl... [--max-new N] [--out FILE.json]",
@@ -159,7 +175,8 @@ const std::vector<Command>& commands() {
         {"no-chat", Option::Flag, "", "do not wrap prompts in the chat template"},
         {"truncate", Option::Flag, "", "prompts longer than the model's context keep their last tokens (default: refused)"},
         {"no-perplexity", Option::Flag, "", "skip perplexity"},
-        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"}},
+        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        device_option()},
        0,
        run_eval},
       {"efficacy", "efficacy [--zoo DIR] [--seeds N] [--models finetuned aligned] [--schemes S...] [--methods M...] [--out FILE.md]",
@@ -201,7 +218,8 @@ const std::vector<Command>& commands() {
        "exports/<format>/. A complete run of the same resolved config and inputs is reused, not recomputed. An unknown "
        "key, a wrong type, a value out of range or a missing file is refused before any work, naming the key (exit 2).",
        {{"out", Option::Value, "DIR", "the run folder (overrides the config's \"out\")"},
-        {"force", Option::Flag, "", "replace a run of another config at the folder (nothing else is ever replaced)"}},
+        {"force", Option::Flag, "", "replace a run of another config at the folder (nothing else is ever replaced)"},
+        device_option()},
        1,
        run_run},
       {"sweep", "sweep CONFIG.json [--jobs N | --slurm | --emit-slurm DIR | --gather]",

@@ -45,7 +45,30 @@ QVariantMap describe(const QString& path) {
 
 ModelsController::ModelsController(QObject* parent) : QObject(parent) {
   recent_ = QSettings().value(QStringLiteral("models/recent")).toStringList();
+  // A remembered device this machine no longer has falls back to the CPU.
+  const std::string saved = QSettings().value(QStringLiteral("models/device"), QStringLiteral("cpu")).toString().toStdString();
+  for (const sq::ComputeDevice& d : sq::available_devices())
+    if (sq::device_name(d) == saved) device_ = d;
 }
+
+QStringList ModelsController::devices() const {
+  QStringList out;
+  for (const sq::ComputeDevice& d : sq::available_devices()) out << QString::fromStdString(sq::device_name(d));
+  return out;
+}
+
+QString ModelsController::device() const { return QString::fromStdString(sq::device_name(device_)); }
+
+void ModelsController::setDevice(const QString& name) {
+  for (const sq::ComputeDevice& d : sq::available_devices())
+    if (QString::fromStdString(sq::device_name(d)) == name && !(d == device_)) {
+      device_ = d;
+      QSettings().setValue(QStringLiteral("models/device"), name);
+      Q_EMIT deviceChanged();
+    }
+}
+
+QString ModelsController::cudaNote() const { return QString::fromStdString(sq::cuda_unavailable_reason()); }
 
 QStringList ModelsController::roles() { return {QStringLiteral("target"), QStringLiteral("aligned"), QStringLiteral("base")}; }
 

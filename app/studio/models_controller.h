@@ -2,11 +2,14 @@
 // The Models page's state: which folder plays which role (target = the model to quantize,
 // aligned = the full-precision aligned reference, base = its unaligned pre-trained base for AAQ)
 // and what each holds, read from its config.json, tokenizer.json and weights; loading errors are
-// kept per role with the file and the reason. Recent folders are remembered (QSettings).
+// kept per role with the file and the reason. Recent folders are remembered (QSettings), and so
+// is the device the models compute on.
 #include <QObject>
 #include <QStringList>
 #include <QVariantList>
 #include <QtQml/qqmlregistration.h>
+
+#include "core/run/device.h"
 
 class ModelsController : public QObject {
   Q_OBJECT
@@ -17,6 +20,11 @@ class ModelsController : public QObject {
   Q_PROPERTY(QString base READ base NOTIFY changed)
   Q_PROPERTY(QString zooDir READ zooDir NOTIFY changed)
   Q_PROPERTY(QStringList recent READ recent NOTIFY changed)
+  // The devices this build can compute on here ("cpu", "cuda:0", …), the one chosen, and why
+  // there is no CUDA device when there is none.
+  Q_PROPERTY(QStringList devices READ devices CONSTANT)
+  Q_PROPERTY(QString device READ device WRITE setDevice NOTIFY deviceChanged)
+  Q_PROPERTY(QString cudaNote READ cudaNote CONSTANT)
 
  public:
   explicit ModelsController(QObject* parent = nullptr);
@@ -33,15 +41,23 @@ class ModelsController : public QObject {
   QString base() const { return paths_[2]; }
   QString zooDir() const { return zoo_; }
   QStringList recent() const { return recent_; }
+  QStringList devices() const;
+  QString device() const;
+  void setDevice(const QString& name);
+  QString cudaNote() const;
+  // Where the jobs started now load their models.
+  sq::ComputeDevice computeDevice() const { return device_; }
   static QStringList roles();
 
  Q_SIGNALS:
   void changed();
   void demoLoaded(const QString& zooDir);
+  void deviceChanged();
 
  private:
   QString paths_[3];
   QVariantMap infos_[3];
   QString zoo_;
   QStringList recent_;
+  sq::ComputeDevice device_;
 };

@@ -18,20 +18,21 @@ bool ProbeController::run(const QString& quantRun, bool tsne, bool fromAligned) 
   const std::string target_label = sq::probe_label(QFileInfo(models_->target()).fileName().toStdString()),
                     run_label = sq::probe_label(QFileInfo(quantRun).fileName().toStdString());
   const std::vector<sq::Prompt> prompts = calibration_->prompts();
+  const sq::ComputeDevice device = models_->computeDevice();
   const QString out = QString::fromStdString(workspace_->probe_dir(fromAligned, QFileInfo(quantRun).fileName().toStdString()));
   return jobs_->start(QStringLiteral("probe"), [=](const sq::Progress& progress) -> std::function<void()> {
     if (target.empty()) throw std::runtime_error("choose a target model first (Models page)");
     if (fromAligned && aligned.empty()) throw std::runtime_error("choose the aligned model first (Models page)");
     if (prompts.empty()) throw std::runtime_error("add labelled prompt files first (Calibration page)");
-    const auto model = sq::Model::load(fromAligned ? aligned : target);
+    const auto model = sq::Model::load(fromAligned ? aligned : target, "", false, device);
     std::vector<std::unique_ptr<sq::Model>> compared;
     sq::ProbeOptions o;
     if (fromAligned) {
-      compared.push_back(sq::Model::load(target));
+      compared.push_back(sq::Model::load(target, "", false, device));
       o.compared.push_back({target_label, compared.back().get()});
     }
     if (!run_dir.empty()) {
-      compared.push_back(sq::Model::load(target, run_dir));
+      compared.push_back(sq::Model::load(target, run_dir, false, device));
       o.compared.push_back({fromAligned ? run_label : std::string("quantized"), compared.back().get()});
     }
     o.tsne = tsne;

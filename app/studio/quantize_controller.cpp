@@ -90,6 +90,7 @@ void QuantizeController::showRun(const QString& runDir) {
 bool QuantizeController::start(const QVariantMap& s) {
   if (!check(s).isEmpty()) return false;
   sq::QuantizeOptions o = sq::QuantizeOptions::for_method(method_of(s));
+  o.device = models_->computeDevice();
   const sq::QuantMethodInfo& m = sq::info(o.method);
   o.scheme = sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
   o.samples = s.value(QStringLiteral("samples"), 200).toInt();
@@ -138,7 +139,7 @@ bool QuantizeController::start(const QVariantMap& s) {
       e.progress = progress;
       const auto refusals = sq::RefusalMatcher::shipped_default();
       sq::write_eval_json((dir + QStringLiteral("/eval.json")).toStdString(),
-                          {sq::evaluate(*sq::Model::load(target, dir.toStdString()), eval_prompts, refusals, e)});
+                          {sq::evaluate(*sq::Model::load(target, dir.toStdString(), false, o.device), eval_prompts, refusals, e)});
     }
     return [this, dir] {
       last_run_ = dir;

@@ -90,6 +90,7 @@ bool ResultsController::evaluateBaseline(int maxNewTokens) {
   } catch (const std::exception& e) {
     problem = e.what();
   }
+  const sq::ComputeDevice device = models_->computeDevice();
   return jobs_->start(QStringLiteral("evaluate"), [=](const sq::Progress& progress) -> std::function<void()> {
     if (!problem.empty()) throw std::runtime_error(problem);
     const auto refusals = sq::RefusalMatcher::shipped_default();
@@ -97,7 +98,7 @@ bool ResultsController::evaluateBaseline(int maxNewTokens) {
     o.max_new_tokens = maxNewTokens;
     o.progress = progress;
     std::vector<sq::EvalReport> reports;
-    for (const std::string& d : dirs) reports.push_back(sq::evaluate(*sq::Model::load(d), prompts, refusals, o));
+    for (const std::string& d : dirs) reports.push_back(sq::evaluate(*sq::Model::load(d, "", false, device), prompts, refusals, o));
     std::filesystem::create_directories(std::filesystem::path(out).parent_path());
     sq::write_eval_json(out, reports);
     return [this] { reload(); };

@@ -39,7 +39,8 @@ RunState read_run_state(const std::string& dir) {
   return {j["hash"].get<std::string>(), j.value("complete", false), seconds.is_number() ? seconds.get<double>() : 0};
 }
 
-RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool replace, const Progress& progress) {
+RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool replace, const Progress& progress,
+                        ComputeDevice device) {
   const auto t0 = std::chrono::steady_clock::now();
   RunOutcome r;
   r.dir = !out_arg.empty() ? fs::absolute(out_arg).lexically_normal().string() : c.out;
@@ -66,6 +67,7 @@ RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool rep
   const fs::path staging = folder->path();
 
   QuantizeOptions q = c.quantize;
+  q.device = device;
   if (info(q.method).calibrated) q.prompts = load_prompt_files(c.calibration);
   q.progress = progress;
   r.notes = quantize_model(c.model, q, (staging / "quant").string()).notes;
@@ -74,7 +76,7 @@ RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool rep
     e.max_new_tokens = c.max_new_tokens;
     e.truncate = c.truncate;
     e.progress = progress;
-    const auto model = Model::load(c.model, (staging / "quant").string());
+    const auto model = Model::load(c.model, (staging / "quant").string(), false, device);
     EvalReport report = evaluate(*model, load_prompt_files(c.evaluation), RefusalMatcher::shipped_default(), e);
     report.model = c.model + " @ " + (fs::path(r.dir) / "quant").string();
     report.refusal_list = kDefaultRefusalList;

@@ -40,7 +40,9 @@ RunState read_run_state(const std::string& dir);
 
 // `out` overrides the config's "out". `replace`: a finished run of another config at the folder
 // may be replaced (and only a run). Throws ConfigError before any work when the folder cannot be
-// used, sq::Error or sq::Cancelled during it.
-RunOutcome run_pipeline(const RunConfig& config, const std::string& out, bool replace, const Progress& progress);
+// used, sq::Error or sq::Cancelled during it. The run computes on `device`, which is neither in
+// its config nor in its hash: a finished run is reused whichever device asks.
+RunOutcome run_pipeline(const RunConfig& config, const std::string& out, bool replace, const Progress& progress,
+                        ComputeDevice device = {});
 
 }  // namespace sq

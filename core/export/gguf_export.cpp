@@ -96,7 +96,7 @@ void write_gguf_model(WeightSource& src, GgmlType type, const std::string& name,
     tensors.push_back({"rope_freqs.weight", GgmlType::F32, {c.head_dim / 2}, [c] {
                          ModelConfig plain = c;
                          plain.rope_scaling = RopeScaling{};
-                         return floats_of(inverse_frequencies(plain) / inverse_frequencies(c), GgmlType::F32);
+                         return floats_of(inverse_frequencies(plain, torch::kCPU) / inverse_frequencies(c, torch::kCPU), GgmlType::F32);  // host: written to a file
                        }});
   }
   for (const ParamSpec& spec : parameter_specs(c)) {

@@ -98,7 +98,7 @@ void write_compressed_tensors_model(WeightSource& src, const std::string& format
     if (packed) {
       out.add(base + ".weight_packed", pack_int32(w.codes, scheme.w_bits));
       out.add(base + ".weight_scale", scale);
-      out.add(base + ".weight_shape", torch::tensor(spec.shape, torch::kInt64));
+      out.add(base + ".weight_shape", torch::tensor(spec.shape, host(torch::kInt64)));  // host: written to the file
     } else {
       out.add(base + ".weight", w.codes.to(torch::kInt8));
       out.add(base + ".weight_scale", scale);

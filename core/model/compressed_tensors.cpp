@@ -15,7 +15,7 @@ torch::Tensor pack_int32(const torch::Tensor& codes, int bits) {
   const int64_t per = 32 / bits, rows = codes.size(0), cols = codes.size(1);
   if (cols % per != 0) throw Error("packing needs a multiple of " + std::to_string(per) + " columns, not " + std::to_string(cols));
   const torch::Tensor u = (codes.to(torch::kInt64) + (int64_t(1) << (bits - 1))).reshape({rows, cols / per, per});
-  const torch::Tensor shifts = torch::arange(per, torch::kInt64) * bits;
+  const torch::Tensor shifts = torch::arange(per, beside(codes, torch::kInt64)) * bits;
   // Summing disjoint bit fields in 64 bits, then keeping the low 32 as a signed int32 word.
   const torch::Tensor words = torch::bitwise_left_shift(u, shifts).sum(-1);
   return torch::where(words >= (int64_t(1) << 31), words - (int64_t(1) << 32), words).to(torch::kInt32);
@@ -24,7 +24,7 @@ torch::Tensor pack_int32(const torch::Tensor& codes, int bits) {
 torch::Tensor unpack_int32(const torch::Tensor& packed, int bits, int64_t cols) {
   const int64_t per = 32 / bits;
   const torch::Tensor w = torch::bitwise_and(packed.to(torch::kInt64), int64_t(0xffffffff));
-  const torch::Tensor shifts = torch::arange(per, torch::kInt64) * bits;
+  const torch::Tensor shifts = torch::arange(per, beside(packed, torch::kInt64)) * bits;
   const torch::Tensor u = torch::bitwise_and(torch::bitwise_right_shift(w.unsqueeze(-1), shifts), (int64_t(1) << bits) - 1);
   return (u.reshape({packed.size(0), -1}).narrow(1, 0, cols) - (int64_t(1) << (bits - 1))).to(torch::kInt32);
 }

@@ -66,7 +66,7 @@ GgufModel read_gguf_model(const std::string& path) {
     if (!t) throw Error(path, "missing tensor '" + name + "' (" + spec.name + ")");
     if (std::vector<int64_t>(spec.shape.rbegin(), spec.shape.rend()) != t->ne)
       throw Error(path, "tensor '" + name + "' has the wrong shape for this config");
-    torch::Tensor x = torch::empty(spec.shape, torch::kFloat32);
+    torch::Tensor x = torch::empty(spec.shape, host());  // host: decoded from the file
     decode_values(t->type, t->data, x.numel(), x.data_ptr<float>());
     m.tensors[spec.name] = gguf_row_order(x, spec.name, c, true);
   }

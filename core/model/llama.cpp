@@ -29,9 +29,10 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor inverse_frequencies(const ModelConfig& c) {
+torch::Tensor inverse_frequencies(const ModelConfig& c, torch::Device device) {
   const int64_t d = c.head_dim;
-  torch::Tensor inv = 1.0 / torch::pow(c.rope_theta, torch::arange(0, d, 2, torch::kInt64).to(torch::kFloat32) / double(d));
+  const torch::Tensor even = torch::arange(0, d, 2, torch::TensorOptions(torch::kInt64).device(device));
+  torch::Tensor inv = 1.0 / torch::pow(c.rope_theta, even.to(torch::kFloat32) / double(d));
   const RopeScaling& rs = c.rope_scaling;
   if (rs.type == "linear") return inv / rs.factor;
   if (rs.type == "llama3") {
@@ -49,7 +50,8 @@ torch::Tensor inverse_frequencies(const ModelConfig& c) {
 }
 
 
-std::vector<Llama::Batch> Llama::left_padded(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size) {
+std::vector<Llama::Batch> Llama::left_padded(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size,
+                                             torch::Device device) {
   std::vector<Batch> out;
   if (batch_size == 0) throw Error("a batch needs at least one prompt");
   for (size_t at = 0; at < prompts.size(); at += batch_size) {
@@ -66,7 +68,8 @@ std::vector<Llama::Batch> Llama::left_padded(const std::vector<std::vector<int32
       const size_t off = size_t(b * T + T) - p.size();
       for (size_t j = 0; j < p.size(); ++j) tokens[off + j] = p[j], mask[off + j] = 1;
     }
-    out.push_back({torch::tensor(tokens, torch::kInt64).view({B, T}), torch::tensor(mask, torch::kInt64).view({B, T})});
+    const auto on = torch::TensorOptions(torch::kInt64).device(device);
+    out.push_back({torch::tensor(tokens, on).view({B, T}), torch::tensor(mask, on).view({B, T})});
   }
   return out;
 }
@@ -97,8 +100,9 @@ std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
   return specs;
 }
 
-Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, std::map<std::string, torch::Tensor> overrides)
-    : config_(std::move(config)), weights_(std::move(weights)) {
+Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, torch::Device device,
+             std::map<std::string, torch::Tensor> overrides)
+    : config_(std::move(config)), device_(device), weights_(std::move(weights)) {
   for (const auto& [name, t] : overrides) {
     bool known = false;
     for (const ParamSpec& spec : parameter_specs(config_)) known = known || spec.name == name;
@@ -107,20 +111,23 @@ Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, std:
   init([&](const std::string& name, const std::vector<int64_t>& shape) {
     if (auto it = overrides.find(name); it != overrides.end()) {
       if (it->second.sizes().vec() != shape) throw Error("replacement for '" + name + "' has the wrong shape");
-      return it->second;
+      return it->second.to(device_);
     }
     const TensorView& v = weights_->tensor(name, shape);
     if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
       throw Error(v.file->path(), "tensor '" + name + "' is " + dtype_name(v.dtype) + "; weights must be F32, F16 or BF16");
-    return as_tensor(v);
+    return as_tensor(v).to(device_);  // on the CPU, the mapped view itself
   });
 }
 
 Llama::Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors) : config_(std::move(config)) {
+  if (!tensors.empty()) device_ = tensors.begin()->second.device();
   init([&](const std::string& name, const std::vector<int64_t>& shape) {
     auto it = tensors.find(name);
     if (it == tensors.end()) throw Error("missing tensor '" + name + "'");
     if (it->second.sizes().vec() != shape) throw Error("tensor '" + name + "' has the wrong shape");
+    if (it->second.device() != device_)
+      throw Error("tensor '" + name + "' is on " + it->second.device().str() + ", the others on " + device_.str());
     return it->second;
   });
 }
@@ -136,7 +143,7 @@ void Llama::init(const std::function<torch::Tensor(const std::string&, const std
   embed_ = take("model.embed_tokens.weight");
   final_norm_ = take("model.norm.weight");
   lm_head_ = c.tie_word_embeddings ? embed_ : take("lm_head.weight");
-  inv_freq_ = inverse_frequencies(c);
+  inv_freq_ = inverse_frequencies(c, device_);
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     DecoderLayer L;
@@ -213,7 +220,8 @@ Llama::State Llama::prepare(const torch::Tensor& tokens, const torch::Tensor& ma
     throw Error("sequence of " + std::to_string(S) + " tokens exceeds the model's sliding_window " + std::to_string(c.sliding_window));
   if (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= c.vocab_size)
     throw Error("token id outside the vocabulary (0.." + std::to_string(c.vocab_size - 1) + ")");
-  const torch::Tensor mask = mask_in.defined() ? mask_in.to(torch::kInt64) : torch::ones({B, S}, torch::kInt64);
+  const auto ints = torch::TensorOptions(torch::kInt64).device(device_);
+  const torch::Tensor mask = mask_in.defined() ? mask_in.to(device_, torch::kInt64) : torch::ones({B, S}, ints);
   // Positions count real tokens only, so a left-padded prompt gets the positions it would alone.
   const torch::Tensor positions = (mask.cumsum(1) - 1).clamp_min(0).narrow(1, past, T).to(torch::kFloat32);
   const torch::Tensor freqs = positions.unsqueeze(-1) * inv_freq_.unsqueeze(0).unsqueeze(0);  // [B, T, D/2]
@@ -222,15 +230,15 @@ Llama::State Llama::prepare(const torch::Tensor& tokens, const torch::Tensor& ma
   p.cos = emb.cos();
   p.sin = emb.sin();
   // Additive mask [B, 1, T, S]: causal, and no attention to padding.
-  const torch::Tensor query_pos = torch::arange(past, S, torch::kInt64).unsqueeze(1);
-  const torch::Tensor key_pos = torch::arange(0, S, torch::kInt64).unsqueeze(0);
+  const torch::Tensor query_pos = torch::arange(past, S, ints).unsqueeze(1);
+  const torch::Tensor key_pos = torch::arange(0, S, ints).unsqueeze(0);
   // Every position also sees itself, so that padding rows stay finite: a row with nothing to
   // attend to would be NaN, and 0 * NaN would leak into real rows through the values.
   const torch::Tensor allowed = ((key_pos <= query_pos).unsqueeze(0) & mask.unsqueeze(1).to(torch::kBool)) |
                                 (key_pos == query_pos).unsqueeze(0);
   const float lowest = std::numeric_limits<float>::lowest();
-  p.bias_mask = torch::zeros({B, T, S}).masked_fill(allowed.logical_not(), lowest).unsqueeze(1);
-  p.x = embed_.index_select(0, tokens.reshape({-1}).to(torch::kInt64)).to(torch::kFloat32).view({B, T, c.hidden_size});
+  p.bias_mask = torch::zeros({B, T, S}, torch::TensorOptions().device(device_)).masked_fill(allowed.logical_not(), lowest).unsqueeze(1);
+  p.x = embed_.index_select(0, tokens.reshape({-1}).to(device_, torch::kInt64)).to(torch::kFloat32).view({B, T, c.hidden_size});
   return p;
 }
 

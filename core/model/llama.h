@@ -16,6 +16,7 @@
 #include "core/io/safetensors.h"
 #include "core/io/torch_view.h"
 #include "core/run/progress.h"
+#include "core/run/torch_device.h"
 
 namespace sq {
 
@@ -49,10 +50,13 @@ std::vector<ParamSpec> parameter_specs(const ModelConfig& config);
 
 class Llama {
  public:
-  // Weights viewed from a checkpoint (memory-mapped, read-only); `overrides` replace some of them
-  // by name (a quantized model's dequantized linear layers).
-  Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, std::map<std::string, torch::Tensor> overrides = {});
-  // Weights held in memory by name, e.g. parameters being trained (gradients flow through).
+  // Weights viewed from a checkpoint (memory-mapped, read-only; copied once to `device` unless it
+  // is the CPU); `overrides` replace some of them by name (a quantized model's dequantized linear
+  // layers). Everything the model computes is on `device`.
+  Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, torch::Device device,
+        std::map<std::string, torch::Tensor> overrides = {});
+  // Weights held in memory by name, e.g. parameters being trained (gradients flow through); the
+  // model computes on their device, which they must share.
   Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors);
 
   // tokens [B, T] int64; mask [B, past + T] (1 = real token, 0 = left padding) or undefined for
@@ -69,8 +73,9 @@ class Llama {
   };
   // Token prompts in batches of `batch_size`, in order, each left-padded: every prompt ends at
   // the same column, so one new column serves all. The padding id is never attended to. An
-  // empty prompt is refused.
-  static std::vector<Batch> left_padded(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size);
+  // empty prompt is refused. The batches are on `device`.
+  static std::vector<Batch> left_padded(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size,
+                                        torch::Device device);
   // Layer-by-layer onloading: every batch goes through decoder layer 0, then every batch through
   // layer 1, …, so each layer's weights are read once; with `release`, a layer's pages are handed
   // back as soon as it is done, and peak memory is about one layer plus the activations, whatever
@@ -98,6 +103,8 @@ class Llama {
   }
 
   const ModelConfig& config() const { return config_; }
+  torch::Device device() const { return device_; }
+
  private:
   void init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch);
   // Embeddings, rotary tables and the attention mask for `tokens` after `past` cached positions.
@@ -106,6 +113,7 @@ class Llama {
                       const torch::Tensor& bias_mask, KVCache* cache, const HookFn& hook) const;
 
   ModelConfig config_;
+  torch::Device device_ = torch::kCPU;  // host: until a constructor sets it
   std::shared_ptr<const Checkpoint> weights_;
   torch::Tensor embed_, final_norm_, lm_head_, inv_freq_;
   std::vector<DecoderLayer> layers_;
@@ -114,7 +122,7 @@ class Llama {
 };
 
 // RoPE inverse frequencies [head_dim / 2] as transformers computes them, with the config's
-// linear or llama3 rescaling.
-torch::Tensor inverse_frequencies(const ModelConfig& c);
+// linear or llama3 rescaling, on `device`.
+torch::Tensor inverse_frequencies(const ModelConfig& c, torch::Device device);
 
 }  // namespace sq

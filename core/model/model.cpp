@@ -21,14 +21,15 @@ namespace {
 
 class LlamaModel final : public Model {
  public:
-  LlamaModel(std::string dir, Llama net, Tokenizer tokenizer, ChatTemplate chat, std::string quant_run, int act_bits,
-             torch::Tensor stream_rotation = {}, int q_bits = 16, int kv_bits = 16)
+  LlamaModel(std::string dir, ComputeDevice device, Llama net, Tokenizer tokenizer, ChatTemplate chat, std::string quant_run,
+             int act_bits, torch::Tensor stream_rotation = {}, int q_bits = 16, int kv_bits = 16)
       : dir_(std::move(dir)),
+        device_(device),
         quant_run_(std::move(quant_run)),
         net_(std::move(net)),
         tokenizer_(std::move(tokenizer)),
         chat_(std::move(chat)),
-        unrotate_(stream_rotation.defined() ? stream_rotation.t().contiguous() : torch::Tensor()) {
+        unrotate_(stream_rotation.defined() ? stream_rotation.t().contiguous().to(net_.device()) : torch::Tensor()) {
     net_.set_runtime_bits(act_bits, q_bits, kv_bits);
   }
 
@@ -36,6 +37,7 @@ class LlamaModel final : public Model {
   const Tokenizer& tokenizer() const override { return tokenizer_; }
   const std::string& dir() const override { return dir_; }
   const std::string& quant_run() const override { return quant_run_; }
+  ComputeDevice device() const override { return device_; }
 
   // A prompt longer than the model's context is refused: positions past max_position_embeddings
   // are rotary angles the model never saw, and its output there is not the model's.
@@ -62,8 +64,9 @@ class LlamaModel final : public Model {
     if (tokens.empty()) throw Error("no tokens to run");
     check_context(tokens.size(), 0);
     torch::NoGradGuard no_grad;
-    const torch::Tensor t = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), torch::kInt64).unsqueeze(0);
-    const torch::Tensor out = net_.forward(t, {}, nullptr).squeeze(0).contiguous();
+    const torch::Tensor t = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()),
+                                          torch::TensorOptions(torch::kInt64).device(net_.device())).unsqueeze(0);
+    const torch::Tensor out = net_.forward(t, {}, nullptr).squeeze(0).to(torch::kCPU).contiguous();  // host: returned as floats
     check_finite(out);
     std::vector<std::vector<float>> rows(static_cast<size_t>(out.size(0)));
     for (int64_t i = 0; i < out.size(0); ++i) {
@@ -79,8 +82,9 @@ class LlamaModel final : public Model {
     std::vector<std::vector<int32_t>> out(prompts.size());
     if (prompts.empty() || o.max_new_tokens <= 0) return out;
     for (const auto& p : prompts) check_context(p.size(), size_t(o.max_new_tokens));
-    auto [tokens, mask] = Llama::left_padded(prompts, prompts.size()).front();
+    auto [tokens, mask] = Llama::left_padded(prompts, prompts.size(), net_.device()).front();
     const std::set<int64_t> eos(config().eos_token_ids.begin(), config().eos_token_ids.end());
+    // Sampling draws on the host, so that a seed gives the same completions on every device.
     auto gen = at::detail::createCPUGenerator(o.seed);
     std::vector<bool> done(prompts.size(), false);
     KVCache cache;
@@ -90,10 +94,11 @@ class LlamaModel final : public Model {
       const torch::Tensor logits = net_.forward(step, mask, &cache, steer).select(1, -1);  // [B, V]
       check_finite(logits);
       const torch::Tensor next = pick(logits, o, gen);
+      const torch::Tensor ids = next.to(torch::kCPU);  // host: read token by token
       bool all_done = true;
       for (int64_t b = 0; b < int64_t(prompts.size()); ++b) {
         if (done[size_t(b)]) continue;
-        const int64_t id = next[b].item<int64_t>();
+        const int64_t id = ids[b].item<int64_t>();
         if (o.stop_at_eos && eos.count(id)) {
           done[size_t(b)] = true;
           continue;
@@ -103,7 +108,7 @@ class LlamaModel final : public Model {
       }
       if (all_done) break;
       step = next.unsqueeze(1);
-      mask = torch::cat({mask, torch::ones({mask.size(0), 1}, torch::kInt64)}, 1);
+      mask = torch::cat({mask, torch::ones({mask.size(0), 1}, mask.options())}, 1);
     }
     return out;
   }
@@ -123,7 +128,7 @@ class LlamaModel final : public Model {
       a.last[p].assign(size_t(a.n * a.hidden), 0.f);
       a.mean[p].assign(size_t(a.n * a.hidden), 0.f);
     }
-    const std::vector<Llama::Batch> batches = Llama::left_padded(prompts, size_t(o.batch_size));
+    const std::vector<Llama::Batch> batches = Llama::left_padded(prompts, size_t(o.batch_size), net_.device());
     std::vector<size_t> first_row;
     for (size_t at = 0; at < prompts.size(); at += size_t(o.batch_size)) first_row.push_back(at);
     const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& tap) {
@@ -133,8 +138,8 @@ class LlamaModel final : public Model {
       // basis, so that probes and projections of the full-precision model apply.
       const torch::Tensor v = unrotate_.defined() ? torch::matmul(tap, unrotate_) : tap;
       const torch::Tensor m = batches[b].mask.unsqueeze(-1).to(torch::kFloat32);  // [B, T, 1]
-      const torch::Tensor last = v.select(1, -1).contiguous();
-      const torch::Tensor mean = ((v * m).sum(1) / m.sum(1)).contiguous();
+      const torch::Tensor last = v.select(1, -1).to(torch::kCPU).contiguous();  // host: kept as floats
+      const torch::Tensor mean = ((v * m).sum(1) / m.sum(1)).to(torch::kCPU).contiguous();  // host: kept as floats
       const size_t offset = first_row[b] * size_t(a.hidden);
       std::copy_n(last.data_ptr<float>(), last.numel(), it->second.begin() + std::ptrdiff_t(offset));
       std::copy_n(mean.data_ptr<float>(), mean.numel(), a.mean[name].begin() + std::ptrdiff_t(offset));
@@ -151,7 +156,7 @@ class LlamaModel final : public Model {
     if (s.layer >= config().num_layers || int64_t(s.add.size()) != config().hidden_size)
       throw Error("steering needs a layer below " + std::to_string(config().num_layers) + " and a vector of " +
                   std::to_string(config().hidden_size) + " values");
-    torch::Tensor add = torch::tensor(s.add);
+    torch::Tensor add = torch::tensor(s.add, torch::TensorOptions().device(net_.device()));
     if (unrotate_.defined()) add = torch::matmul(add, unrotate_.t());
     return [add, name = "layer." + std::to_string(s.layer)](const std::string& point, const torch::Tensor& v) {
       if (point == name) v.add_(add);
@@ -176,7 +181,8 @@ class LlamaModel final : public Model {
   // Greedy at temperature 0; else temperature-scaled nucleus (top-p) sampling from `gen`.
   static torch::Tensor pick(const torch::Tensor& logits, const GenerateOptions& o, at::Generator& gen) {
     if (o.temperature <= 0) return logits.argmax(-1);
-    torch::Tensor probs = torch::softmax(logits / o.temperature, -1);
+    // host: drawn with the CPU generator `gen`
+    torch::Tensor probs = torch::softmax(logits.to(torch::kCPU) / o.temperature, -1);
     if (o.top_p < 1.0) {
       auto [sorted, order] = probs.sort(-1, true);
       const torch::Tensor before = sorted.cumsum(-1) - sorted;  // mass of the tokens ranked above
@@ -186,7 +192,9 @@ class LlamaModel final : public Model {
     return at::multinomial(probs, 1, false, gen).squeeze(1);
   }
 
-  std::string dir_, quant_run_;
+  std::string dir_;
+  ComputeDevice device_;
+  std::string quant_run_;
   Llama net_;
   Tokenizer tokenizer_;
   ChatTemplate chat_;
@@ -223,7 +231,7 @@ void check_manifest(const std::filesystem::path& folder, const std::string& file
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& quant_run, bool verify) {
+std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& quant_run, bool verify, ComputeDevice device) {
   namespace fs = std::filesystem;
   if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".gguf") {
     if (!quant_run.empty()) throw Error(dir, "a GGUF file is already quantized; it takes no quantization run");
@@ -233,7 +241,9 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     check_vocab(tok, g.config, dir);
     ChatTemplate chat = recognise_chat_template(g.chat_template, g.config.model_type);
     const ModelConfig config = g.config;
-    return std::make_unique<LlamaModel>(dir, Llama(config, g.tensors), std::move(tok), std::move(chat), "", 16);
+    std::map<std::string, torch::Tensor> on_device;
+    for (const auto& [name, t] : g.tensors) on_device[name] = t.to(torch_device(device));
+    return std::make_unique<LlamaModel>(dir, device, Llama(config, on_device), std::move(tok), std::move(chat), "", 16);
   }
   if (!fs::is_directory(dir)) throw Error(dir, "not a model folder or .gguf file");
   check_manifest(dir, "", verify);
@@ -261,8 +271,8 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     rotation = read_residual_rotation(run);
   }
   ChatTemplate chat = detect_chat_template(dir, config.model_type);
-  return std::make_unique<LlamaModel>(dir, Llama(config, std::move(weights), std::move(overrides)), std::move(tok),
-                                      std::move(chat), quant_run, act_bits, rotation, q_bits, kv_bits);
+  return std::make_unique<LlamaModel>(dir, device, Llama(config, std::move(weights), torch_device(device), std::move(overrides)),
+                                      std::move(tok), std::move(chat), quant_run, act_bits, rotation, q_bits, kv_bits);
 }
 
 }  // namespace sq

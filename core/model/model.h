@@ -10,6 +10,7 @@
 #include "core/model/chat_template.h"
 #include "core/model/config.h"
 #include "core/model/tokenizer.h"
+#include "core/run/device.h"
 #include "core/run/progress.h"
 
 namespace sq {
@@ -52,8 +53,10 @@ class Model {
   // folder, the model computes with that run's fake-quantized weights and per-token quantized
   // activations. An export folder (or the folder of an exported .gguf) is checked against its
   // manifest.json first: every file's size on each load, their SHA-256 on the first load of that
-  // manifest and whenever `verify` is set. Throws sq::Error naming the file and the problem.
-  static std::unique_ptr<Model> load(const std::string& dir, const std::string& quant_run = "", bool verify = false);
+  // manifest and whenever `verify` is set. The model computes on `device` (see parse_device).
+  // Throws sq::Error naming the file and the problem.
+  static std::unique_ptr<Model> load(const std::string& dir, const std::string& quant_run = "", bool verify = false,
+                                     ComputeDevice device = {});
   virtual ~Model() = default;
 
   virtual const ModelConfig& config() const = 0;
@@ -63,6 +66,7 @@ class Model {
   virtual const ChatTemplate& chat_template() const = 0;
   // The quantization run applied, or empty for full precision.
   virtual const std::string& quant_run() const = 0;
+  virtual ComputeDevice device() const = 0;
 
   // Logits of every position of one sequence: [tokens.size()][vocab_size].
   virtual std::vector<std::vector<float>> logits(const std::vector<int32_t>& tokens) const = 0;

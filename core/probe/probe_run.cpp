@@ -16,6 +16,7 @@
 #include "core/probe/metrics.h"
 #include "core/probe/projection.h"
 #include "core/probe/slr.h"
+#include "core/run/torch_device.h"
 
 namespace sq {
 namespace {
@@ -101,10 +102,11 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
       report.note += (report.note.empty() ? "" : "; ") + std::to_string(cut) + " prompts longer than the model's context kept their last " +
                      std::to_string(model.config().max_position_embeddings) + " tokens";
   // [layers, prompts, hidden] pooled states of one model.
+  // host: they arrive as floats, and the probe solver's coordinate descent runs on the CPU.
   auto capture = [&](const Model& m) {
     const Activations acts = m.capture(encoded, co);
     const auto& pooled = o.mean_pool ? acts.mean : acts.last;
-    torch::Tensor t = torch::empty({int64_t(acts.points.size()), acts.n, acts.hidden});
+    torch::Tensor t = torch::empty({int64_t(acts.points.size()), acts.n, acts.hidden}, host());
     for (int64_t l = 0; l < t.size(0); ++l)
       std::copy_n(pooled.at(acts.points[size_t(l)]).data(), acts.n * acts.hidden, t[l].data_ptr<float>());
     return t;
@@ -115,9 +117,9 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   for (const ProbeOptions::Compared& cm : o.compared) Xc.push_back(capture(*cm.model));
   std::vector<int64_t> label_vec;
   for (const Prompt& p : prompts) label_vec.push_back(p.label);
-  const torch::Tensor y = torch::tensor(label_vec, torch::kInt64);
-  const torch::Tensor train_idx = torch::tensor(std::vector<int64_t>(split.train.begin(), split.train.end()));
-  const torch::Tensor test_idx = torch::tensor(std::vector<int64_t>(split.test.begin(), split.test.end()));
+  const torch::Tensor y = torch::tensor(label_vec, host(torch::kInt64));
+  const torch::Tensor train_idx = torch::tensor(std::vector<int64_t>(split.train.begin(), split.train.end()), host(torch::kInt64));
+  const torch::Tensor test_idx = torch::tensor(std::vector<int64_t>(split.test.begin(), split.test.end()), host(torch::kInt64));
 
   SlrOptions so;
   so.C = o.C;

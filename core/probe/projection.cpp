@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/run/torch_device.h"
 
 namespace sq {
 namespace {
@@ -70,11 +71,12 @@ torch::Tensor tsne(const torch::Tensor& X_in, const TsneOptions& o, const torch:
   // Conditional probabilities at the target perplexity: a bisection on each row's precision.
   const torch::Tensor sq = X.pow(2).sum(1);
   const torch::Tensor D = (sq.unsqueeze(1) + sq.unsqueeze(0) - 2 * torch::matmul(X, X.t())).clamp_min(0).to(torch::kFloat64);
-  const torch::Tensor eye = torch::eye(N, torch::kBool);
+  const torch::Tensor eye = torch::eye(N, beside(X, torch::kBool));
   // Distances relative to each row's nearest neighbour, so exp() cannot underflow to all zeros.
   const torch::Tensor Dm = (D - D.masked_fill(eye, INFINITY).amin(1, true)).masked_fill(eye, 0);
-  torch::Tensor lo = torch::zeros({N, 1}, torch::kFloat64), hi = torch::full({N, 1}, INFINITY, torch::kFloat64);
-  torch::Tensor beta = torch::ones({N, 1}, torch::kFloat64);
+  const auto f64 = beside(X, torch::kFloat64);
+  torch::Tensor lo = torch::zeros({N, 1}, f64), hi = torch::full({N, 1}, INFINITY, f64);
+  torch::Tensor beta = torch::ones({N, 1}, f64);
   const double target = std::log(perplexity);
   torch::Tensor P;
   for (int it = 0; it < 100; ++it) {
@@ -100,7 +102,7 @@ torch::Tensor tsne(const torch::Tensor& X_in, const TsneOptions& o, const torch:
   }
   torch::Tensor update = torch::zeros_like(Y), gains = torch::ones_like(Y);
   const double lr = std::max(double(N) / 12.0 / 4.0, 50.0);
-  const torch::Tensor eyef = torch::eye(N);
+  const torch::Tensor eyef = torch::eye(N, beside(Y));
   for (int it = 0; it < o.iterations; ++it) {
     const double exaggeration = it < 250 ? 12.0 : 1.0;
     const double momentum = it < 250 ? 0.5 : 0.8;

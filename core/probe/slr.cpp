@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/run/torch_device.h"
 
 namespace sq {
 namespace {
@@ -219,7 +220,7 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const std::vec
   torch::NoGradGuard no_grad;
   if (X_in.dim() != 3 || y.dim() != 1 || X_in.size(1) != y.size(0)) throw Error("SLR: X must be [L, N, D] and y [N]");
   if (o.C <= 0) throw Error("SLR: C must be positive");
-  const torch::Tensor X = X_in.to(torch::kFloat32).contiguous();
+  const torch::Tensor X = X_in.to(torch::kCPU, torch::kFloat32).contiguous();  // host: the coordinate descent reads it as floats
   const int64_t L = X.size(0), N = X.size(1), D = X.size(2), P = static_cast<int64_t>(problems.size());
   const torch::Tensor labels = y.to(torch::kInt64).contiguous();
   const int64_t* ya = labels.data_ptr<int64_t>();
@@ -246,7 +247,7 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const std::vec
     if (pos == 0 || pos == static_cast<int64_t>(pr.rows.size()))
       throw Error("SLR needs both malicious and benign samples in the training split");
     if (o.standardize) {
-      const torch::Tensor sub = X[pr.layer].index_select(0, torch::tensor(pr.rows, torch::kInt64));
+      const torch::Tensor sub = X[pr.layer].index_select(0, torch::tensor(pr.rows, host(torch::kInt64)));
       d.mu = sub.mean(0);
       d.sd = sub.std(0, false).clamp_min(1e-6);
       d.x = ((sub - d.mu) / d.sd).contiguous();
@@ -273,11 +274,11 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const std::vec
     // |d loss / d w| for the problems still open: the loss gradient over the margins, zero on the
     // rows a problem does not train on, through one matrix-vector product each (measured twice as
     // fast here as the same products as one batched bmm).
-    const torch::Tensor grad = torch::empty({P, D});
+    const torch::Tensor grad = torch::empty({P, D}, host());
     for (int64_t p = 0; p < P; ++p) {
       if (sets[static_cast<size_t>(p)].done) continue;
       const Data& d = data[static_cast<size_t>(p)];
-      torch::Tensor gz = torch::zeros({d.x.size(0)});
+      torch::Tensor gz = torch::zeros({d.x.size(0)}, host());
       float* g = gz.data_ptr<float>();
       for (size_t i = 0; i < d.rows.size(); ++i)
         g[d.rows[i]] = float(-C * d.s[i] / (1 + std::exp(double(d.s[i]) * d.z[i])));  // -C s sigmoid(-s z)
@@ -334,18 +335,18 @@ SlrFit fit_slr(const torch::Tensor& X_in, const torch::Tensor& y, const std::vec
     });
   }
   SlrFit fit;
-  fit.w = torch::zeros({P, D});
-  fit.b = torch::zeros({P});
-  fit.objective = torch::zeros({P});
+  fit.w = torch::zeros({P, D}, host());
+  fit.b = torch::zeros({P}, host());
+  fit.objective = torch::zeros({P}, host());
   for (int64_t p = 0; p < P; ++p) {
     const WorkingSet& ws = sets[static_cast<size_t>(p)];
     const Data& d = data[static_cast<size_t>(p)];
-    torch::Tensor w = torch::zeros({D});
+    torch::Tensor w = torch::zeros({D}, host());
     for (size_t k = 0; k < ws.features.size(); ++k) w[ws.features[k]] = float(ws.x[k]);
     const float b = float(ws.x.back());
     fit.iterations = std::max(fit.iterations, ws.newton_steps);
-    const torch::Tensor z = d.x.index_select(0, torch::tensor(d.rows, torch::kInt64)).mv(w) + b;
-    const torch::Tensor s = torch::tensor(d.s);
+    const torch::Tensor z = d.x.index_select(0, torch::tensor(d.rows, host(torch::kInt64))).mv(w) + b;
+    const torch::Tensor s = torch::tensor(d.s, host());
     fit.objective[p] = w.abs().sum() + (o.penalize_intercept ? std::fabs(b) : 0.f) + C * torch::softplus(-s * z).sum();
     if (o.standardize) {
       fit.w[p] = w / d.sd;

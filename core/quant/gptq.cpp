@@ -19,7 +19,7 @@ namespace {
 bool inverse_cholesky(torch::Tensor H, double damp, torch::Tensor& out, double& used) {
   const double mean_diag = H.diagonal().mean().item<double>();
   for (int attempt = 0; attempt < 6; ++attempt, damp *= 10) {
-    const torch::Tensor Hd = H + torch::eye(H.size(0), torch::kFloat64) * (damp * std::max(mean_diag, 1e-8));
+    const torch::Tensor Hd = H + torch::eye(H.size(0), beside(H, torch::kFloat64)) * (damp * std::max(mean_diag, 1e-8));
     auto [L, info] = torch::linalg_cholesky_ex(Hd);
     if (info.item<int64_t>() != 0) continue;
     auto [U, info2] = torch::linalg_cholesky_ex(torch::cholesky_inverse(L), /*upper=*/true);
@@ -65,9 +65,10 @@ GptqResult gptq_quantize(const torch::Tensor& w_in, const torch::Tensor& hessian
   // group's columns when the group is reached.
   std::vector<kernels::GroupParams> params(static_cast<size_t>(rows));
   const int64_t groups = cols / g;
-  torch::Tensor scales = torch::empty({rows, groups}), zeros = torch::empty({rows, groups});
+  // host: the column loop below runs on the CPU, element by element
+  torch::Tensor scales = torch::empty({rows, groups}, host()), zeros = torch::empty({rows, groups}, host());
   auto fix_params = [&](int64_t col) {
-    const torch::Tensor block = W.narrow(1, col, g).to(torch::kCPU, torch::kFloat32).contiguous();  // the column loop runs on the host
+    const torch::Tensor block = W.narrow(1, col, g).to(torch::kCPU, torch::kFloat32).contiguous();  // host: the column loop runs there
     const float* b = block.data_ptr<float>();
     for (int64_t row = 0; row < rows; ++row) {
       params[size_t(row)] = kernels::group_params(b + row * g, g, s.w_bits, s.w_kind, 1.f);
@@ -76,7 +77,7 @@ GptqResult gptq_quantize(const torch::Tensor& w_in, const torch::Tensor& hessian
     }
   };
   torch::Tensor Q = torch::zeros_like(W);
-  torch::Tensor codes = torch::empty({rows, cols}, torch::kInt32);
+  torch::Tensor codes = torch::empty({rows, cols}, host(torch::kInt32));
   std::vector<float> col_in(static_cast<size_t>(rows)), col_out(static_cast<size_t>(rows));
   std::vector<int32_t> col_codes(static_cast<size_t>(rows));
   for (int64_t i1 = 0; i1 < cols; i1 += o.block) {
@@ -88,13 +89,13 @@ GptqResult gptq_quantize(const torch::Tensor& w_in, const torch::Tensor& hessian
       // As the reference implementation: a group's parameters come from W, which holds the updates
       // of earlier blocks (in-block updates live in W1 until the block ends).
       if ((i1 + i) % g == 0) fix_params(i1 + i);
-      const torch::Tensor w = W1.select(1, i).to(torch::kCPU, torch::kFloat32).contiguous();
+      const torch::Tensor w = W1.select(1, i).to(torch::kCPU, torch::kFloat32).contiguous();  // host: the column loop
       std::copy_n(w.data_ptr<float>(), rows, col_in.begin());
       kernels::fake_quant_with_params(kernels::Device::Cpu, col_in.data(), col_out.data(), col_codes.data(), rows, params.data(),
                                       s.w_bits, s.w_kind);
-      const torch::Tensor q = torch::from_blob(col_out.data(), {rows}, torch::kFloat32).to(torch::kFloat64);
-      Q.select(1, i1 + i).copy_(q);  // copy_ moves it to Q's device
-      codes.select(1, i1 + i).copy_(torch::from_blob(col_codes.data(), {rows}, torch::kInt32));
+      const torch::Tensor q = torch::from_blob(col_out.data(), {rows}, host()).to(W.device(), torch::kFloat64);
+      Q.select(1, i1 + i).copy_(q);
+      codes.select(1, i1 + i).copy_(torch::from_blob(col_codes.data(), {rows}, host(torch::kInt32)));
       const double d = U1[i][i].item<double>();
       const torch::Tensor err = (W1.select(1, i) - q) / d;
       W1.narrow(1, i, count - i) -= torch::outer(err, U1[i].narrow(0, i, count - i));
@@ -103,6 +104,7 @@ GptqResult gptq_quantize(const torch::Tensor& w_in, const torch::Tensor& hessian
     W.narrow(1, i1, count).copy_(W1);
     if (i2 < cols) W.narrow(1, i2, cols - i2) -= torch::matmul(Err, U.narrow(0, i1, count).narrow(1, i2, cols - i2));
   }
+  codes = codes.to(W.device());
   if (o.act_order) {
     const torch::Tensor inv = torch::argsort(perm);
     Q = Q.index_select(1, inv);
@@ -110,8 +112,8 @@ GptqResult gptq_quantize(const torch::Tensor& w_in, const torch::Tensor& hessian
   }
   r.weight.dequant = Q.to(torch::kFloat32);
   r.weight.codes = codes;
-  r.weight.scales = scales;
-  r.weight.zeros = zeros;
+  r.weight.scales = scales.to(W.device());
+  r.weight.zeros = zeros.to(W.device());
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/quantized/fake_quant_ops.h"
+#include "core/run/torch_device.h"
 
 namespace sq {
 
@@ -14,7 +15,8 @@ namespace sq {
 // the caller).
 class HessianAccumulator {
  public:
-  explicit HessianAccumulator(int64_t in_features) : H_(torch::zeros({in_features, in_features}, torch::kFloat64)) {}
+  HessianAccumulator(int64_t in_features, torch::Device device)
+      : H_(torch::zeros({in_features, in_features}, torch::TensorOptions(torch::kFloat64).device(device))) {}
   void add(const torch::Tensor& x);  // x [rows, in]
   torch::Tensor hessian() const { return n_ > 0 ? H_ * (2.0 / double(n_)) : H_; }
   int64_t samples() const { return n_; }

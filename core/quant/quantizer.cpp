@@ -49,7 +49,7 @@ const std::pair<const char*, const char*> kInputs[] = {
 // A tensor of the shape of a weight's clip factors: [rows, groups], or [1, groups] per tensor.
 torch::Tensor clip_shape(const torch::Tensor& w, const QuantScheme& s) {
   const int64_t rows = w.size(0), cols = w.size(1), g = group_width(s, rows, cols);
-  return torch::zeros({s.group < 0 ? 1 : rows, (s.group < 0 ? rows * cols : cols) / g});
+  return torch::zeros({s.group < 0 ? 1 : rows, (s.group < 0 ? rows * cols : cols) / g}, beside(w));
 }
 
 using Params = std::map<std::string, torch::Tensor>;
@@ -101,7 +101,8 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
                          const std::vector<Llama::State>& target, const std::vector<Llama::Batch>& batches,
                          const std::vector<torch::Tensor>& malicious, const std::vector<LayerProbe>& probes, const QuantizeOptions& o,
                          QuantizeResult& result) {
-  const Llama fp(cq, weights, merged(globals, layer));
+  const torch::Device dev = torch_device(o.device);
+  const Llama fp(cq, weights, dev, merged(globals, layer));
   Params theta;
   std::vector<torch::Tensor> params;
   for (const auto& [name, w] : layer)
@@ -118,7 +119,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
   BlockObjective objective;
   if (o.method == QuantMethod::QRealign) {
     objective.q_realign = true;
-    objective.probe_w = torch::tensor(probes[size_t(i)].w);
+    objective.probe_w = torch::tensor(probes[size_t(i)].w, torch::TensorOptions().device(dev));
     objective.probe_b = probes[size_t(i)].b;
   }
   // OmniQuant's learning rates: clipping o.lr, smoothing a tenth of it (scales move the whole
@@ -134,7 +135,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     double sum = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
       if (o.progress.cancel) o.progress.cancel->check();  // training a block can take a while
-      Llama qnet(cq, weights, merged(globals, fake_quantized_layer(cq, layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
+      Llama qnet(cq, weights, dev, merged(globals, fake_quantized_layer(cq, layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
       qnet.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);
       std::vector<Llama::State> one = {states[b]};
       qnet.run_block(i, one, nullptr);
@@ -173,6 +174,7 @@ double available_bytes() {
 std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& cq, const std::shared_ptr<const Checkpoint>& weights,
                                       const Params& globals, const std::function<Params(int64_t)>& layer_params,
                                       const std::vector<Llama::Batch>& batches, const QuantizeOptions& o, QuantizeResult& result) {
+  const torch::Device dev = torch_device(o.device);
   const auto base_ckpt = std::make_shared<const Checkpoint>(o.base_dir);
   const ModelConfig bc = load_config((fs::path(o.base_dir) / "config.json").string());
   if (bc.vocab_size != c.vocab_size)
@@ -194,11 +196,11 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     torch::NoGradGuard no_grad;
     // The teacher is the model itself in full precision; distilling from another model is the
     // separate, explicitly named --teacher.
-    const Llama base(bc, base_ckpt);
+    const Llama base(bc, base_ckpt, dev);
     const Llama teacher = o.teacher_dir.empty()
-                              ? Llama(c, weights)
+                              ? Llama(c, weights, dev)
                               : Llama(load_config((fs::path(o.teacher_dir) / "config.json").string()),
-                                      std::make_shared<const Checkpoint>(o.teacher_dir));
+                                      std::make_shared<const Checkpoint>(o.teacher_dir), dev);
     if (teacher.config().vocab_size != c.vocab_size) throw Error(o.teacher_dir, "the teacher's vocabulary differs from the model's");
     for (const auto& b : batches)
       targets.push_back(aaq_targets(teacher.forward(b.tokens, b.mask, nullptr), base.forward(b.tokens, b.mask, nullptr), o.top_k));
@@ -207,7 +209,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
   Params full = globals;
   for (int64_t i = 0; i < c.num_layers; ++i) layers.push_back(layer_params(i)), full = merged(full, layers.back());
   for (const ParamSpec& spec : parameter_specs(cq))
-    if (!full.count(spec.name)) full[spec.name] = as_tensor(weights->tensor(spec.name)).to(torch::kFloat32);
+    if (!full.count(spec.name)) full[spec.name] = as_tensor(weights->tensor(spec.name)).to(dev, torch::kFloat32);
   // SmoothQuant's start from the full-precision activations, then AdamW on the objective.
   std::vector<LayerSmoothing> smoothing;
   {
@@ -282,7 +284,8 @@ std::map<std::string, HessianAccumulator> input_hessians(const Llama& block, int
   std::map<std::string, HessianAccumulator> hessians;
   for (const auto& [linear, input] : kInputs)
     if (!hessians.count(input))
-      hessians.emplace(input, HessianAccumulator(layer.at("model.layers." + std::to_string(i) + "." + linear + ".weight").size(1)));
+      hessians.emplace(input, HessianAccumulator(layer.at("model.layers." + std::to_string(i) + "." + linear + ".weight").size(1),
+                                                 block.device()));
   std::vector<Llama::State> scratch = states;
   block.run_block(i, scratch, [&](size_t b, const std::string& name, const torch::Tensor& v) {
     if (name.rfind(point, 0) != 0) return;
@@ -311,11 +314,12 @@ CalibrationBatches calibration_batches(const Model& model, const QuantizeOptions
   auto encoded = encode_prompts(model, out.prompts, true);
   for (auto& e : encoded)
     if (int(e.size()) > o.seq_len) e.resize(size_t(o.seq_len));
-  out.batches = Llama::left_padded(encoded, size_t(o.batch_size));
+  const torch::Device dev = torch_device(o.device);
+  out.batches = Llama::left_padded(encoded, size_t(o.batch_size), dev);
   for (size_t at = 0; at < encoded.size(); at += size_t(o.batch_size)) {
     std::vector<int64_t> labels;
     for (size_t i = at; i < std::min(encoded.size(), at + size_t(o.batch_size)); ++i) labels.push_back(out.prompts[i].label);
-    out.malicious.push_back(torch::tensor(labels).to(torch::kBool));
+    out.malicious.push_back(torch::tensor(labels, torch::TensorOptions(torch::kInt64).device(dev)).to(torch::kBool));
   }
   return out;
 }
@@ -341,7 +345,7 @@ AlignedProbes aligned_probes(const std::string& model_dir, const ModelConfig& c,
     probes.from = fs::absolute(o.probes_dir).string() + " (fitted on " + pf.model + ")";
   } else {
     if (same_path(o.aligned_dir, model_dir)) throw Error(o.aligned_dir, std::string("is the model being quantized") + kOwnProbes);
-    const auto probe_model = Model::load(o.aligned_dir);
+    const auto probe_model = Model::load(o.aligned_dir, "", false, o.device);
     if (probe_model->config().num_layers != c.num_layers || probe_model->config().hidden_size != c.hidden_size)
       throw Error(o.aligned_dir, "the aligned model's shape differs from " + model_dir);
     ProbeOptions po;
@@ -351,12 +355,13 @@ AlignedProbes aligned_probes(const std::string& model_dir, const ModelConfig& c,
     probes.from = fs::absolute(o.aligned_dir).string() + " (fitted on the calibration prompts)";
   }
   if (o.random_probes) {
+    // host: the probes are host vectors, and the control's draws the same on every device
     torch::manual_seed(o.seed + 7);
     for (LayerProbe& p : probes.layers) {
-      const torch::Tensor w = torch::tensor(p.w);
+      const torch::Tensor w = torch::tensor(p.w, host());
       const int64_t nonzero = std::max<int64_t>(1, w.ne(0).sum().item<int64_t>());
       torch::Tensor r = torch::zeros_like(w);
-      r.index_put_({torch::randperm(w.numel()).narrow(0, 0, nonzero)}, torch::randn({nonzero}));
+      r.index_put_({torch::randperm(w.numel(), host(torch::kInt64)).narrow(0, 0, nonzero)}, torch::randn({nonzero}, host()));
       r = r * (w.norm() / r.norm().clamp_min(1e-12));
       p.w.assign(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
     }
@@ -437,7 +442,8 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   // Before the work, so an output that may not be written fails at once.
   StagedFolder out(run_dir, OutputKind::QuantRun, o.replace, {model_dir, o.aligned_dir, o.base_dir});
   const fs::path tmp = out.path();
-  const auto model = Model::load(model_dir);
+  const torch::Device dev = torch_device(o.device);
+  const auto model = Model::load(model_dir, "", false, o.device);
   const ModelConfig& c = model->config();
   auto weights = std::make_shared<const Checkpoint>(model_dir);
 
@@ -448,12 +454,12 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   // The weights the run starts from: the checkpoint's, or with the residual stream rotated (the
   // rotated model computes the same function; its output head is untied from the embeddings).
   torch::NoGradGuard no_grad;
-  const FetchFn fetch = [&](const std::string& name) { return as_tensor(weights->tensor(name)).to(torch::kFloat32); };
+  const FetchFn fetch = [&](const std::string& name) { return as_tensor(weights->tensor(name)).to(dev, torch::kFloat32); };
   ModelConfig cq = c;
   Params globals;
   torch::Tensor rotation;
   if (o.rotate) {
-    rotation = random_orthogonal(c.hidden_size, o.seed);
+    rotation = random_orthogonal(c.hidden_size, o.seed).to(dev);
     globals = rotate_globals(c, fetch, rotation);
     cq.tie_word_embeddings = false;
   }
@@ -470,7 +476,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   nlohmann::json log = nlohmann::json::array();
   std::vector<int> block_epochs;
   {
-    std::vector<Llama::State> states = batches.empty() ? std::vector<Llama::State>{} : Llama(cq, weights, globals).embed(batches);
+    std::vector<Llama::State> states = batches.empty() ? std::vector<Llama::State>{} : Llama(cq, weights, dev, globals).embed(batches);
     std::vector<Llama::State> fp_states = learned && o.fp_targets ? states : std::vector<Llama::State>{};
     if (o.rotate) write_quant_layer(tmp.string(), -1, {}, o.scheme, merged(globals, {{kResidualRotation, rotation}}));
     for (int64_t i = 0; i < c.num_layers; ++i) {
@@ -481,7 +487,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       if (learned) {
         // The block's reconstruction target: where the full-precision model is after it.
         std::vector<Llama::State> target = o.fp_targets ? fp_states : states;
-        Llama(cq, weights, merged(globals, fp_layer)).run_block(i, target, nullptr);
+        Llama(cq, weights, dev, merged(globals, fp_layer)).run_block(i, target, nullptr);
         const int epochs = !o.paper_epochs ? o.epochs : i < c.num_layers / 2 ? std::max(1, o.epochs - 5) : o.epochs + 5;
         block_epochs.push_back(epochs);
         learned_block = learn_block(cq, weights, globals, fp_layer, i, epochs, states, target, batches, cal.malicious, probes.layers, o, result);
@@ -491,7 +497,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
                                         : learned_block.smoothing ? &*learned_block.smoothing
                                                                   : nullptr;
       const Params layer = smoothing ? apply_smoothing(cq, fp_layer, i, *smoothing) : fp_layer;
-      const Llama ref(cq, weights, merged(globals, layer));
+      const Llama ref(cq, weights, dev, merged(globals, layer));
       // GPTQ (and AAQ, whose learned transforms are followed by GPTQ) rounds on the Hessians of
       // each linear's inputs, from the states the quantized layers below give.
       std::map<std::string, HessianAccumulator> hessians;
@@ -530,7 +536,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       }
       write_quant_layer(tmp.string(), i, quantized, o.scheme, dense);
       if (!states.empty()) {
-        Llama qnet(cq, weights, merged(globals, replaced));
+        Llama qnet(cq, weights, dev, merged(globals, replaced));
         qnet.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);
         qnet.run_block(i, states, nullptr);
       }

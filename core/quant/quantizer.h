@@ -10,6 +10,7 @@
 #include "core/data/prompt_set.h"
 #include "core/quantized/quant_method.h"
 #include "core/quantized/scheme.h"
+#include "core/run/device.h"
 #include "core/run/progress.h"
 
 namespace sq {
@@ -47,6 +48,7 @@ struct QuantizeOptions {
   double lambda = 0.5;          // aaq: weight of the push-away term
   int top_k = 64;               // aaq: tokens per position the KL terms are taken over
   bool replace = false;         // an existing run at the run folder is replaced (and only a run)
+  ComputeDevice device;         // where the models, their activations and the training live
   Progress progress;
   // Called as training goes: ("layer 3", block loss after an epoch) or ("aaq", objective).
   std::function<void(const std::string& series, double value)> on_loss;

@@ -2,15 +2,16 @@
 
 namespace sq {
 
+// host: drawn with the CPU generator, so that a seed gives the same rotation on every device
 torch::Tensor random_orthogonal(int64_t n, uint64_t seed) {
   torch::manual_seed(seed);
   if ((n & (n - 1)) == 0) {
-    torch::Tensor h = torch::ones({1, 1}, torch::kFloat64);
+    torch::Tensor h = torch::ones({1, 1}, host(torch::kFloat64));
     while (h.size(0) < n) h = torch::cat({torch::cat({h, h}, 1), torch::cat({h, -h}, 1)}, 0);  // Sylvester
-    const torch::Tensor signs = torch::randint(0, 2, {n}, torch::kFloat64) * 2 - 1;
+    const torch::Tensor signs = torch::randint(0, 2, {n}, host(torch::kFloat64)) * 2 - 1;
     return (h * signs / std::sqrt(double(n))).to(torch::kFloat32);
   }
-  const auto qr = torch::linalg_qr(torch::randn({n, n}, torch::kFloat64));
+  const auto qr = torch::linalg_qr(torch::randn({n, n}, host(torch::kFloat64)));
   const torch::Tensor q = std::get<0>(qr), r = std::get<1>(qr);
   return (q * torch::sign(torch::diagonal(r))).to(torch::kFloat32);  // unique up to sign: fix it
 }

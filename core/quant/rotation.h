@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/model/config.h"
+#include "core/run/torch_device.h"
 
 namespace sq {
 

@@ -36,7 +36,7 @@ LayerSmoothing init_smoothing(const ModelConfig& c, const std::map<std::string, 
   const torch::Tensor wmax = layer.at(p + "self_attn.o_proj.weight").abs().amax(0).view({c.num_kv_heads, group, c.head_dim}).amax(1).reshape({-1});
   return {start(kAttnReaders, 3, absmax.attn), start(kMlpReaders, 2, absmax.mlp),
           (0.5 * (torch::log(xmax.clamp_min(1e-5)) - torch::log(wmax.clamp_min(1e-5)))).detach(),
-          torch::zeros({c.num_kv_heads * c.head_dim / 2})};
+          torch::zeros({c.num_kv_heads * c.head_dim / 2}, beside(xmax))};
 }
 
 std::map<std::string, torch::Tensor> apply_smoothing(const ModelConfig& c, const std::map<std::string, torch::Tensor>& layer,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/model/config.h"
+#include "core/run/torch_device.h"
 
 namespace sq {
 

@@ -45,7 +45,7 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
   std::vector<torch::Tensor> keep;
   std::vector<TensorData> tensors;
   auto add = [&](const std::string& name, torch::Tensor t, DType dtype) {
-    keep.push_back(t.contiguous());
+    keep.push_back(t.to(torch::kCPU).contiguous());  // host: written to the file
     tensors.push_back({name, dtype, keep.back().sizes().vec(), keep.back().data_ptr(),
                        size_t(keep.back().numel() * keep.back().element_size())});
   };

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/quantized/quant_method.h"
+#include "core/run/device.h"
 #include "core/run/threads.h"
 #include "core/version.h"
 #include "kernels/fake_quant.h"
@@ -20,6 +21,8 @@ SystemInfo system_info() {
   s.thread_policy = thread_policy();
   s.cuda_compiled = kernels::cuda_compiled();
   s.cuda_devices = kernels::cuda_device_count();
+  for (const ComputeDevice& d : available_devices()) s.devices.push_back(device_name(d));
+  s.cuda_unavailable = cuda_unavailable_reason();
   return s;
 }
 
@@ -30,6 +33,8 @@ std::string to_json(const SystemInfo& s) {
                         {"threads", s.threads},
                         {"cuda_compiled", s.cuda_compiled},
                         {"cuda_devices", s.cuda_devices},
+                        {"devices", s.devices},
+                        {"cuda_unavailable", s.cuda_unavailable},
                         {"thread_policy", s.thread_policy}}
       .dump(2);
 }

@@ -2,6 +2,7 @@
 // What this build and machine offer: versions, threads, CUDA. Shown by `safequant info`,
 // the GUI's status line and every run's log.
 #include <string>
+#include <vector>
 
 namespace sq {
 
@@ -12,6 +13,8 @@ struct SystemInfo {
   int threads = 1;            // intra-op threads the compute threads use now
   bool cuda_compiled = false; // CUDA kernels built in
   int cuda_devices = 0;       // usable CUDA devices
+  std::vector<std::string> devices;  // where a job can compute (device.h), the CPU first
+  std::string cuda_unavailable;      // why no CUDA device is among them, or empty
   std::string thread_policy;  // how `threads` is chosen (threads.h)
 };
 

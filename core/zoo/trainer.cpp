@@ -7,18 +7,20 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/run/torch_device.h"
 #include "core/model/llama.h"
 
 namespace sq {
 
 const char* schedule_name(Schedule s) { return s == Schedule::Cosine ? "cosine" : "constant"; }
 
+// host: the zoo trains on the CPU, so that a preset and seed give the same models on every machine
 Params init_params(const ModelConfig& c, uint64_t seed) {
   torch::manual_seed(seed);
   Params p;
   for (const ParamSpec& spec : parameter_specs(c)) {
     const bool norm = spec.name.find("norm") != std::string::npos;
-    torch::Tensor t = norm ? torch::ones(spec.shape) : torch::randn(spec.shape) * 0.02;
+    torch::Tensor t = norm ? torch::ones(spec.shape, host()) : torch::randn(spec.shape, host()) * 0.02;
     p[spec.name] = t.set_requires_grad(true);
   }
   return p;
@@ -50,8 +52,8 @@ std::vector<Adapter> make_adapters(const Params& params, const LoraOptions& lora
       if (ends_with(name, t + ".weight") && w.dim() == 2) {
         // PEFT: A Kaiming-uniform with a = sqrt(5), i.e. U(±1/sqrt(in)); B zero, so training starts at W.
         const double bound = 1.0 / std::sqrt(double(w.size(1)));
-        adapters.push_back({name, (torch::rand({lora.rank, w.size(1)}) * 2 - 1).mul_(bound).set_requires_grad(true),
-                            torch::zeros({w.size(0), lora.rank}).set_requires_grad(true)});
+        adapters.push_back({name, (torch::rand({lora.rank, w.size(1)}, beside(w)) * 2 - 1).mul_(bound).set_requires_grad(true),
+                            torch::zeros({w.size(0), lora.rank}, beside(w)).set_requires_grad(true)});
       }
   if (adapters.empty()) throw Error("LoRA: no linear layer matches the targets");
   return adapters;
@@ -116,8 +118,8 @@ TrainResult train(Params& params, const ModelConfig& config, const std::vector<S
         learn[size_t(b) * T + t] = s.learn[t];
       }
     }
-    const torch::Tensor tokens = torch::tensor(tok).view({B, int64_t(T)});
-    const torch::Tensor mask = torch::tensor(learn).view({B, int64_t(T)}).narrow(1, 1, int64_t(T) - 1);
+    const torch::Tensor tokens = torch::tensor(tok, host(torch::kInt64)).view({B, int64_t(T)});
+    const torch::Tensor mask = torch::tensor(learn, host()).view({B, int64_t(T)}).narrow(1, 1, int64_t(T) - 1);
     const Llama net(config, effective());
     const torch::Tensor logits = net.forward(tokens, {}, nullptr).narrow(1, 0, int64_t(T) - 1);
     const torch::Tensor nll = torch::nn::functional::cross_entropy(

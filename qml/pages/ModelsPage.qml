@@ -40,6 +40,17 @@ PageFrame {
                 opacity: 0.7
             }
             Item { Layout.fillWidth: true }
+            Label { text: qsTr("Compute on") }
+            ComboBox {
+                objectName: "deviceChoice"
+                model: page.models.devices
+                currentIndex: page.models.devices.indexOf(page.models.device)
+                onActivated: index => page.models.device = page.models.devices[index]
+                ToolTip.visible: hovered
+                ToolTip.text: page.models.cudaNote === ""
+                              ? qsTr("Where probes, quantization and evaluations started from now on load their models")
+                              : qsTr("No CUDA device: %1").arg(page.models.cudaNote)
+            }
             Label {
                 text: qsTr("Recent")
                 visible: page.models.recent.length > 0
