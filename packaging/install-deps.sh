@@ -11,7 +11,7 @@ PACKAGES=(
   # the reference solver the SLR probe is checked against (tests and bench only)
   liblinear-dev
   # GUI: Qt 6 and exactly the QML modules the app imports
-  qt6-base-dev qt6-declarative-dev qt6-charts-dev
+  qt6-base-dev qt6-declarative-dev qt6-charts-dev qt6-svg-dev
   qml6-module-qtqml qml6-module-qtqml-models qml6-module-qtqml-workerscript
   qml6-module-qtquick qml6-module-qtquick-window qml6-module-qtquick-layouts
   qml6-module-qtquick-controls qml6-module-qtquick-templates qml6-module-qtcharts

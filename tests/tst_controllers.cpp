@@ -4,6 +4,7 @@
 // export with its manifest.
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -141,6 +142,57 @@ class TstControllers : public QObject {
     QCOMPARE(wb_->results()->runs().size(), 3);  // target and aligned in full precision, and the run
   }
 
+  // A small sweep from the Quantize page: every ratio with every scheme, run by run as one job,
+  // then open on Results with its table, its Pareto chart files, and its finished runs beside
+  // the workspace's for the Probe and Export pages. A cancelled sweep leaves no run it would trust.
+  void sweepFromTheQuantizePage() {
+    QuantizeController* q = wb_->quantize();
+    ResultsController* r = wb_->results();
+    const QVariantMap s{{QStringLiteral("method"), QStringLiteral("gptq")}, {QStringLiteral("samples"), 8},
+                        {QStringLiteral("maxNew"), 4}};
+    QVERIFY(!q->startSweep(s, {}, {QStringLiteral("w8a8")}));
+    QVERIFY(q->sweepError().contains(QStringLiteral("at least one ratio")));
+    QVERIFY(!q->startSweep(s, {0.5, 1.5}, {QStringLiteral("w8a8")}));
+    QVERIFY2(q->sweepError().contains(QStringLiteral("\"ratio\" must be between 0 and 1")), qPrintable(q->sweepError()));
+    const int before = int(r->runs().size());
+    QVERIFY(q->startSweep(s, {0.25, 0.75}, {QStringLiteral("w8a8")}));
+    QVERIFY(wb_->jobs()->waitForIdle(600000));
+    QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
+    const QVariantMap sweep = r->sweep();
+    QVERIFY2(!sweep.contains(QStringLiteral("error")), qPrintable(sweep.value(QStringLiteral("error")).toString()));
+    const QVariantList runs = sweep[QStringLiteral("runs")].toList();
+    QCOMPARE(runs.size(), 2);
+    for (const QVariant& v : runs) {
+      const QVariantMap run = v.toMap();
+      QCOMPARE(run[QStringLiteral("status")].toString(), QStringLiteral("done"));
+      QVERIFY(run[QStringLiteral("harmful")].isValid() && run[QStringLiteral("utility")].isValid());
+      QCOMPARE(run[QStringLiteral("method")].toString(), QStringLiteral("gptq"));
+      QVERIFY(QFileInfo(run[QStringLiteral("dir")].toString() + QStringLiteral("/run.json")).isFile());
+    }
+    const QDir dir(sweep[QStringLiteral("dir")].toString());
+    QVERIFY(dir.exists(QStringLiteral("pareto.png")) && dir.exists(QStringLiteral("pareto.svg")));
+    QVERIFY(QFileInfo(dir.path() + QStringLiteral(".sweep.json")).isFile());  // runnable again with safequant sweep
+    QCOMPARE(r->sweeps(), QStringList{dir.path()});
+    QCOMPARE(int(r->runs().size()), before + 2);
+    QSignalSpy chosen(r, &ResultsController::selectedRunChanged);
+    r->setSelectedRun(runs[0].toMap()[QStringLiteral("dir")].toString());
+    QCOMPARE(chosen.count(), 1);
+
+    QVERIFY(!r->openSweep(ws_.path()));
+    QVERIFY2(r->sweep()[QStringLiteral("error")].toString().contains(QStringLiteral("sweep.json")), qPrintable(r->sweep()[QStringLiteral("error")].toString()));
+
+    QTest::qWait(1100);  // a new stamp, so a new sweep folder
+    QVERIFY(q->startSweep(s, {0.5}, {QStringLiteral("w8a8"), QStringLiteral("w4a16-g32")}));
+    QTest::qWait(300);
+    wb_->jobs()->cancel();
+    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    const QStringList sweeps = QDir(QString::fromStdString(wb_->workspace().toStdString() + "/sweeps")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    QCOMPARE(sweeps.size(), 2);
+    for (const QString& name : QDir(wb_->workspace() + QStringLiteral("/sweeps/") + sweeps.last() + QStringLiteral("/runs")).entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+      QVERIFY2(!QFileInfo(wb_->workspace() + QStringLiteral("/sweeps/") + sweeps.last() + QStringLiteral("/runs/") + name + QStringLiteral("/run-config.json")).isFile(),
+               qPrintable(name));
+  }
+
   // The Results page opens the efficacy table shipped in the source tree, or one the user chose.
   void efficacyTable() {
     ResultsController* r = wb_->results();
@@ -222,5 +274,6 @@ class TstControllers : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TstControllers)
+// A QApplication, as the studio has: Qt Charts (the sweep's Pareto chart) draws with widgets.
+QTEST_MAIN(TstControllers)
 #include "tst_controllers.moc"

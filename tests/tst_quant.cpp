@@ -1,6 +1,7 @@
 // Quantization: schemes, GPTQ against round-to-nearest on a layer's output error, a Hessian that
 // is not positive definite, run folders written and read back (bit-exact GGUF grids included),
 // fake-quant execution on the tiny zoo, cancellation, and the quantize command's errors.
+#include <QImage>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "core/model/model.h"
 #include "core/model/prompt_encoding.h"
 #include "core/probe/probe_run.h"
+#include "core/experiment/sweep_table.h"
 #include "core/quant/aaq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/lwc.h"
@@ -790,6 +792,20 @@ class TstQuant : public QObject {
       QVERIFY(row["harmful_score"].is_number() && row["quant_mb"].get<double>() > 0);
     }
     QCOMPARE(table["runs"][1]["dir"].get<std::string>(), dir + "/grid/runs/eval.max_new_tokens=4,scheme=w4a16-g32");
+    int front = 0;
+    for (const auto& row : table["runs"]) front += row["pareto"].get<bool>();
+    QVERIFY(front >= 1);
+    // The Pareto chart, where the chart program is built (with the GUI): a PNG and an SVG.
+    if (fs::exists(SQ_BINARY_DIR "/app/safequant-chart")) {
+      const QImage png(QString::fromStdString(dir + "/grid/pareto.png"));
+      QCOMPARE(png.size(), QSize(1920, 1280));
+      QFile svg(QString::fromStdString(dir + "/grid/pareto.svg"));
+      QVERIFY(svg.open(QIODevice::ReadOnly));
+      const QByteArray text = svg.readAll();
+      QVERIFY(text.contains("<svg") && text.contains("harmful score"));
+    } else {
+      QVERIFY2(r.err.contains("no chart"), qPrintable(r.err));
+    }
     std::ifstream csv(dir + "/grid/sweep.csv");
     int lines = 0;
     for (std::string line; std::getline(csv, line);) ++lines;
@@ -866,6 +882,53 @@ class TstQuant : public QObject {
     r = runCli({"sweep", sweep("cluster"), "--emit-slurm", QString::fromStdString(dir + "/scripts"), "--partition", "a\nb"});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("--partition 'a\nb': a script line cannot hold a line break"), qPrintable(r.err));
+  }
+
+  // The table's Pareto front: a run no other finished run matches or beats on harmful score,
+  // utility and size together; and the table reads back as written.
+  void sweepTableAndParetoFront() {
+    sq::SweepTable t;
+    t.fields = {"scheme", "ratio"};
+    auto row = [](const char* name, double harmful, double answered, double mb, const char* status = "done") {
+      sq::SweepTableRow r;
+      r.name = name;
+      r.values = {{"scheme", name}, {"ratio", 0.5}};
+      r.status = status;
+      if (std::string(status) == "done") r.harmful_score = harmful, r.refusal_rate_benign = 100 - answered;
+      r.quant_mb = mb;
+      r.dir = std::string("/runs/") + name;
+      r.log = r.dir + ".log";
+      return r;
+    };
+    t.runs = {row("a", 10, 80, 4), row("b", 20, 90, 4), row("c", 20, 70, 4), row("d", 10, 80, 8), row("e", 30, 95, 2), row("f", 0, 100, 1, "failed")};
+    sq::mark_pareto_front(t);
+    const std::vector<bool> front = {true, true, false, false, true, false};
+    for (size_t i = 0; i < t.runs.size(); ++i) QVERIFY2(t.runs[i].pareto == front[i], t.runs[i].name.c_str());
+    QCOMPARE(sq::sweep_utility_name(t), std::string("benign prompts answered (%)"));
+    t.runs[1].task_accuracy = 55.0;
+    QCOMPARE(sq::sweep_utility_name(t), std::string("task accuracy (%)"));
+    QCOMPARE(*sq::sweep_utility(t.runs[1]), 55.0);
+    const std::string dir = tmp_.filePath("table").toStdString();
+    std::filesystem::create_directories(dir);
+    sq::write_sweep_table(dir, t);
+    const sq::SweepTable back = sq::read_sweep_table(dir);
+    QCOMPARE(back.fields, t.fields);
+    QCOMPARE(back.runs.size(), t.runs.size());
+    for (size_t i = 0; i < t.runs.size(); ++i) {
+      QCOMPARE(back.runs[i].name, t.runs[i].name);
+      QCOMPARE(back.runs[i].values, t.runs[i].values);
+      QCOMPARE(back.runs[i].pareto, t.runs[i].pareto);
+      QCOMPARE(back.runs[i].harmful_score, t.runs[i].harmful_score);
+      QCOMPARE(back.runs[i].task_accuracy, t.runs[i].task_accuracy);
+      QCOMPARE(back.runs[i].quant_mb, t.runs[i].quant_mb);
+    }
+    std::ofstream(dir + "/sweep.json") << R"({"fields": ["scheme"], "runs": [{"name": "a", "status": "done"}]})";
+    try {
+      sq::read_sweep_table(dir);
+      QFAIL("a table without its sizes was read");
+    } catch (const sq::Error& e) {
+      QVERIFY2(std::string(e.what()).find("sweep.json") != std::string::npos && std::string(e.what()).find("quant_mb") != std::string::npos, e.what());
+    }
   }
 
   // The efficacy table on the tiny zoo, cut to two methods and one seed: the report and its JSON

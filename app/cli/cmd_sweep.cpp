@@ -1,6 +1,6 @@
 // `safequant sweep CONFIG.json [--jobs N]`: a grid of runs (core/experiment/sweep.h), each made
 // by `safequant run` in a process of its own (as a cluster's tasks would), N at a time, with the
-// runs done out of all and an ETA; then the table of every run. With --emit-slurm or --slurm the
+// runs done out of all and an ETA; then the table of every run and its Pareto chart. With --emit-slurm or --slurm the
 // runs become a Slurm job array instead (core/experiment/slurm.h); --gather only makes the table.
 #include <fcntl.h>
 #include <spawn.h>
@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <vector>
 
 #include "app/cli/command.h"
 #include "core/experiment/slurm.h"
@@ -21,20 +22,36 @@ extern char** environ;
 namespace sq::cli {
 namespace {
 
-// Starts `safequant run CONFIG` with its output in LOG; returns its pid.
-pid_t start_run(const std::string& config, const std::string& log) {
+// Starts `argv` with its output in `log` (or this process's stderr when empty); returns its pid.
+pid_t spawn(std::vector<std::string> argv, const std::string& log) {
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&files, 1, 2);
-  std::string exe = "/proc/self/exe", cmd = "run", quiet = "--quiet";
-  std::string cfg = config;
-  char* argv[] = {exe.data(), cmd.data(), cfg.data(), quiet.data(), nullptr};
+  if (!log.empty()) posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, log.empty() ? 2 : 1, log.empty() ? 1 : 2);
+  std::vector<char*> args;
+  for (std::string& arg : argv) args.push_back(arg.data());
+  args.push_back(nullptr);
   pid_t pid = 0;
-  const int e = posix_spawn(&pid, "/proc/self/exe", &files, nullptr, argv, environ);
+  const int e = posix_spawn(&pid, argv.front().c_str(), &files, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&files);
-  if (e != 0) throw Error(log, "cannot start the run's process");
+  if (e != 0) throw Error(log.empty() ? argv.front() : log, "cannot start " + argv.front());
   return pid;
+}
+
+// `safequant run CONFIG` with its output in LOG.
+pid_t start_run(const std::string& config, const std::string& log) { return spawn({"/proc/self/exe", "run", config, "--quiet"}, log); }
+
+// The Pareto chart, drawn by safequant-chart beside this program (built with the GUI), into the
+// sweep folder. A missing chart program or a failed chart is said, and does not fail the sweep.
+void draw_chart(const SweepConfig& sweep) {
+  const std::filesystem::path chart = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "safequant-chart";
+  if (!std::filesystem::exists(chart)) {
+    std::fprintf(stderr, "sweep: no chart: %s is not built (SAFEQUANT_GUI=OFF); the table is in sweep.csv\n", chart.c_str());
+    return;
+  }
+  int status = 0;
+  waitpid(spawn({chart.string(), sweep.out}, ""), &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) std::fprintf(stderr, "sweep: the chart failed (above); the table is in sweep.csv\n");
 }
 
 // The table, the runs not done named with their logs; exit 1 when any is not done.
@@ -46,6 +63,7 @@ int gather(const SweepConfig& sweep) {
       std::fprintf(stderr, "sweep: %s %s; its log: %s\n", row.run->name.c_str(), row.status.c_str(),
                    sweep_run_log_path(sweep, *row.run).c_str());
     }
+  draw_chart(sweep);
   std::printf("%s\n", sweep.out.c_str());
   return bad ? 1 : 0;
 }

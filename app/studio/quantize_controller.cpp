@@ -10,7 +10,10 @@
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
 #include "app/studio/results_controller.h"
+#include "app/charts/pareto_chart.h"
 #include "core/eval/evaluate.h"
+#include "core/experiment/sweep.h"
+#include "core/io/atomic_file.h"
 #include "core/quant/quantizer.h"
 #include "core/quantized/run_record.h"
 
@@ -67,6 +70,70 @@ QString QuantizeController::check(const QVariantMap& s) const {
   if (m.needs_aligned && (models_->aligned().isEmpty() || models_->aligned() == models_->target()))
     return tr("%1 follows the aligned model's probes: choose the aligned model, other than the target (Models page).").arg(QString::fromUtf8(m.title));
   return {};
+}
+
+bool QuantizeController::startSweep(const QVariantMap& s, const QVariantList& ratios, const QStringList& schemes) {
+  sweep_error_ = check(s);
+  if (sweep_error_.isEmpty() && (ratios.isEmpty() || schemes.isEmpty())) sweep_error_ = tr("Give at least one ratio and one scheme.");
+  if (sweep_error_.isEmpty() && calibration_->evalFiles().isEmpty())
+    sweep_error_ = tr("A sweep compares evaluated runs: add evaluation prompts on the Calibration page.");
+  sq::SweepConfig sweep;
+  if (sweep_error_.isEmpty()) {
+    const sq::QuantMethod method = method_of(s);
+    const sq::QuantMethodInfo& m = sq::info(method);
+    const sq::QuantizeOptions d = sq::QuantizeOptions::for_method(method);
+    auto files = [](const QStringList& l) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const QString& f : l) a.push_back(f.toStdString());
+      return a;
+    };
+    nlohmann::json run = {{"model", models_->target().toStdString()},
+                          {"method", m.name},
+                          {"scheme", schemes.front().toStdString()},
+                          {"samples", s.value(QStringLiteral("samples"), 200).toInt()},
+                          {"seed", s.value(QStringLiteral("seed"), 0).toLongLong()},
+                          {"calibration", files(calibration_->files())},
+                          {"evaluation", files(calibration_->evalFiles())},
+                          {"options", {{"epochs", s.value(QStringLiteral("epochs"), d.epochs).toInt()},
+                                       {"rotate", s.value(QStringLiteral("rotate"), d.rotate).toBool()}}},
+                          {"eval", {{"max_new_tokens", s.value(QStringLiteral("maxNew"), 32).toInt()}}}};
+    if (m.needs_base) run["options"]["lambda"] = s.value(QStringLiteral("lambda"), d.lambda).toDouble();
+    if (m.needs_aligned) run["aligned"] = models_->aligned().toStdString();
+    if (m.needs_base) run["base"] = models_->base().toStdString();
+    nlohmann::json grid = {{"ratio", nlohmann::json::array()}, {"scheme", files(schemes)}};
+    for (const QVariant& r : ratios) grid["ratio"].push_back(r.toDouble());
+    const std::string stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")).toStdString();
+    const std::string config = workspace_->new_sweep_config(stamp);
+    try {
+      QDir().mkpath(QString::fromStdString(workspace_->sweeps_dir()));
+      sq::write_atomically(config, [&](std::ostream& out) {
+        out << nlohmann::json{{"run", run}, {"grid", grid}, {"out", stamp}}.dump(2) << "\n";
+      });
+      sweep = sq::read_sweep_config(config);  // the command line's checks, each naming the key
+    } catch (const std::exception& e) {
+      sweep_error_ = QString::fromUtf8(e.what());
+    }
+  }
+  Q_EMIT sweepErrorChanged();
+  if (!sweep_error_.isEmpty()) return false;
+  const sq::ComputeDevice device = models_->computeDevice();
+  return jobs_->start(QStringLiteral("sweep"), [=](const sq::Progress& progress) -> std::function<void()> {
+    sq::prepare_sweep_folder(sweep);
+    sq::run_sweep_here(sweep, progress, device);
+    return [this, out = QString::fromStdString(sweep.out)] {
+      // On this (the GUI) thread: Qt Charts draws with the application's fonts.
+      const QDir dir(out);
+      try {
+        ParetoChart::write(sq::read_sweep_table(out.toStdString()), dir.filePath(QStringLiteral("pareto.png")),
+                           dir.filePath(QStringLiteral("pareto.svg")));
+      } catch (const std::exception& e) {
+        sweep_error_ = QString::fromUtf8(e.what());
+        Q_EMIT sweepErrorChanged();
+      }
+      results_->openSweep(out);
+      Q_EMIT finished();
+    };
+  });
 }
 
 void QuantizeController::showRun(const QString& runDir) {

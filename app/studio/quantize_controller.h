@@ -26,6 +26,7 @@ class QuantizeController : public QObject {
   // lambda}, in core's order (quant_method.h)
   Q_PROPERTY(QVariantList methods READ methods CONSTANT)
   Q_PROPERTY(int recommendedMethod READ recommendedMethod CONSTANT)  // index in methods
+  Q_PROPERTY(QString sweepError READ sweepError NOTIFY sweepErrorChanged)
 
  public:
   QuantizeController(ModelsController* models, CalibrationController* calibration, ResultsController* results, JobRunner* jobs,
@@ -39,17 +40,25 @@ class QuantizeController : public QObject {
   Q_INVOKABLE void showRun(const QString& runDir);
   // The reason start() would refuse these settings now, or empty.
   Q_INVOKABLE QString check(const QVariantMap& settings) const;
+  // A small sweep: the settings' method with every calibration ratio in `ratios` and every scheme
+  // in `schemes` (a grid), written as a `safequant sweep` config under the workspace's sweeps/ and
+  // made run by run as one job (progress per run; cancelling stops after the layer at hand). Each
+  // run is evaluated on the evaluation prompts, which it needs. When done, Results opens the
+  // sweep. False, with sweepError set, when it cannot start.
+  Q_INVOKABLE bool startSweep(const QVariantMap& settings, const QVariantList& ratios, const QStringList& schemes);
 
   QVariantList loss() const { return loss_; }
   QString lastRun() const { return last_run_; }
   QStringList schemes() const;
   QVariantList methods() const;
   int recommendedMethod() const;
+  QString sweepError() const { return sweep_error_; }
 
  Q_SIGNALS:
   void lossChanged();
   void lastRunChanged();
   void finished();  // a run started here is done and evaluated
+  void sweepErrorChanged();
 
  private:
   ModelsController* models_;
@@ -57,6 +66,6 @@ class QuantizeController : public QObject {
   ResultsController* results_;
   JobRunner* jobs_;
   std::shared_ptr<const sq::Workspace> workspace_;
-  QString last_run_;
+  QString last_run_, sweep_error_;
   QVariantList loss_;
 };

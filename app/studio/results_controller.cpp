@@ -10,7 +10,9 @@
 #include "app/studio/calibration_controller.h"
 #include "app/studio/job_runner.h"
 #include "app/studio/models_controller.h"
+#include "app/charts/pareto_chart.h"
 #include "core/eval/evaluate.h"
+#include "core/experiment/sweep_table.h"
 
 namespace {
 
@@ -62,6 +64,17 @@ void ResultsController::reload() {
               {QStringLiteral("baseline"), true}});
     runs_.push_back(m);
   }
+  sweeps_.clear();
+  for (const std::string& d : workspace_->sweeps()) sweeps_ << QString::fromStdString(d);
+  readSweep();  // its finished runs join the list
+  for (const QVariant& v : sweep_.value(QStringLiteral("runs")).toList()) {
+    const QVariantMap r = v.toMap();
+    if (r.value(QStringLiteral("status")).toString() != QStringLiteral("done")) continue;
+    QVariantMap m = r;
+    m.insert({{QStringLiteral("name"), sweep_.value(QStringLiteral("name")).toString() + QStringLiteral(": ") + r.value(QStringLiteral("label")).toString()},
+              {QStringLiteral("baseline"), false}});
+    runs_.push_back(m);
+  }
   for (const sq::Workspace::Run& run : workspace_->runs()) {
     QVariantMap m = figures(run.eval);
     m.insert({{QStringLiteral("name"), QString::fromStdString(run.name)},
@@ -75,6 +88,61 @@ void ResultsController::reload() {
     runs_.push_back(m);
   }
   Q_EMIT changed();
+}
+
+bool ResultsController::openSweep(const QString& dir) {
+  sweep_dir_ = dir;
+  reload();
+  return !sweep_.contains(QStringLiteral("error"));
+}
+
+void ResultsController::readSweep() {
+  sweep_.clear();
+  if (sweep_dir_.isEmpty()) return;
+  const QString dir = sweep_dir_;
+  sweep_ = {{QStringLiteral("dir"), dir}, {QStringLiteral("name"), QFileInfo(dir).fileName()}};
+  try {
+    const sq::SweepTable t = sq::read_sweep_table(dir.toStdString());
+    QStringList fields;
+    for (const std::string& f : t.fields) fields << QString::fromStdString(f);
+    QVariantList runs;
+    for (const sq::SweepTableRow& r : t.runs) {
+      const std::optional<double> utility = sq::sweep_utility(r);
+      runs.push_back(QVariantMap{{QStringLiteral("name"), QString::fromStdString(r.name)},
+                                 {QStringLiteral("label"), ParetoChart::label(r)},
+                                 {QStringLiteral("status"), QString::fromStdString(r.status)},
+                                 {QStringLiteral("harmful"), number(r.harmful_score)},
+                                 {QStringLiteral("overRefusal"), number(r.refusal_rate_benign)},
+                                 {QStringLiteral("task"), number(r.task_accuracy)},
+                                 {QStringLiteral("perplexity"), number(r.perplexity)},
+                                 {QStringLiteral("utility"), number(utility)},
+                                 {QStringLiteral("sizeMB"), r.quant_mb},
+                                 {QStringLiteral("seconds"), r.seconds},
+                                 {QStringLiteral("pareto"), r.pareto},
+                                 {QStringLiteral("dir"), QString::fromStdString((std::filesystem::path(r.dir) / "quant").string())},
+                                 {QStringLiteral("log"), QString::fromStdString(r.log)}});
+      if (r.status != "done") continue;
+      try {  // the method and scheme, swept or not, for the table
+        const sq::RunRecord record = sq::read_run_record((std::filesystem::path(r.dir) / "quant").string());
+        QVariantMap m = runs.back().toMap();
+        m.insert({{QStringLiteral("method"), QString::fromLatin1(sq::info(record.method).name)},
+                  {QStringLiteral("scheme"), QString::fromStdString(record.scheme.name)}});
+        runs.back() = m;
+      } catch (const std::exception&) {
+      }
+    }
+    sweep_.insert({{QStringLiteral("fields"), fields},
+                   {QStringLiteral("utilityName"), QString::fromStdString(sq::sweep_utility_name(t))},
+                   {QStringLiteral("runs"), runs}});
+  } catch (const std::exception& e) {
+    sweep_.insert(QStringLiteral("error"), QString::fromUtf8(e.what()));
+  }
+}
+
+void ResultsController::setSelectedRun(const QString& dir) {
+  if (dir == selected_run_) return;
+  selected_run_ = dir;
+  Q_EMIT selectedRunChanged();
 }
 
 bool ResultsController::evaluateBaseline(int maxNewTokens) {

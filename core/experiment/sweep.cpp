@@ -133,10 +133,8 @@ bool sweep_run_done(const SweepRun& run) {
 
 std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
   std::vector<SweepRow> rows;
-  json table = json::array();
-  std::string csv;
-  for (const std::string& f : s.fields) csv += f + ",";
-  csv += "status,harmful_score,refusal_rate_benign,task_accuracy,perplexity,quant_mb,seconds,dir\n";
+  SweepTable table;
+  table.fields = s.fields;
   for (const SweepRun& run : s.runs) {
     SweepRow row;
     row.run = &run;
@@ -149,28 +147,54 @@ std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
     } else {
       row.status = fs::exists(sweep_run_log_path(s, run)) ? "failed" : "pending";
     }
-    auto number = [](const std::optional<double>& v) { return v ? json(*v) : json(); };
-    json entry = run.values;
-    entry["status"] = row.status;
-    entry["harmful_score"] = row.eval ? json(row.eval->harmful_score) : json();
-    entry["refusal_rate_benign"] = row.eval ? json(row.eval->refusal_rate_benign) : json();
-    entry["task_accuracy"] = row.eval ? number(row.eval->task_accuracy) : json();
-    entry["perplexity"] = row.eval ? number(row.eval->perplexity) : json();
-    entry["quant_mb"] = row.quant_mb;
-    entry["seconds"] = row.seconds;
-    entry["dir"] = dir.string();
-    entry["log"] = sweep_run_log_path(s, run);
-    table.push_back(entry);
-    auto cell = [](const json& v) { return v.is_null() ? std::string() : v.is_string() ? v.get<std::string>() : v.dump(); };
-    for (const std::string& f : s.fields) csv += "\"" + cell(run.values[f]) + "\",";
-    csv += row.status + "," + cell(entry["harmful_score"]) + "," + cell(entry["refusal_rate_benign"]) + "," + cell(entry["task_accuracy"]) +
-           "," + cell(entry["perplexity"]) + "," + cell(entry["quant_mb"]) + "," + cell(entry["seconds"]) + ",\"" + dir.string() + "\"\n";
+    SweepTableRow t;
+    t.name = run.name;
+    t.values = run.values;
+    t.status = row.status;
+    if (row.eval) {
+      t.harmful_score = row.eval->harmful_score;
+      t.refusal_rate_benign = row.eval->refusal_rate_benign;
+      t.task_accuracy = row.eval->task_accuracy;
+      t.perplexity = row.eval->perplexity;
+    }
+    t.quant_mb = row.quant_mb;
+    t.seconds = row.seconds;
+    t.dir = dir.string();
+    t.log = sweep_run_log_path(s, run);
+    table.runs.push_back(std::move(t));
     rows.push_back(std::move(row));
   }
-  write_atomically((fs::path(s.out) / "sweep.json").string(),
-                   [&](std::ostream& out) { out << json{{"fields", s.fields}, {"runs", table}}.dump(2) << "\n"; });
-  write_atomically((fs::path(s.out) / "sweep.csv").string(), [&](std::ostream& out) { out << csv; });
+  mark_pareto_front(table);
+  write_sweep_table(s.out, table);
   return rows;
+}
+
+std::vector<SweepRow> run_sweep_here(const SweepConfig& s, const Progress& progress, ComputeDevice device) {
+  std::vector<const SweepRun*> pending;
+  for (const SweepRun& run : s.runs)
+    if (!sweep_run_done(run)) pending.push_back(&run);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const SweepRun& run = *pending[i];
+    const std::string name = "run " + std::to_string(i + 1) + " of " + std::to_string(pending.size()) + " (" + run.name + ")";
+    progress.step(int64_t(i), int64_t(pending.size()), name);
+    Progress inner{progress.report ? ProgressFn([&](int64_t done, int64_t total, const std::string& stage) {
+                     progress.report(done, total, name + ": " + stage);
+                   })
+                                   : ProgressFn(),
+                   progress.cancel};
+    std::string outcome;
+    try {
+      const RunOutcome r = run_pipeline(run.config, "", false, inner, device);
+      outcome = "run: " + std::string(r.reused ? "reused " : "wrote ") + r.dir + "\n";
+    } catch (const Cancelled&) {
+      throw;
+    } catch (const std::exception& e) {
+      outcome = std::string("run: error: ") + e.what() + "\n";
+    }
+    write_atomically(sweep_run_log_path(s, run), [&](std::ostream& out) { out << outcome; });
+  }
+  progress.step(int64_t(pending.size()), int64_t(pending.size()), "gathering the table");
+  return gather_sweep(s);
 }
 
 }  // namespace sq

@@ -3,7 +3,7 @@
 //   sweep-config.json    the sweep as given, resolved (marks the folder as a sweep)
 //   configs/<name>.json  each run's resolved config, runnable alone with `safequant run`
 //   runs/<name>/         each run's folder (run_pipeline.h); runs/<name>.log its output
-//   sweep.json, sweep.csv one row per run: every swept field and every metric
+//   sweep.json, sweep.csv one row per run: every swept field and every metric (sweep_table.h)
 // A run's name is its swept values, "method=q-realign,ratio=0.5". Torch-free.
 #include <optional>
 #include <string>
@@ -13,6 +13,9 @@
 
 #include "core/eval/eval_report.h"
 #include "core/experiment/run_config.h"
+#include "core/experiment/sweep_table.h"
+#include "core/run/device.h"
+#include "core/run/progress.h"
 
 namespace sq {
 
@@ -49,7 +52,14 @@ struct SweepRow {
   double quant_mb = 0, seconds = 0;
 };
 
-// Reads every run's folder; writes sweep.json and sweep.csv.
+// Reads every run's folder; writes sweep.json and sweep.csv with the Pareto front marked.
 std::vector<SweepRow> gather_sweep(const SweepConfig& sweep);
+
+// Makes the sweep's pending runs one after another in this process (the studio's way; the CLI
+// gives each run a process of its own), on `device`. Progress reports each run's own stages as
+// "run 2 of 6 (ratio=0.5,scheme=w4a4): quantizing layers"; a run that fails leaves its error in its
+// log (so the table says "failed" and names it) and the next run starts; sq::Cancelled stops the
+// sweep, leaving no run folder a later sweep would trust. Then gathers the table.
+std::vector<SweepRow> run_sweep_here(const SweepConfig& sweep, const Progress& progress, ComputeDevice device = {});
 
 }  // namespace sq

@@ -21,6 +21,21 @@ std::string Workspace::new_run_dir(QuantMethod method, const std::string& scheme
   return (fs::path(runs_dir()) / (std::string(info(method).name) + "-" + scheme + "-" + stamp)).string();
 }
 
+std::string Workspace::sweeps_dir() const { return (fs::path(dir_) / "sweeps").string(); }
+
+std::string Workspace::new_sweep_config(const std::string& stamp) const {
+  return (fs::path(sweeps_dir()) / (stamp + ".sweep.json")).string();
+}
+
+std::vector<std::string> Workspace::sweeps() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const fs::directory_entry& d : fs::directory_iterator(sweeps_dir(), ec))
+    if (d.is_directory(ec) && fs::is_regular_file(d.path() / "sweep.json", ec)) out.push_back(d.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::string Workspace::baseline_eval() const { return (fs::path(dir_) / "baseline" / kEvalFile).string(); }
 
 std::string Workspace::probe_dir(bool from_aligned, const std::string& run) const {

@@ -21,6 +21,12 @@ class Workspace {
   // A new run's folder: "<method>-<scheme>-<stamp>" under runs/.
   std::string new_run_dir(QuantMethod method, const std::string& scheme, const std::string& stamp) const;
   std::string baseline_eval() const;
+  // Sweeps started from the studio: each a config "<stamp>.sweep.json" (runnable with `safequant
+  // sweep`) beside its folder "<stamp>" under sweeps/.
+  std::string sweeps_dir() const;
+  std::string new_sweep_config(const std::string& stamp) const;
+  // The sweep folders under sweeps/ that hold a table (sweep.json), in name order.
+  std::vector<std::string> sweeps() const;
   // The probes of the target (or, from_aligned, of the aligned model), alone or compared with
   // the target under the run named `run` (its folder's name).
   std::string probe_dir(bool from_aligned, const std::string& run = {}) const;

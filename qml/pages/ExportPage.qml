@@ -11,7 +11,11 @@ PageFrame {
     summary: qsTr("Write the selected run in a format real runtimes load: GGUF for llama.cpp, compressed-tensors for vLLM, or a plain bf16 checkpoint. Each format says whether the file holds exactly the evaluated weights. The folder gets a manifest with every file's SHA-256.")
     readonly property var exporter: Workbench.exporter
     readonly property var choices: [{ name: qsTr("Target model, full precision"), dir: "" }].concat(Workbench.results.runs.filter(r => !r.baseline))
-    property int runIndex: choices.length > 1 ? choices.length - 1 : 0
+    // The run chosen on the Results page (its table or Pareto chart), else the newest.
+    property int runIndex: {
+        const chosen = choices.findIndex(c => c.dir !== "" && c.dir === Workbench.results.selectedRun)
+        return chosen >= 0 ? chosen : (choices.length > 1 ? choices.length - 1 : 0)
+    }
     readonly property string runDir: choices[Math.min(runIndex, choices.length - 1)].dir
     readonly property var checks: { Workbench.models.target; return exporter.checks(runDir) }
     property string format: ""

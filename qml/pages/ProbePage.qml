@@ -91,6 +91,8 @@ PageFrame {
                 valueRole: "dir"
                 model: [{ name: qsTr("(full precision only)"), dir: "" }].concat(
                            Workbench.results.runs.filter(r => !r.baseline))
+                // The run chosen on the Results page (its table or Pareto chart).
+                currentIndex: Math.max(0, model.findIndex(r => r.dir !== "" && r.dir === Workbench.results.selectedRun))
             }
             CheckBox {
                 id: fromAligned

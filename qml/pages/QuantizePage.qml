@@ -89,6 +89,42 @@ PageFrame {
                     ToolTip.text: qsTr("Quantize and evaluate (Ctrl+Enter)")
                 }
             }
+            Label { text: qsTr("Sweep ratios"); Layout.topMargin: 16 }
+            TextField {
+                id: sweepRatios; objectName: "sweepRatios"
+                text: "0.25, 0.5, 0.75"
+                Layout.fillWidth: true
+                Layout.topMargin: 16
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Calibration ratios (share of malicious prompts) to try, separated by commas")
+            }
+            Label { text: qsTr("Sweep schemes") }
+            TextField {
+                id: sweepSchemes; objectName: "sweepSchemes"
+                text: "w8a8, w4a4"
+                Layout.fillWidth: true
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Schemes to try, separated by commas; every ratio with every scheme")
+            }
+            Item { width: 1 }
+            Button {
+                objectName: "sweepButton"
+                readonly property var ratios: sweepRatios.text.split(/[\s,]+/).filter(t => t !== "").map(Number)
+                readonly property var schemes: sweepSchemes.text.split(/[\s,]+/).filter(t => t !== "")
+                text: qsTr("Start sweep (%1 runs)").arg(ratios.length * schemes.length)
+                enabled: !Workbench.jobs.busy && page.problem === "" && ratios.length * schemes.length > 0
+                onClicked: page.quant.startSweep(page.settings, ratios, schemes)
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Quantize and evaluate every combination with the method above, one run after another; Results shows the table and the Pareto chart")
+            }
+            Label {
+                Layout.columnSpan: 2
+                visible: page.quant.sweepError !== ""
+                text: page.quant.sweepError
+                color: Material.color(Material.Orange)
+                wrapMode: Text.WordWrap
+                Layout.fillWidth: true
+            }
             Label {
                 Layout.columnSpan: 2
                 visible: page.problem !== ""

@@ -32,6 +32,11 @@ PageFrame {
         efficacyDialog.title = path
         efficacyDialog.open()
     }
+    FolderDialog {
+        id: openSweepDialog
+        title: qsTr("Sweep folder (safequant sweep)")
+        onAccepted: Workbench.results.openSweep(decodeURIComponent(selectedFolder.toString().replace("file://", "")))
+    }
     FileDialog {
         id: openEfficacy
         nameFilters: [qsTr("Efficacy table (*.md)")]
@@ -90,6 +95,34 @@ PageFrame {
             Button { text: qsTr("Open efficacy table…"); flat: true; onClicked: openEfficacy.open() }
             JobBar { Layout.fillWidth: true }
         }
+        // Sweeps: the workspace's, or any sweep folder; the open one's runs join the table.
+        RowLayout {
+            Label { text: qsTr("Sweep") }
+            ComboBox {
+                objectName: "sweepBox"
+                Layout.preferredWidth: 260
+                model: Workbench.results.sweeps.map(d => d.split("/").pop())
+                displayText: Workbench.results.sweep.name || (Workbench.results.sweeps.length ? qsTr("Open a sweep of this workspace…") : qsTr("No sweeps in this workspace"))
+                enabled: Workbench.results.sweeps.length > 0
+                onActivated: index => Workbench.results.openSweep(Workbench.results.sweeps[index])
+            }
+            Button { text: qsTr("Open sweep folder…"); flat: true; onClicked: openSweepDialog.open() }
+            Label {
+                objectName: "sweepError"
+                visible: !!Workbench.results.sweep.error
+                text: Workbench.results.sweep.error || ""
+                color: "#e53935"
+                elide: Text.ElideMiddle
+                Layout.fillWidth: true
+            }
+            Label {
+                visible: Workbench.results.selectedRun !== ""
+                text: qsTr("Chosen for Probe and Export: %1").arg(Workbench.results.selectedRun)
+                opacity: 0.7
+                elide: Text.ElideLeft
+                Layout.fillWidth: true
+            }
+        }
         // The table: one row per run.
         GridLayout {
             objectName: "resultsTable"
@@ -125,7 +158,7 @@ PageFrame {
                         ToolTip.text: qsTr("Probe the full-precision and this run's states with the same probes")
                         flat: true
                         enabled: !Workbench.jobs.busy
-                        onClicked: { Workbench.probe.run(parent.run.dir); page.navigate("probe") }
+                        onClicked: { Workbench.results.selectedRun = parent.run.dir; Workbench.probe.run(parent.run.dir); page.navigate("probe") }
                     }
                 }
             }
@@ -153,8 +186,26 @@ PageFrame {
                     BarSet { id: taskSet; label: qsTr("task accuracy %"); color: "#43a047" }
                 }
             }
+            // An open sweep: its Pareto chart, the same one safequant sweep writes as pareto.png.
+            ParetoChartItem {
+                id: pareto
+                objectName: "paretoChart"
+                visible: sweepDir !== ""
+                sweepDir: Workbench.results.sweep.error ? "" : (Workbench.results.sweep.dir || "")
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                onRunClicked: (index, quantRun) => Workbench.results.selectedRun = quantRun
+                ToolTip {
+                    visible: pareto.hoverText !== ""
+                    text: pareto.hoverText
+                    x: pareto.hoverPosition.x + 12
+                    y: pareto.hoverPosition.y + 12
+                }
+                Connections { target: Workbench.results; function onChanged() { pareto.reload() } }
+            }
             ChartView {
                 objectName: "tradeoffChart"
+                visible: !pareto.visible
                 title: qsTr("Trade-off: harmful score vs task accuracy")
                 Layout.fillWidth: true
                 Layout.fillHeight: true

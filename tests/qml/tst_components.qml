@@ -17,6 +17,7 @@ Item {
     Component { id: fact; Fact { name: "Layers"; value: "2" } }
     Component { id: calibrationPage; CalibrationPage { width: 1000; height: 700 } }
     Component { id: exportPage; ExportPage { width: 1000; height: 700 } }
+    Component { id: paretoChart; ParetoChartItem { width: 900; height: 560 } }
 
     function findChild(item, name) {
         if (item.objectName === name) return item
@@ -69,6 +70,29 @@ Item {
             compare(label.text, "Draws 20 malicious and 20 benign prompts")
             Workbench.calibration.ratio = 0.75
             compare(label.text, "Draws 30 malicious and 10 benign prompts")
+        }
+
+        // The Results page's Pareto chart of a sweep table (tests/data/sweep): hovering a marker
+        // describes its run, clicking it chooses the run's quantization folder.
+        function test_paretoChartHoverAndClick() {
+            const chart = createTemporaryObject(paretoChart, root, { sweepDir: testData + "/sweep" })
+            verify(chart)
+            compare(chart.error, "")
+            const p = chart.markerPosition(1)
+            verify(p.x > 0 && p.y > 0 && p.x < chart.width && p.y < chart.height)
+            compare(chart.markerPosition(3).x, -1)  // a failed run has no marker
+            mouseMove(chart, p.x, p.y)
+            tryVerify(() => chart.hoverText.indexOf("ratio=0.25,scheme=w4a4") === 0)
+            verify(chart.hoverText.indexOf("Pareto front") > 0)
+            const spy = createTemporaryObject(spyComponent, root, { target: chart, signalName: "runClicked" })
+            mouseClick(chart, p.x, p.y)
+            compare(spy.count, 1)
+            compare(spy.signalArguments[0][0], 1)
+            compare(spy.signalArguments[0][1], "/fixture/runs/ratio=0.25,scheme=w4a4/quant")
+            mouseMove(chart, 2, 2)
+            tryVerify(() => chart.hoverText === "")
+            chart.sweepDir = testData
+            verify(chart.error.indexOf("sweep.json") >= 0)
         }
 
         function test_exportPageListsFormats() {
