@@ -18,6 +18,8 @@ PACKAGES=(
   qml6-module-qtquick-dialogs qml6-module-qt-labs-folderlistmodel qml6-module-qttest
   # headless display for the GUI (screenshots, tests without a display)
   xvfb xauth libgl1-mesa-dri fonts-dejavu-core
+  # a single-node Slurm cluster for the test of `safequant sweep --slurm` (tests/slurm/cluster.sh)
+  slurm-wlm munge
   # fuzz targets of the file readers (libFuzzer, ASan, UBSan)
   clang-14 libclang-rt-14-dev
   # packaging

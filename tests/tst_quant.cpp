@@ -884,6 +884,56 @@ class TstQuant : public QObject {
     QVERIFY2(r.err.contains("--partition 'a\nb': a script line cannot hold a line break"), qPrintable(r.err));
   }
 
+  // The same 4-run sweep through a real single-node Slurm (slurmctld, slurmd and munged started
+  // under a temporary folder by tests/slurm/cluster.sh): submitted as a job array and a gathering
+  // job, its table equals the local one. Skipped, with the reason, where the daemons cannot start.
+  void sweepThroughSlurm() {
+    namespace fs = std::filesystem;
+    QTemporaryDir cluster;
+    const QString script = QStringLiteral(SQ_SOURCE_DIR "/tests/slurm/cluster.sh");
+    const CliResult up = runProgram(QStringLiteral("/bin/bash"), {script, QStringLiteral("start"), cluster.path()}, 120000);
+    if (up.exitCode == 77) QSKIP(qPrintable(QStringLiteral("no Slurm here: ") + up.err.trimmed()));
+    QVERIFY2(up.exitCode == 0, qPrintable(up.err));
+    const auto stop = qScopeGuard([&] { runProgram(QStringLiteral("/bin/bash"), {script, QStringLiteral("stop"), cluster.path()}); });
+    const QStringList env = {QStringLiteral("SLURM_CONF=") + up.out.trimmed()};
+    const std::string zoo = kZoo, dir = tmp_.filePath("real-slurm").toStdString();
+    fs::create_directories(dir);
+    auto sweep = [&](const std::string& out) {
+      const nlohmann::json c = {{"run",
+                                 {{"model", zoo + "/aligned"},
+                                  {"evaluation", {zoo + "/data/heldout_malicious.jsonl", zoo + "/data/heldout_benign.jsonl"}},
+                                  {"method", "rtn"},
+                                  {"scheme", "w8a8"}}},
+                                {"grid", {{"scheme", {"w8a8", "w4a16-g32"}}, {"eval.max_new_tokens", {4, 6}}}},
+                                {"out", out}};
+      std::ofstream(dir + "/" + out + ".json") << c.dump(2);
+      return QString::fromStdString(dir + "/" + out + ".json");
+    };
+    CliResult r = runCli({"sweep", sweep("local"), "--quiet"}, 600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    r = runCli({"sweep", sweep("cluster"), "--slurm", "--cpus-per-task", "1", "--time", "20:00"}, 60000, env);
+    QVERIFY2(r.exitCode == 0 && r.err.contains("submitted 4 runs"), qPrintable(r.err));
+    // The gathering job writes the table last; wait for the queue to empty.
+    QElapsedTimer waited;
+    waited.start();
+    while (true) {
+      const CliResult q = runProgram(QStringLiteral("/usr/bin/squeue"), {"-h", "-o", "%i %t"}, 30000, env);
+      QVERIFY2(q.exitCode == 0, qPrintable(q.err));
+      if (q.out.trimmed().isEmpty()) break;
+      QVERIFY2(waited.elapsed() < 15 * 60 * 1000, qPrintable("still queued after 15 minutes: " + q.out));
+      QThread::msleep(1000);
+    }
+    const auto local = nlohmann::json::parse(std::ifstream(dir + "/local/sweep.json"));
+    const auto slurm = nlohmann::json::parse(std::ifstream(dir + "/cluster/sweep.json"));
+    QCOMPARE(slurm["runs"].size(), size_t(4));
+    for (size_t i = 0; i < local["runs"].size(); ++i) {
+      QCOMPARE(slurm["runs"][i]["status"].get<std::string>(), std::string("done"));
+      for (const char* k : {"name", "scheme", "eval.max_new_tokens", "harmful_score", "refusal_rate_benign", "quant_mb", "pareto"})
+        QVERIFY2(slurm["runs"][i][k] == local["runs"][i][k], k);
+    }
+    for (const auto& row : slurm["runs"]) QVERIFY(fs::exists(row["log"].get<std::string>()));  // each task's log beside its run
+  }
+
   // The table's Pareto front: a run no other finished run matches or beats on harmful score,
   // utility and size together; and the table reads back as written.
   void sweepTableAndParetoFront() {
