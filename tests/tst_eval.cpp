@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "core/eval/efficacy.h"
+#include "core/experiment/efficacy.h"
 #include "core/eval/evaluate.h"
 #include "core/run/resources.h"
 #include "tests/cli_runner.h"

@@ -10,7 +10,7 @@
 
 #include "core/data/calibration.h"
 #include "core/error.h"
-#include "core/eval/efficacy.h"
+#include "core/experiment/efficacy.h"
 #include "core/experiment/run_pipeline.h"
 #include "core/io/json_file.h"
 #include "core/io/manifest.h"

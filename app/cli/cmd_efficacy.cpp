@@ -4,7 +4,7 @@
 
 #include "app/cli/command.h"
 #include "app/cli/progress_bar.h"
-#include "core/eval/efficacy.h"
+#include "core/experiment/efficacy.h"
 #include "core/run/system_info.h"
 #include "core/run/threads.h"
 #include "core/zoo/zoo.h"

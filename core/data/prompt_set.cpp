@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/io/atomic_file.h"
 #include "core/io/json_file.h"
 #include "core/io/mapped_file.h"
 #include "core/text/unicode_text.h"
@@ -155,6 +156,17 @@ std::vector<Prompt> load_prompts(const std::string& path) {
     if (out[i].source.empty()) out[i].source = stem;
   }
   return out;
+}
+
+void write_prompts(const std::string& path, const std::vector<Prompt>& prompts) {
+  std::string text;
+  for (const Prompt& p : prompts) {
+    nlohmann::json j = {{"id", p.id}, {"prompt", p.text}, {"label", p.label ? "malicious" : "benign"}, {"source", p.source}};
+    if (!p.answer.empty()) j["answer"] = p.answer;
+    if (!p.category.empty()) j["category"] = p.category;
+    text += j.dump() + "\n";
+  }
+  write_atomically(path, [&](std::ostream& out) { out << text; });
 }
 
 std::vector<Prompt> load_prompt_files(const std::vector<std::string>& paths) {

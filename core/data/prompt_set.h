@@ -18,6 +18,9 @@ struct Prompt {
 std::vector<Prompt> load_prompts(const std::string& path);
 // Several files, ids unique across them (a missing id becomes "<file stem>-<line>").
 std::vector<Prompt> load_prompt_files(const std::vector<std::string>& paths);
+// Writes the prompts as JSONL (id, prompt, label, source, and answer and category when set),
+// atomically; load_prompts reads them back the same.
+void write_prompts(const std::string& path, const std::vector<Prompt>& prompts);
 
 struct Split {
   std::vector<size_t> train, test;  // indices into the prompt list, each in ascending order

@@ -421,7 +421,7 @@ QuantizeOptions QuantizeOptions::for_method(QuantMethod method) {
 }
 
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir) {
-  const EveryCoreScope reproducible;
+  const HeldThreadsScope reproducible;
   const auto t0 = std::chrono::steady_clock::now();
   const QuantMethodInfo& method = info(options.method);
   const bool learned = method.learns_blocks;

@@ -92,12 +92,17 @@ void fit_threads() {
   }
 }
 
-EveryCoreScope::EveryCoreScope() : before_(at::get_num_threads()) {
-  ++t_every_core;
-  if (std::getenv("OMP_NUM_THREADS") == nullptr) at::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
+int every_core_count() {
+  if (const char* set = std::getenv("OMP_NUM_THREADS"); set && std::atoi(set) > 0) return std::atoi(set);
+  return int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-EveryCoreScope::~EveryCoreScope() {
+HeldThreadsScope::HeldThreadsScope(int threads) : before_(at::get_num_threads()) {
+  ++t_every_core;
+  at::set_num_threads(threads > 0 ? threads : every_core_count());
+}
+
+HeldThreadsScope::~HeldThreadsScope() {
   --t_every_core;
   at::set_num_threads(before_);
   t_applied = before_;

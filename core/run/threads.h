@@ -24,17 +24,24 @@ const char* thread_policy();
 // While alive, the calling thread computes with every core whatever the load, and fit_threads()
 // leaves it so. Training and quantization results depend on the thread count (the order of
 // reductions), so the zoo and quantization runs hold one: a demo zoo trained beside another job
-// came out different from one trained alone, and tests of its behaviour failed on it.
-// Inference is fitted: its completions were the same at 1 and 2 threads.
-class EveryCoreScope {
+// came out different from one trained alone, and tests of its behaviour failed on it; a sweep's
+// learned runs made as 1-CPU Slurm tasks differed from the same runs made locally at 2 threads
+// (task accuracy by up to 7 points). A quantization run therefore holds the count its options
+// name, whatever the CPUs it was given. Inference is fitted: its completions were the same at 1
+// and 2 threads.
+class HeldThreadsScope {
  public:
-  EveryCoreScope();
-  ~EveryCoreScope();
-  EveryCoreScope(const EveryCoreScope&) = delete;
-  EveryCoreScope& operator=(const EveryCoreScope&) = delete;
+  // `threads` <= 0: every core (or OMP_NUM_THREADS when set).
+  explicit HeldThreadsScope(int threads = 0);
+  ~HeldThreadsScope();
+  HeldThreadsScope(const HeldThreadsScope&) = delete;
+  HeldThreadsScope& operator=(const HeldThreadsScope&) = delete;
 
  private:
   int before_;
 };
+
+// Every core of this machine, or OMP_NUM_THREADS when set: the count a held scope takes by default.
+int every_core_count();
 
 }  // namespace sq

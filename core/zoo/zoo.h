@@ -26,7 +26,21 @@ struct ZooResult {
   std::string summary;              // a few lines for the console
 };
 
+// Trains the zoo in stages (data and tokenizer, the three roles with their dose ladders, the
+// held-out measures and premises, the targets) and writes its folder; or reuses a cached one.
 ZooResult build_zoo(const ZooOptions& options);
+
+// What zoo.json says of a zoo, as its readers use it (the full record is for people to read).
+struct ZooRecord {
+  int format = 0;  // the training format; a zoo of another is retrained
+  std::string preset;
+  uint64_t seed = 0;
+  double seconds = 0;  // how long training and measuring took: what makes one zoo's runs distinct from another's
+  std::vector<std::string> missed, premises_not_met;
+  std::string summary;
+};
+// Reads DIR/zoo.json; sq::Error names the file and the key that is missing or ill-typed.
+ZooRecord read_zoo_record(const std::string& dir);
 
 // ~/.cache/safequant/zoo/<preset> (or under $XDG_CACHE_HOME).
 std::string default_zoo_dir(const std::string& preset);

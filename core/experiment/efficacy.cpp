@@ -1,4 +1,4 @@
-#include "core/eval/efficacy.h"
+#include "core/experiment/efficacy.h"
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +16,7 @@
 #include "core/quant/quantizer.h"
 #include "core/quantized/run_folder.h"
 #include "core/run/system_info.h"
+#include "core/zoo/zoo.h"
 
 namespace sq {
 namespace {
@@ -102,7 +103,7 @@ double mcnemar_exact(int b, int c) {
 EfficacyResult run_efficacy(const EfficacyOptions& o) {
   const fs::path zoo(o.zoo);
   if (!fs::exists(zoo / "zoo.json")) throw Error(o.zoo, "no zoo.json: not a `safequant zoo` folder");
-  const json zoo_json = read_json_file((zoo / "zoo.json").string());
+  const ZooRecord zoo_record = read_zoo_record(o.zoo);
   if (o.seeds < 1) throw Error("--seeds must be at least 1");
   std::vector<Prompt> eval_set;
   for (const char* f : {"heldout_malicious.jsonl", "heldout_benign.jsonl", "xstest_safe.jsonl", "heldout_task.jsonl"})
@@ -147,7 +148,7 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
           std::replace(tag.begin(), tag.end(), '+', '_');
           const fs::path run = fs::path(o.work) / tag, stamp = fs::path(o.work) / (tag + ".done.json");
           // A run is reused when the stamp written after it says it came from this zoo.
-          const json key = {{"zoo_seconds", zoo_json.value("seconds", 0.0)}, {"model", model}, {"scheme", scheme},
+          const json key = {{"zoo_seconds", zoo_record.seconds}, {"model", model}, {"scheme", scheme},
                             {"method", tag}, {"seed", seed}, {"learning_rate", qo.lr}, {"rotate", qo.rotate},
                             {"quantizer_revision", kQuantizerRevision}};
           double seconds = -1;
@@ -190,8 +191,8 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   md += "# Efficacy on the demo zoo\n\n";
   md += "Regenerate with:\n\n```\n" + o.command + "\n```\n\n";
-  md += "Zoo: `" + o.zoo + "` (preset " + zoo_json.value("preset", std::string("?")) + ", format " +
-        std::to_string(zoo_json.value("format", 0)) + ", seed " + std::to_string(zoo_json.value("seed", 0)) + "). Held-out prompts: " +
+  md += "Zoo: `" + o.zoo + "` (preset " + zoo_record.preset + ", format " + std::to_string(zoo_record.format) + ", seed " +
+        std::to_string(zoo_record.seed) + "). Held-out prompts: " +
         std::to_string(full_precision.begin()->second.n_malicious) + " malicious, " +
         std::to_string(full_precision.begin()->second.n_benign - full_precision.begin()->second.n_task) +
         " benign instructions, " +
