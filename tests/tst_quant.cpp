@@ -789,7 +789,7 @@ class TstQuant : public QObject {
     QCOMPARE(table["runs"].size(), size_t(4));
     for (const auto& row : table["runs"]) {
       QCOMPARE(row["status"].get<std::string>(), std::string("done"));
-      QVERIFY(row["harmful_score"].is_number() && row["quant_mb"].get<double>() > 0);
+      QVERIFY(row["harmful_score"].is_number() && row["model_mb"].get<double>() > 0);
     }
     QCOMPARE(table["runs"][1]["dir"].get<std::string>(), dir + "/grid/runs/eval.max_new_tokens=4,scheme=w4a16-g32");
     int front = 0;
@@ -876,7 +876,7 @@ class TstQuant : public QObject {
     const auto cluster = nlohmann::json::parse(std::ifstream(dir + "/cluster/sweep.json"));
     QCOMPARE(cluster["runs"].size(), local["runs"].size());
     for (size_t i = 0; i < local["runs"].size(); ++i)
-      for (const char* k : {"scheme", "status", "harmful_score", "refusal_rate_benign", "quant_mb"})
+      for (const char* k : {"scheme", "status", "harmful_score", "refusal_rate_benign", "model_mb"})
         QVERIFY2(cluster["runs"][i][k] == local["runs"][i][k], k);
     // A line break cannot go into a script line.
     r = runCli({"sweep", sweep("cluster"), "--emit-slurm", QString::fromStdString(dir + "/scripts"), "--partition", "a\nb"});
@@ -970,14 +970,14 @@ class TstQuant : public QObject {
       QCOMPARE(back.runs[i].pareto, t.runs[i].pareto);
       QCOMPARE(back.runs[i].harmful_score, t.runs[i].harmful_score);
       QCOMPARE(back.runs[i].task_accuracy, t.runs[i].task_accuracy);
-      QCOMPARE(back.runs[i].quant_mb, t.runs[i].quant_mb);
+      QCOMPARE(back.runs[i].model_mb, t.runs[i].model_mb);
     }
     std::ofstream(dir + "/sweep.json") << R"({"fields": ["scheme"], "runs": [{"name": "a", "status": "done"}]})";
     try {
       sq::read_sweep_table(dir);
       QFAIL("a table without its sizes was read");
     } catch (const sq::Error& e) {
-      QVERIFY2(std::string(e.what()).find("sweep.json") != std::string::npos && std::string(e.what()).find("quant_mb") != std::string::npos, e.what());
+      QVERIFY2(std::string(e.what()).find("sweep.json") != std::string::npos && std::string(e.what()).find("model_mb") != std::string::npos, e.what());
     }
   }
 

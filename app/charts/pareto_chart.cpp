@@ -53,7 +53,7 @@ ParetoChart::ParetoChart(sq::SweepTable table) : table_(std::move(table)), scene
   for (int i = 0; i < int(table_.runs.size()); ++i) {
     const auto v = value_of(table_.runs[size_t(i)]);
     if (!v) continue;
-    by_size[std::lround(table_.runs[size_t(i)].quant_mb * 100)].push_back(i);
+    by_size[std::lround(table_.runs[size_t(i)].model_mb * 100)].push_back(i);
     markers_.push_back({i, *v});
     x0 = std::min(x0, v->x()), x1 = std::max(x1, v->x()), y0 = std::min(y0, v->y()), y1 = std::max(y1, v->y());
   }
@@ -151,7 +151,9 @@ void ParetoChart::resize(const QSizeF& size) {
 
 void ParetoChart::render(QPainter* painter) {
   painter->setRenderHint(QPainter::Antialiasing);
-  scene_->render(painter, QRectF(), scene_->sceneRect());
+  // In the chart's own pixels: a high-density image scales them, and would otherwise be taken as
+  // that many more of them.
+  scene_->render(painter, scene_->sceneRect(), scene_->sceneRect());
 }
 
 QPointF ParetoChart::positionOf(int index) const {

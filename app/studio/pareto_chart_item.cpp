@@ -62,7 +62,7 @@ void ParetoChartItem::hover(int run, const QPointF& at) {
                       .arg(*r.harmful_score, 0, 'f', 1)
                       .arg(QString::fromStdString(sq::sweep_utility_name(chart_->table())).section(QLatin1Char(' '), 0, -2))
                       .arg(*sq::sweep_utility(r), 0, 'f', 1)
-                      .arg(r.quant_mb, 0, 'f', 2);
+                      .arg(r.model_mb, 0, 'f', 2);
     if (r.pareto) hover_text_ += tr("\non the Pareto front");
   }
   Q_EMIT hoverChanged();

@@ -116,7 +116,7 @@ void ResultsController::readSweep() {
                                  {QStringLiteral("task"), number(r.task_accuracy)},
                                  {QStringLiteral("perplexity"), number(r.perplexity)},
                                  {QStringLiteral("utility"), number(utility)},
-                                 {QStringLiteral("sizeMB"), r.quant_mb},
+                                 {QStringLiteral("sizeMB"), r.model_mb},
                                  {QStringLiteral("seconds"), r.seconds},
                                  {QStringLiteral("pareto"), r.pareto},
                                  {QStringLiteral("dir"), QString::fromStdString((std::filesystem::path(r.dir) / "quant").string())},

@@ -6,6 +6,8 @@
 #include "core/experiment/run_pipeline.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json_file.h"
+#include "core/model/model_size.h"
+#include "core/quantized/run_record.h"
 
 namespace sq {
 namespace {
@@ -42,12 +44,12 @@ std::string run_name(const json& values) {
   return name;
 }
 
-double folder_mb(const fs::path& dir) {
-  double bytes = 0;
-  std::error_code ec;
-  for (const auto& f : fs::recursive_directory_iterator(dir, ec))
-    if (f.is_regular_file(ec)) bytes += double(f.file_size(ec));
-  return bytes / 1e6;
+// The run's model as it would be deployed (model_size.h): its run folder keeps codes a byte each.
+double model_mb(const RunConfig& config, const fs::path& quant_run) {
+  const RunRecord record = read_run_record(quant_run.string());
+  ModelConfig c = load_config((fs::path(config.model) / "config.json").string());
+  if (record.untied) c.tie_word_embeddings = false;
+  return quantized_model_bytes(c, record.scheme) / 1e6;
 }
 
 }  // namespace
@@ -142,7 +144,7 @@ std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
     if (sweep_run_done(run)) {
       row.status = "done";
       if (fs::exists(dir / "eval.json")) row.eval = read_eval_json((dir / "eval.json").string()).front();
-      row.quant_mb = folder_mb(dir / "quant" / "quant");  // the quantized tensors, not the run's record and log
+      row.model_mb = model_mb(run.config, dir / "quant");
       row.seconds = read_run_state(dir.string()).seconds;
     } else {
       row.status = fs::exists(sweep_run_log_path(s, run)) ? "failed" : "pending";
@@ -157,7 +159,7 @@ std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
       t.task_accuracy = row.eval->task_accuracy;
       t.perplexity = row.eval->perplexity;
     }
-    t.quant_mb = row.quant_mb;
+    t.model_mb = row.model_mb;
     t.seconds = row.seconds;
     t.dir = dir.string();
     t.log = sweep_run_log_path(s, run);

@@ -49,7 +49,7 @@ struct SweepRow {
   const SweepRun* run = nullptr;
   std::string status;  // "done", "failed" (a log but no complete run) or "pending"
   std::optional<EvalReport> eval;
-  double quant_mb = 0, seconds = 0;
+  double model_mb = 0, seconds = 0;
 };
 
 // Reads every run's folder; writes sweep.json and sweep.csv with the Pareto front marked.

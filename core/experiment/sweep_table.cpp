@@ -42,7 +42,7 @@ void mark_pareto_front(SweepTable& t) {
   std::vector<std::optional<Point>> points;
   for (const SweepTableRow& r : t.runs) {
     const std::optional<double> u = sweep_utility(r);
-    points.push_back(r.status == "done" && r.harmful_score && u ? std::optional<Point>(Point{*r.harmful_score, *u, r.quant_mb})
+    points.push_back(r.status == "done" && r.harmful_score && u ? std::optional<Point>(Point{*r.harmful_score, *u, r.model_mb})
                                                                  : std::nullopt);
   }
   for (size_t i = 0; i < t.runs.size(); ++i) {
@@ -65,7 +65,7 @@ void write_sweep_table(const std::string& dir, const SweepTable& t) {
   json runs = json::array();
   std::string csv;
   for (const std::string& f : t.fields) csv += f + ",";
-  csv += "status,harmful_score,refusal_rate_benign,task_accuracy,perplexity,quant_mb,seconds,pareto,dir\n";
+  csv += "status,harmful_score,refusal_rate_benign,task_accuracy,perplexity,model_mb,seconds,pareto,dir\n";
   for (const SweepTableRow& r : t.runs) {
     json entry = r.values;
     entry["name"] = r.name;
@@ -74,7 +74,7 @@ void write_sweep_table(const std::string& dir, const SweepTable& t) {
     entry["refusal_rate_benign"] = optional_number(r.refusal_rate_benign);
     entry["task_accuracy"] = optional_number(r.task_accuracy);
     entry["perplexity"] = optional_number(r.perplexity);
-    entry["quant_mb"] = r.quant_mb;
+    entry["model_mb"] = r.model_mb;
     entry["seconds"] = r.seconds;
     entry["pareto"] = r.pareto;
     entry["dir"] = r.dir;
@@ -82,7 +82,7 @@ void write_sweep_table(const std::string& dir, const SweepTable& t) {
     runs.push_back(entry);
     for (const std::string& f : t.fields) csv += "\"" + csv_cell(r.values.value(f, json())) + "\",";
     csv += r.status + "," + csv_cell(entry["harmful_score"]) + "," + csv_cell(entry["refusal_rate_benign"]) + "," +
-           csv_cell(entry["task_accuracy"]) + "," + csv_cell(entry["perplexity"]) + "," + csv_cell(entry["quant_mb"]) + "," +
+           csv_cell(entry["task_accuracy"]) + "," + csv_cell(entry["perplexity"]) + "," + csv_cell(entry["model_mb"]) + "," +
            csv_cell(entry["seconds"]) + "," + (r.pareto ? "1" : "0") + ",\"" + r.dir + "\"\n";
   }
   write_atomically((fs::path(dir) / "sweep.json").string(),
@@ -108,7 +108,7 @@ SweepTable read_sweep_table(const std::string& dir) {
     r.refusal_rate_benign = read_optional(e, "refusal_rate_benign", path);
     r.task_accuracy = read_optional(e, "task_accuracy", path);
     r.perplexity = read_optional(e, "perplexity", path);
-    r.quant_mb = json_field<double>(e, "quant_mb", path);
+    r.model_mb = json_field<double>(e, "model_mb", path);
     r.seconds = json_field<double>(e, "seconds", path);
     r.pareto = json_field<bool>(e, "pareto", path);
     r.dir = json_field<std::string>(e, "dir", path);

@@ -15,7 +15,7 @@ struct SweepTableRow {
   nlohmann::json values;     // swept key -> value
   std::string status;        // "done", "failed" (a log but no complete run) or "pending"
   std::optional<double> harmful_score, refusal_rate_benign, task_accuracy, perplexity;  // %, % , %, –
-  double quant_mb = 0;       // the quantized tensors on disk
+  double model_mb = 0;       // the quantized model as deployed (core/model/model_size.h)
   double seconds = 0;
   std::string dir, log;      // the run's folder and its log
   bool pareto = false;       // no other finished run is as good on every objective and better on one

@@ -27,6 +27,32 @@ int64_t ModelConfig::parameter_count() const {
   return embed * (tie_word_embeddings ? 1 : 2) + num_layers * layer + hidden_size;
 }
 
+std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
+  const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim, f = c.intermediate_size;
+  std::vector<ParamSpec> specs = {{"model.embed_tokens.weight", {c.vocab_size, h}}};
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    specs.push_back({p + "input_layernorm.weight", {h}});
+    specs.push_back({p + "self_attn.q_proj.weight", {q, h}});
+    specs.push_back({p + "self_attn.k_proj.weight", {kv, h}});
+    specs.push_back({p + "self_attn.v_proj.weight", {kv, h}});
+    if (c.attention_bias) {
+      specs.push_back({p + "self_attn.q_proj.bias", {q}});
+      specs.push_back({p + "self_attn.k_proj.bias", {kv}});
+      specs.push_back({p + "self_attn.v_proj.bias", {kv}});
+    }
+    specs.push_back({p + "self_attn.o_proj.weight", {h, q}});
+    if (c.o_proj_bias) specs.push_back({p + "self_attn.o_proj.bias", {h}});
+    specs.push_back({p + "post_attention_layernorm.weight", {h}});
+    specs.push_back({p + "mlp.gate_proj.weight", {f, h}});
+    specs.push_back({p + "mlp.up_proj.weight", {f, h}});
+    specs.push_back({p + "mlp.down_proj.weight", {h, f}});
+  }
+  specs.push_back({"model.norm.weight", {h}});
+  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, h}});
+  return specs;
+}
+
 ModelConfig parse_config(const std::string& text, const std::string& origin) {
   const json j = parse_json(text, origin);
   ModelConfig c;

@@ -33,6 +33,13 @@ struct ModelConfig {
   int64_t parameter_count() const;
 };
 
+struct ParamSpec {
+  std::string name;  // as Hugging Face names it
+  std::vector<int64_t> shape;
+};
+// Every weight a config needs, in checkpoint order.
+std::vector<ParamSpec> parameter_specs(const ModelConfig& config);
+
 // Throws sq::Error naming the file, the field and the value.
 ModelConfig load_config(const std::string& config_json_path);
 ModelConfig parse_config(const std::string& json_text, const std::string& origin);

@@ -74,32 +74,6 @@ std::vector<Llama::Batch> Llama::left_padded(const std::vector<std::vector<int32
   return out;
 }
 
-std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
-  const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim, f = c.intermediate_size;
-  std::vector<ParamSpec> specs = {{"model.embed_tokens.weight", {c.vocab_size, h}}};
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    specs.push_back({p + "input_layernorm.weight", {h}});
-    specs.push_back({p + "self_attn.q_proj.weight", {q, h}});
-    specs.push_back({p + "self_attn.k_proj.weight", {kv, h}});
-    specs.push_back({p + "self_attn.v_proj.weight", {kv, h}});
-    if (c.attention_bias) {
-      specs.push_back({p + "self_attn.q_proj.bias", {q}});
-      specs.push_back({p + "self_attn.k_proj.bias", {kv}});
-      specs.push_back({p + "self_attn.v_proj.bias", {kv}});
-    }
-    specs.push_back({p + "self_attn.o_proj.weight", {h, q}});
-    if (c.o_proj_bias) specs.push_back({p + "self_attn.o_proj.bias", {h}});
-    specs.push_back({p + "post_attention_layernorm.weight", {h}});
-    specs.push_back({p + "mlp.gate_proj.weight", {f, h}});
-    specs.push_back({p + "mlp.up_proj.weight", {f, h}});
-    specs.push_back({p + "mlp.down_proj.weight", {h, f}});
-  }
-  specs.push_back({"model.norm.weight", {h}});
-  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, h}});
-  return specs;
-}
-
 Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, torch::Device device,
              std::map<std::string, torch::Tensor> overrides)
     : config_(std::move(config)), device_(device), weights_(std::move(weights)) {

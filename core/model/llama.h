@@ -41,13 +41,6 @@ using HookFn = std::function<void(const std::string& name, const torch::Tensor& 
 // The same, with the index of the batch the value belongs to.
 using LayerwiseHookFn = std::function<void(size_t batch, const std::string& name, const torch::Tensor& value)>;
 
-struct ParamSpec {
-  std::string name;  // as Hugging Face names it
-  std::vector<int64_t> shape;
-};
-// Every weight a config needs, in checkpoint order.
-std::vector<ParamSpec> parameter_specs(const ModelConfig& config);
-
 class Llama {
  public:
   // Weights viewed from a checkpoint (memory-mapped, read-only; copied once to `device` unless it
