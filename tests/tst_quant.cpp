@@ -884,9 +884,11 @@ class TstQuant : public QObject {
     QVERIFY2(r.err.contains("--partition 'a\nb': a script line cannot hold a line break"), qPrintable(r.err));
   }
 
-  // The same 4-run sweep through a real single-node Slurm (slurmctld, slurmd and munged started
-  // under a temporary folder by tests/slurm/cluster.sh): submitted as a job array and a gathering
-  // job, its table equals the local one. Skipped, with the reason, where the daemons cannot start.
+  // A 4-run sweep through a real single-node Slurm (slurmctld, slurmd and munged started under a
+  // temporary folder by tests/slurm/cluster.sh): submitted as a job array of 1-CPU tasks and a
+  // gathering job, its table equals the local one, learned clipping included (it holds the
+  // threads its config names, not the task's CPUs). Skipped, with the reason, where the daemons
+  // cannot start.
   void sweepThroughSlurm() {
     namespace fs = std::filesystem;
     QTemporaryDir cluster;
@@ -901,10 +903,14 @@ class TstQuant : public QObject {
     auto sweep = [&](const std::string& out) {
       const nlohmann::json c = {{"run",
                                  {{"model", zoo + "/aligned"},
+                                  {"calibration", {zoo + "/data/calibration.jsonl"}},
                                   {"evaluation", {zoo + "/data/heldout_malicious.jsonl", zoo + "/data/heldout_benign.jsonl"}},
                                   {"method", "rtn"},
-                                  {"scheme", "w8a8"}}},
-                                {"grid", {{"scheme", {"w8a8", "w4a16-g32"}}, {"eval.max_new_tokens", {4, 6}}}},
+                                  {"scheme", "w8a8"},
+                                  {"samples", 16},
+                                  {"options", {{"epochs", 2}}},
+                                  {"eval", {{"max_new_tokens", 6}}}}},
+                                {"grid", {{"method", {"rtn", "lwc"}}, {"scheme", {"w4a8", "w4a16-g32"}}}},
                                 {"out", out}};
       std::ofstream(dir + "/" + out + ".json") << c.dump(2);
       return QString::fromStdString(dir + "/" + out + ".json");
@@ -928,7 +934,7 @@ class TstQuant : public QObject {
     QCOMPARE(slurm["runs"].size(), size_t(4));
     for (size_t i = 0; i < local["runs"].size(); ++i) {
       QCOMPARE(slurm["runs"][i]["status"].get<std::string>(), std::string("done"));
-      for (const char* k : {"name", "scheme", "eval.max_new_tokens", "harmful_score", "refusal_rate_benign", "quant_mb", "pareto"})
+      for (const char* k : {"name", "method", "scheme", "harmful_score", "refusal_rate_benign", "model_mb", "pareto"})
         QVERIFY2(slurm["runs"][i][k] == local["runs"][i][k], k);
     }
     for (const auto& row : slurm["runs"]) QVERIFY(fs::exists(row["log"].get<std::string>()));  // each task's log beside its run
@@ -945,7 +951,7 @@ class TstQuant : public QObject {
       r.values = {{"scheme", name}, {"ratio", 0.5}};
       r.status = status;
       if (std::string(status) == "done") r.harmful_score = harmful, r.refusal_rate_benign = 100 - answered;
-      r.quant_mb = mb;
+      r.model_mb = mb;
       r.dir = std::string("/runs/") + name;
       r.log = r.dir + ".log";
       return r;

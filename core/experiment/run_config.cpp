@@ -9,6 +9,7 @@
 
 #include "core/export/export.h"
 #include "core/io/json_file.h"
+#include "core/run/threads.h"
 #include "core/io/sha256.h"
 
 namespace sq {
@@ -164,7 +165,7 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, con
 
   const Reader o = r.object("options");
   o.only({"epochs", "lr", "lambda", "top_k", "rotate", "smooth", "seq_len", "batch_size", "damp", "act_order", "paper_epochs",
-          "block_target", "random_probes", "teacher", "probes"});
+          "block_target", "random_probes", "teacher", "probes", "threads"});
   q.epochs = int(o.integer("epochs", q.epochs, 1, 100000));
   q.lr = o.number("lr", q.lr, 0, 10);
   if (q.lr <= 0) o.fail("lr", "must be positive");
@@ -175,6 +176,9 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, con
   q.seq_len = int(o.integer("seq_len", q.seq_len, 1, 1 << 20));
   q.batch_size = int(o.integer("batch_size", q.batch_size, 1, 1 << 16));
   q.damp = o.number("damp", q.damp, 0, 1e3);
+  // The threads a run's results depend on, fixed when the config is resolved (a sweep's configs
+  // on the machine that prepares it), so that a cluster task given fewer CPUs computes the same.
+  q.threads = int(o.integer("threads", every_core_count(), 1, 4096));
   q.act_order = o.flag("act_order", q.act_order);
   q.paper_epochs = o.flag("paper_epochs", q.paper_epochs);
   const std::string target = o.text("block_target", "fp");
@@ -233,6 +237,7 @@ std::string resolved_config_json(const RunConfig& c) {
               {"seq_len", q.seq_len},
               {"batch_size", q.batch_size},
               {"damp", q.damp},
+              {"threads", q.threads},
               {"act_order", q.act_order},
               {"paper_epochs", q.paper_epochs},
               {"block_target", q.fp_targets ? "fp" : "quantized-inputs"},

@@ -64,7 +64,11 @@ SlurmScripts write_slurm_scripts(const SweepConfig& sweep, const std::string& sw
   array += "#SBATCH --array=0-" + std::to_string(sweep.runs.size() - 1) + "\n#SBATCH --cpus-per-task=" + std::to_string(o.cpus_per_task) +
            "\n# One run of the sweep per task; a run already complete is reused, so resubmitting makes only what is missing.\n"
            "set -euo pipefail\n"
+           "# Evaluation fits its threads to the task's CPUs; quantization holds the threads its config names\n"
+           "# (its results depend on them), more than the CPUs when the sweep was prepared on a bigger machine,\n"
+           "# so threads wait passively instead of spinning on a CPU another needs.\n"
            "export OMP_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-" + std::to_string(o.cpus_per_task) + "}\"\n"
+           "export OMP_WAIT_POLICY=PASSIVE\n"
            "config=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " + shell_quoted(s.runs) + ")\n"
            "log=" + shell_quoted((fs::path(sweep.out) / "runs").string()) + "/$(basename \"$config\" .json).log\n"
            "exec " + shell_quoted(o.safequant) + " run \"$config\" --quiet > \"$log\" 2>&1\n";

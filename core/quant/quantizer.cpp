@@ -407,6 +407,7 @@ RunRecord run_record(const std::string& model_dir, const ModelConfig& c, const M
   run.notes = result.notes;
   run.training_loss = result.loss_curve;
   run.seconds = result.seconds;
+  run.threads = o.threads > 0 ? o.threads : every_core_count();
   return run;
 }
 
@@ -421,7 +422,7 @@ QuantizeOptions QuantizeOptions::for_method(QuantMethod method) {
 }
 
 QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOptions& options, const std::string& run_dir) {
-  const HeldThreadsScope reproducible;
+  const HeldThreadsScope reproducible(options.threads);
   const auto t0 = std::chrono::steady_clock::now();
   const QuantMethodInfo& method = info(options.method);
   const bool learned = method.learns_blocks;

@@ -49,6 +49,9 @@ struct QuantizeOptions {
   int top_k = 64;               // aaq: tokens per position the KL terms are taken over
   bool replace = false;         // an existing run at the run folder is replaced (and only a run)
   ComputeDevice device;         // where the models, their activations and the training live
+  // The CPU threads the run computes with, whatever the CPUs it is given (HeldThreadsScope): its
+  // results depend on it. 0: every core of this machine. run.json records the count used.
+  int threads = 0;
   Progress progress;
   // Called as training goes: ("layer 3", block loss after an epoch) or ("aaq", objective).
   std::function<void(const std::string& series, double value)> on_loss;

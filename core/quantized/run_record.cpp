@@ -56,7 +56,8 @@ void write_run_record(const std::string& dir, const RunRecord& r) {
                     : json()},
       {"notes", r.notes},
       {"training_loss", curve},
-      {"seconds", r.seconds}};
+      {"seconds", r.seconds},
+      {"threads", r.threads}};
   write_atomically((std::filesystem::path(dir) / kRunRecordFile).string(), [&](std::ostream& s) { s << j.dump(2) << "\n"; });
 }
 
@@ -111,6 +112,7 @@ RunRecord read_run_record(const std::string& dir) {
   for (const json& p : json_field_or<json>(j, "training_loss", path, json::array()))
     r.training_loss.emplace_back(json_field<std::string>(p, "series", path), json_field<double>(p, "value", path));
   r.seconds = json_field_or<double>(j, "seconds", path, 0.0);
+  r.threads = json_field_or<int>(j, "threads", path, 0);
   return r;
 }
 

@@ -58,6 +58,7 @@ struct RunRecord {
   std::vector<std::string> notes;
   std::vector<std::pair<std::string, double>> training_loss;  // (series, value) in order
   double seconds = 0;
+  int threads = 0;  // the CPU threads it computed with, on which its results depend (0: not recorded)
 };
 
 inline constexpr const char* kRunRecordFile = "run.json";
