@@ -370,6 +370,63 @@ AlignedProbes aligned_probes(const std::string& model_dir, const ModelConfig& c,
   return probes;
 }
 
+// What a run cannot be made of, refused before any work.
+void check_inputs(const QuantizeOptions& o, const std::string& run_dir) {
+  const QuantMethodInfo& method = info(o.method);
+  if (method.learns_blocks && o.scheme.gguf_exact())
+    throw Error(std::string(method.name) + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
+  if (method.needs_base && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
+  if (method.needs_aligned && o.aligned_dir.empty() && o.probes_dir.empty())
+    throw Error(std::string("q-realign needs probes") + kOwnProbes);
+  if (o.random_probes && !method.needs_aligned) throw Error("random probes are a control for q-realign only");
+  if (run_dir.empty()) throw Error("no run folder given");
+}
+
+// One block's weights rounded to the scheme: each targeted linear by GPTQ on its inputs'
+// Hessians, on its learnt clip factors, or to nearest. `replaced`: what the model computes with
+// next; `dense`: the other parameters, kept in the run when `keep_dense` (rotation or smoothing
+// changed them).
+struct RoundedLayer {
+  std::map<std::string, QuantizedWeight> quantized;  // by linear, without ".weight"
+  Params replaced, dense;
+};
+
+RoundedLayer round_layer(const Params& layer, bool keep_dense, const std::map<std::string, HessianAccumulator>& hessians,
+                         const Params& clips, const QuantizeOptions& o, QuantizeResult& result, nlohmann::json& log) {
+  const QuantMethodInfo& method = info(o.method);
+  RoundedLayer out;
+  for (const auto& [name, w] : layer) {
+    if (!o.scheme.quantizes(name)) {
+      if (keep_dense) out.dense[name] = w;
+      out.replaced[name] = w;
+      continue;
+    }
+    QuantizedWeight q;
+    if (method.rounds_gptq) {
+      const std::string input = [&] {
+        for (const auto& [l, in] : kInputs)
+          if (name.find(std::string(".") + l + ".") != std::string::npos) return std::string(in);
+        return std::string();
+      }();
+      GptqOptions go;
+      go.damp = o.damp;
+      go.act_order = o.act_order;
+      GptqResult g = gptq_quantize(w, hessians.at(input).hessian(), o.scheme, go);
+      if (!g.note.empty()) result.notes.push_back(name + ": " + g.note);
+      q = std::move(g.weight);
+    } else if (method.learns_blocks) {
+      q = quantize_weight(w, o.scheme, clips.at(name));
+    } else {
+      q = quantize_weight(w, o.scheme);
+    }
+    const double err = (q.dequant - w).pow(2).mean().item<double>() / std::max(1e-30, w.pow(2).mean().item<double>());
+    log.push_back({{"tensor", name}, {"relative_mse", err}});
+    out.replaced[name] = q.dequant;
+    out.quantized[name.substr(0, name.size() - 7)] = std::move(q);
+  }
+  return out;
+}
+
 // run.json's record of a finished run: `c` the model's config, `cq` the one the run computes with.
 RunRecord run_record(const std::string& model_dir, const ModelConfig& c, const ModelConfig& cq, const QuantizeOptions& o,
                      const CalibrationBatches& cal, const std::string& probes_from, const std::vector<int>& block_epochs,
@@ -433,13 +490,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   if (o.scheme.q_bits != options.scheme.q_bits)
     result.notes.push_back("queries, keys and values quantized at the activation bits (" + std::to_string(o.scheme.q_bits) +
                            "), as OmniQuant's and Q-realign's code do; a scheme naming kv16 keeps them in full precision");
-  if (learned && o.scheme.gguf_exact())
-    throw Error(std::string(method.name) + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
-  if (method.needs_base && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
-  if (method.needs_aligned && o.aligned_dir.empty() && o.probes_dir.empty())
-    throw Error(std::string("q-realign needs probes") + kOwnProbes);
-  if (o.random_probes && !method.needs_aligned) throw Error("random probes are a control for q-realign only");
-  if (run_dir.empty()) throw Error("no run folder given");
+  check_inputs(o, run_dir);
   // Before the work, so an output that may not be written fails at once.
   StagedFolder out(run_dir, OutputKind::QuantRun, o.replace, {model_dir, o.aligned_dir, o.base_dir});
   const fs::path tmp = out.path();
@@ -503,41 +554,11 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       // each linear's inputs, from the states the quantized layers below give.
       std::map<std::string, HessianAccumulator> hessians;
       if (method.rounds_gptq) hessians = input_hessians(ref, i, layer, states, batches);
-      std::map<std::string, QuantizedWeight> quantized;
-      Params replaced, dense;
-      for (const auto& [name, w] : layer) {
-        if (!o.scheme.quantizes(name)) {
-          // Rotation and smoothing change parameters they do not quantize; the run keeps them.
-          if (o.rotate || smoothing) dense[name] = w;
-          replaced[name] = w;
-          continue;
-        }
-        const std::string input = [&] {
-          for (const auto& [l, in] : kInputs)
-            if (name.find(std::string(".") + l + ".") != std::string::npos) return std::string(in);
-          return std::string();
-        }();
-        QuantizedWeight q;
-        if (method.rounds_gptq) {
-          GptqOptions go;
-          go.damp = o.damp;
-          go.act_order = o.act_order;
-          GptqResult g = gptq_quantize(w, hessians.at(input).hessian(), o.scheme, go);
-          if (!g.note.empty()) result.notes.push_back(name + ": " + g.note);
-          q = std::move(g.weight);
-        } else if (learned) {
-          q = quantize_weight(w, o.scheme, learned_block.clips.at(name));
-        } else {
-          q = quantize_weight(w, o.scheme);
-        }
-        const double err = (q.dequant - w).pow(2).mean().item<double>() / std::max(1e-30, w.pow(2).mean().item<double>());
-        log.push_back({{"tensor", name}, {"relative_mse", err}});
-        replaced[name] = q.dequant;
-        quantized[name.substr(0, name.size() - 7)] = std::move(q);  // without ".weight"
-      }
-      write_quant_layer(tmp.string(), i, quantized, o.scheme, dense);
+      // Rotation and smoothing change parameters they do not quantize; the run keeps them.
+      const RoundedLayer rounded = round_layer(layer, o.rotate || smoothing, hessians, learned_block.clips, o, result, log);
+      write_quant_layer(tmp.string(), i, rounded.quantized, o.scheme, rounded.dense);
       if (!states.empty()) {
-        Llama qnet(cq, weights, dev, merged(globals, replaced));
+        Llama qnet(cq, weights, dev, merged(globals, rounded.replaced));
         qnet.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);
         qnet.run_block(i, states, nullptr);
       }
