@@ -18,6 +18,7 @@
 #include "core/model/model.h"
 #include "core/model/prompt_encoding.h"
 #include "core/probe/probe_run.h"
+#include "core/experiment/run_config.h"
 #include "core/experiment/sweep_table.h"
 #include "core/quant/aaq.h"
 #include "core/quant/gptq.h"
@@ -938,6 +939,20 @@ class TstQuant : public QObject {
         QVERIFY2(slurm["runs"][i][k] == local["runs"][i][k], k);
     }
     for (const auto& row : slurm["runs"]) QVERIFY(fs::exists(row["log"].get<std::string>()));  // each task's log beside its run
+  }
+
+  // A resolved config reads back as the same config, with and without prompts to evaluate: a
+  // sweep's runs are made from it (one without evaluation prompts was refused for the "eval"
+  // settings its resolved form always carried).
+  void resolvedConfigReadsBack() {
+    for (const bool evaluate : {false, true}) {
+      nlohmann::json c = {{"model", kZoo + "/aligned"}, {"method", "rtn"}, {"scheme", "w8a8"}};
+      if (evaluate) c["evaluation"] = {kZoo + "/data/heldout_benign.jsonl"};
+      const sq::RunConfig first = sq::parse_run_config(c, "run.json", kZoo);
+      const std::string text = sq::resolved_config_json(first);
+      const sq::RunConfig again = sq::parse_run_config(nlohmann::json::parse(text), "resolved.json", kZoo);
+      QCOMPARE(sq::resolved_config_json(again), text);
+    }
   }
 
   // The table's Pareto front: a run no other finished run matches or beats on harmful score,

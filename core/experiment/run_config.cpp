@@ -244,8 +244,10 @@ std::string resolved_config_json(const RunConfig& c) {
               {"random_probes", q.random_probes},
               {"teacher", q.teacher_dir.empty() ? json() : json(q.teacher_dir)},
               {"probes", q.probes_dir.empty() ? json() : json(q.probes_dir)}}},
-            {"eval", {{"max_new_tokens", c.max_new_tokens}, {"truncate", c.truncate}}},
             {"exports", c.exports}};
+  // Only beside prompts to evaluate: the reader refuses eval settings without them, and the
+  // resolved form must read back (a sweep's runs are made from it).
+  if (!c.evaluation.empty()) j["eval"] = {{"max_new_tokens", c.max_new_tokens}, {"truncate", c.truncate}};
   if (!c.out.empty()) j["out"] = c.out;
   return j.dump(2);
 }
