@@ -22,6 +22,10 @@ void fake_quant_weight_ste_backward_cuda(const float*, const float*, const float
   absent();
 }
 
+void packed_matmul_cuda(const PackedWeights&, const float*, float*, int64_t) { absent(); }
+void packed_matmul_int_cuda(const PackedWeights&, const float*, float*, int64_t, int) { absent(); }
+void packed_dequantize_cuda(const PackedWeights&, int64_t, int64_t, float*) { absent(); }
+
 CudaBuffer::CudaBuffer(size_t) { absent(); }
 CudaBuffer::~CudaBuffer() = default;
 void CudaBuffer::upload(const void*) { absent(); }

@@ -2,6 +2,7 @@
 // one for the data's device.
 #include "kernels/fake_quant.h"
 #include "kernels/kernel_impl.h"
+#include "kernels/packed_matmul.h"
 #include "kernels/weight_quant.h"
 
 namespace sq::kernels {
@@ -12,6 +13,14 @@ int64_t checked_group(int64_t cols, const WeightGridSpec& spec) {
   if (group <= 0 || cols % group != 0) throw KernelError("weight quantization: columns are not a multiple of the group size");
   if (spec.bits < 2 || spec.bits > 8) throw KernelError("weight quantization: bits must be 2..8");
   return group;
+}
+
+void check_packed(const PackedWeights& w, const float* x, float* y, int64_t n) {
+  if (w.bits != 4 && w.bits != 8) throw KernelError("packed matmul: codes are stored in 4 or 8 bits");
+  if (w.rows <= 0 || w.cols <= 0 || w.group <= 0 || w.cols % w.group != 0 || w.group % kPackBlock != 0)
+    throw KernelError("packed matmul: columns and groups must be multiples of 32, the columns of the group");
+  if (!w.codes || !w.scales || !w.zeros || (n > 0 && (!x || !y))) throw KernelError("packed matmul: a null buffer");
+  if (n < 0) throw KernelError("packed matmul: a negative number of tokens");
 }
 
 }  // namespace
@@ -55,6 +64,35 @@ void fake_quant_weight_ste_backward(Device device, const float* w, const float* 
   if (rows <= 0) return;
   (device == Device::Cpu ? fake_quant_weight_ste_backward_cpu : fake_quant_weight_ste_backward_cuda)(w, grad_y, clip, grad_w,
                                                                                                      grad_clip, rows, cols, spec);
+}
+
+void packed_matmul(Device device, const PackedWeights& w, const float* x, float* y, int64_t n, CpuPath path) {
+  check_packed(w, x, y, n);
+  require(device);
+  if (n == 0) return;
+  if (device == Device::Cpu)
+    packed_matmul_cpu(w, x, y, n, path == CpuPath::Best);
+  else
+    packed_matmul_cuda(w, x, y, n);
+}
+
+void packed_matmul_int(Device device, const PackedWeights& w, const float* x, float* y, int64_t n, int act_bits, CpuPath path) {
+  check_packed(w, x, y, n);
+  if (act_bits < 2 || act_bits > 8) throw KernelError("integer matmul: activation bits must be 2..8");
+  require(device);
+  if (n == 0) return;
+  if (device == Device::Cpu)
+    packed_matmul_int_cpu(w, x, y, n, act_bits, path == CpuPath::Best);
+  else
+    packed_matmul_int_cuda(w, x, y, n, act_bits);
+}
+
+void packed_dequantize(Device device, const PackedWeights& w, int64_t row0, int64_t n_rows, float* out) {
+  check_packed(w, out, out, 1);
+  if (row0 < 0 || n_rows < 0 || row0 + n_rows > w.rows) throw KernelError("packed dequantize: rows outside the weight");
+  require(device);
+  if (n_rows == 0) return;
+  (device == Device::Cpu ? packed_dequantize_cpu : packed_dequantize_cuda)(w, row0, n_rows, out);
 }
 
 }  // namespace sq::kernels

@@ -8,6 +8,7 @@
 
 #include "kernels/fake_quant.h"
 #include "kernels/half.h"
+#include "kernels/packed_matmul.h"
 #include "kernels/weight_quant.h"
 
 using namespace sq::kernels;
@@ -22,6 +23,45 @@ class TstKernels : public QObject {
     std::vector<float> x(static_cast<size_t>(rows * cols));
     for (float& v : x) v = dist(gen);
     return x;
+  }
+
+  // A random [rows, cols] weight on a grid, packed, with its dequantized values.
+  struct Packed {
+    PackedHost host;
+    std::vector<float> dequant;
+    PackedWeights view(int64_t rows, int64_t cols, int64_t group) const {
+      return {rows, cols, group, host.bits, host.codes.data(), host.scales.data(), host.zeros.data()};
+    }
+  };
+  static Packed packed(int64_t rows, int64_t cols, int64_t group, int bits, GridKind kind, unsigned seed) {
+    const auto w = random_rows(rows, cols, seed);
+    Packed p;
+    p.dequant.resize(w.size());
+    std::vector<int32_t> codes(w.size());
+    std::vector<float> scales(size_t(rows * cols / group)), zeros(scales.size());
+    fake_quant_weight(Device::Cpu, w.data(), p.dequant.data(), rows, cols, {bits, kind, group}, nullptr, codes.data(), scales.data(),
+                      zeros.data());
+    if (!pack_weights(codes.data(), scales.data(), zeros.data(), rows, cols, group, bits, kind, p.host))
+      qFatal("no packed layout for %lldx%lld g%lld", (long long)rows, (long long)cols, (long long)group);
+    return p;
+  }
+  // x [n, cols] times dequantᵀ in double, and the scale of its rounding: sum |x| |w|.
+  static void reference(const std::vector<float>& x, const std::vector<float>& w, int64_t n, int64_t rows, int64_t cols,
+                        std::vector<double>& y, std::vector<double>& magnitude) {
+    y.assign(size_t(n * rows), 0.0);
+    magnitude.assign(y.size(), 0.0);
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          y[size_t(t * rows + r)] += double(x[size_t(t * cols + c)]) * w[size_t(r * cols + c)];
+          magnitude[size_t(t * rows + r)] += std::fabs(double(x[size_t(t * cols + c)]) * w[size_t(r * cols + c)]);
+        }
+  }
+  static void expectClose(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& magnitude,
+                          const char* what) {
+    for (size_t i = 0; i < got.size(); ++i)
+      if (std::fabs(got[i] - want[i]) > 2e-6 * magnitude[i] + 1e-6)
+        QFAIL(qPrintable(QString("%1: element %2 is %3, fake quantization gives %4").arg(what).arg(i).arg(got[i]).arg(want[i])));
   }
 
  private Q_SLOTS:
@@ -205,6 +245,110 @@ class TstKernels : public QObject {
     dgw.download(gw_gpu.data()), dgc.download(gc_gpu.data());
     QCOMPARE(gw_gpu, gw_cpu);
     QCOMPARE(gc_gpu, gc_cpu);
+  }
+
+  void packedMatmulMatchesFakeQuant_data() {
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("group");
+    QTest::addColumn<int>("bits");
+    QTest::addColumn<int>("kind");
+    QTest::newRow("w4 sym g32") << 17 << 64 << 32 << 4 << int(GridKind::Symmetric);
+    QTest::newRow("w4 asym g128") << 9 << 256 << 128 << 4 << int(GridKind::Asymmetric);
+    QTest::newRow("w4 asym per channel") << 5 << 96 << 96 << 4 << int(GridKind::Asymmetric);
+    QTest::newRow("w3 asym g64") << 6 << 128 << 64 << 3 << int(GridKind::Asymmetric);
+    QTest::newRow("w2 sym g32") << 3 << 64 << 32 << 2 << int(GridKind::Symmetric);
+    QTest::newRow("w8 sym per channel") << 7 << 160 << 160 << 8 << int(GridKind::Symmetric);
+    QTest::newRow("w8 asym g32") << 11 << 96 << 32 << 8 << int(GridKind::Asymmetric);
+    QTest::newRow("w6 sym g64") << 4 << 192 << 64 << 6 << int(GridKind::Symmetric);
+    QTest::newRow("w5 asym g64") << 4 << 128 << 64 << 5 << int(GridKind::Asymmetric);
+    QTest::newRow("q4_0") << 13 << 128 << 32 << 4 << int(GridKind::GgufQ4_0);
+    QTest::newRow("q8_0") << 13 << 128 << 32 << 8 << int(GridKind::GgufQ8_0);
+    QTest::newRow("wide, parallel rows") << 300 << 1024 << 128 << 4 << int(GridKind::Asymmetric);
+  }
+  // Weight-only and integer products on packed codes give what the fake-quantized floating-point
+  // model computes, within float rounding, on both CPU paths and for 1 to 9 tokens (whole tiles
+  // and remainders).
+  void packedMatmulMatchesFakeQuant() {
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    QFETCH(int, group);
+    QFETCH(int, bits);
+    QFETCH(int, kind);
+    const Packed p = packed(rows, cols, group, bits, GridKind(kind), unsigned(rows * 31 + cols + bits));
+    const PackedWeights w = p.view(rows, cols, group);
+    std::vector<float> rows_back(size_t((rows - 1) * cols));
+    packed_dequantize(Device::Cpu, w, 1, rows - 1, rows_back.data());
+    QVERIFY(std::equal(rows_back.begin(), rows_back.end(), p.dequant.begin() + cols));  // the same floats
+    for (int64_t n : {1, 2, 3, 4, 5, 9}) {
+      const auto x = random_rows(n, cols, unsigned(n + 100));
+      std::vector<double> want, magnitude;
+      reference(x, p.dequant, n, rows, cols, want, magnitude);
+      for (CpuPath path : {CpuPath::Best, CpuPath::Portable}) {
+        std::vector<float> y(size_t(n * rows), NAN);
+        packed_matmul(Device::Cpu, w, x.data(), y.data(), n, path);
+        expectClose(y, want, magnitude, path == CpuPath::Best ? "weight-only, best path" : "weight-only, portable path");
+      }
+      for (int act_bits : {8, 4}) {
+        std::vector<float> xq(x.size());
+        fake_quant_per_token_symmetric(Device::Cpu, x.data(), xq.data(), nullptr, n, cols, act_bits);
+        reference(xq, p.dequant, n, rows, cols, want, magnitude);
+        for (CpuPath path : {CpuPath::Best, CpuPath::Portable}) {
+          std::vector<float> y(size_t(n * rows), NAN);
+          packed_matmul_int(Device::Cpu, w, x.data(), y.data(), n, act_bits, path);
+          expectClose(y, want, magnitude, path == CpuPath::Best ? "integer, best path" : "integer, portable path");
+        }
+      }
+    }
+  }
+
+  // Nibbles sit as llama.cpp's Q4_0 puts them; shapes without a packed layout are declined;
+  // codes off the grid and bad arguments are refused.
+  void packedLayoutAndRefusals() {
+    std::vector<int32_t> codes(64);
+    for (int c = 0; c < 64; ++c) codes[size_t(c)] = c % 16;
+    const std::vector<float> scales = {1.f, 1.f}, zeros = {8.f, 8.f};
+    PackedHost h;
+    QVERIFY(pack_weights(codes.data(), scales.data(), zeros.data(), 1, 64, 32, 4, GridKind::GgufQ4_0, h));
+    QCOMPARE(int(h.codes.size()), 32);
+    QCOMPARE(int(h.codes[0]), 0 | (0 << 4));   // column 0 low, column 16 high
+    QCOMPARE(int(h.codes[5]), 5 | (5 << 4));   // columns 5 and 21
+    for (int c = 0; c < 64; ++c) QCOMPARE(packed_code(h.codes.data(), c, 4), codes[size_t(c)]);
+    QVERIFY(!pack_weights(codes.data(), scales.data(), zeros.data(), 1, 48, 48, 4, GridKind::Asymmetric, h));  // 48 columns
+    const std::vector<float> half_zero = {7.5f, 8.f};
+    QVERIFY(!pack_weights(codes.data(), scales.data(), half_zero.data(), 1, 64, 32, 4, GridKind::Asymmetric, h));
+    codes[3] = 16;
+    QVERIFY_THROWS_EXCEPTION(KernelError, pack_weights(codes.data(), scales.data(), zeros.data(), 1, 64, 32, 4, GridKind::Asymmetric, h));
+    const Packed p = packed(2, 64, 32, 4, GridKind::Asymmetric, 5);
+    PackedWeights bad = p.view(2, 64, 32);
+    bad.group = 48;
+    std::vector<float> x(64, 1.f), y(2);
+    QVERIFY_THROWS_EXCEPTION(KernelError, packed_matmul(Device::Cpu, bad, x.data(), y.data(), 1));
+    QVERIFY_THROWS_EXCEPTION(KernelError, packed_matmul_int(Device::Cpu, p.view(2, 64, 32), x.data(), y.data(), 1, 9));
+  }
+
+  void packedCudaMatchesCpu() {
+    const Packed p = packed(70, 256, 64, 4, GridKind::Asymmetric, 9);
+    const PackedWeights w = p.view(70, 256, 64);
+    const auto x = random_rows(5, 256, 10);
+    std::vector<float> cpu(5 * 70), cpu_int(5 * 70);
+    packed_matmul(Device::Cpu, w, x.data(), cpu.data(), 5, CpuPath::Portable);
+    packed_matmul_int(Device::Cpu, w, x.data(), cpu_int.data(), 5, 8, CpuPath::Portable);
+    if (cuda_device_count() == 0) {
+      QVERIFY_THROWS_EXCEPTION(KernelError, packed_matmul(Device::Cuda, w, x.data(), cpu.data(), 5));
+      QSKIP(cuda_compiled() ? "CUDA kernels built, but no CUDA device here" : "built without CUDA");
+    }
+    CudaBuffer codes(p.host.codes.size()), scales(p.host.scales.size() * 4), zeros(p.host.zeros.size() * 4), dx(x.size() * 4),
+        dy(cpu.size() * 4);
+    codes.upload(p.host.codes.data()), scales.upload(p.host.scales.data()), zeros.upload(p.host.zeros.data()), dx.upload(x.data());
+    const PackedWeights dw{70, 256, 64, p.host.bits, codes.as<uint8_t>(), scales.as<float>(), zeros.as<float>()};
+    std::vector<float> gpu(cpu.size());
+    packed_matmul(Device::Cuda, dw, dx.as<float>(), dy.as<float>(), 5);
+    dy.download(gpu.data());
+    for (size_t i = 0; i < gpu.size(); ++i) QVERIFY(std::fabs(gpu[i] - cpu[i]) <= 1e-4f * (1.f + std::fabs(cpu[i])));
+    packed_matmul_int(Device::Cuda, dw, dx.as<float>(), dy.as<float>(), 5, 8);
+    dy.download(gpu.data());
+    for (size_t i = 0; i < gpu.size(); ++i) QVERIFY(std::fabs(gpu[i] - cpu_int[i]) <= 1e-4f * (1.f + std::fabs(cpu_int[i])));
   }
 
   // Straight-through backward by hand on one symmetric 4-bit group: unclamped values pass their

@@ -1,0 +1,256 @@
+// CPU twins of the packed matmuls: AVX2 + FMA where the processor has them (chosen once, when the
+// library is loaded), a portable loop elsewhere. Both walk the rows in parallel and, for each
+// row, a few tokens at a time, so that a block of codes is decoded once per tile of tokens.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/kernel_impl.h"
+#include "kernels/packed_math.h"
+
+namespace sq::kernels {
+namespace {
+
+constexpr int kTile = 4;  // tokens sharing one decode of a block
+
+// x's rows quantized per token: codes [n, cols], scales [n], and each group's sum of codes
+// [n, groups] (for the zero points).
+struct IntRows {
+  std::vector<int8_t> codes;
+  std::vector<float> scales;
+  std::vector<int32_t> sums;
+};
+
+IntRows quantize_rows(const float* x, int64_t n, int64_t cols, int64_t group, int bits) {
+  IntRows q;
+  q.codes.resize(size_t(n * cols));
+  q.scales.resize(size_t(n));
+  q.sums.assign(size_t(n * (cols / group)), 0);
+  const float qmax = symmetric_qmax(bits);
+#pragma omp parallel for schedule(static) if (n * cols > (1 << 16))
+  for (int64_t t = 0; t < n; ++t) {
+    const float* xt = x + t * cols;
+    float amax = 0.f;
+    for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(xt[c]));
+    const float scale = symmetric_scale(amax, qmax);
+    q.scales[size_t(t)] = scale;
+    for (int64_t c = 0; c < cols; ++c) {
+      const int8_t v = activation_code(xt[c], scale, qmax);
+      q.codes[size_t(t * cols + c)] = v;
+      q.sums[size_t(t * (cols / group) + c / group)] += v;
+    }
+  }
+  return q;
+}
+
+// ---- portable ------------------------------------------------------------------------------
+
+void matmul_portable(const PackedWeights& w, const float* x, float* y, int64_t n) {
+  const int64_t G = w.groups();
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < w.rows; ++r) {
+    const uint8_t* row = w.codes + r * w.row_bytes();
+    for (int64_t t = 0; t < n; ++t) {
+      const float* xt = x + t * w.cols;
+      float acc = 0.f;
+      for (int64_t g = 0; g < G; ++g) {
+        const float z = w.zeros[r * G + g];
+        float s = 0.f;
+        for (int64_t c = g * w.group; c < (g + 1) * w.group; ++c) s += (float(packed_code(row, c, w.bits)) - z) * xt[c];
+        acc += s * w.scales[r * G + g];
+      }
+      y[t * w.rows + r] = acc;
+    }
+  }
+}
+
+void matmul_int_portable(const PackedWeights& w, const IntRows& q, float* y, int64_t n) {
+  const int64_t G = w.groups();
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < w.rows; ++r) {
+    const uint8_t* row = w.codes + r * w.row_bytes();
+    for (int64_t t = 0; t < n; ++t) {
+      const int8_t* xt = q.codes.data() + t * w.cols;
+      float acc = 0.f;
+      for (int64_t g = 0; g < G; ++g) {
+        int32_t dot = 0;
+        for (int64_t c = g * w.group; c < (g + 1) * w.group; ++c) dot += packed_code(row, c, w.bits) * int32_t(xt[c]);
+        const float v = float(dot) - w.zeros[r * G + g] * float(q.sums[size_t(t * G + g)]);
+        acc += v * w.scales[r * G + g];
+      }
+      y[t * w.rows + r] = acc * q.scales[size_t(t)];
+    }
+  }
+}
+
+// ---- AVX2 + FMA ----------------------------------------------------------------------------
+
+#define SQ_AVX2 __attribute__((target("avx2,fma")))
+
+SQ_AVX2 inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+// A block of 32 codes from column c as four vectors of code - z, columns c..c+7, …, c+24..c+31.
+SQ_AVX2 inline void decode_block(const uint8_t* row, int64_t c, int bits, __m256 z, __m256 out[4]) {
+  if (bits == 8) {
+    for (int k = 0; k < 4; ++k) {
+      const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c + 8 * k));
+      out[k] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), z);
+    }
+    return;
+  }
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c / 2));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+  out[0] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), z);
+  out[1] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), z);
+  out[2] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), z);
+  out[3] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), z);
+}
+
+// Row r against tokens t0..t0+NT-1. Each token sums into kChains / NT independent chains, so that
+// the FMAs' latency overlaps however few tokens there are.
+template <int NT>
+SQ_AVX2 void row_tile(const PackedWeights& w, int64_t r, const float* x, float* y, int64_t t0) {
+  constexpr int A = NT == 1 ? 4 : 2;  // chains per token
+  const int64_t G = w.groups();
+  const uint8_t* row = w.codes + r * w.row_bytes();
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < G; ++g) {
+    const __m256 z = _mm256_set1_ps(w.zeros[r * G + g]);
+    __m256 part[NT][A];
+    for (int t = 0; t < NT; ++t)
+      for (int a = 0; a < A; ++a) part[t][a] = _mm256_setzero_ps();
+    for (int64_t c = g * w.group; c < (g + 1) * w.group; c += kPackBlock) {
+      __m256 v[4];
+      decode_block(row, c, w.bits, z, v);
+      for (int t = 0; t < NT; ++t) {
+        const float* xt = x + (t0 + t) * w.cols + c;
+        for (int k = 0; k < 4; ++k) part[t][k % A] = _mm256_fmadd_ps(v[k], _mm256_loadu_ps(xt + 8 * k), part[t][k % A]);
+      }
+    }
+    const __m256 s = _mm256_set1_ps(w.scales[r * G + g]);
+    for (int t = 0; t < NT; ++t) {
+      __m256 sum = part[t][0];
+      for (int a = 1; a < A; ++a) sum = _mm256_add_ps(sum, part[t][a]);
+      acc[t] = _mm256_fmadd_ps(sum, s, acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[(t0 + t) * w.rows + r] = hsum(acc[t]);
+}
+
+// A block of 32 codes from column c as 32 signed bytes, in column order.
+SQ_AVX2 inline __m256i load_codes(const uint8_t* row, int64_t c, int bits) {
+  if (bits == 8) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c));
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c / 2));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask));
+}
+
+template <int NT>
+SQ_AVX2 void row_tile_int(const PackedWeights& w, int64_t r, const IntRows& q, float* y, int64_t t0) {
+  const int64_t G = w.groups();
+  const uint8_t* row = w.codes + r * w.row_bytes();
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[NT];
+  float zero_terms[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps(), zero_terms[t] = 0.f;
+  for (int64_t g = 0; g < G; ++g) {
+    __m256i part[NT];
+    for (int t = 0; t < NT; ++t) part[t] = _mm256_setzero_si256();
+    for (int64_t c = g * w.group; c < (g + 1) * w.group; c += kPackBlock) {
+      const __m256i wv = load_codes(row, c, w.bits);
+      // maddubs multiplies unsigned by signed bytes: nibbles are unsigned already; signed bytes
+      // lend their sign to the activations. Pair sums stay within int16 (|w| <= 128, |x| <= 127).
+      const __m256i wu = w.bits == 8 ? _mm256_sign_epi8(wv, wv) : wv;
+      for (int t = 0; t < NT; ++t) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.codes.data() + (t0 + t) * w.cols + c));
+        const __m256i xs = w.bits == 8 ? _mm256_sign_epi8(xv, wv) : xv;
+        part[t] = _mm256_add_epi32(part[t], _mm256_madd_epi16(_mm256_maddubs_epi16(wu, xs), ones));
+      }
+    }
+    const float scale = w.scales[r * G + g], zs = w.zeros[r * G + g] * scale;
+    const __m256 s = _mm256_set1_ps(scale);
+    for (int t = 0; t < NT; ++t) {
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(part[t]), s, acc[t]);
+      zero_terms[t] += zs * float(q.sums[size_t((t0 + t) * G + g)]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[(t0 + t) * w.rows + r] = (hsum(acc[t]) - zero_terms[t]) * q.scales[size_t(t0 + t)];
+}
+
+// Every row, tokens in tiles of kTile and a remainder tile.
+template <typename Tile4, typename Tile3, typename Tile2, typename Tile1>
+void rows_in_tiles(int64_t rows, int64_t n, Tile4 t4, Tile3 t3, Tile2 t2, Tile1 t1) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t t0 = 0;
+    for (; t0 + kTile <= n; t0 += kTile) t4(r, t0);
+    switch (n - t0) {
+      case 3: t3(r, t0); break;
+      case 2: t2(r, t0); break;
+      case 1: t1(r, t0); break;
+      default: break;
+    }
+  }
+}
+
+SQ_AVX2 void matmul_avx2(const PackedWeights& w, const float* x, float* y, int64_t n) {
+  rows_in_tiles(
+      w.rows, n, [&](int64_t r, int64_t t0) { row_tile<4>(w, r, x, y, t0); }, [&](int64_t r, int64_t t0) { row_tile<3>(w, r, x, y, t0); },
+      [&](int64_t r, int64_t t0) { row_tile<2>(w, r, x, y, t0); }, [&](int64_t r, int64_t t0) { row_tile<1>(w, r, x, y, t0); });
+}
+
+SQ_AVX2 void matmul_int_avx2(const PackedWeights& w, const IntRows& q, float* y, int64_t n) {
+  rows_in_tiles(
+      w.rows, n, [&](int64_t r, int64_t t0) { row_tile_int<4>(w, r, q, y, t0); },
+      [&](int64_t r, int64_t t0) { row_tile_int<3>(w, r, q, y, t0); }, [&](int64_t r, int64_t t0) { row_tile_int<2>(w, r, q, y, t0); },
+      [&](int64_t r, int64_t t0) { row_tile_int<1>(w, r, q, y, t0); });
+}
+
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+
+}  // namespace
+
+bool cpu_vectorized() { return kHaveAvx2; }
+
+void packed_matmul_cpu(const PackedWeights& w, const float* x, float* y, int64_t n, bool vectorized) {
+  (vectorized && kHaveAvx2 ? matmul_avx2 : matmul_portable)(w, x, y, n);
+}
+
+void packed_matmul_int_cpu(const PackedWeights& w, const float* x, float* y, int64_t n, int act_bits, bool vectorized) {
+  const IntRows q = quantize_rows(x, n, w.cols, w.group, act_bits);
+  (vectorized && kHaveAvx2 ? matmul_int_avx2 : matmul_int_portable)(w, q, y, n);
+}
+
+void packed_dequantize_cpu(const PackedWeights& w, int64_t row0, int64_t n_rows, float* out) {
+  const int64_t G = w.groups();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n_rows; ++i) {
+    const int64_t r = row0 + i;
+    const uint8_t* row = w.codes + r * w.row_bytes();
+    float* o = out + i * w.cols;
+    for (int64_t g = 0; g < G; ++g) {
+      const float z = w.zeros[r * G + g], s = w.scales[r * G + g];
+      for (int64_t c = g * w.group; c < (g + 1) * w.group; c += kPackBlock) {
+        if (w.bits == 8) {
+          for (int64_t j = 0; j < kPackBlock; ++j) o[c + j] = (float(int8_t(row[c + j])) - z) * s;
+        } else {
+          const uint8_t* b = row + c / 2;
+          for (int64_t j = 0; j < 16; ++j) {
+            o[c + j] = (float(b[j] & 0x0F) - z) * s;
+            o[c + 16 + j] = (float(b[j] >> 4) - z) * s;
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace sq::kernels
