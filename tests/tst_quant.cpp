@@ -272,6 +272,48 @@ class TstQuant : public QObject {
     QVERIFY(diff2 > 4 * diff);
   }
 
+  // A run computes on its packed codes (the quantized kernels) by default; its logits agree with
+  // the fake-quantized floating-point model within float rounding, for weight-only and integer
+  // schemes, per-tensor, per-channel and grouped, llama.cpp's blocks, and a rotated W4A4KV4 run.
+  void kernelsMatchFakeQuant_data() {
+    QTest::addColumn<QString>("scheme");
+    QTest::addColumn<bool>("rotate");
+    for (const char* s : {"w8a8", "w4a4", "w4a16-g64-sym", "w8a16", "w4a16-g32-asym", "w4a8-g64-sym", "w8a16-gt", "gguf-q4_0", "gguf-q8_0"})
+      QTest::newRow(s) << QString(s) << false;
+    QTest::newRow("w4a4kv4 rotated") << QString("w4a4kv4") << true;
+  }
+  void kernelsMatchFakeQuant() {
+    QFETCH(QString, scheme);
+    QFETCH(bool, rotate);
+    const std::string model = kZoo + "/aligned";
+    sq::QuantizeOptions o;
+    o.scheme = sq::parse_scheme(scheme.toStdString());
+    o.rotate = rotate;
+    const std::string run = tmp_.filePath("run-kernels-" + scheme).toStdString() + (rotate ? "-rot" : "");
+    sq::quantize_model(model, o, run);
+    const auto on_codes = sq::Model::load(model, run), fake = sq::Model::load(model, run, false, {}, sq::QuantExecution::FakeQuant);
+    QCOMPARE(on_codes->packed_linears(), std::make_pair(int64_t(14), int64_t(14)));  // 2 layers of 7
+    QCOMPARE(fake->packed_linears().first, int64_t(0));
+    const auto prompts = on_codes->tokenizer().encode("<|im_start|>user\nHow do I bake bread?<|im_end|>\n<|im_start|>assistant\n");
+    // One pass over the prompt (few tokens: the kernels' own products) and the same prompt
+    // repeated past 32 tokens (the path through dequantized slices).
+    std::vector<int32_t> longer;
+    while (longer.size() < 40) longer.insert(longer.end(), prompts.begin(), prompts.end());
+    for (const auto& tokens : {prompts, longer}) {
+      const auto a = on_codes->logits(tokens), b = fake->logits(tokens);
+      double diff = 0, range = 0;
+      for (size_t t = 0; t < a.size(); ++t) {
+        const auto [lo, hi] = std::minmax_element(b[t].begin(), b[t].end());
+        range = std::max(range, double(*hi - *lo));
+        for (size_t v = 0; v < a[t].size(); ++v) diff = std::max(diff, double(std::fabs(a[t][v] - b[t][v])));
+      }
+      QVERIFY2(diff < 1e-4 * range, qPrintable(QString("%1 tokens: max |dlogit| %2 of a range %3").arg(tokens.size()).arg(diff).arg(range)));
+    }
+    sq::GenerateOptions g;
+    g.max_new_tokens = 12;
+    QCOMPARE(on_codes->generate({prompts}, g), fake->generate({prompts}, g));
+  }
+
   void gptqRunOnTheZoo() {
     sq::QuantizeOptions o;
     o.method = sq::QuantMethod::Gptq;

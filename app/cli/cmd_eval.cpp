@@ -42,7 +42,7 @@ int run_eval(const Args& a) {
   for (const std::string& run : runs) subjects.emplace_back(models[0], run);
   if (runs.size() == 1) subjects.erase(subjects.begin());  // one run: just that run, as CLI.md reads
   for (const auto& [dir, run] : subjects) {
-    const auto model = Model::load(dir, run, a.has("verify"), device);
+    const auto model = Model::load(dir, run, a.has("verify"), device, execution_arg(a));
     reports.push_back(evaluate(*model, prompts, refusals, o));
     reports.back().refusal_list = list;
     if (!run.empty()) reports.back().model = dir + " @ " + run;
@@ -54,6 +54,10 @@ int run_eval(const Args& a) {
       if (r.task_accuracy) std::fprintf(stderr, ", task %.1f%% of %d", *r.task_accuracy, r.n_task);
       if (r.perplexity) std::fprintf(stderr, ", perplexity %.2f", *r.perplexity);
       if (r.truncated) std::fprintf(stderr, "; %zu prompts cut to the context (--truncate)", r.truncated);
+      if (!run.empty()) {
+        const auto [packed, linears] = model->packed_linears();
+        std::fprintf(stderr, "; %lld of %lld linear layers on packed codes", (long long)packed, (long long)linears);
+      }
       std::fprintf(stderr, "\n");
     }
   }

@@ -72,7 +72,7 @@ int run_tokenize(const Args& a) {
 int run_logits(const Args& a) {
   const auto tokens = parse_tokens(a.required("tokens"));
   sq::start_thread_fitting();
-  const auto model = Model::load(a.required("model"), a.get("quant"), a.has("verify"), device_arg(a));
+  const auto model = Model::load(a.required("model"), a.get("quant"), a.has("verify"), device_arg(a), execution_arg(a));
   const json out = {{"tokens", tokens}, {"logits", model->logits(tokens)}};
   if (a.has("out")) {
     write_atomically(a.get("out"), [&](std::ostream& o) { o << out.dump() << "\n"; });
@@ -88,7 +88,7 @@ int run_generate(const Args& a) {
   o.max_new_tokens = a.get_int("max-new", 64);
   if (o.max_new_tokens < 0) throw UsageError("--max-new must be 0 or more");
   sq::start_thread_fitting();
-  const auto model = Model::load(a.required("model"), a.get("quant"), a.has("verify"), device_arg(a));
+  const auto model = Model::load(a.required("model"), a.get("quant"), a.has("verify"), device_arg(a), execution_arg(a));
   std::vector<int32_t> prompt;
   if (a.has("tokens")) {
     if (a.has("chat") || a.has("chat-template")) throw UsageError("--chat wraps a text prompt; it does not go with --tokens");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/cli/args.h"
+#include "core/model/model.h"
 #include "core/run/device.h"
 
 namespace sq::cli {
@@ -27,6 +28,8 @@ std::vector<Option> common_options();
 // The device --device names (the CPU when absent), checked to be available: an unknown name is
 // a UsageError, a device this build or machine lacks an sq::Error saying why.
 ComputeDevice device_arg(const Args& args);
+// --fake-quant: a quantization run computes as fake-quantized floating point, not on its codes.
+QuantExecution execution_arg(const Args& args);
 
 int run_info(const Args& args);
 int run_tokenize(const Args& args);

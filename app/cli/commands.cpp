@@ -14,6 +14,13 @@ ComputeDevice device_arg(const Args& a) {
   return *d;
 }
 
+QuantExecution execution_arg(const Args& a) { return a.has("fake-quant") ? QuantExecution::FakeQuant : QuantExecution::Kernels; }
+
+Option fake_quant_option() {
+  return {"fake-quant", Option::Flag, "",
+          "compute a quantization run as fake-quantized floating point (as the quantizer saw it) instead of on its packed codes"};
+}
+
 Option device_option() {
   return {"device", Option::Value, "cpu|cuda[:N]", "compute on this device (default cpu; cuda needs a LibTorch built with CUDA)"};
 }
@@ -60,6 +67,7 @@ const std::vector<Command>& commands() {
         {"tokens", Option::Value, "IDS", "comma-separated token ids"},
         {"out", Option::Value, "FILE", "write the JSON here instead of stdout"},
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        fake_quant_option(),
         device_option()},
        0,
        run_logits},
@@ -76,6 +84,7 @@ const std::vector<Command>& commands() {
         {"max-new", Option::Value, "N", "new tokens at most"},
         {"json", Option::Flag, "", "print {prompt_tokens, tokens, text}"},
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        fake_quant_option(),
         device_option()},
        0,
        run_generate},
@@ -176,6 +185,7 @@ const std::vector<Command>& commands() {
         {"truncate", Option::Flag, "", "prompts longer than the model's context keep their last tokens (default: refused)"},
         {"no-perplexity", Option::Flag, "", "skip perplexity"},
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        fake_quant_option(),
         device_option()},
        0,
        run_eval},

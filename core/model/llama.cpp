@@ -6,15 +6,28 @@
 
 #include "core/error.h"
 #include "core/quantized/fake_quant_ops.h"
+#include "core/quantized/packed_linear.h"
 #include "core/run/threads.h"
 
 namespace sq {
 namespace {
 
-// y = x W^T (+ b), computed in fp32 whatever W is stored as.
-torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {}) {
-  torch::Tensor y = torch::matmul(x, w.to(torch::kFloat32).t());
+// The input of a group of linear layers: as it came, and quantized per token for the layers that
+// hold floating-point weights (undefined when none does, or activations stay unquantized).
+struct LinearInput {
+  torch::Tensor raw, quantized;
+};
+
+// y = x W^T (+ b), computed in fp32 whatever W is stored as; a packed layer quantizes its input
+// itself, to `act_bits`, and multiplies on its codes.
+torch::Tensor project(const LinearInput& x, const Linear& w, int act_bits, const torch::Tensor& b = {}) {
+  torch::Tensor y = w.packed ? w.packed->forward(x.raw, act_bits)
+                             : torch::matmul(x.quantized.defined() ? x.quantized : x.raw, w.weight.to(torch::kFloat32).t());
   return b.defined() ? y + b.to(torch::kFloat32) : y;
+}
+
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w) {
+  return torch::matmul(x, w.to(torch::kFloat32).t());
 }
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
@@ -75,14 +88,21 @@ std::vector<Llama::Batch> Llama::left_padded(const std::vector<std::vector<int32
 }
 
 Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, torch::Device device,
-             std::map<std::string, torch::Tensor> overrides)
+             std::map<std::string, torch::Tensor> overrides, const std::map<std::string, std::shared_ptr<const PackedLinear>>& packed)
     : config_(std::move(config)), device_(device), weights_(std::move(weights)) {
-  for (const auto& [name, t] : overrides) {
+  auto check_known = [&](const std::string& name) {
     bool known = false;
     for (const ParamSpec& spec : parameter_specs(config_)) known = known || spec.name == name;
     if (!known) throw Error("replacement for '" + name + "', which this model does not have");
-  }
+  };
+  for (const auto& [name, t] : overrides) check_known(name);
+  for (const auto& [name, p] : packed) check_known(name);
   init([&](const std::string& name, const std::vector<int64_t>& shape) {
+    if (auto it = packed.find(name); it != packed.end()) {
+      if (std::vector<int64_t>{it->second->rows(), it->second->cols()} != shape)
+        throw Error("replacement for '" + name + "' has the wrong shape");
+      return torch::Tensor();
+    }
     if (auto it = overrides.find(name); it != overrides.end()) {
       if (it->second.sizes().vec() != shape) throw Error("replacement for '" + name + "' has the wrong shape");
       return it->second.to(device_);
@@ -91,7 +111,7 @@ Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, torc
     if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
       throw Error(v.file->path(), "tensor '" + name + "' is " + dtype_name(v.dtype) + "; weights must be F32, F16 or BF16");
     return as_tensor(v).to(device_);  // on the CPU, the mapped view itself
-  });
+  }, packed);
 }
 
 Llama::Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors) : config_(std::move(config)) {
@@ -106,13 +126,18 @@ Llama::Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& ten
   });
 }
 
-void Llama::init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch) {
+void Llama::init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch,
+                 const std::map<std::string, std::shared_ptr<const PackedLinear>>& packed) {
   const ModelConfig& c = config_;
   std::map<std::string, torch::Tensor> t;
   for (const ParamSpec& spec : parameter_specs(c)) t[spec.name] = fetch(spec.name, spec.shape);
   auto take = [&](const std::string& name) {
     auto it = t.find(name);
     return it == t.end() ? torch::Tensor() : it->second;
+  };
+  auto linear = [&](const std::string& name) {
+    auto it = packed.find(name);
+    return Linear{take(name), it == packed.end() ? nullptr : it->second};
   };
   embed_ = take("model.embed_tokens.weight");
   final_norm_ = take("model.norm.weight");
@@ -123,23 +148,30 @@ void Llama::init(const std::function<torch::Tensor(const std::string&, const std
     DecoderLayer L;
     L.input_norm = take(p + "input_layernorm.weight");
     L.post_norm = take(p + "post_attention_layernorm.weight");
-    L.q = take(p + "self_attn.q_proj.weight");
-    L.k = take(p + "self_attn.k_proj.weight");
-    L.v = take(p + "self_attn.v_proj.weight");
-    L.o = take(p + "self_attn.o_proj.weight");
+    L.q = linear(p + "self_attn.q_proj.weight");
+    L.k = linear(p + "self_attn.k_proj.weight");
+    L.v = linear(p + "self_attn.v_proj.weight");
+    L.o = linear(p + "self_attn.o_proj.weight");
     L.q_bias = take(p + "self_attn.q_proj.bias");
     L.k_bias = take(p + "self_attn.k_proj.bias");
     L.v_bias = take(p + "self_attn.v_proj.bias");
     L.o_bias = take(p + "self_attn.o_proj.bias");
-    L.gate = take(p + "mlp.gate_proj.weight");
-    L.up = take(p + "mlp.up_proj.weight");
-    L.down = take(p + "mlp.down_proj.weight");
+    L.gate = linear(p + "mlp.gate_proj.weight");
+    L.up = linear(p + "mlp.up_proj.weight");
+    L.down = linear(p + "mlp.down_proj.weight");
     layers_.push_back(std::move(L));
     std::vector<std::string> names;
     for (const auto& [name, tensor] : t)
-      if (name.rfind(p, 0) == 0) names.push_back(name);
+      if (name.rfind(p, 0) == 0 && tensor.defined()) names.push_back(name);
     layer_tensor_names_.push_back(std::move(names));
   }
+}
+
+std::pair<int64_t, int64_t> Llama::packed_linears() const {
+  int64_t packed = 0, all = 0;
+  for (const DecoderLayer& L : layers_)
+    for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) packed += l->packed != nullptr, ++all;
+  return {packed, all};
 }
 
 torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
@@ -150,14 +182,16 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
 
   const std::string name = "layer." + std::to_string(i);
   // The input of a group of linear layers, as the hooks see it and as the layers compute with it.
-  auto linear_input = [&](const torch::Tensor& v, const char* point) {
+  auto linear_input = [&](const torch::Tensor& v, const char* point, std::initializer_list<const Linear*> readers) {
     if (hook) hook(name + point, v);
-    return fake_quant_activations(v, act_bits_);
+    bool dense = false;
+    for (const Linear* r : readers) dense = dense || !r->packed;
+    return LinearInput{v, dense && act_bits_ < 16 ? fake_quant_activations(v, act_bits_) : torch::Tensor()};
   };
-  const torch::Tensor hn = linear_input(rms_norm(x, L.input_norm, c.rms_norm_eps), ".qkv_in");
-  torch::Tensor q = project(hn, L.q, L.q_bias).view({B, T, c.num_heads, D}).transpose(1, 2);
-  torch::Tensor k = project(hn, L.k, L.k_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
-  torch::Tensor v = project(hn, L.v, L.v_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
+  const LinearInput hn = linear_input(rms_norm(x, L.input_norm, c.rms_norm_eps), ".qkv_in", {&L.q, &L.k, &L.v});
+  torch::Tensor q = project(hn, L.q, act_bits_, L.q_bias).view({B, T, c.num_heads, D}).transpose(1, 2);
+  torch::Tensor k = project(hn, L.k, act_bits_, L.k_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
+  torch::Tensor v = project(hn, L.v, act_bits_, L.v_bias).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
   q = fake_quant_per_head(q * cos + rotate_half(q) * sin, q_bits_);
   k = fake_quant_per_head(k * cos + rotate_half(k) * sin, kv_bits_);
   v = fake_quant_per_head(v, kv_bits_);
@@ -176,11 +210,12 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
   }
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(D)) + bias_mask;
   torch::Tensor attn = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({B, T, c.num_heads * D});
-  attn = project(linear_input(attn, ".o_in"), L.o, L.o_bias);
+  attn = project(linear_input(attn, ".o_in", {&L.o}), L.o, act_bits_, L.o_bias);
   if (hook) hook(name + ".attn", attn);
   const torch::Tensor mid = x + attn;
-  const torch::Tensor h2 = linear_input(rms_norm(mid, L.post_norm, c.rms_norm_eps), ".mlp_in");
-  const torch::Tensor mlp = project(linear_input(torch::silu(project(h2, L.gate)) * project(h2, L.up), ".down_in"), L.down);
+  const LinearInput h2 = linear_input(rms_norm(mid, L.post_norm, c.rms_norm_eps), ".mlp_in", {&L.gate, &L.up});
+  const torch::Tensor gated = torch::silu(project(h2, L.gate, act_bits_)) * project(h2, L.up, act_bits_);
+  const torch::Tensor mlp = project(linear_input(gated, ".down_in", {&L.down}), L.down, act_bits_);
   if (hook) hook(name + ".mlp", mlp);
   torch::Tensor out = mid + mlp;
   if (hook) hook(name, out);

@@ -20,10 +20,19 @@
 
 namespace sq {
 
+class PackedLinear;
+
+// A linear layer's weight [out, in]: a floating-point tensor, or the packed codes of a quantized
+// one, which the layer then computes on.
+struct Linear {
+  torch::Tensor weight;
+  std::shared_ptr<const PackedLinear> packed;
+};
+
 struct DecoderLayer {
   torch::Tensor input_norm, post_norm;
-  torch::Tensor q, k, v, o, q_bias, k_bias, v_bias, o_bias;
-  torch::Tensor gate, up, down;
+  Linear q, k, v, o, gate, up, down;
+  torch::Tensor q_bias, k_bias, v_bias, o_bias;
 };
 
 // Per layer, the keys and values of every position seen so far: [batch, kv_heads, seq, head_dim].
@@ -45,9 +54,12 @@ class Llama {
  public:
   // Weights viewed from a checkpoint (memory-mapped, read-only; copied once to `device` unless it
   // is the CPU); `overrides` replace some of them by name (a quantized model's dequantized linear
-  // layers). Everything the model computes is on `device`.
+  // layers, or parameters a run changed), and `packed` linear weights by name are computed on
+  // their codes (the checkpoint's tensor of that name is never read). Everything the model
+  // computes is on `device`.
   Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, torch::Device device,
-        std::map<std::string, torch::Tensor> overrides = {});
+        std::map<std::string, torch::Tensor> overrides = {},
+        const std::map<std::string, std::shared_ptr<const PackedLinear>>& packed = {});
   // Weights held in memory by name, e.g. parameters being trained (gradients flow through); the
   // model computes on their device, which they must share.
   Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors);
@@ -97,9 +109,12 @@ class Llama {
 
   const ModelConfig& config() const { return config_; }
   torch::Device device() const { return device_; }
+  // Linear layers computing on packed codes, and linear layers in all.
+  std::pair<int64_t, int64_t> packed_linears() const;
 
  private:
-  void init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch);
+  void init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch,
+            const std::map<std::string, std::shared_ptr<const PackedLinear>>& packed = {});
   // Embeddings, rotary tables and the attention mask for `tokens` after `past` cached positions.
   State prepare(const torch::Tensor& tokens, const torch::Tensor& mask, int64_t past) const;
   torch::Tensor block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,

@@ -13,6 +13,7 @@
 #include "core/model/compressed_tensors.h"
 #include "core/model/gguf_model.h"
 #include "core/model/llama.h"
+#include "core/quantized/packed_linear.h"
 #include "core/quantized/run_folder.h"
 #include "core/run/resources.h"
 
@@ -38,6 +39,7 @@ class LlamaModel final : public Model {
   const std::string& dir() const override { return dir_; }
   const std::string& quant_run() const override { return quant_run_; }
   ComputeDevice device() const override { return device_; }
+  std::pair<int64_t, int64_t> packed_linears() const override { return net_.packed_linears(); }
 
   // A prompt longer than the model's context is refused: positions past max_position_embeddings
   // are rotary angles the model never saw, and its output there is not the model's.
@@ -231,7 +233,8 @@ void check_manifest(const std::filesystem::path& folder, const std::string& file
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& quant_run, bool verify, ComputeDevice device) {
+std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& quant_run, bool verify, ComputeDevice device,
+                                   QuantExecution execution) {
   namespace fs = std::filesystem;
   if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".gguf") {
     if (!quant_run.empty()) throw Error(dir, "a GGUF file is already quantized; it takes no quantization run");
@@ -253,6 +256,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
   Tokenizer tok = Tokenizer::load((fs::path(dir) / "tokenizer.json").string());
   check_vocab(tok, config, (fs::path(dir) / "tokenizer.json").string());
   std::map<std::string, torch::Tensor> overrides;
+  std::map<std::string, std::shared_ptr<const PackedLinear>> packed;
   int act_bits = 16, q_bits = 16, kv_bits = 16;
   torch::Tensor rotation;
   if (is_compressed_tensors(config_path)) {
@@ -264,14 +268,27 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
   if (!quant_run.empty()) {
     const QuantRun run = read_quant_run_for(quant_run, dir, config.num_layers);
     if (run.untied) config.tie_word_embeddings = false;
-    overrides = read_quant_weights(run);
+    const bool kernels = execution == QuantExecution::Kernels;
+    for (int64_t i = -1; i < run.layers; ++i)
+      for (auto& [name, q] : read_quant_layer(run, i, /*dequantize=*/!kernels)) {
+        if (name == kResidualRotation) continue;
+        if (kernels && q.codes.defined()) {
+          if (auto p = PackedLinear::pack(q, run.scheme, torch_device(device), run.dir + ": " + name)) {
+            packed[name] = std::move(p);
+            continue;
+          }
+          q.dequant = dequantize(q);
+        }
+        overrides[name] = std::move(q.dequant);
+      }
     act_bits = run.scheme.a_bits;
     q_bits = run.scheme.q_bits;
     kv_bits = run.scheme.kv_bits;
     rotation = read_residual_rotation(run);
   }
   ChatTemplate chat = detect_chat_template(dir, config.model_type);
-  return std::make_unique<LlamaModel>(dir, device, Llama(config, std::move(weights), torch_device(device), std::move(overrides)),
+  return std::make_unique<LlamaModel>(dir, device,
+                                      Llama(config, std::move(weights), torch_device(device), std::move(overrides), packed),
                                       std::move(tok), std::move(chat), quant_run, act_bits, rotation, q_bits, kv_bits);
 }
 

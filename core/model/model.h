@@ -46,6 +46,12 @@ struct Activations {
   std::map<std::string, std::vector<float>> last, mean;
 };
 
+// How a quantization run's linear layers compute: on their packed codes with the quantized
+// kernels (W4/W8 weights, integer dot products for activations of 8 bits or fewer), or as the
+// quantizer saw them, fake-quantized floating point. The two agree within float rounding; layers
+// whose shape has no packed layout compute fake-quantized either way.
+enum class QuantExecution { Kernels, FakeQuant };
+
 class Model {
  public:
   // Reads config.json, the safetensors weights and tokenizer.json of a Hugging Face folder
@@ -56,7 +62,7 @@ class Model {
   // manifest and whenever `verify` is set. The model computes on `device` (see parse_device).
   // Throws sq::Error naming the file and the problem.
   static std::unique_ptr<Model> load(const std::string& dir, const std::string& quant_run = "", bool verify = false,
-                                     ComputeDevice device = {});
+                                     ComputeDevice device = {}, QuantExecution execution = QuantExecution::Kernels);
   virtual ~Model() = default;
 
   virtual const ModelConfig& config() const = 0;
@@ -66,6 +72,8 @@ class Model {
   virtual const ChatTemplate& chat_template() const = 0;
   // The quantization run applied, or empty for full precision.
   virtual const std::string& quant_run() const = 0;
+  // How many linear layers compute on packed codes (QuantExecution::Kernels), of how many.
+  virtual std::pair<int64_t, int64_t> packed_linears() const = 0;
   virtual ComputeDevice device() const = 0;
 
   // Logits of every position of one sequence: [tokens.size()][vocab_size].

@@ -59,7 +59,13 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
   write_safetensors(layer_file(dir, layer), tensors, {{"scheme", scheme.name}});
 }
 
-std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer) {
+torch::Tensor dequantize(const QuantizedWeight& q) {
+  const int64_t rows = q.codes.size(0), cols = q.codes.size(1);
+  const torch::Tensor c = q.codes.to(torch::kFloat32).reshape({q.scales.size(0), q.scales.size(1), -1});
+  return ((c - q.zeros.unsqueeze(-1)) * q.scales.unsqueeze(-1)).reshape({rows, cols}).contiguous();
+}
+
+std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer, bool dequantize_weights) {
   std::map<std::string, QuantizedWeight> out;
   const std::string path = layer_file(run.dir, layer);
   if (layer < 0 && !fs::exists(path)) return out;
@@ -82,9 +88,7 @@ std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int
     const int64_t krows = q.scales.size(0), groups = q.scales.size(1);
     if (q.zeros.sizes() != q.scales.sizes() || (rows * cols) % (krows * groups) != 0)
       throw Error(path, "'" + base + "' has scales that do not fit its codes");
-    // Dequantize: each group's codes minus its zero point, times its scale.
-    const torch::Tensor c = q.codes.to(torch::kFloat32).reshape({krows, groups, -1});
-    q.dequant = ((c - q.zeros.unsqueeze(-1)) * q.scales.unsqueeze(-1)).reshape({rows, cols}).contiguous();
+    if (dequantize_weights) q.dequant = dequantize(q);
     out[base + ".weight"] = std::move(q);
   }
   return out;

@@ -30,9 +30,14 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
                        const QuantScheme& scheme, const std::map<std::string, torch::Tensor>& dense = {});
 
 // One layer's quantized linears by checkpoint weight name ("model.layers.<i>.mlp.up_proj.weight"):
-// codes, scales and zero points as stored, and the dequantized weight; parameters changed
-// without quantization have only `dequant`. Layer -1: the model-wide ones (empty when none).
-std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer);
+// codes, scales and zero points as stored, and (with `dequantize`) the dequantized weight;
+// parameters changed without quantization have only `dequant`. Layer -1: the model-wide ones
+// (empty when none).
+std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer, bool dequantize = true);
+
+// A quantized weight's floating-point values: each group's codes minus its zero point, times its
+// scale.
+torch::Tensor dequantize(const QuantizedWeight& q);
 
 // In quant/globals.safetensors when the run rotated the residual stream: Q [hidden, hidden],
 // the quantized model's stream being the original's times Q.

@@ -1,0 +1,71 @@
+#include "core/quantized/packed_linear.h"
+
+#include "core/error.h"
+#include "kernels/packed_matmul.h"
+
+namespace sq {
+namespace {
+
+// From this many tokens on, a GEMM over dequantized slices of the weight beats decoding the
+// codes once per few tokens (bench/bench_kernels: at 16 tokens the two are level).
+constexpr int64_t kManyTokens = 32;
+// Rows dequantized at a time for those products: a few MB of fp32, never the whole weight.
+constexpr int64_t kSliceElements = int64_t(1) << 20;
+
+}  // namespace
+
+std::shared_ptr<const PackedLinear> PackedLinear::pack(const QuantizedWeight& q, const QuantScheme& scheme, torch::Device device,
+                                                       const std::string& name) {
+  const torch::Tensor codes = q.codes.to(torch::kCPU, torch::kInt32).contiguous();  // host: packed on the host, then moved
+  const int64_t rows = codes.size(0), cols = codes.size(1);
+  torch::Tensor scales = q.scales.to(torch::kCPU, torch::kFloat32).contiguous();  // host: as above
+  torch::Tensor zeros = q.zeros.to(torch::kCPU, torch::kFloat32).contiguous();    // host: as above
+  int64_t group = cols / scales.size(1);
+  if (scales.size(0) == 1 && rows > 1) {  // per tensor: one group per row, each with the tensor's scale
+    scales = scales.expand({rows, 1}).contiguous();
+    zeros = zeros.expand({rows, 1}).contiguous();
+    group = cols;
+  }
+  kernels::PackedHost host;
+  try {
+    if (!kernels::pack_weights(codes.data_ptr<int32_t>(), scales.data_ptr<float>(), zeros.data_ptr<float>(), rows, cols, group,
+                               scheme.w_bits, scheme.w_kind, host))
+      return nullptr;
+  } catch (const kernels::KernelError& e) {
+    throw Error("'" + name + "': " + e.what());
+  }
+  auto p = std::make_shared<PackedLinear>();
+  const auto on = torch::TensorOptions().device(device);
+  p->codes_ = torch::from_blob(host.codes.data(), {int64_t(host.codes.size())}, torch::kUInt8).to(on, /*non_blocking=*/false, /*copy=*/true);
+  p->scales_ = torch::from_blob(host.scales.data(), {int64_t(host.scales.size())}, torch::kFloat32).to(on, false, true);
+  p->zeros_ = torch::from_blob(host.zeros.data(), {int64_t(host.zeros.size())}, torch::kFloat32).to(on, false, true);
+  p->view_ = {rows, cols, group, host.bits, p->codes_.data_ptr<uint8_t>(), p->scales_.data_ptr<float>(), p->zeros_.data_ptr<float>()};
+  return p;
+}
+
+torch::Tensor PackedLinear::forward(const torch::Tensor& x, int act_bits) const {
+  const torch::Tensor flat = x.detach().to(torch::kFloat32).contiguous().view({-1, view_.cols});
+  const int64_t n = flat.size(0);
+  const kernels::Device device = kernel_device(flat);
+  torch::Tensor y = torch::empty({n, view_.rows}, flat.options());
+  if (n >= kManyTokens) {
+    const torch::Tensor in = fake_quant_activations(flat, act_bits);
+    const int64_t slice = std::max<int64_t>(1, kSliceElements / view_.cols);
+    torch::Tensor w = torch::empty({std::min(slice, view_.rows), view_.cols}, flat.options());
+    for (int64_t r0 = 0; r0 < view_.rows; r0 += slice) {
+      const int64_t m = std::min(slice, view_.rows - r0);
+      kernels::packed_dequantize(device, view_, r0, m, w.data_ptr<float>());
+      y.narrow(1, r0, m).copy_(torch::matmul(in, w.narrow(0, 0, m).t()));
+    }
+  } else if (act_bits <= 8) {
+    kernels::packed_matmul_int(device, view_, flat.data_ptr<float>(), y.data_ptr<float>(), n, act_bits);
+  } else {
+    const torch::Tensor in = fake_quant_activations(flat, act_bits);  // 9..15 bits: quantized, still floats
+    kernels::packed_matmul(device, view_, in.data_ptr<float>(), y.data_ptr<float>(), n);
+  }
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = view_.rows;
+  return y.view(shape);
+}
+
+}  // namespace sq
