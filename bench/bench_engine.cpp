@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "bench/command_output.h"
 #include "bench/proc_status.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
@@ -68,14 +69,7 @@ int child(const std::string& mode, const std::string& dir) {
 
 // Runs this program again as a child in `mode` and returns what it printed.
 std::string run_child(const char* self, const std::string& mode, const std::string& dir) {
-  std::fflush(stdout);
-  const std::string cmd = std::string(self) + " --child " + mode + " '" + dir + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[256];
-  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-  if (p) pclose(p);
-  return out;
+  return command_output(std::string(self) + " --child " + mode + " '" + dir + "'");
 }
 
 }  // namespace

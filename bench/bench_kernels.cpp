@@ -1,0 +1,118 @@
+// The packed quantized matmuls against LibTorch's fp32 product on the same shape (torch::mv for
+// one token, torch::mm for many) and against the fake-quantized path the engine used before them
+// (activations fake-quantized, then the fp32 product with dequantized weights). Figures are taken
+// interleaved in one run, so the machine's load weighs on all of them alike.
+//   bench_kernels [--threads N (default: every core)] [--reps N]
+#include <omp.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels/fake_quant.h"
+#include "kernels/packed_matmul.h"
+#include "kernels/weight_quant.h"
+
+namespace {
+
+namespace k = sq::kernels;
+using clock_type = std::chrono::steady_clock;
+
+struct Case {
+  const char* name;
+  int bits;
+  k::GridKind kind;
+  int64_t group;  // 0: per output channel
+  int act_bits;   // 16: weight-only
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = int(std::thread::hardware_concurrency()), reps = 15;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--reps")) reps = std::max(3, std::atoi(argv[i + 1]));
+  }
+  torch::set_num_threads(threads);  // LibTorch's pool and OpenMP's, which the kernels use
+  omp_set_num_threads(threads);
+  std::printf("threads %d, AVX2+FMA path %s, median of %d interleaved calls\n", torch::get_num_threads(),
+              k::cpu_vectorized() ? "yes" : "no (portable)", reps);
+  const std::vector<Case> cases = {
+      {"W4A16 asym g128", 4, k::GridKind::Asymmetric, 128, 16}, {"W4A16 Q4_0", 4, k::GridKind::GgufQ4_0, 32, 16},
+      {"W8A16 sym per-channel", 8, k::GridKind::Symmetric, 0, 16}, {"W8A16 Q8_0", 8, k::GridKind::GgufQ8_0, 32, 16},
+      {"W8A8 sym per-channel", 8, k::GridKind::Symmetric, 0, 8}, {"W4A8 sym g128", 4, k::GridKind::Symmetric, 128, 8},
+      {"W4A4 sym g128", 4, k::GridKind::Symmetric, 128, 4},
+  };
+  struct Shape {
+    int64_t rows, cols, n;
+  };
+  for (const Shape& s : {Shape{4096, 4096, 1}, Shape{768, 768, 1}, Shape{3072, 768, 1}, Shape{4096, 4096, 16}, Shape{768, 768, 128}}) {
+    std::printf("\n[%lld x %lld] weight, %lld token%s\n", (long long)s.rows, (long long)s.cols, (long long)s.n, s.n > 1 ? "s" : "");
+    std::printf("  %-24s %10s %10s %10s %9s %9s %9s\n", "kernel", "packed ms", "fp32 ms", "fake ms", "vs fp32", "vs fake",
+                "portable");
+    std::mt19937 gen(1);
+    std::normal_distribution<float> dist;
+    std::vector<float> w(size_t(s.rows * s.cols)), x(size_t(s.n * s.cols)), y(size_t(s.n * s.rows));
+    for (float& v : w) v = dist(gen);
+    for (float& v : x) v = dist(gen);
+    const torch::Tensor wt = torch::from_blob(w.data(), {s.rows, s.cols});
+    const torch::Tensor xt = torch::from_blob(x.data(), {s.n, s.cols});
+    for (const Case& c : cases) {
+      const int64_t group = c.group > 0 ? c.group : s.cols;
+      std::vector<float> deq(w.size()), scales(size_t(s.rows * s.cols / group)), zeros(scales.size());
+      std::vector<int32_t> codes(w.size());
+      k::fake_quant_weight(k::Device::Cpu, w.data(), deq.data(), s.rows, s.cols, {c.bits, c.kind, group}, nullptr, codes.data(),
+                           scales.data(), zeros.data());
+      k::PackedHost h;
+      k::pack_weights(codes.data(), scales.data(), zeros.data(), s.rows, s.cols, group, c.bits, c.kind, h);
+      const k::PackedWeights pw{s.rows, s.cols, group, h.bits, h.codes.data(), h.scales.data(), h.zeros.data()};
+      const torch::Tensor dq = torch::from_blob(deq.data(), {s.rows, s.cols});
+      std::vector<float> xq(x.size());
+      auto packed = [&](k::CpuPath path) {
+        if (c.act_bits < 16)
+          k::packed_matmul_int(k::Device::Cpu, pw, x.data(), y.data(), s.n, c.act_bits, path);
+        else
+          k::packed_matmul(k::Device::Cpu, pw, x.data(), y.data(), s.n, path);
+      };
+      const std::vector<std::function<void()>> runs = {
+          [&] { packed(k::CpuPath::Best); },
+          [&] { (s.n == 1 ? torch::mv(wt, xt[0]) : torch::mm(xt, wt.t())); },
+          [&] {
+            const float* in = x.data();
+            if (c.act_bits < 16) {
+              k::fake_quant_per_token_symmetric(k::Device::Cpu, x.data(), xq.data(), nullptr, s.n, s.cols, c.act_bits);
+              in = xq.data();
+            }
+            const torch::Tensor xin = torch::from_blob(const_cast<float*>(in), {s.n, s.cols});
+            (s.n == 1 ? torch::mv(dq, xin[0]) : torch::mm(xin, dq.t()));
+          },
+          [&] { packed(k::CpuPath::Portable); },
+      };
+      std::vector<std::vector<double>> t(runs.size());
+      for (const auto& f : runs) f();  // warm-up: pages, caches, thread pools
+      for (int r = 0; r < reps; ++r)
+        for (size_t i = 0; i < runs.size(); ++i) {
+          const auto t0 = clock_type::now();
+          runs[i]();
+          t[i].push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+        }
+      const double packed_ms = median(t[0]), fp32 = median(t[1]), fake = median(t[2]), portable = median(t[3]);
+      std::printf("  %-24s %10.3f %10.3f %10.3f %8.2fx %8.2fx %8.2fx\n", c.name, packed_ms, fp32, fake, fp32 / packed_ms,
+                  fake / packed_ms, portable / packed_ms);
+    }
+  }
+  return 0;
+}
