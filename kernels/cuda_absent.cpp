@@ -25,6 +25,8 @@ void fake_quant_weight_ste_backward_cuda(const float*, const float*, const float
 void packed_matmul_cuda(const PackedWeights&, const float*, float*, int64_t) { absent(); }
 void packed_matmul_int_cuda(const PackedWeights&, const float*, float*, int64_t, int) { absent(); }
 void packed_dequantize_cuda(const PackedWeights&, int64_t, int64_t, float*) { absent(); }
+void half_matmul_cuda(HalfKind, const uint16_t*, const float*, float*, int64_t, int64_t, int64_t) { absent(); }
+void half_to_float_cuda(HalfKind, const uint16_t*, float*, int64_t) { absent(); }
 
 CudaBuffer::CudaBuffer(size_t) { absent(); }
 CudaBuffer::~CudaBuffer() = default;

@@ -95,4 +95,24 @@ void packed_dequantize(Device device, const PackedWeights& w, int64_t row0, int6
   (device == Device::Cpu ? packed_dequantize_cpu : packed_dequantize_cuda)(w, row0, n_rows, out);
 }
 
+void half_matmul(Device device, HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n,
+                 CpuPath path) {
+  if (rows < 0 || cols < 0 || n < 0) throw KernelError("half-precision matmul: a negative size");
+  if (rows * cols > 0 && n > 0 && (!w || !x || !y)) throw KernelError("half-precision matmul: a null buffer");
+  require(device);
+  if (rows == 0 || n == 0) return;
+  if (device == Device::Cpu)
+    half_matmul_cpu(kind, w, x, y, rows, cols, n, path == CpuPath::Best);
+  else
+    half_matmul_cuda(kind, w, x, y, rows, cols, n);
+}
+
+void half_to_float(Device device, HalfKind kind, const uint16_t* h, float* out, int64_t count) {
+  if (count < 0) throw KernelError("half-precision widening: a negative count");
+  if (count > 0 && (!h || !out)) throw KernelError("half-precision widening: a null buffer");
+  require(device);
+  if (count == 0) return;
+  (device == Device::Cpu ? half_to_float_cpu : half_to_float_cuda)(kind, h, out, count);
+}
+
 }  // namespace sq::kernels

@@ -54,4 +54,11 @@ SQ_HOST_DEVICE float fp16_to_fp32(uint16_t h) {
   return bits_float(result);
 }
 
+// bfloat16 is the upper half of a float: widening is exact.
+SQ_HOST_DEVICE float bf16_to_fp32(uint16_t h) { return bits_float(uint32_t(h) << 16); }
+
+enum class HalfKind : int { F16 = 0, BF16 = 1 };
+
+SQ_HOST_DEVICE float half_to_fp32(uint16_t h, HalfKind kind) { return kind == HalfKind::F16 ? fp16_to_fp32(h) : bf16_to_fp32(h); }
+
 }  // namespace sq::kernels

@@ -214,7 +214,8 @@ SQ_AVX2 void matmul_int_avx2(const PackedWeights& w, const IntRows& q, float* y,
       [&](int64_t r, int64_t t0) { row_tile_int<1>(w, r, q, y, t0); });
 }
 
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+// Read while the library's constructors run, hence the explicit init.
+const bool kHaveAvx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
 
 }  // namespace
 

@@ -2,12 +2,14 @@
 // the CUDA versions against the CPU twins where a device exists.
 #include <QtTest>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 #include <vector>
 
 #include "kernels/fake_quant.h"
 #include "kernels/half.h"
+#include "kernels/half_matmul.h"
 #include "kernels/packed_matmul.h"
 #include "kernels/weight_quant.h"
 
@@ -325,6 +327,40 @@ class TstKernels : public QObject {
     std::vector<float> x(64, 1.f), y(2);
     QVERIFY_THROWS_EXCEPTION(KernelError, packed_matmul(Device::Cpu, bad, x.data(), y.data(), 1));
     QVERIFY_THROWS_EXCEPTION(KernelError, packed_matmul_int(Device::Cpu, p.view(2, 64, 32), x.data(), y.data(), 1, 9));
+  }
+
+  // Half-precision weights widened as they are read: the same sums as an fp32 copy, on both CPU
+  // paths, for widths that are and are not multiples of 32, and 1 to 9 tokens.
+  void halfMatmulMatchesWidened() {
+    for (HalfKind kind : {HalfKind::F16, HalfKind::BF16})
+      for (int64_t cols : {32, 40, 768}) {
+        const int64_t rows = 37;
+        const auto wf = random_rows(rows, cols, unsigned(cols));
+        std::vector<uint16_t> w(wf.size());
+        std::vector<float> widened(wf.size()), back(wf.size());
+        for (size_t i = 0; i < w.size(); ++i) {
+          uint32_t bits;
+          std::memcpy(&bits, &wf[i], 4);
+          w[i] = kind == HalfKind::F16 ? fp32_to_fp16(wf[i]) : uint16_t(bits >> 16);
+          widened[i] = half_to_fp32(w[i], kind);
+        }
+        half_to_float(Device::Cpu, kind, w.data(), back.data(), int64_t(w.size()));
+        QCOMPARE(back, widened);
+        for (int64_t n : {1, 3, 4, 9}) {
+          const auto x = random_rows(n, cols, unsigned(n));
+          std::vector<double> want, magnitude;
+          reference(x, widened, n, rows, cols, want, magnitude);
+          for (CpuPath path : {CpuPath::Best, CpuPath::Portable}) {
+            std::vector<float> y(size_t(n * rows), NAN);
+            half_matmul(Device::Cpu, kind, w.data(), x.data(), y.data(), rows, cols, n, path);
+            expectClose(y, want, magnitude, kind == HalfKind::F16 ? "fp16 weights" : "bf16 weights");
+          }
+        }
+      }
+    const std::vector<uint16_t> w(64, 0);
+    std::vector<float> x(64), y(1);
+    if (cuda_device_count() == 0)
+      QVERIFY_THROWS_EXCEPTION(KernelError, half_matmul(Device::Cuda, HalfKind::BF16, w.data(), x.data(), y.data(), 1, 64, 1));
   }
 
   void packedCudaMatchesCpu() {

@@ -8,6 +8,7 @@
 #include "core/quantized/fake_quant_ops.h"
 #include "core/quantized/packed_linear.h"
 #include "core/run/threads.h"
+#include "kernels/half_matmul.h"
 
 namespace sq {
 namespace {
@@ -18,16 +19,28 @@ struct LinearInput {
   torch::Tensor raw, quantized;
 };
 
-// y = x W^T (+ b), computed in fp32 whatever W is stored as; a packed layer quantizes its input
-// itself, to `act_bits`, and multiplies on its codes.
-torch::Tensor project(const LinearInput& x, const Linear& w, int act_bits, const torch::Tensor& b = {}) {
-  torch::Tensor y = w.packed ? w.packed->forward(x.raw, act_bits)
-                             : torch::matmul(x.quantized.defined() ? x.quantized : x.raw, w.weight.to(torch::kFloat32).t());
-  return b.defined() ? y + b.to(torch::kFloat32) : y;
+// x W^T in fp32 whatever W is stored as. Half-precision weights meet a few tokens (a decode step)
+// in a kernel that widens them as it reads, instead of an fp32 copy of W per step; gradients and
+// many-token products go through LibTorch.
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w) {
+  const bool half = w.scalar_type() == torch::kHalf || w.scalar_type() == torch::kBFloat16;
+  const int64_t n = x.numel() / x.size(-1);
+  if (!half || n >= kManyTokens || x.requires_grad() || w.requires_grad() || !w.is_contiguous())
+    return torch::matmul(x, w.to(torch::kFloat32).t());
+  const torch::Tensor flat = x.to(torch::kFloat32).contiguous().view({n, x.size(-1)});
+  torch::Tensor y = torch::empty({n, w.size(0)}, flat.options());
+  kernels::half_matmul(kernel_device(w), w.scalar_type() == torch::kHalf ? kernels::HalfKind::F16 : kernels::HalfKind::BF16,
+                       static_cast<const uint16_t*>(w.data_ptr()), flat.data_ptr<float>(), y.data_ptr<float>(), w.size(0), w.size(1), n);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = w.size(0);
+  return y.view(shape);
 }
 
-torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w) {
-  return torch::matmul(x, w.to(torch::kFloat32).t());
+// y = x W^T (+ b); a packed layer quantizes its input itself, to `act_bits`, and multiplies on
+// its codes.
+torch::Tensor project(const LinearInput& x, const Linear& w, int act_bits, const torch::Tensor& b = {}) {
+  torch::Tensor y = w.packed ? w.packed->forward(x.raw, act_bits) : project(x.quantized.defined() ? x.quantized : x.raw, w.weight);
+  return b.defined() ? y + b.to(torch::kFloat32) : y;
 }
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {

@@ -6,9 +6,6 @@
 namespace sq {
 namespace {
 
-// From this many tokens on, a GEMM over dequantized slices of the weight beats decoding the
-// codes once per few tokens (bench/bench_kernels: at 16 tokens the two are level).
-constexpr int64_t kManyTokens = 32;
 // Rows dequantized at a time for those products: a few MB of fp32, never the whole weight.
 constexpr int64_t kSliceElements = int64_t(1) << 20;
 

@@ -12,6 +12,10 @@
 
 namespace sq {
 
+// From this many tokens on, a GEMM over fp32 slices of a weight beats widening or decoding its
+// stored values once per few tokens (bench/bench_kernels: at 16 tokens the two are level).
+inline constexpr int64_t kManyTokens = 32;
+
 class PackedLinear {
  public:
   // The run's codes, scales and zero points of one weight packed on `device`; null when its

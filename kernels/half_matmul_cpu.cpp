@@ -1,0 +1,94 @@
+// CPU twins of the half-precision products: AVX2 + FMA + F16C where the processor has them, the
+// portable loop (half.h's conversions) elsewhere. Rows run in parallel; each row meets a few
+// tokens at a time, so that its values are widened once per tile of tokens.
+#include <immintrin.h>
+
+#include "kernels/half_matmul.h"
+#include "kernels/kernel_impl.h"
+
+namespace sq::kernels {
+namespace {
+
+void matmul_portable(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < n; ++t) {
+      float acc = 0.f;
+      for (int64_t c = 0; c < cols; ++c) acc += half_to_fp32(w[r * cols + c], kind) * x[t * cols + c];
+      y[t * rows + r] = acc;
+    }
+}
+
+#define SQ_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
+
+SQ_AVX2_F16C inline __m256 widen8(const uint16_t* p, HalfKind kind) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if (kind == HalfKind::F16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+SQ_AVX2_F16C inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+// Row r against tokens t0..t0+NT-1, 32 columns a step in A chains per token; the columns past
+// the last multiple of 32 in scalar.
+template <int NT>
+SQ_AVX2_F16C void row_tile(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t r,
+                           int64_t t0) {
+  constexpr int A = NT == 1 ? 4 : 2;
+  const uint16_t* row = w + r * cols;
+  __m256 acc[NT][A];
+  for (int t = 0; t < NT; ++t)
+    for (int a = 0; a < A; ++a) acc[t][a] = _mm256_setzero_ps();
+  int64_t c = 0;
+  for (; c + 32 <= cols; c += 32) {
+    __m256 v[4];
+    for (int k = 0; k < 4; ++k) v[k] = widen8(row + c + 8 * k, kind);
+    for (int t = 0; t < NT; ++t) {
+      const float* xt = x + (t0 + t) * cols + c;
+      for (int k = 0; k < 4; ++k) acc[t][k % A] = _mm256_fmadd_ps(v[k], _mm256_loadu_ps(xt + 8 * k), acc[t][k % A]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    __m256 sum = acc[t][0];
+    for (int a = 1; a < A; ++a) sum = _mm256_add_ps(sum, acc[t][a]);
+    float s = hsum(sum);
+    for (int64_t j = c; j < cols; ++j) s += half_to_fp32(row[j], kind) * x[(t0 + t) * cols + j];
+    y[(t0 + t) * rows + r] = s;
+  }
+}
+
+SQ_AVX2_F16C void matmul_avx2(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t t0 = 0;
+    for (; t0 + 4 <= n; t0 += 4) row_tile<4>(kind, w, x, y, rows, cols, r, t0);
+    switch (n - t0) {
+      case 3: row_tile<3>(kind, w, x, y, rows, cols, r, t0); break;
+      case 2: row_tile<2>(kind, w, x, y, rows, cols, r, t0); break;
+      case 1: row_tile<1>(kind, w, x, y, rows, cols, r, t0); break;
+      default: break;
+    }
+  }
+}
+
+// Read while the library's constructors run, hence the explicit init.
+const bool kHaveF16c = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                                                  __builtin_cpu_supports("f16c"));
+
+}  // namespace
+
+void half_matmul_cpu(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n, bool vectorized) {
+  (vectorized && kHaveF16c ? matmul_avx2 : matmul_portable)(kind, w, x, y, rows, cols, n);
+}
+
+void half_to_float_cpu(HalfKind kind, const uint16_t* h, float* out, int64_t count) {
+#pragma omp parallel for schedule(static) if (count > (1 << 16))
+  for (int64_t i = 0; i < count; ++i) out[i] = half_to_fp32(h[i], kind);
+}
+
+}  // namespace sq::kernels
