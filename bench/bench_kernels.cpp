@@ -1,7 +1,9 @@
 // The packed quantized matmuls against LibTorch's fp32 product on the same shape (torch::mv for
 // one token, torch::mm for many) and against the fake-quantized path the engine used before them
-// (activations fake-quantized, then the fp32 product with dequantized weights). Figures are taken
-// interleaved in one run, so the machine's load weighs on all of them alike.
+// (activations fake-quantized, then the fp32 product with dequantized weights); the
+// half-precision product against fp32 and against widening the weight to fp32 first (what the
+// engine did before it). Figures are taken interleaved in one run, so the machine's load weighs
+// on all of them alike.
 //   bench_kernels [--threads N (default: every core)] [--reps N]
 #include <omp.h>
 #include <torch/torch.h>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "kernels/fake_quant.h"
+#include "kernels/half_matmul.h"
 #include "kernels/packed_matmul.h"
 #include "kernels/weight_quant.h"
 
@@ -61,7 +64,7 @@ int main(int argc, char** argv) {
   };
   for (const Shape& s : {Shape{4096, 4096, 1}, Shape{768, 768, 1}, Shape{3072, 768, 1}, Shape{4096, 4096, 16}, Shape{768, 768, 128}}) {
     std::printf("\n[%lld x %lld] weight, %lld token%s\n", (long long)s.rows, (long long)s.cols, (long long)s.n, s.n > 1 ? "s" : "");
-    std::printf("  %-24s %10s %10s %10s %9s %9s %9s\n", "kernel", "packed ms", "fp32 ms", "fake ms", "vs fp32", "vs fake",
+    std::printf("  %-24s %10s %10s %10s %9s %9s %9s\n", "kernel", "kernel ms", "fp32 ms", "before ms", "vs fp32", "vs before",
                 "portable");
     std::mt19937 gen(1);
     std::normal_distribution<float> dist;
@@ -70,6 +73,31 @@ int main(int argc, char** argv) {
     for (float& v : x) v = dist(gen);
     const torch::Tensor wt = torch::from_blob(w.data(), {s.rows, s.cols});
     const torch::Tensor xt = torch::from_blob(x.data(), {s.n, s.cols});
+    // runs: the kernel, fp32 LibTorch, the path before the kernel, the kernel's portable twin.
+    auto report = [&](const char* name, const std::vector<std::function<void()>>& runs) {
+      std::vector<std::vector<double>> t(runs.size());
+      for (const auto& f : runs) f();  // warm-up: pages, caches, thread pools
+      for (int r = 0; r < reps; ++r)
+        for (size_t i = 0; i < runs.size(); ++i) {
+          const auto t0 = clock_type::now();
+          runs[i]();
+          t[i].push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+        }
+      const double kernel = median(t[0]), fp32 = median(t[1]), before = median(t[2]), portable = median(t[3]);
+      std::printf("  %-24s %10.3f %10.3f %10.3f %8.2fx %8.2fx %8.2fx\n", name, kernel, fp32, before, fp32 / kernel, before / kernel,
+                  portable / kernel);
+    };
+    for (k::HalfKind kind : {k::HalfKind::BF16, k::HalfKind::F16}) {
+      const torch::Tensor wh = wt.to(kind == k::HalfKind::F16 ? torch::kHalf : torch::kBFloat16).contiguous();
+      const auto* hp = static_cast<const uint16_t*>(wh.data_ptr());
+      const std::vector<std::function<void()>> runs = {
+          [&] { k::half_matmul(k::Device::Cpu, kind, hp, x.data(), y.data(), s.rows, s.cols, s.n); },
+          [&] { (s.n == 1 ? torch::mv(wt, xt[0]) : torch::mm(xt, wt.t())); },
+          [&] { (s.n == 1 ? torch::mv(wh.to(torch::kFloat32), xt[0]) : torch::mm(xt, wh.to(torch::kFloat32).t())); },
+          [&] { k::half_matmul(k::Device::Cpu, kind, hp, x.data(), y.data(), s.rows, s.cols, s.n, k::CpuPath::Portable); },
+      };
+      report(kind == k::HalfKind::F16 ? "F16 weights" : "BF16 weights", runs);
+    }
     for (const Case& c : cases) {
       const int64_t group = c.group > 0 ? c.group : s.cols;
       std::vector<float> deq(w.size()), scales(size_t(s.rows * s.cols / group)), zeros(scales.size());
@@ -101,17 +129,7 @@ int main(int argc, char** argv) {
           },
           [&] { packed(k::CpuPath::Portable); },
       };
-      std::vector<std::vector<double>> t(runs.size());
-      for (const auto& f : runs) f();  // warm-up: pages, caches, thread pools
-      for (int r = 0; r < reps; ++r)
-        for (size_t i = 0; i < runs.size(); ++i) {
-          const auto t0 = clock_type::now();
-          runs[i]();
-          t[i].push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-        }
-      const double packed_ms = median(t[0]), fp32 = median(t[1]), fake = median(t[2]), portable = median(t[3]);
-      std::printf("  %-24s %10.3f %10.3f %10.3f %8.2fx %8.2fx %8.2fx\n", c.name, packed_ms, fp32, fake, fp32 / packed_ms,
-                  fake / packed_ms, portable / packed_ms);
+      report(c.name, runs);
     }
   }
   return 0;
