@@ -27,6 +27,7 @@ void packed_matmul_int_cuda(const PackedWeights&, const float*, float*, int64_t,
 void packed_dequantize_cuda(const PackedWeights&, int64_t, int64_t, float*) { absent(); }
 void half_matmul_cuda(HalfKind, const uint16_t*, const float*, float*, int64_t, int64_t, int64_t) { absent(); }
 void half_to_float_cuda(HalfKind, const uint16_t*, float*, int64_t) { absent(); }
+void hadamard_transform_cuda(float*, int64_t, int64_t, float) { absent(); }
 
 CudaBuffer::CudaBuffer(size_t) { absent(); }
 CudaBuffer::~CudaBuffer() = default;

@@ -1,6 +1,7 @@
 // Each kernel's entry point: checks the arguments once, for both implementations, then runs the
 // one for the data's device.
 #include "kernels/fake_quant.h"
+#include "kernels/hadamard.h"
 #include "kernels/kernel_impl.h"
 #include "kernels/packed_matmul.h"
 #include "kernels/weight_quant.h"
@@ -113,6 +114,15 @@ void half_to_float(Device device, HalfKind kind, const uint16_t* h, float* out, 
   require(device);
   if (count == 0) return;
   (device == Device::Cpu ? half_to_float_cpu : half_to_float_cuda)(kind, h, out, count);
+}
+
+void hadamard_transform(Device device, float* x, int64_t rows, int64_t n, float scale) {
+  if (n <= 0 || (n & (n - 1)) != 0) throw KernelError("Walsh-Hadamard transform: the width must be a power of two");
+  if (rows < 0) throw KernelError("Walsh-Hadamard transform: a negative number of rows");
+  if (rows > 0 && !x) throw KernelError("Walsh-Hadamard transform: a null buffer");
+  require(device);
+  if (rows == 0) return;
+  (device == Device::Cpu ? hadamard_transform_cpu : hadamard_transform_cuda)(x, rows, n, scale);
 }
 
 }  // namespace sq::kernels

@@ -42,4 +42,7 @@ void half_matmul_cuda(HalfKind kind, const uint16_t* w, const float* x, float* y
 void half_to_float_cpu(HalfKind kind, const uint16_t* h, float* out, int64_t count);
 void half_to_float_cuda(HalfKind kind, const uint16_t* h, float* out, int64_t count);
 
+void hadamard_transform_cpu(float* x, int64_t rows, int64_t n, float scale);
+void hadamard_transform_cuda(float* x, int64_t rows, int64_t n, float scale);
+
 }  // namespace sq::kernels

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/fake_quant.h"
+#include "kernels/hadamard.h"
 #include "kernels/half.h"
 #include "kernels/half_matmul.h"
 #include "kernels/packed_matmul.h"
@@ -361,6 +362,49 @@ class TstKernels : public QObject {
     std::vector<float> x(64), y(1);
     if (cuda_device_count() == 0)
       QVERIFY_THROWS_EXCEPTION(KernelError, half_matmul(Device::Cuda, HalfKind::BF16, w.data(), x.data(), y.data(), 1, 64, 1));
+  }
+
+  // The fast transform against Sylvester's matrix built by its definition, in double.
+  void hadamardMatchesSylvester() {
+    for (int64_t n : {1, 2, 8, 64, 512}) {
+      std::vector<std::vector<double>> h{{1.0}};
+      while (int64_t(h.size()) < n) {
+        const size_t m = h.size();
+        std::vector<std::vector<double>> next(2 * m, std::vector<double>(2 * m));
+        for (size_t i = 0; i < m; ++i)
+          for (size_t j = 0; j < m; ++j)
+            next[i][j] = next[i][j + m] = next[i + m][j] = h[i][j], next[i + m][j + m] = -h[i][j];
+        h = next;
+      }
+      const int64_t rows = 3;
+      auto x = random_rows(rows, n, unsigned(n));
+      const auto original = x;
+      const float scale = 1.f / std::sqrt(float(n));
+      hadamard_transform(Device::Cpu, x.data(), rows, n, scale);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < n; ++c) {
+          double want = 0, magnitude = 0;
+          for (int64_t k = 0; k < n; ++k)
+            want += original[size_t(r * n + k)] * h[size_t(k)][size_t(c)], magnitude += std::fabs(original[size_t(r * n + k)]);
+          want *= scale;
+          QVERIFY2(std::fabs(x[size_t(r * n + c)] - want) <= 1e-6 * magnitude * scale + 1e-7,
+                   qPrintable(QString("n %1, row %2, column %3: %4 vs %5").arg(n).arg(r).arg(c).arg(x[size_t(r * n + c)]).arg(want)));
+        }
+    }
+    std::vector<float> x(12);
+    QVERIFY_THROWS_EXCEPTION(KernelError, hadamard_transform(Device::Cpu, x.data(), 1, 12, 1.f));
+    if (cuda_device_count() == 0) {
+      QVERIFY_THROWS_EXCEPTION(KernelError, hadamard_transform(Device::Cuda, x.data(), 1, 8, 1.f));
+      return;
+    }
+    const auto y = random_rows(5, 1024, 2);
+    std::vector<float> cpu = y, gpu(y.size());
+    hadamard_transform(Device::Cpu, cpu.data(), 5, 1024, 0.5f);
+    CudaBuffer d(y.size() * 4);
+    d.upload(y.data());
+    hadamard_transform(Device::Cuda, d.as<float>(), 5, 1024, 0.5f);
+    d.download(gpu.data());
+    QCOMPARE(gpu, cpu);  // the same butterflies in the same order per element
   }
 
   void packedCudaMatchesCpu() {

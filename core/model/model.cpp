@@ -16,9 +16,39 @@
 #include "core/quantized/packed_linear.h"
 #include "core/quantized/run_folder.h"
 #include "core/run/resources.h"
+#include "kernels/hadamard.h"
 
 namespace sq {
 namespace {
+
+// x Qᵀ over the last dimension, for a rotated run's residual stream Q. A randomized Hadamard
+// Q = H diag(s) / √n (rotation.h) gives x Qᵀ = (x ∘ s) H / √n: the fast transform, n log n
+// additions per vector instead of an n × n product per captured state.
+class Unrotation {
+ public:
+  Unrotation() = default;
+  Unrotation(const torch::Tensor& q, torch::Device device) : qt_(q.t().contiguous().to(device)) {
+    const int64_t n = q.size(0);
+    if (n < 2 || (n & (n - 1)) != 0) return;
+    const torch::Tensor s = q[0] * std::sqrt(double(n));  // H's first row is all ones
+    torch::Tensor candidate = torch::diag(s).to(torch::kCPU, torch::kFloat32).contiguous();  // host: a check made once
+    kernels::hadamard_transform(kernels::Device::Cpu, candidate.data_ptr<float>(), n, n, float(1 / std::sqrt(double(n))));
+    if (torch::allclose(candidate, qt_.to(torch::kCPU), 0, 1e-6)) signs_ = s.to(device, torch::kFloat32);  // host: as above
+  }
+  bool defined() const { return qt_.defined(); }
+  torch::Tensor apply(const torch::Tensor& x) const {
+    if (!signs_.defined()) return torch::matmul(x, qt_);
+    torch::Tensor y = (x.to(torch::kFloat32) * signs_).contiguous();
+    const int64_t n = y.size(-1);
+    kernels::hadamard_transform(kernel_device(y), y.data_ptr<float>(), y.numel() / n, n, float(1 / std::sqrt(double(n))));
+    return y;
+  }
+  // x Q: steering vectors go into the rotated stream.
+  torch::Tensor rotate(const torch::Tensor& x) const { return torch::matmul(x, qt_.t()); }
+
+ private:
+  torch::Tensor qt_, signs_;  // Qᵀ; s when Q is a randomized Hadamard
+};
 
 class LlamaModel final : public Model {
  public:
@@ -30,7 +60,7 @@ class LlamaModel final : public Model {
         net_(std::move(net)),
         tokenizer_(std::move(tokenizer)),
         chat_(std::move(chat)),
-        unrotate_(stream_rotation.defined() ? stream_rotation.t().contiguous().to(net_.device()) : torch::Tensor()) {
+        unrotate_(stream_rotation.defined() ? Unrotation(stream_rotation, net_.device()) : Unrotation()) {
     net_.set_runtime_bits(act_bits, q_bits, kv_bits);
   }
 
@@ -138,7 +168,7 @@ class LlamaModel final : public Model {
       if (it == a.last.end()) return;
       // A rotated run's residual stream is the original's times Q: captured back in the original
       // basis, so that probes and projections of the full-precision model apply.
-      const torch::Tensor v = unrotate_.defined() ? torch::matmul(tap, unrotate_) : tap;
+      const torch::Tensor v = unrotate_.defined() ? unrotate_.apply(tap) : tap;
       const torch::Tensor m = batches[b].mask.unsqueeze(-1).to(torch::kFloat32);  // [B, T, 1]
       const torch::Tensor last = v.select(1, -1).to(torch::kCPU).contiguous();  // host: kept as floats
       const torch::Tensor mean = ((v * m).sum(1) / m.sum(1)).to(torch::kCPU).contiguous();  // host: kept as floats
@@ -159,7 +189,7 @@ class LlamaModel final : public Model {
       throw Error("steering needs a layer below " + std::to_string(config().num_layers) + " and a vector of " +
                   std::to_string(config().hidden_size) + " values");
     torch::Tensor add = torch::tensor(s.add, torch::TensorOptions().device(net_.device()));
-    if (unrotate_.defined()) add = torch::matmul(add, unrotate_.t());
+    if (unrotate_.defined()) add = unrotate_.rotate(add);
     return [add, name = "layer." + std::to_string(s.layer)](const std::string& point, const torch::Tensor& v) {
       if (point == name) v.add_(add);
     };
@@ -200,7 +230,7 @@ class LlamaModel final : public Model {
   Llama net_;
   Tokenizer tokenizer_;
   ChatTemplate chat_;
-  torch::Tensor unrotate_;  // Qᵀ of a rotated run, else undefined
+  Unrotation unrotate_;  // of a rotated run, else undefined
 };
 
 void check_vocab(const Tokenizer& tok, const ModelConfig& config, const std::string& origin) {
