@@ -19,20 +19,28 @@ struct LinearInput {
   torch::Tensor raw, quantized;
 };
 
-// x W^T in fp32 whatever W is stored as. Half-precision weights meet a few tokens (a decode step)
-// in a kernel that widens them as it reads, instead of an fp32 copy of W per step; gradients and
-// many-token products go through LibTorch.
+// x W^T in fp32 whatever W is stored as. Half-precision weights are widened as they are read: a
+// few tokens (a decode step) in a kernel, more through fp32 slices of W; never an fp32 copy of W
+// per call. Gradients go through LibTorch.
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w) {
   const bool half = w.scalar_type() == torch::kHalf || w.scalar_type() == torch::kBFloat16;
-  const int64_t n = x.numel() / x.size(-1);
-  if (!half || n >= kManyTokens || x.requires_grad() || w.requires_grad() || !w.is_contiguous())
-    return torch::matmul(x, w.to(torch::kFloat32).t());
-  const torch::Tensor flat = x.to(torch::kFloat32).contiguous().view({n, x.size(-1)});
-  torch::Tensor y = torch::empty({n, w.size(0)}, flat.options());
-  kernels::half_matmul(kernel_device(w), w.scalar_type() == torch::kHalf ? kernels::HalfKind::F16 : kernels::HalfKind::BF16,
-                       static_cast<const uint16_t*>(w.data_ptr()), flat.data_ptr<float>(), y.data_ptr<float>(), w.size(0), w.size(1), n);
+  if (!half || x.requires_grad() || w.requires_grad() || !w.is_contiguous()) return torch::matmul(x, w.to(torch::kFloat32).t());
+  const int64_t rows = w.size(0), cols = w.size(1);
+  const torch::Tensor flat = x.to(torch::kFloat32).contiguous().view({-1, cols});
+  const int64_t n = flat.size(0);
+  const kernels::HalfKind kind = w.scalar_type() == torch::kHalf ? kernels::HalfKind::F16 : kernels::HalfKind::BF16;
+  const auto* bits = static_cast<const uint16_t*>(w.data_ptr());
+  const kernels::Device device = kernel_device(w);
+  torch::Tensor y;
+  if (n >= kManyTokens) {
+    y = product_in_slices(flat, rows, cols,
+                          [&](int64_t r0, int64_t m, float* out) { kernels::half_to_float(device, kind, bits + r0 * cols, out, m * cols); });
+  } else {
+    y = torch::empty({n, rows}, flat.options());
+    kernels::half_matmul(device, kind, bits, flat.data_ptr<float>(), y.data_ptr<float>(), rows, cols, n);
+  }
   std::vector<int64_t> shape = x.sizes().vec();
-  shape.back() = w.size(0);
+  shape.back() = rows;
   return y.view(shape);
 }
 

@@ -11,6 +11,21 @@ constexpr int64_t kSliceElements = int64_t(1) << 20;
 
 }  // namespace
 
+torch::Tensor product_in_slices(const torch::Tensor& x, int64_t rows, int64_t cols,
+                                const std::function<void(int64_t r0, int64_t m, float* out)>& fill) {
+  thread_local torch::Tensor scratch;
+  const int64_t slice = std::min(rows, std::max<int64_t>(1, kSliceElements / cols));
+  if (!scratch.defined() || scratch.device() != x.device() || scratch.numel() < slice * cols)
+    scratch = torch::empty({slice * cols}, x.options().dtype(torch::kFloat32));
+  torch::Tensor y = torch::empty({x.size(0), rows}, x.options().dtype(torch::kFloat32));
+  for (int64_t r0 = 0; r0 < rows; r0 += slice) {
+    const int64_t m = std::min(slice, rows - r0);
+    fill(r0, m, scratch.data_ptr<float>());
+    y.narrow(1, r0, m).copy_(torch::matmul(x, scratch.narrow(0, 0, m * cols).view({m, cols}).t()));
+  }
+  return y;
+}
+
 std::shared_ptr<const PackedLinear> PackedLinear::pack(const QuantizedWeight& q, const QuantScheme& scheme, torch::Device device,
                                                        const std::string& name) {
   const torch::Tensor codes = q.codes.to(torch::kCPU, torch::kInt32).contiguous();  // host: packed on the host, then moved
@@ -44,19 +59,15 @@ torch::Tensor PackedLinear::forward(const torch::Tensor& x, int act_bits) const 
   const torch::Tensor flat = x.detach().to(torch::kFloat32).contiguous().view({-1, view_.cols});
   const int64_t n = flat.size(0);
   const kernels::Device device = kernel_device(flat);
-  torch::Tensor y = torch::empty({n, view_.rows}, flat.options());
+  torch::Tensor y;
   if (n >= kManyTokens) {
-    const torch::Tensor in = fake_quant_activations(flat, act_bits);
-    const int64_t slice = std::max<int64_t>(1, kSliceElements / view_.cols);
-    torch::Tensor w = torch::empty({std::min(slice, view_.rows), view_.cols}, flat.options());
-    for (int64_t r0 = 0; r0 < view_.rows; r0 += slice) {
-      const int64_t m = std::min(slice, view_.rows - r0);
-      kernels::packed_dequantize(device, view_, r0, m, w.data_ptr<float>());
-      y.narrow(1, r0, m).copy_(torch::matmul(in, w.narrow(0, 0, m).t()));
-    }
+    y = product_in_slices(fake_quant_activations(flat, act_bits), view_.rows, view_.cols,
+                          [&](int64_t r0, int64_t m, float* out) { kernels::packed_dequantize(device, view_, r0, m, out); });
   } else if (act_bits <= 8) {
+    y = torch::empty({n, view_.rows}, flat.options());
     kernels::packed_matmul_int(device, view_, flat.data_ptr<float>(), y.data_ptr<float>(), n, act_bits);
   } else {
+    y = torch::empty({n, view_.rows}, flat.options());
     const torch::Tensor in = fake_quant_activations(flat, act_bits);  // 9..15 bits: quantized, still floats
     kernels::packed_matmul(device, view_, in.data_ptr<float>(), y.data_ptr<float>(), n);
   }

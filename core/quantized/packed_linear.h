@@ -4,6 +4,7 @@
 // device. Torch-facing.
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 
 #include "core/quantized/fake_quant_ops.h"
@@ -15,6 +16,12 @@ namespace sq {
 // From this many tokens on, a GEMM over fp32 slices of a weight beats widening or decoding its
 // stored values once per few tokens (bench/bench_kernels: at 16 tokens the two are level).
 inline constexpr int64_t kManyTokens = 32;
+
+// x [n, cols] Wᵀ for a W [rows, cols] held in another form: `fill(r0, m, out)` writes rows
+// r0..r0+m-1 of W in fp32 to `out`, a slice of a few MB at a time in one scratch buffer per thread,
+// and LibTorch's GEMM multiplies each slice. No fp32 copy of W, and no fresh pages per call.
+torch::Tensor product_in_slices(const torch::Tensor& x, int64_t rows, int64_t cols,
+                                const std::function<void(int64_t r0, int64_t m, float* out)>& fill);
 
 class PackedLinear {
  public:
