@@ -199,6 +199,26 @@ class TstQuant : public QObject {
     QVERIFY(torch::equal(weights.at(name), direct.dequant));  // what is stored is what was computed
     QVERIFY(!std::filesystem::exists(run + ".part-" + std::to_string(::getpid())));
 
+    // A layer file whose scales do not fit its codes, or whose codes are not bytes, is refused by
+    // file and tensor before anything reads past them (kernels and dequantization alike).
+    const std::string broken = tmp_.filePath("run-broken").toStdString();
+    std::filesystem::copy(run, broken, std::filesystem::copy_options::recursive);
+    auto rewrite = [&](const torch::Tensor& codes, const torch::Tensor& scales, sq::DType code_type) {
+      const std::string base = "model.layers.0.mlp.up_proj";
+      std::vector<torch::Tensor> keep = {codes.contiguous(), scales.contiguous(), torch::zeros_like(scales).contiguous()};
+      std::vector<sq::TensorData> t = {
+          {base + ".codes", code_type, keep[0].sizes().vec(), keep[0].data_ptr(), size_t(keep[0].nbytes())},
+          {base + ".scales", sq::DType::F32, keep[1].sizes().vec(), keep[1].data_ptr(), size_t(keep[1].nbytes())},
+          {base + ".zeros", sq::DType::F32, keep[2].sizes().vec(), keep[2].data_ptr(), size_t(keep[2].nbytes())}};
+      sq::write_safetensors(broken + "/quant/layer-0.safetensors", t);
+      return errorOf([&] { sq::Model::load(model, broken); });
+    };
+    const int64_t up_rows = spec.intermediate, up_cols = spec.hidden;
+    const QString few_rows = rewrite(torch::zeros({up_rows, up_cols}, torch::kUInt8), torch::ones({2, up_cols / 32}), sq::DType::U8);
+    QVERIFY2(few_rows.contains("layer-0.safetensors") && few_rows.contains("do not fit its codes"), qPrintable(few_rows));
+    const QString wide = rewrite(torch::zeros({up_rows, up_cols}, torch::kInt32), torch::ones({up_rows, 1}), sq::DType::I32);
+    QVERIFY2(wide.contains("codes must be I8 or U8"), qPrintable(wide));
+
     // run.json's owner writes back the same bytes it read.
     const std::string copy = tmp_.filePath("run-record").toStdString();
     std::filesystem::create_directories(copy);

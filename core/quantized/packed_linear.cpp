@@ -38,6 +38,8 @@ std::shared_ptr<const PackedLinear> PackedLinear::pack(const QuantizedWeight& q,
     zeros = zeros.expand({rows, 1}).contiguous();
     group = cols;
   }
+  if (scales.size(0) != rows || cols % scales.size(1) != 0 || zeros.sizes() != scales.sizes())
+    throw Error("'" + name + "': scales and zero points do not fit the codes");
   kernels::PackedHost host;
   try {
     if (!kernels::pack_weights(codes.data_ptr<int32_t>(), scales.data_ptr<float>(), zeros.data_ptr<float>(), rows, cols, group,

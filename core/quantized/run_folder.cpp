@@ -80,14 +80,20 @@ std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int
     const TensorView* scales = file.find(base + ".scales");
     const TensorView* zeros = file.find(base + ".zeros");
     if (!scales || !zeros) throw Error(path, "'" + base + "' lacks its scales or zero points");
+    // Codes are a byte each; scales and zero points are fp32 [rows, groups] (groups dividing the
+    // columns) or [1, 1] for the whole tensor: anything else would be read out of bounds.
+    if ((view.dtype != DType::I8 && view.dtype != DType::U8) || scales->dtype != DType::F32 || zeros->dtype != DType::F32)
+      throw Error(path, "'" + base + "': codes must be I8 or U8 and scales and zero points F32");
+    if (view.shape.size() != 2 || scales->shape.size() != 2 || zeros->shape != scales->shape)
+      throw Error(path, "'" + base + "': codes, scales and zero points must be matrices, scales and zero points of one shape");
+    const int64_t rows = view.shape[0], cols = view.shape[1], krows = scales->shape[0], groups = scales->shape[1];
+    if (!(krows == 1 && groups == 1) && (krows != rows || groups <= 0 || cols % groups != 0))
+      throw Error(path, "'" + base + "' has scales [" + std::to_string(krows) + ", " + std::to_string(groups) +
+                            "] that do not fit its codes [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
     QuantizedWeight q;
     q.codes = as_tensor(view).to(torch::kInt32);
     q.scales = as_tensor(*scales).clone();
     q.zeros = as_tensor(*zeros).clone();
-    const int64_t rows = q.codes.size(0), cols = q.codes.size(1);
-    const int64_t krows = q.scales.size(0), groups = q.scales.size(1);
-    if (q.zeros.sizes() != q.scales.sizes() || (rows * cols) % (krows * groups) != 0)
-      throw Error(path, "'" + base + "' has scales that do not fit its codes");
     if (dequantize_weights) q.dequant = dequantize(q);
     out[base + ".weight"] = std::move(q);
   }
