@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include "kernels/half_matmul.h"
+#include "kernels/avx2_sum.h"
 #include "kernels/kernel_impl.h"
 
 namespace sq::kernels {
@@ -25,13 +26,6 @@ SQ_AVX2_F16C inline __m256 widen8(const uint16_t* p, HalfKind kind) {
   const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   if (kind == HalfKind::F16) return _mm256_cvtph_ps(h);
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
-SQ_AVX2_F16C inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  return _mm_cvtss_f32(s);
 }
 
 // Row r against tokens t0..t0+NT-1, 32 columns a step in A chains per token; the columns past

@@ -1,31 +1,24 @@
 #include <cuda_runtime.h>
 
+#include "kernels/cuda_block_sum.h"
 #include "kernels/cuda_check.h"
 #include "kernels/kernel_impl.h"
 
 namespace sq::kernels {
 namespace {
 
-constexpr int kThreads = 128;
+constexpr int kThreads = kBlockThreads;
 constexpr unsigned kMaxGridY = 65535;
 
 // A block per (row, token), its threads striding over the columns (half.h's conversions, as the
 // CPU twin's portable loop).
 __global__ void half_matmul_kernel(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n) {
-  __shared__ float warp_sums[kThreads / 32];
   const int64_t r = blockIdx.x;
   for (int64_t t = blockIdx.y; t < n; t += gridDim.y) {
     float s = 0.f;
     for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += half_to_fp32(w[r * cols + c], kind) * x[t * cols + c];
-    for (int o = 16; o > 0; o /= 2) s += __shfl_down_sync(0xffffffffu, s, o);
-    if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = s;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      float total = 0.f;
-      for (int i = 0; i < kThreads / 32; ++i) total += warp_sums[i];
-      y[t * rows + r] = total;
-    }
-    __syncthreads();
+    s = block_sum(s);
+    if (threadIdx.x == 0) y[t * rows + r] = s;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/avx2_sum.h"
 #include "kernels/kernel_impl.h"
 #include "kernels/packed_math.h"
 
@@ -87,13 +88,6 @@ void matmul_int_portable(const PackedWeights& w, const IntRows& q, float* y, int
 // ---- AVX2 + FMA ----------------------------------------------------------------------------
 
 #define SQ_AVX2 __attribute__((target("avx2,fma")))
-
-SQ_AVX2 inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  return _mm_cvtss_f32(s);
-}
 
 // A block of 32 codes from column c as four vectors of code - z, columns c..c+7, …, c+24..c+31.
 SQ_AVX2 inline void decode_block(const uint8_t* row, int64_t c, int bits, __m256 z, __m256 out[4]) {

@@ -1,5 +1,6 @@
 #include <cuda_runtime.h>
 
+#include "kernels/cuda_block_sum.h"
 #include "kernels/cuda_check.h"
 #include "kernels/kernel_impl.h"
 #include "kernels/packed_math.h"
@@ -7,21 +8,8 @@
 namespace sq::kernels {
 namespace {
 
-constexpr int kThreads = 128;
+constexpr int kThreads = kBlockThreads;
 constexpr unsigned kMaxGridY = 65535;
-
-// The sum of every thread's v in a block of kThreads, in thread 0.
-__device__ float block_sum(float v) {
-  __shared__ float warp_sums[kThreads / 32];
-  for (int o = 16; o > 0; o /= 2) v += __shfl_down_sync(0xffffffffu, v, o);
-  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = v;
-  __syncthreads();
-  float s = 0.f;
-  if (threadIdx.x == 0)
-    for (int i = 0; i < kThreads / 32; ++i) s += warp_sums[i];
-  __syncthreads();
-  return s;
-}
 
 // A block per (row, token): its threads stride over the columns, dequantizing as the CPU twin's
 // portable loop does (packed_weight).
