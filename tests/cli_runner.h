@@ -6,6 +6,8 @@
 #include <QString>
 #include <QStringList>
 
+#include "tests/time_scale.h"
+
 struct CliResult {
   int exitCode = -1;
   QString out, err;
@@ -24,7 +26,7 @@ inline CliResult runProgram(const QString& program, const QStringList& args, int
   }
   p.start();
   CliResult r;
-  if (!p.waitForFinished(timeoutMs)) {
+  if (!p.waitForFinished(scaledMs(timeoutMs))) {
     p.kill();
     p.waitForFinished();
     r.err = QStringLiteral("timed out");

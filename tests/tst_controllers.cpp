@@ -15,6 +15,7 @@
 
 #include "app/studio/workbench.h"
 #include "core/error.h"
+#include "tests/time_scale.h"
 
 namespace {
 
@@ -44,14 +45,14 @@ class TstControllers : public QObject {
       return [&] { delivered = 42; };
     }));
     QVERIFY(!jobs.start(QStringLiteral("second"), [](const sq::Progress&) { return std::function<void()>(); }));
-    QVERIFY(jobs.waitForIdle(10000));
+    QVERIFY(jobs.waitForIdle(scaledMs(10000)));
     QCOMPARE(delivered, 42);
     QCOMPARE(finished.count(), 1);
     QVERIFY(finished[0][1].toBool());
     QCOMPARE(jobs.progress(), 1.0);
 
     QVERIFY(jobs.start(QStringLiteral("fail"), [](const sq::Progress&) -> std::function<void()> { throw sq::Error("f.jsonl", "bad line 3"); }));
-    QVERIFY(jobs.waitForIdle(10000));
+    QVERIFY(jobs.waitForIdle(scaledMs(10000)));
     QCOMPARE(jobs.error(), QStringLiteral("f.jsonl: bad line 3"));
 
     std::atomic<bool> started{false};
@@ -61,7 +62,7 @@ class TstControllers : public QObject {
     }));
     while (!started) QThread::msleep(1);
     jobs.cancel();
-    QVERIFY(jobs.waitForIdle(10000));
+    QVERIFY(jobs.waitForIdle(scaledMs(10000)));
     QCOMPARE(jobs.error(), QStringLiteral("cancelled"));
   }
 
@@ -122,7 +123,7 @@ class TstControllers : public QObject {
     QVERIFY(q->check(s).isEmpty());
     QVERIFY(q->check({{QStringLiteral("scheme"), QStringLiteral("w9a9")}}).contains(QStringLiteral("unknown scheme")));
     QVERIFY(q->start(s));
-    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(300000)));
     QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
     QCOMPARE(q->loss().size(), 1 + 7);  // two layers on the paper's schedule: 2 - 5 (at least 1) and 2 + 5 epochs
     const QVariantList live = q->loss();
@@ -138,7 +139,7 @@ class TstControllers : public QObject {
     QVERIFY(run[QStringLiteral("sizeMB")].toDouble() > 0);
 
     QVERIFY(wb_->results()->evaluateBaseline(8));
-    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(300000)));
     QCOMPARE(wb_->results()->runs().size(), 3);  // target and aligned in full precision, and the run
   }
 
@@ -156,7 +157,7 @@ class TstControllers : public QObject {
     QVERIFY2(q->sweepError().contains(QStringLiteral("\"ratio\" must be between 0 and 1")), qPrintable(q->sweepError()));
     const int before = int(r->runs().size());
     QVERIFY(q->startSweep(s, {0.25, 0.75}, {QStringLiteral("w8a8")}));
-    QVERIFY(wb_->jobs()->waitForIdle(600000));
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(600000)));
     QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
     const QVariantMap sweep = r->sweep();
     QVERIFY2(!sweep.contains(QStringLiteral("error")), qPrintable(sweep.value(QStringLiteral("error")).toString()));
@@ -190,7 +191,7 @@ class TstControllers : public QObject {
     QVERIFY(q->startSweep(slow, {0.5}, {QStringLiteral("w8a8"), QStringLiteral("w4a16-g32")}));
     QTest::qWait(500);
     wb_->jobs()->cancel();
-    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(300000)));
     QCOMPARE(wb_->jobs()->error(), QStringLiteral("cancelled"));
     const QDir sweeps(wb_->workspace() + QStringLiteral("/sweeps"));
     const QStringList made = sweeps.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
@@ -220,7 +221,7 @@ class TstControllers : public QObject {
     ProbeController* p = wb_->probe();
     const QString run = wb_->quantize()->lastRun();
     QVERIFY(p->run(run));
-    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(300000)));
     QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
     QCOMPARE(p->layers().size(), 2);
     QCOMPARE(p->compared().size(), 1);
@@ -239,7 +240,7 @@ class TstControllers : public QObject {
     QVERIFY(p->points(1, QStringLiteral("pca"), 1).isEmpty());  // no second compared model
     // The aligned model's probes read the target (its drift) and the target under the run.
     QVERIFY(p->run(run, false, true));
-    QVERIFY(wb_->jobs()->waitForIdle(300000));
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(300000)));
     QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
     QVERIFY(p->reference().endsWith(QStringLiteral("aligned")));
     QCOMPARE(p->compared().size(), 2);
@@ -273,7 +274,7 @@ class TstControllers : public QObject {
     QCOMPARE(checks.size(), 7);
     QCOMPARE(e->modelOf(run), kZoo + QStringLiteral("/finetuned"));
     QVERIFY(e->exportRun(run, QStringLiteral("gguf-q8_0"), ws_.filePath(QStringLiteral("export"))));
-    QVERIFY(wb_->jobs()->waitForIdle(120000));
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(120000)));
     QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
     QVERIFY(QFileInfo::exists(e->resultPath()));
     QVERIFY(e->manifest().contains(QStringLiteral("sha256")));

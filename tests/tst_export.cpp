@@ -46,7 +46,7 @@ QJsonObject runLlamaCpp(const std::string& gguf, const QString& prompt, int max_
   node.setWorkingDirectory(kLlamaDir);
   node.start(QStringLiteral("node"), {QStringLiteral("check_gguf.mjs"), QString::fromStdString(gguf), prompt, QString::number(max_new),
                                       QString::fromStdString(text)});
-  if (!node.waitForFinished(120000) || node.exitCode() != 0) {
+  if (!node.waitForFinished(scaledMs(120000)) || node.exitCode() != 0) {
     qWarning("llama.cpp check failed: %s", node.readAllStandardError().constData());
     return {};
   }
