@@ -218,6 +218,21 @@ class TstQuant : public QObject {
     QVERIFY2(few_rows.contains("layer-0.safetensors") && few_rows.contains("do not fit its codes"), qPrintable(few_rows));
     const QString wide = rewrite(torch::zeros({up_rows, up_cols}, torch::kInt32), torch::ones({up_rows, 1}), sq::DType::I32);
     QVERIFY2(wide.contains("codes must be I8 or U8"), qPrintable(wide));
+    // Codes that fit their scales but not the model, and model-wide tensors the model lacks or of
+    // another shape or type, are refused by file and tensor too (globals are read first).
+    const QString other = rewrite(torch::zeros({up_rows, up_cols + 32}, torch::kUInt8), torch::ones({up_rows, up_cols / 32 + 1}), sq::DType::U8);
+    QVERIFY2(other.contains("layer-0.safetensors") && other.contains("where the model has [" + QString::number(up_rows)), qPrintable(other));
+    auto rewrite_globals = [&](const std::string& name, const torch::Tensor& t, sq::DType type) {
+      const torch::Tensor keep = t.contiguous();
+      sq::write_safetensors(broken + "/quant/globals.safetensors", {{name, type, keep.sizes().vec(), keep.data_ptr(), size_t(keep.nbytes())}});
+      return errorOf([&] { sq::Model::load(model, broken); });
+    };
+    const QString rotation = rewrite_globals(sq::kResidualRotation, torch::eye(2), sq::DType::F32);
+    QVERIFY2(rotation.contains("globals.safetensors") && rotation.contains("'residual_rotation' is [2, 2] where the model has"), qPrintable(rotation));
+    const QString integer = rewrite_globals("model.norm.weight", torch::ones({spec.hidden}, torch::kInt32), sq::DType::I32);
+    QVERIFY2(integer.contains("'model.norm.weight' is I32"), qPrintable(integer));
+    const QString unknown = rewrite_globals("model.extra.weight", torch::ones({4}), sq::DType::F32);
+    QVERIFY2(unknown.contains("'model.extra.weight' is not a parameter of the model"), qPrintable(unknown));
 
     // run.json's owner writes back the same bytes it read.
     const std::string copy = tmp_.filePath("run-record").toStdString();

@@ -16,6 +16,7 @@ WeightSource::WeightSource(const std::string& model_dir, const std::string& quan
   if (!quant_run.empty()) {
     run_ = read_quant_run_for(quant_run, model_dir, config_.num_layers);
     if (run_->untied) config_.tie_word_embeddings = false;
+    run_->shapes = run_shapes(config_);
     globals_ = read_quant_layer(*run_, -1);
   }
 }

@@ -17,6 +17,7 @@ enum class DType { F32, F16, BF16, F64, I8, U8, I16, I32, I64, BOOL };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);  // as safetensors spells it: "F32", "BF16", …
+std::string shape_text(const std::vector<int64_t>& shape);  // "[4096, 4096]"
 
 struct TensorView {
   std::string name;

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/quantized/fake_quant_ops.h"
 #include "core/quantized/packed_linear.h"
+#include "core/quantized/run_folder.h"
 #include "core/run/threads.h"
 #include "kernels/half_matmul.h"
 
@@ -325,6 +326,12 @@ std::vector<torch::Tensor> Llama::forward_layerwise(const std::vector<Batch>& ba
   std::vector<torch::Tensor> out;
   for (State& s : states) out.push_back(std::move(s.x));
   return out;
+}
+
+std::map<std::string, std::vector<int64_t>> run_shapes(const ModelConfig& c) {
+  std::map<std::string, std::vector<int64_t>> shapes{{kResidualRotation, {c.hidden_size, c.hidden_size}}};
+  for (ParamSpec& spec : parameter_specs(c)) shapes[spec.name] = std::move(spec.shape);
+  return shapes;
 }
 
 }  // namespace sq

@@ -133,4 +133,8 @@ class Llama {
 // linear or llama3 rescaling, on `device`.
 torch::Tensor inverse_frequencies(const ModelConfig& c, torch::Device device);
 
+// What a quantization run applied to a model of this config may hold (QuantRun::shapes): the
+// model's parameters and a rotated run's residual rotation [hidden, hidden].
+std::map<std::string, std::vector<int64_t>> run_shapes(const ModelConfig& c);
+
 }  // namespace sq

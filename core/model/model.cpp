@@ -296,8 +296,9 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     act_bits = ct.activation_bits;
   }
   if (!quant_run.empty()) {
-    const QuantRun run = read_quant_run_for(quant_run, dir, config.num_layers);
+    QuantRun run = read_quant_run_for(quant_run, dir, config.num_layers);
     if (run.untied) config.tie_word_embeddings = false;
+    run.shapes = run_shapes(config);
     const bool kernels = execution == QuantExecution::Kernels;
     for (int64_t i = -1; i < run.layers; ++i)
       for (auto& [name, q] : read_quant_layer(run, i, /*dequantize=*/!kernels)) {

@@ -70,9 +70,19 @@ std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int
   const std::string path = layer_file(run.dir, layer);
   if (layer < 0 && !fs::exists(path)) return out;
   const SafetensorsFile file(path);
+  auto check_fits = [&](const std::string& name, const std::vector<int64_t>& shape) {
+    if (run.shapes.empty()) return;
+    const auto it = run.shapes.find(name);
+    if (it == run.shapes.end()) throw Error(path, "'" + name + "' is not a parameter of the model this run is applied to");
+    if (it->second != shape)
+      throw Error(path, "'" + name + "' is " + shape_text(shape) + " where the model has " + shape_text(it->second));
+  };
   for (const auto& [name, view] : file.tensors()) {
     if (ends_with(name, ".scales") || ends_with(name, ".zeros")) continue;
     if (!ends_with(name, ".codes")) {  // a parameter the run changed without quantizing it (rotation, smoothing)
+      if (view.dtype != DType::F32 && view.dtype != DType::F16 && view.dtype != DType::BF16)
+        throw Error(path, "'" + name + "' is " + dtype_name(view.dtype) + "; a changed parameter must be F32, F16 or BF16");
+      check_fits(name, view.shape);
       out[name].dequant = as_tensor(view).clone();
       continue;
     }
@@ -90,6 +100,7 @@ std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int
     if (!(krows == 1 && groups == 1) && (krows != rows || groups <= 0 || cols % groups != 0))
       throw Error(path, "'" + base + "' has scales [" + std::to_string(krows) + ", " + std::to_string(groups) +
                             "] that do not fit its codes [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+    check_fits(base + ".weight", view.shape);
     QuantizedWeight q;
     q.codes = as_tensor(view).to(torch::kInt32);
     q.scales = as_tensor(*scales).clone();

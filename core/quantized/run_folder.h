@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/quantized/fake_quant_ops.h"
 #include "core/quantized/run_record.h"
@@ -15,6 +16,10 @@ namespace sq {
 // A run folder opened for its tensors: its record (run.json) and where it is.
 struct QuantRun : RunRecord {
   std::string dir;
+  // The parameters of the model the run is applied to, by checkpoint name, with their shapes (and
+  // the residual rotation's): when set, read_quant_layer refuses a tensor the model lacks or one
+  // of another shape, naming the run's file, instead of failing later inside the forward pass.
+  std::map<std::string, std::vector<int64_t>> shapes;
 };
 
 // Reads run.json; throws sq::Error naming the folder.
