@@ -6,6 +6,7 @@
 #include "kernels/half_matmul.h"
 #include "kernels/avx2_sum.h"
 #include "kernels/kernel_impl.h"
+#include "kernels/row_tiles.h"
 
 namespace sq::kernels {
 namespace {
@@ -57,17 +58,14 @@ SQ_AVX2_F16C void row_tile(HalfKind kind, const uint16_t* w, const float* x, flo
 }
 
 SQ_AVX2_F16C void matmul_avx2(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t t0 = 0;
-    for (; t0 + 4 <= n; t0 += 4) row_tile<4>(kind, w, x, y, rows, cols, r, t0);
-    switch (n - t0) {
-      case 3: row_tile<3>(kind, w, x, y, rows, cols, r, t0); break;
-      case 2: row_tile<2>(kind, w, x, y, rows, cols, r, t0); break;
-      case 1: row_tile<1>(kind, w, x, y, rows, cols, r, t0); break;
-      default: break;
-    }
-  }
+  rows_in_tiles(rows, n, [&](int64_t r, int64_t t0, auto nt) { row_tile<decltype(nt)::value>(kind, w, x, y, rows, cols, r, t0); });
+}
+
+// The panels of many-token products widen 16 rows at a time, inside the product's own threads.
+SQ_AVX2_F16C void widen_avx2(HalfKind kind, const uint16_t* h, float* out, int64_t count) {
+#pragma omp parallel for schedule(static) if (count > (1 << 16))
+  for (int64_t i = 0; i < count / 8 * 8; i += 8) _mm256_storeu_ps(out + i, widen8(h + i, kind));
+  for (int64_t i = count / 8 * 8; i < count; ++i) out[i] = half_to_fp32(h[i], kind);
 }
 
 // Read while the library's constructors run, hence the explicit init.
@@ -81,6 +79,10 @@ void half_matmul_cpu(HalfKind kind, const uint16_t* w, const float* x, float* y,
 }
 
 void half_to_float_cpu(HalfKind kind, const uint16_t* h, float* out, int64_t count) {
+  if (kHaveF16c) {
+    widen_avx2(kind, h, out, count);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (count > (1 << 16))
   for (int64_t i = 0; i < count; ++i) out[i] = half_to_fp32(h[i], kind);
 }

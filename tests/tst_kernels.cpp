@@ -1,6 +1,8 @@
 // The CPU twins of the quantization kernels against hand-computed values and a scalar reference;
 // the CUDA versions against the CPU twins where a device exists.
 #include <QtTest>
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -12,6 +14,7 @@
 #include "kernels/half.h"
 #include "kernels/half_matmul.h"
 #include "kernels/packed_matmul.h"
+#include "kernels/panel_gemm.h"
 #include "kernels/weight_quant.h"
 
 using namespace sq::kernels;
@@ -362,6 +365,33 @@ class TstKernels : public QObject {
     std::vector<float> x(64), y(1);
     if (cuda_device_count() == 0)
       QVERIFY_THROWS_EXCEPTION(KernelError, half_matmul(Device::Cuda, HalfKind::BF16, w.data(), x.data(), y.data(), 1, 64, 1));
+  }
+
+  // The many-token product over decoded panels: token counts and row counts around the tile's
+  // 6 tokens and the panel's 16 rows, against double; every row decoded exactly once.
+  void panelGemmMatchesReference() {
+    for (int64_t rows : {1, 15, 16, 17, 70})
+      for (int64_t cols : {1, 32, 45}) {
+        const auto w = random_rows(rows, cols, unsigned(rows * 100 + cols));
+        for (int64_t n : {1, 5, 6, 7, 32, 45}) {
+          const auto x = random_rows(n, cols, unsigned(n));
+          std::vector<double> want, magnitude;
+          reference(x, w, n, rows, cols, want, magnitude);
+          for (CpuPath path : {CpuPath::Best, CpuPath::Portable}) {
+            std::vector<float> y(size_t(n * rows), NAN);
+            std::vector<std::atomic<int>> decoded(static_cast<size_t>(rows));
+            panel_gemm(x.data(), y.data(), n, rows, cols, [&](int64_t r0, int64_t m, float* out) {
+              for (int64_t i = 0; i < m; ++i) decoded[size_t(r0 + i)]++;
+              std::copy(w.begin() + r0 * cols, w.begin() + (r0 + m) * cols, out);
+            }, path);
+            expectClose(y, want, magnitude, "panel product");
+            for (const auto& d : decoded) QCOMPARE(d.load(), 1);
+          }
+        }
+      }
+    float x = 1, y = 0;
+    QVERIFY_THROWS_EXCEPTION(KernelError, panel_gemm(&x, &y, -1, 1, 1, [](int64_t, int64_t, float*) {}));
+    QVERIFY_THROWS_EXCEPTION(KernelError, panel_gemm(&x, &y, 1, 1, 1, nullptr));
   }
 
   // The fast transform against Sylvester's matrix built by its definition, in double.

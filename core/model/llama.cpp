@@ -34,7 +34,7 @@ torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w) {
   const kernels::Device device = kernel_device(w);
   torch::Tensor y;
   if (n >= kManyTokens) {
-    y = product_in_slices(flat, rows, cols,
+    y = many_token_product(flat, rows, cols,
                           [&](int64_t r0, int64_t m, float* out) { kernels::half_to_float(device, kind, bits + r0 * cols, out, m * cols); });
   } else {
     y = torch::empty({n, rows}, flat.options());

@@ -6,18 +6,22 @@
 namespace sq {
 namespace {
 
-// Rows dequantized at a time for those products: a few MB of fp32, never the whole weight.
+// Rows dequantized at a time for many-token products on a CUDA device: a few MB of fp32, never the whole weight.
 constexpr int64_t kSliceElements = int64_t(1) << 20;
 
 }  // namespace
 
-torch::Tensor product_in_slices(const torch::Tensor& x, int64_t rows, int64_t cols,
-                                const std::function<void(int64_t r0, int64_t m, float* out)>& fill) {
+torch::Tensor many_token_product(const torch::Tensor& x_in, int64_t rows, int64_t cols, const kernels::WeightRows& fill) {
+  const torch::Tensor x = x_in.to(torch::kFloat32).contiguous();
+  torch::Tensor y = torch::empty({x.size(0), rows}, x.options());
+  if (x.is_cpu()) {
+    kernels::panel_gemm(x.data_ptr<float>(), y.data_ptr<float>(), x.size(0), rows, cols, fill);
+    return y;
+  }
   thread_local torch::Tensor scratch;
   const int64_t slice = std::min(rows, std::max<int64_t>(1, kSliceElements / cols));
   if (!scratch.defined() || scratch.device() != x.device() || scratch.numel() < slice * cols)
-    scratch = torch::empty({slice * cols}, x.options().dtype(torch::kFloat32));
-  torch::Tensor y = torch::empty({x.size(0), rows}, x.options().dtype(torch::kFloat32));
+    scratch = torch::empty({slice * cols}, x.options());
   for (int64_t r0 = 0; r0 < rows; r0 += slice) {
     const int64_t m = std::min(slice, rows - r0);
     fill(r0, m, scratch.data_ptr<float>());
@@ -63,7 +67,7 @@ torch::Tensor PackedLinear::forward(const torch::Tensor& x, int act_bits) const 
   const kernels::Device device = kernel_device(flat);
   torch::Tensor y;
   if (n >= kManyTokens) {
-    y = product_in_slices(fake_quant_activations(flat, act_bits), view_.rows, view_.cols,
+    y = many_token_product(fake_quant_activations(flat, act_bits), view_.rows, view_.cols,
                           [&](int64_t r0, int64_t m, float* out) { kernels::packed_dequantize(device, view_, r0, m, out); });
   } else if (act_bits <= 8) {
     y = torch::empty({n, view_.rows}, flat.options());

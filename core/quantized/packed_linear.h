@@ -10,6 +10,7 @@
 #include "core/quantized/fake_quant_ops.h"
 #include "core/quantized/scheme.h"
 #include "kernels/packed_math.h"
+#include "kernels/panel_gemm.h"
 
 namespace sq {
 
@@ -17,11 +18,11 @@ namespace sq {
 // stored values once per few tokens (bench/bench_kernels: at 16 tokens the two are level).
 inline constexpr int64_t kManyTokens = 32;
 
-// x [n, cols] Wᵀ for a W [rows, cols] held in another form: `fill(r0, m, out)` writes rows
-// r0..r0+m-1 of W in fp32 to `out`, a slice of a few MB at a time in one scratch buffer per thread,
-// and LibTorch's GEMM multiplies each slice. No fp32 copy of W, and no fresh pages per call.
-torch::Tensor product_in_slices(const torch::Tensor& x, int64_t rows, int64_t cols,
-                                const std::function<void(int64_t r0, int64_t m, float* out)>& fill);
+// x [n, cols] Wᵀ (x contiguous fp32) for a W [rows, cols] held in another form: `fill(r0, m, out)`
+// writes rows r0..r0+m-1 of W in fp32 to `out`. On the CPU, the panel product decodes 16 rows at a
+// time into each thread's cache (kernels/panel_gemm.h); on a CUDA device, slices of a few MB in
+// one scratch buffer meet cuBLAS. No fp32 copy of W, and no fresh pages per call.
+torch::Tensor many_token_product(const torch::Tensor& x, int64_t rows, int64_t cols, const kernels::WeightRows& fill);
 
 class PackedLinear {
  public:
