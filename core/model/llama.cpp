@@ -274,7 +274,7 @@ Llama::State Llama::prepare(const torch::Tensor& tokens, const torch::Tensor& ma
 }
 
 torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& mask, KVCache* cache,
-                             const HookFn& hook) const {
+                             const HookFn& hook, LogitRows rows) const {
   if (cache && cache->keys.empty()) {
     cache->keys.resize(static_cast<size_t>(config_.num_layers));
     cache->values.resize(static_cast<size_t>(config_.num_layers));
@@ -282,7 +282,7 @@ torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& m
   fit_threads();  // to the cores free now: a decode is thousands of forward passes
   State p = prepare(tokens, mask, cache ? cache->length() : 0);
   for (int64_t i = 0; i < config_.num_layers; ++i) p.x = block(i, p.x, p.cos, p.sin, p.bias_mask, cache, hook);
-  return logits(p.x);
+  return logits(rows == LogitRows::Last ? p.x.narrow(1, p.x.size(1) - 1, 1) : p.x);
 }
 
 torch::Tensor Llama::logits(const torch::Tensor& hidden) const {

@@ -64,11 +64,15 @@ class Llama {
   // model computes on their device, which they must share.
   Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors);
 
+  // The positions that get logits: every one (scoring, training), or only the last (a prompt
+  // before generation, where the head over every position would cost up to a third as much as
+  // the whole model).
+  enum class LogitRows { All, Last };
   // tokens [B, T] int64; mask [B, past + T] (1 = real token, 0 = left padding) or undefined for
-  // no padding; returns logits [B, T, vocab] in fp32 and extends `cache` when given. Records
-  // gradients unless the caller holds a torch::NoGradGuard.
+  // no padding; returns logits [B, T, vocab] (or [B, 1, vocab] for LogitRows::Last) in fp32 and
+  // extends `cache` when given. Records gradients unless the caller holds a torch::NoGradGuard.
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& mask, KVCache* cache,
-                        const HookFn& hook = nullptr) const;
+                        const HookFn& hook = nullptr, LogitRows rows = LogitRows::All) const;
 
   // Logits [B, T, vocab] of residual-stream states after the last block.
   torch::Tensor logits(const torch::Tensor& hidden) const;

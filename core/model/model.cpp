@@ -123,7 +123,7 @@ class LlamaModel final : public Model {
     const HookFn steer = steering_hook(o.steering);
     torch::Tensor step = std::move(tokens);
     for (int n = 0; n < o.max_new_tokens; ++n) {
-      const torch::Tensor logits = net_.forward(step, mask, &cache, steer).select(1, -1);  // [B, V]
+      const torch::Tensor logits = net_.forward(step, mask, &cache, steer, Llama::LogitRows::Last).select(1, -1);  // [B, V]
       check_finite(logits);
       const torch::Tensor next = pick(logits, o, gen);
       const torch::Tensor ids = next.to(torch::kCPU);  // host: read token by token
