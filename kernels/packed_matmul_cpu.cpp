@@ -4,16 +4,16 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "kernels/avx2_sum.h"
 #include "kernels/kernel_impl.h"
 #include "kernels/packed_math.h"
+#include "kernels/row_tiles.h"
 
 namespace sq::kernels {
 namespace {
-
-constexpr int kTile = 4;  // tokens sharing one decode of a block
 
 // x's rows quantized per token: codes [n, cols], scales [n], and each group's sum of codes
 // [n, groups] (for the zero points).
@@ -89,22 +89,42 @@ void matmul_int_portable(const PackedWeights& w, const IntRows& q, float* y, int
 
 #define SQ_AVX2 __attribute__((target("avx2,fma")))
 
-// A block of 32 codes from column c as four vectors of code - z, columns c..c+7, …, c+24..c+31.
-SQ_AVX2 inline void decode_block(const uint8_t* row, int64_t c, int bits, __m256 z, __m256 out[4]) {
+// The activations as the weight-only tiles read 4-bit codes, prepared once per call for every
+// row: each block of 32 columns reordered to the order one 32-bit word of nibbles decodes in
+// (columns 4k, 4k+16, 4k+1, 4k+17, … for word k: byte j holds columns j and j+16), so that a word
+// becomes eight values by a broadcast, a variable shift and a mask, with no shuffle.
+std::vector<float> nibble_order(const PackedWeights& w, const float* x, int64_t n) {
+  std::vector<float> f(size_t(n * w.cols));
+  for (int64_t t = 0; t < n; ++t) {
+    const float* xt = x + t * w.cols;
+    float* out = f.data() + t * w.cols;
+    for (int64_t b = 0; b < w.cols; b += kPackBlock)
+      for (int k = 0; k < 4; ++k)
+        for (int i = 0; i < 4; ++i) {
+          out[b + 8 * k + 2 * i] = xt[b + 4 * k + i];
+          out[b + 8 * k + 2 * i + 1] = xt[b + 4 * k + i + 16];
+        }
+  }
+  return f;
+}
+
+// A block of 32 codes from column c as four vectors of code - z (z a whole number, so the
+// integer subtraction is exact), in column order for bytes and in nibble_order for 4-bit codes.
+SQ_AVX2 inline void decode_block(const uint8_t* row, int64_t c, int bits, __m256i z, __m256 out[4]) {
   if (bits == 8) {
     for (int k = 0; k < 4; ++k) {
       const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c + 8 * k));
-      out[k] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), z);
+      out[k] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepi8_epi32(b), z));
     }
     return;
   }
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c / 2));
-  const __m128i mask = _mm_set1_epi8(0x0F);
-  const __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
-  out[0] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), z);
-  out[1] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), z);
-  out[2] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), z);
-  out[3] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), z);
+  const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28), mask = _mm256_set1_epi32(0x0F);
+  const uint8_t* block = row + c / 2;
+  for (int k = 0; k < 4; ++k) {
+    int32_t word;
+    std::memcpy(&word, block + 4 * k, 4);
+    out[k] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(word), shifts), mask), z));
+  }
 }
 
 // Row r against tokens t0..t0+NT-1. Each token sums into kChains / NT independent chains, so that
@@ -117,7 +137,7 @@ SQ_AVX2 void row_tile(const PackedWeights& w, int64_t r, const float* x, float* 
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t g = 0; g < G; ++g) {
-    const __m256 z = _mm256_set1_ps(w.zeros[r * G + g]);
+    const __m256i z = _mm256_set1_epi32(int32_t(w.zeros[r * G + g]));
     __m256 part[NT][A];
     for (int t = 0; t < NT; ++t)
       for (int a = 0; a < A; ++a) part[t][a] = _mm256_setzero_ps();
@@ -179,33 +199,14 @@ SQ_AVX2 void row_tile_int(const PackedWeights& w, int64_t r, const IntRows& q, f
   for (int t = 0; t < NT; ++t) y[(t0 + t) * w.rows + r] = (hsum(acc[t]) - zero_terms[t]) * q.scales[size_t(t0 + t)];
 }
 
-// Every row, tokens in tiles of kTile and a remainder tile.
-template <typename Tile4, typename Tile3, typename Tile2, typename Tile1>
-void rows_in_tiles(int64_t rows, int64_t n, Tile4 t4, Tile3 t3, Tile2 t2, Tile1 t1) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t t0 = 0;
-    for (; t0 + kTile <= n; t0 += kTile) t4(r, t0);
-    switch (n - t0) {
-      case 3: t3(r, t0); break;
-      case 2: t2(r, t0); break;
-      case 1: t1(r, t0); break;
-      default: break;
-    }
-  }
-}
-
 SQ_AVX2 void matmul_avx2(const PackedWeights& w, const float* x, float* y, int64_t n) {
-  rows_in_tiles(
-      w.rows, n, [&](int64_t r, int64_t t0) { row_tile<4>(w, r, x, y, t0); }, [&](int64_t r, int64_t t0) { row_tile<3>(w, r, x, y, t0); },
-      [&](int64_t r, int64_t t0) { row_tile<2>(w, r, x, y, t0); }, [&](int64_t r, int64_t t0) { row_tile<1>(w, r, x, y, t0); });
+  const std::vector<float> reordered = w.bits == 4 ? nibble_order(w, x, n) : std::vector<float>();
+  const float* in = w.bits == 4 ? reordered.data() : x;
+  rows_in_tiles(w.rows, n, [&](int64_t r, int64_t t0, auto nt) { row_tile<decltype(nt)::value>(w, r, in, y, t0); });
 }
 
 SQ_AVX2 void matmul_int_avx2(const PackedWeights& w, const IntRows& q, float* y, int64_t n) {
-  rows_in_tiles(
-      w.rows, n, [&](int64_t r, int64_t t0) { row_tile_int<4>(w, r, q, y, t0); },
-      [&](int64_t r, int64_t t0) { row_tile_int<3>(w, r, q, y, t0); }, [&](int64_t r, int64_t t0) { row_tile_int<2>(w, r, q, y, t0); },
-      [&](int64_t r, int64_t t0) { row_tile_int<1>(w, r, q, y, t0); });
+  rows_in_tiles(w.rows, n, [&](int64_t r, int64_t t0, auto nt) { row_tile_int<decltype(nt)::value>(w, r, q, y, t0); });
 }
 
 // Read while the library's constructors run, hence the explicit init.
