@@ -2,8 +2,10 @@
 // one token, torch::mm for many) and against the fake-quantized path the engine used before them
 // (activations fake-quantized, then the fp32 product with dequantized weights); the
 // half-precision product against fp32 and against widening the weight to fp32 first (what the
-// engine did before it). Figures are taken interleaved in one run, so the machine's load weighs
-// on all of them alike.
+// engine did before it). From 32 tokens on (a prefill), the panel product over bf16 and packed
+// weights against fp32 torch::mm and against the path before it (each slice of the weight widened
+// or dequantized to fp32, then torch::mm). Figures are taken interleaved in one run, so the
+// machine's load weighs on all of them alike.
 //   bench_kernels [--threads N (default: every core)] [--reps N]
 #include <omp.h>
 #include <torch/torch.h>
@@ -22,6 +24,7 @@
 #include "kernels/hadamard.h"
 #include "kernels/half_matmul.h"
 #include "kernels/packed_matmul.h"
+#include "kernels/panel_gemm.h"
 #include "kernels/weight_quant.h"
 
 namespace {
@@ -63,7 +66,8 @@ int main(int argc, char** argv) {
   struct Shape {
     int64_t rows, cols, n;
   };
-  for (const Shape& s : {Shape{4096, 4096, 1}, Shape{768, 768, 1}, Shape{3072, 768, 1}, Shape{4096, 4096, 16}, Shape{768, 768, 128}}) {
+  for (const Shape& s : {Shape{4096, 4096, 1}, Shape{768, 768, 1}, Shape{3072, 768, 1}, Shape{4096, 4096, 16}, Shape{768, 768, 128},
+                        Shape{3072, 768, 128}}) {
     std::printf("\n[%lld x %lld] weight, %lld token%s\n", (long long)s.rows, (long long)s.cols, (long long)s.n, s.n > 1 ? "s" : "");
     std::printf("  %-24s %10s %10s %10s %9s %9s %9s\n", "kernel", "kernel ms", "fp32 ms", "before ms", "vs fp32", "vs before",
                 "portable");
@@ -98,6 +102,17 @@ int main(int argc, char** argv) {
           [&] { k::half_matmul(k::Device::Cpu, kind, hp, x.data(), y.data(), s.rows, s.cols, s.n, k::CpuPath::Portable); },
       };
       report(kind == k::HalfKind::F16 ? "F16 weights" : "BF16 weights", runs);
+      if (s.n < 32) continue;
+      const k::WeightRows rows_of_w = [&](int64_t r0, int64_t m, float* out) {
+        k::half_to_float(k::Device::Cpu, kind, hp + r0 * s.cols, out, m * s.cols);
+      };
+      const std::vector<std::function<void()>> panel_runs = {
+          [&] { k::panel_gemm(x.data(), y.data(), s.n, s.rows, s.cols, rows_of_w); },
+          [&] { torch::mm(xt, wt.t()); },
+          [&] { torch::mm(xt, wh.to(torch::kFloat32).t()); },
+          [&] { k::panel_gemm(x.data(), y.data(), s.n, s.rows, s.cols, rows_of_w, k::CpuPath::Portable); },
+      };
+      report(kind == k::HalfKind::F16 ? "F16 panels" : "BF16 panels", panel_runs);
     }
     for (const Case& c : cases) {
       const int64_t group = c.group > 0 ? c.group : s.cols;
@@ -131,6 +146,25 @@ int main(int argc, char** argv) {
           [&] { packed(k::CpuPath::Portable); },
       };
       report(c.name, runs);
+      if (s.n < 32 || c.act_bits < 16) continue;
+      // The slices the engine multiplied before the panel product: 1M values at a time.
+      const int64_t slice = std::max<int64_t>(1, (int64_t(1) << 20) / s.cols);
+      std::vector<float> scratch(size_t(std::min(slice, s.rows) * s.cols));
+      const k::WeightRows rows_of_w = [&](int64_t r0, int64_t m, float* out) { k::packed_dequantize(k::Device::Cpu, pw, r0, m, out); };
+      const std::vector<std::function<void()>> panel_runs = {
+          [&] { k::panel_gemm(x.data(), y.data(), s.n, s.rows, s.cols, rows_of_w); },
+          [&] { torch::mm(xt, wt.t()); },
+          [&] {
+            const torch::Tensor out = torch::empty({s.n, s.rows});
+            for (int64_t r0 = 0; r0 < s.rows; r0 += slice) {
+              const int64_t m = std::min(slice, s.rows - r0);
+              rows_of_w(r0, m, scratch.data());
+              out.narrow(1, r0, m).copy_(torch::mm(xt, torch::from_blob(scratch.data(), {m, s.cols}).t()));
+            }
+          },
+          [&] { k::panel_gemm(x.data(), y.data(), s.n, s.rows, s.cols, rows_of_w, k::CpuPath::Portable); },
+      };
+      report((std::string(c.name) + " panels").c_str(), panel_runs);
     }
   }
   // A rotated run's un-rotation of captured states: the fast Walsh-Hadamard transform against the
