@@ -4,15 +4,24 @@
 # results went. Arguments go to safequant-studio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step says how long it took, so that a slow start says where its time went.
+STEP_START=$SECONDS
+took() {
+  echo "studio: $1 in $((SECONDS - STEP_START)) s"
+  STEP_START=$SECONDS
+}
 packaging/install-deps.sh
+took "packages"
 BUILD=${SAFEQUANT_BUILD_DIR:-build}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target safequant safequant-studio
+took "configure and build"
 CLI="$BUILD/app/safequant"
 STUDIO="$BUILD/app/studio/safequant-studio"
 
 # The demo zoo: trained once (a few minutes on two cores), then reused from the user cache.
 ZOO=$("$CLI" zoo --preset demo)
+took "demo models"
 
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   SAFEQUANT_ZOO="$ZOO" exec "$STUDIO" "$@"
@@ -38,6 +47,7 @@ SAME=0
 have() { [ "$SAME" = 1 ] && [ -f "$1" ]; }
 have "$WS/baseline/eval.json" ||
   "$CLI" eval --model "$ZOO/finetuned" "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json"
+took "evaluation of the full-precision models"
 for spec in "finetuned rtn w8a8" "finetuned q-realign w8a8" "aligned rtn w4a4 --rotate" "aligned aaq w4a4 --rotate"; do
   read -r model method scheme rotate <<< "$spec"
   RUN="$WS/runs/$model-$method-$scheme${rotate:+-rotated}"
@@ -47,14 +57,18 @@ for spec in "finetuned rtn w8a8" "finetuned q-realign w8a8" "aligned rtn w4a4 --
   [ -n "$rotate" ] && EXTRA+=("$rotate")
   have "$RUN/run.json" || "$CLI" quantize --model "$ZOO/$model" --method "$method" --scheme "$scheme" "${EXTRA[@]}" \
     --data "$ZOO/data/calibration.jsonl" --out "$RUN" --force
+  took "quantization $(basename "$RUN")"
   have "$RUN/eval.json" || "$CLI" eval --model "$ZOO/$model" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
+  took "evaluation of $(basename "$RUN")"
 done
 have "$WS/probe/comparison.json" || "$CLI" probe --model "$ZOO/aligned" --compare "finetuned=$ZOO/finetuned" \
   "realigned=$ZOO/finetuned@$WS/runs/finetuned-q-realign-w8a8" --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" --force
+took "probes"
 printf '%s' "$STAMP" > "$WS/demo-stamp"
 cp "$WS/baseline/eval.json" "$OUT/eval.json"
 for page in models calibration probe projection quantize results export; do
   QT_QPA_PLATFORM=offscreen SAFEQUANT_ZOO="$ZOO" SAFEQUANT_WORKSPACE="$WS" "$STUDIO" --page "$page" --screenshot "$OUT/$page.png" "$@" 2>/dev/null
 done
+took "seven page screenshots"
 echo "studio: workspace in $WS (runs/, baseline/, probe/); page screenshots and eval.json in $OUT:"
 ls -1 "$OUT" | sed 's/^/  /'

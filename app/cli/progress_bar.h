@@ -1,6 +1,7 @@
 #pragma once
-// Progress on stderr for long commands: a redrawn line with stage, count and ETA, only when
-// stderr is a terminal and --quiet was not given.
+// Progress on stderr for long commands, unless --quiet: on a terminal, a redrawn line with stage,
+// count and ETA; on a terminal or not, a line per finished stage with the time it took, so that a
+// log says where the time went.
 #include "app/cli/args.h"
 #include "core/run/progress.h"
 
