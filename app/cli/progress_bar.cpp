@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 
 namespace sq::cli {
@@ -11,26 +12,30 @@ namespace sq::cli {
 Progress progress_bar(const Args& args) {
   Progress p;
   if (args.has("quiet")) return p;
-  struct State {
-    std::string stage;
-    std::chrono::steady_clock::time_point start;
-    bool finished = false;  // its line printed: a stage may report its last step twice
+  using clock = std::chrono::steady_clock;
+  // When each unfinished stage began. Stages nest (a training stage evaluates between its steps),
+  // so a stage's time runs from its first step to its last, whatever reported in between.
+  struct Stages {
+    std::map<std::string, clock::time_point> started;
+    std::string finished;  // the stage that finished last, when nothing reported since
   };
-  auto state = std::make_shared<State>();
+  auto stages = std::make_shared<Stages>();
   const bool terminal = ::isatty(STDERR_FILENO);
-  p.report = [state, terminal](int64_t done, int64_t total, const std::string& stage) {
-    const auto now = std::chrono::steady_clock::now();
-    if (stage != state->stage || done == 0) {
-      state->start = now;
-      state->finished = false;
-    }
-    state->stage = stage;
-    const double elapsed = std::chrono::duration<double>(now - state->start).count();
+  p.report = [stages, terminal](int64_t done, int64_t total, const std::string& stage) {
+    const auto now = clock::now();
+    auto& started = stages->started;
+    auto it = started.find(stage);
+    if (it == started.end() && done >= total && stage == stages->finished) return;  // a repeated last step
+    stages->finished.clear();
+    if (it == started.end() || done == 0) it = started.insert_or_assign(stage, now).first;
+    const double elapsed = std::chrono::duration<double>(now - it->second).count();
     if (done >= total) {
-      if (!state->finished)
+      // A log keeps the stages that took a second or more; a terminal replaces its line with each.
+      if (terminal || elapsed >= 1.0)
         std::fprintf(stderr, "%s%s  %lld/%lld  in %.1f s\n", terminal ? "\r\033[K" : "", stage.c_str(), (long long)done,
                      (long long)total, elapsed);
-      state->finished = true;
+      started.erase(it);
+      stages->finished = stage;
     } else if (terminal) {
       const double eta = done > 0 ? elapsed / double(done) * double(total - done) : 0;
       std::fprintf(stderr, "\r\033[K%s  %lld/%lld  ETA %.0fs", stage.c_str(), (long long)done, (long long)total, eta);
