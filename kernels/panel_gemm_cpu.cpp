@@ -14,6 +14,7 @@ namespace sq::kernels {
 namespace {
 
 constexpr int kTokens = 6;  // per tile: 12 accumulators of the 16 AVX2 registers
+constexpr size_t kKeptTokenValues = size_t(4) << 20;  // 16 MB of interleaved tokens kept between calls
 
 // [cols][kPanelRows]: one column of the panel's rows side by side, zero past the weight's last row.
 void pack_panel(const float* block, int64_t m, int64_t cols, float* panel) {
@@ -113,6 +114,8 @@ void panel_gemm(const float* x, float* y, int64_t n, int64_t rows, int64_t cols,
       }
     }
   }
+  // A long prompt's copy is not kept for the decode steps that follow it.
+  if (tokens.capacity() > kKeptTokenValues) std::vector<float>().swap(tokens);
 }
 
 }  // namespace sq::kernels
