@@ -79,6 +79,15 @@ class TstExport : public QObject {
     return runs_[scheme];
   }
   std::string out(const QString& name) { return tmp_.filePath(name).toStdString(); }
+  // An export of the aligned model (its run of `scheme`, unless empty) as `format` into out(name).
+  sq::ExportOptions exportOf(const std::string& scheme, const std::string& format, const QString& name) {
+    sq::ExportOptions o;
+    o.model_dir = kAligned;
+    o.quant_run = scheme.empty() ? "" : run(scheme);
+    o.format = format;
+    o.out = out(name);
+    return o;
+  }
 
  private Q_SLOTS:
   void sha256Vectors() {
@@ -275,11 +284,7 @@ class TstExport : public QObject {
     QFETCH(QString, format);
     QFETCH(bool, exact);
     QFETCH(double, tolerance);
-    sq::ExportOptions o;
-    o.model_dir = kAligned;
-    o.quant_run = run(scheme.toStdString());
-    o.format = format.toStdString();
-    o.out = out(QStringLiteral("x-") + format + QLatin1Char('-') + scheme);
+    const sq::ExportOptions o = exportOf(scheme.toStdString(), format.toStdString(), QStringLiteral("x-") + format + QLatin1Char('-') + scheme);
     const sq::ExportResult r = sq::export_model(o);
     QCOMPARE(r.check.exact, exact);
 
@@ -310,12 +315,60 @@ class TstExport : public QObject {
       QVERIFY2(d > 0.f && d < tolerance, qPrintable(QString::number(double(d))));
   }
 
+  // A compressed-tensors export whose packed weights, their shape or their scales do not fit one
+  // another or the config is refused naming the file and the tensor, before LibTorch sees them.
+  void compressedTensorsCheckedByTensor() {
+    const sq::ExportResult r = sq::export_model(exportOf("w4a16-g32-sym", "ct-w4a16", QStringLiteral("ct-broken")));
+    fs::remove(r.out + "/manifest.json");  // the manifest would refuse any change first
+    const std::string file = r.out + "/model.safetensors";
+    QVERIFY(fs::is_regular_file(file));
+    const std::string base = "model.layers.0.mlp.up_proj";
+    // Rewrites the file with `name` replaced by `t`, then loads the folder.
+    auto load_with = [&](const std::string& name, const torch::Tensor& t, sq::DType type) {
+      std::vector<sq::TensorData> all;
+      std::vector<std::vector<unsigned char>> bytes;
+      {
+        const sq::SafetensorsFile f(file);
+        for (const auto& [n, v] : f.tensors()) {
+          bytes.emplace_back(v.data, v.data + v.nbytes);
+          all.push_back({n, v.dtype, v.shape, nullptr, v.nbytes});
+        }
+      }
+      const torch::Tensor keep = t.contiguous();
+      for (size_t i = 0; i < all.size(); ++i) {
+        all[i].data = bytes[i].data();
+        if (all[i].name == name) all[i] = {name, type, keep.sizes().vec(), keep.data_ptr(), size_t(keep.nbytes())};
+      }
+      sq::write_safetensors(file + ".new", all);
+      fs::rename(file + ".new", file);
+      return errorOf([&] { sq::Model::load(r.out); });
+    };
+    const sq::SafetensorsFile before(file);
+    const sq::TensorView& packed = before.tensors().at(base + ".weight_packed");
+    const torch::Tensor good_packed = sq::as_tensor(packed).clone();
+    const torch::Tensor good_scale = sq::as_tensor(before.tensors().at(base + ".weight_scale")).clone();
+    const int64_t rows = packed.shape[0], cols = packed.shape[1] * 8;
+    QString e = load_with(base + ".weight_shape", torch::tensor({rows, cols + 64}, torch::kInt64), sq::DType::I64);
+    QVERIFY2(e.contains(QString::fromStdString(file)) && e.contains("'" + QString::fromStdString(base) + ".weight_shape'") &&
+                 e.contains("does not fit"), qPrintable(e));
+    qInfo("%s", qPrintable(e));
+    load_with(base + ".weight_shape", torch::tensor({rows, cols}, torch::kInt64), sq::DType::I64);
+    e = load_with(base + ".weight_packed", good_packed.reshape({-1}), sq::DType::I32);
+    QVERIFY2(e.contains("'" + QString::fromStdString(base) + ".weight_packed' must be an I32 matrix"), qPrintable(e));
+    load_with(base + ".weight_packed", good_packed, sq::DType::I32);
+    e = load_with(base + ".weight_scale", good_scale.reshape({rows, 1, -1}), sq::DType::F32);
+    QVERIFY2(e.contains("'" + QString::fromStdString(base) + ".weight_scale'") && e.contains("does not fit the weight"), qPrintable(e));
+    // Consistent in itself but not with the config: one row fewer.
+    load_with(base + ".weight_scale", good_scale.narrow(0, 0, rows - 1), sq::DType::F32);
+    load_with(base + ".weight_packed", good_packed.narrow(0, 0, rows - 1), sq::DType::I32);
+    e = load_with(base + ".weight_shape", torch::tensor({rows - 1, cols}, torch::kInt64), sq::DType::I64);
+    QVERIFY2(e.contains("'" + QString::fromStdString(base) + ".weight' is [" + QString::number(rows - 1)) &&
+                 e.contains("where config.json gives"), qPrintable(e));
+    qInfo("%s", qPrintable(e));
+  }
+
   void refusalsAndErrors() {
-    sq::ExportOptions o;
-    o.model_dir = kAligned;
-    o.quant_run = run("w4a4");
-    o.format = "ct-w8a8";
-    o.out = out(QStringLiteral("refused"));
+    sq::ExportOptions o = exportOf("w4a4", "ct-w8a8", QStringLiteral("refused"));
     const QString e = errorOf([&] { sq::export_model(o); });
     QVERIFY2(e.contains("W4A4") && e.contains("ct-w4a16") && e.contains("hf-bf16"), qPrintable(e));
     QVERIFY(!fs::exists(o.out));
@@ -340,10 +393,7 @@ class TstExport : public QObject {
   // An export replaces only an export, only when asked, and whole: no stale file of the old one
   // survives beside a manifest that does not list it. Any other folder is refused as it is.
   void replacesOnlyAnExportWhole() {
-    sq::ExportOptions o;
-    o.model_dir = kAligned;
-    o.format = "gguf-q8_0";
-    o.out = out(QStringLiteral("again"));
+    sq::ExportOptions o = exportOf("", "gguf-q8_0", QStringLiteral("again"));
     const auto first = sq::export_model(o);
     std::ofstream(o.out + "/stale.bin") << "left by hand in the export";
     o.quant_run = run("gguf-q8_0");
@@ -367,10 +417,7 @@ class TstExport : public QObject {
   // Loading an export checks it against its manifest: sizes every time, SHA-256 on the first load
   // of a folder and with verify; a damaged file is refused by name.
   void manifestIsCheckedOnLoad() {
-    sq::ExportOptions o;
-    o.model_dir = kAligned;
-    o.format = "hf-bf16";
-    o.out = out(QStringLiteral("checked"));
+    sq::ExportOptions o = exportOf("", "hf-bf16", QStringLiteral("checked"));
     sq::export_model(o);
     QVERIFY(sq::Model::load(o.out) != nullptr);  // first load: in full, remembered
     const std::string weights = o.out + "/model.safetensors";
@@ -503,11 +550,8 @@ class TstExport : public QObject {
     QFETCH(QString, format);
     if (!QFile::exists(kLlamaDir + QStringLiteral("/node_modules/@node-llama-cpp/linux-x64")))
       QSKIP("node-llama-cpp is not installed: packaging/install-deps.sh installs it from the npm registry, which it could not reach");
-    sq::ExportOptions o;
-    o.model_dir = kAligned;
-    o.quant_run = scheme.isEmpty() ? "" : run(scheme.toStdString());
-    o.format = format.toStdString();
-    o.out = out(QStringLiteral("llama-") + format + QLatin1Char('-') + (scheme.isEmpty() ? QStringLiteral("fp") : scheme));
+    const sq::ExportOptions o = exportOf(scheme.toStdString(), format.toStdString(),
+                                         QStringLiteral("llama-") + format + QLatin1Char('-') + (scheme.isEmpty() ? QStringLiteral("fp") : scheme));
     const sq::ExportResult r = sq::export_model(o);
     const auto ours = sq::Model::load(r.main_file);
     const std::string text = "<|im_start|>user\nHow do I bake bread?<|im_end|>\n";

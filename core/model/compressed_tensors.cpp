@@ -42,26 +42,37 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
   for (const std::string& name : ckpt.names()) {
     if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
     const std::string base = name.substr(0, name.size() - suffix.size());
-    const torch::Tensor scale = as_tensor(ckpt.tensor(name)).to(torch::kFloat32);
+    const TensorView& scale_view = ckpt.tensor(name);
+    const torch::Tensor scale = as_tensor(scale_view).to(torch::kFloat32);
     torch::Tensor codes;
     if (format == "int-quantized") {
       const TensorView& v = ckpt.tensor(base + ".weight");
-      if (v.dtype != DType::I8) throw Error(v.file->path(), "'" + base + ".weight' must be I8 in int-quantized format");
+      if (v.dtype != DType::I8 || v.shape.size() != 2)
+        throw Error(v.file->path(), "'" + base + ".weight' must be an I8 matrix in int-quantized format, not " + v.describe());
       codes = as_tensor(v).to(torch::kInt32);
     } else {
-      const torch::Tensor shape = as_tensor(ckpt.tensor(base + ".weight_shape")).to(torch::kInt64);
-      if (shape.numel() != 2) throw Error(path, "'" + base + ".weight_shape' must hold two numbers");
+      const TensorView& shape_view = ckpt.tensor(base + ".weight_shape");
+      const torch::Tensor shape = as_tensor(shape_view).to(torch::kInt64);
+      if (shape.numel() != 2) throw Error(shape_view.file->path(), "'" + base + ".weight_shape' must hold two numbers");
       const TensorView& v = ckpt.tensor(base + ".weight_packed");
-      if (v.dtype != DType::I32) throw Error(v.file->path(), "'" + base + ".weight_packed' must be I32");
-      codes = unpack_int32(as_tensor(v), bits, shape[1].item<int64_t>());
-      if (codes.size(0) != shape[0].item<int64_t>()) throw Error(path, "'" + base + "' packed rows do not match weight_shape");
+      if (v.dtype != DType::I32 || v.shape.size() != 2)
+        throw Error(v.file->path(), "'" + base + ".weight_packed' must be an I32 matrix, not " + v.describe());
+      // Each row holds ceil(columns / codes per word) words.
+      const int64_t rows = shape[0].item<int64_t>(), cols = shape[1].item<int64_t>(), per = 32 / bits;
+      if (rows != v.shape[0] || cols <= 0 || (cols + per - 1) / per != v.shape[1])
+        throw Error(shape_view.file->path(), "'" + base + ".weight_shape' [" + std::to_string(rows) + ", " + std::to_string(cols) +
+                                                 "] does not fit '" + base + ".weight_packed' " + v.describe() + " at " +
+                                                 std::to_string(bits) + " bits");
+      codes = unpack_int32(as_tensor(v), bits, cols);
     }
     const int64_t rows = codes.size(0), cols = codes.size(1);
     torch::Tensor zero = torch::zeros_like(scale);
     if (ckpt.has(base + ".weight_zero_point")) zero = as_tensor(ckpt.tensor(base + ".weight_zero_point")).to(torch::kFloat32);
     const int64_t sr = scale.numel() == 1 ? 1 : scale.size(0), sg = scale.numel() == 1 ? 1 : scale.size(-1);
-    if ((sr != rows && sr != 1) || cols % sg != 0 || zero.numel() != scale.numel())
-      throw Error(path, "'" + name + "' does not fit the weight's shape");
+    if (scale.dim() > 2 || scale.numel() != sr * sg || (sr != rows && sr != 1) || sg <= 0 || cols % sg != 0 ||
+        zero.numel() != scale.numel())
+      throw Error(scale_view.file->path(), "'" + name + "' " + scale_view.describe() + " (or its zero point) does not fit the weight [" +
+                                               std::to_string(rows) + ", " + std::to_string(cols) + "]");
     const torch::Tensor c = codes.to(torch::kFloat32).reshape({sr, sg, -1});
     out.dense[base + ".weight"] =
         ((c - zero.reshape({sr, sg, 1})) * scale.reshape({sr, sg, 1})).reshape({rows, cols}).contiguous();
