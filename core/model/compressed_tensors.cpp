@@ -60,9 +60,8 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
       // Each row holds ceil(columns / codes per word) words.
       const int64_t rows = shape[0].item<int64_t>(), cols = shape[1].item<int64_t>(), per = 32 / bits;
       if (rows != v.shape[0] || cols <= 0 || (cols + per - 1) / per != v.shape[1])
-        throw Error(shape_view.file->path(), "'" + base + ".weight_shape' [" + std::to_string(rows) + ", " + std::to_string(cols) +
-                                                 "] does not fit '" + base + ".weight_packed' " + v.describe() + " at " +
-                                                 std::to_string(bits) + " bits");
+        throw Error(shape_view.file->path(), "'" + base + ".weight_shape' " + shape_text({rows, cols}) + " does not fit '" + base +
+                                                 ".weight_packed' " + v.describe() + " at " + std::to_string(bits) + " bits");
       codes = unpack_int32(as_tensor(v), bits, cols);
     }
     const int64_t rows = codes.size(0), cols = codes.size(1);
@@ -71,8 +70,8 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
     const int64_t sr = scale.numel() == 1 ? 1 : scale.size(0), sg = scale.numel() == 1 ? 1 : scale.size(-1);
     if (scale.dim() > 2 || scale.numel() != sr * sg || (sr != rows && sr != 1) || sg <= 0 || cols % sg != 0 ||
         zero.numel() != scale.numel())
-      throw Error(scale_view.file->path(), "'" + name + "' " + scale_view.describe() + " (or its zero point) does not fit the weight [" +
-                                               std::to_string(rows) + ", " + std::to_string(cols) + "]");
+      throw Error(scale_view.file->path(),
+                  "'" + name + "' " + scale_view.describe() + " (or its zero point) does not fit the weight " + shape_text({rows, cols}));
     const torch::Tensor c = codes.to(torch::kFloat32).reshape({sr, sg, -1});
     out.dense[base + ".weight"] =
         ((c - zero.reshape({sr, sg, 1})) * scale.reshape({sr, sg, 1})).reshape({rows, cols}).contiguous();

@@ -98,8 +98,7 @@ std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int
       throw Error(path, "'" + base + "': codes, scales and zero points must be matrices, scales and zero points of one shape");
     const int64_t rows = view.shape[0], cols = view.shape[1], krows = scales->shape[0], groups = scales->shape[1];
     if (!(krows == 1 && groups == 1) && (krows != rows || groups <= 0 || cols % groups != 0))
-      throw Error(path, "'" + base + "' has scales [" + std::to_string(krows) + ", " + std::to_string(groups) +
-                            "] that do not fit its codes [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+      throw Error(path, "'" + base + "' has scales " + shape_text(scales->shape) + " that do not fit its codes " + shape_text(view.shape));
     check_fits(base + ".weight", view.shape);
     QuantizedWeight q;
     q.codes = as_tensor(view).to(torch::kInt32);
