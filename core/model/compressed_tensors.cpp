@@ -29,7 +29,7 @@ torch::Tensor unpack_int32(const torch::Tensor& packed, int bits, int64_t cols) 
   return (u.reshape({packed.size(0), -1}).narrow(1, 0, cols) - (int64_t(1) << (bits - 1))).to(torch::kInt32);
 }
 
-CompressedTensors read_compressed_tensors(const std::string& model_dir, const Checkpoint& ckpt) {
+CompressedTensors read_compressed_tensors(const std::string& model_dir, const Checkpoint& ckpt, const ModelConfig& config) {
   const std::string path = (std::filesystem::path(model_dir) / "config.json").string();
   const CompressedTensorsConfig q = parse_compressed_tensors_config(read_text_file(path), path);
   CompressedTensors out;
@@ -77,6 +77,13 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
         ((c - zero.reshape({sr, sg, 1})) * scale.reshape({sr, sg, 1})).reshape({rows, cols}).contiguous();
   }
   if (out.dense.empty()) throw Error(path, "declares compressed-tensors quantization but no tensor has a weight_scale");
+  const auto shapes = run_shapes(config);
+  for (const auto& [name, w] : out.dense) {
+    const auto it = shapes.find(name);
+    if (it == shapes.end() || it->second != w.sizes().vec())
+      throw Error(model_dir, "quantized weight '" + name + "' is " + shape_text(w.sizes().vec()) + " where config.json gives " +
+                                 (it == shapes.end() ? std::string("no such weight") : shape_text(it->second)));
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/model/compressed_tensors_config.h"
+#include "core/model/config.h"
 #include "core/io/safetensors.h"
 
 namespace sq {
@@ -24,8 +25,9 @@ struct CompressedTensors {
   std::string description;                     // "int-quantized w8 channel, a8 token"
 };
 
-// Decodes the quantized linears of a compressed-tensors folder. Throws sq::Error naming the file
-// and what is not supported (asymmetric packed weights, several config groups, float types…).
-CompressedTensors read_compressed_tensors(const std::string& model_dir, const Checkpoint& checkpoint);
+// Decodes the quantized linears of a compressed-tensors folder whose config.json reads as
+// `config`. Throws sq::Error naming the file and what is not supported (asymmetric packed weights,
+// several config groups, float types…) or does not fit (a weight of another shape than the config's).
+CompressedTensors read_compressed_tensors(const std::string& model_dir, const Checkpoint& checkpoint, const ModelConfig& config);
 
 }  // namespace sq

@@ -291,14 +291,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
   torch::Tensor rotation;
   if (is_compressed_tensors(config_path)) {
     if (!quant_run.empty()) throw Error(dir, "this folder is already quantized (compressed-tensors); it takes no quantization run");
-    CompressedTensors ct = read_compressed_tensors(dir, *weights);
-    const auto shapes = run_shapes(config);
-    for (const auto& [name, w] : ct.dense) {
-      const auto it = shapes.find(name);
-      if (it == shapes.end() || it->second != w.sizes().vec())
-        throw Error(dir, "quantized weight '" + name + "' is " + shape_text(w.sizes().vec()) + " where config.json gives " +
-                             (it == shapes.end() ? std::string("no such weight") : shape_text(it->second)));
-    }
+    CompressedTensors ct = read_compressed_tensors(dir, *weights, config);
     overrides = std::move(ct.dense);
     act_bits = ct.activation_bits;
   }
