@@ -93,11 +93,10 @@ void matmul_int_portable(const PackedWeights& w, const IntRows& q, float* y, int
 // row: each block of 32 columns reordered to the order one 32-bit word of nibbles decodes in
 // (columns 4k, 4k+16, 4k+1, 4k+17, … for word k: byte j holds columns j and j+16), so that a word
 // becomes eight values by a broadcast, a variable shift and a mask, with no shuffle.
-std::vector<float> nibble_order(const PackedWeights& w, const float* x, int64_t n) {
-  std::vector<float> f(size_t(n * w.cols));
+void nibble_order(const PackedWeights& w, const float* x, int64_t n, float* f) {
   for (int64_t t = 0; t < n; ++t) {
     const float* xt = x + t * w.cols;
-    float* out = f.data() + t * w.cols;
+    float* out = f + t * w.cols;
     for (int64_t b = 0; b < w.cols; b += kPackBlock)
       for (int k = 0; k < 4; ++k)
         for (int i = 0; i < 4; ++i) {
@@ -105,7 +104,6 @@ std::vector<float> nibble_order(const PackedWeights& w, const float* x, int64_t 
           out[b + 8 * k + 2 * i + 1] = xt[b + 4 * k + i + 16];
         }
   }
-  return f;
 }
 
 // A block of 32 codes from column c as four vectors of code - z (z a whole number, so the
@@ -200,8 +198,15 @@ SQ_AVX2 void row_tile_int(const PackedWeights& w, int64_t r, const IntRows& q, f
 }
 
 SQ_AVX2 void matmul_avx2(const PackedWeights& w, const float* x, float* y, int64_t n) {
-  const std::vector<float> reordered = w.bits == 4 ? nibble_order(w, x, n) : std::vector<float>();
-  const float* in = w.bits == 4 ? reordered.data() : x;
+  const float* in = x;
+  if (w.bits == 4) {
+    // Kept by the calling thread: a decode step comes here once per layer, and a batch's copy
+    // (16 tokens of 4096: 256 KB) would be fresh pages each time.
+    thread_local std::vector<float> reordered;
+    reordered.resize(size_t(n * w.cols));
+    nibble_order(w, x, n, reordered.data());
+    in = reordered.data();
+  }
   rows_in_tiles(w.rows, n, [&](int64_t r, int64_t t0, auto nt) { row_tile<decltype(nt)::value>(w, r, in, y, t0); });
 }
 
