@@ -23,8 +23,7 @@ struct IntRows {
   std::vector<int32_t> sums;
 };
 
-IntRows quantize_rows(const float* x, int64_t n, int64_t cols, int64_t group, int bits) {
-  IntRows q;
+void quantize_rows(const float* x, int64_t n, int64_t cols, int64_t group, int bits, IntRows& q) {
   q.codes.resize(size_t(n * cols));
   q.scales.resize(size_t(n));
   q.sums.assign(size_t(n * (cols / group)), 0);
@@ -42,7 +41,6 @@ IntRows quantize_rows(const float* x, int64_t n, int64_t cols, int64_t group, in
       q.sums[size_t(t * (cols / group) + c / group)] += v;
     }
   }
-  return q;
 }
 
 // ---- portable ------------------------------------------------------------------------------
@@ -90,44 +88,68 @@ void matmul_int_portable(const PackedWeights& w, const IntRows& q, float* y, int
 #define SQ_AVX2 __attribute__((target("avx2,fma")))
 
 // The activations as the weight-only tiles read 4-bit codes, prepared once per call for every
-// row: each block of 32 columns reordered to the order one 32-bit word of nibbles decodes in
-// (columns 4k, 4k+16, 4k+1, 4k+17, … for word k: byte j holds columns j and j+16), so that a word
-// becomes eight values by a broadcast, a variable shift and a mask, with no shuffle.
-void nibble_order(const PackedWeights& w, const float* x, int64_t n, float* f) {
+// row. A code is never shifted down: a half block of codes (8 bytes) is broadcast to every lane
+// and each lane masks one nibble in place, leaving q·16^k for the nibble k of its 32-bit word; the
+// activation that lane meets is divided by 16^k here (a power of two: exact above 2^-114, so each
+// product is that of q·x). The second vector of a half block is the broadcast shifted right by 16 bits, so
+// that no lane masks the top nibble, which would turn the word negative.
+constexpr int kLaneColumn[8] = {0, 4, 16, 20, 1, 5, 17, 21};  // + 2 in the shifted vector
+constexpr float kLaneScale[8] = {1.f, 1.f, 1.f / 16, 1.f / 16, 1.f / 256, 1.f / 256, 1.f / 4096, 1.f / 4096};
+
+void nibble_lanes(const PackedWeights& w, const float* x, int64_t n, float* f) {
   for (int64_t t = 0; t < n; ++t) {
     const float* xt = x + t * w.cols;
     float* out = f + t * w.cols;
     for (int64_t b = 0; b < w.cols; b += kPackBlock)
-      for (int k = 0; k < 4; ++k)
-        for (int i = 0; i < 4; ++i) {
-          out[b + 8 * k + 2 * i] = xt[b + 4 * k + i];
-          out[b + 8 * k + 2 * i + 1] = xt[b + 4 * k + i + 16];
-        }
+      for (int half = 0; half < 2; ++half)
+        for (int shifted = 0; shifted < 2; ++shifted)
+          for (int lane = 0; lane < 8; ++lane)
+            out[b + 16 * half + 8 * shifted + lane] = xt[b + 8 * half + kLaneColumn[lane] + 2 * shifted] * kLaneScale[lane];
   }
 }
 
-// A block of 32 codes from column c as four vectors of code - z (z a whole number, so the
-// integer subtraction is exact), in column order for bytes and in nibble_order for 4-bit codes.
-SQ_AVX2 inline void decode_block(const uint8_t* row, int64_t c, int bits, __m256i z, __m256 out[4]) {
-  if (bits == 8) {
+// q·16^k becomes a float without a conversion: OR'd into the mantissa of 2^23 it is the float
+// 2^23 + q·16^k, and subtracting `zero` (2^23 + z·16^k per lane) leaves (q − z)·16^k exactly.
+SQ_AVX2 inline __m256 nibble_lane_values(__m256i words, __m256 zero) {
+  const __m256i mask = _mm256_setr_epi32(0xF, 0xF, 0xF0, 0xF0, 0xF00, 0xF00, 0xF000, 0xF000);
+  const __m256i exponent = _mm256_set1_epi32(0x4B000000);  // 2^23
+  return _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(words, mask), exponent)), zero);
+}
+
+// What a group's codes subtract, as decode_block wants it: z for bytes, 2^23 + z·16^k per lane
+// for 4-bit codes.
+template <int Bits>
+SQ_AVX2 inline __m256 group_zero(float z) {
+  if (Bits == 8) return _mm256_set1_ps(z);
+  const __m256 lane_scale = _mm256_setr_ps(1.f, 1.f, 16.f, 16.f, 256.f, 256.f, 4096.f, 4096.f);
+  return _mm256_fmadd_ps(_mm256_set1_ps(z), lane_scale, _mm256_set1_ps(8388608.f));
+}
+
+// A block of 32 codes from column c as four vectors of code - z (exact: z is a whole number): in
+// column order for bytes, scaled per lane for 4-bit codes, in the order nibble_lanes gives the
+// activations.
+template <int Bits>
+SQ_AVX2 inline void decode_block(const uint8_t* row, int64_t c, __m256 zero, __m256 out[4]) {
+  if (Bits == 8) {
     for (int k = 0; k < 4; ++k) {
       const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c + 8 * k));
-      out[k] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepi8_epi32(b), z));
+      out[k] = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), zero);
     }
     return;
   }
-  const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28), mask = _mm256_set1_epi32(0x0F);
   const uint8_t* block = row + c / 2;
-  for (int k = 0; k < 4; ++k) {
-    int32_t word;
-    std::memcpy(&word, block + 4 * k, 4);
-    out[k] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(word), shifts), mask), z));
+  for (int half = 0; half < 2; ++half) {
+    int64_t bytes;
+    std::memcpy(&bytes, block + 8 * half, 8);
+    const __m256i words = _mm256_set1_epi64x(bytes);
+    out[2 * half] = nibble_lane_values(words, zero);
+    out[2 * half + 1] = nibble_lane_values(_mm256_srli_epi64(words, 16), zero);
   }
 }
 
 // Row r against tokens t0..t0+NT-1. Each token sums into kChains / NT independent chains, so that
 // the FMAs' latency overlaps however few tokens there are.
-template <int NT>
+template <int NT, int Bits>
 SQ_AVX2 void row_tile(const PackedWeights& w, int64_t r, const float* x, float* y, int64_t t0) {
   constexpr int A = NT == 1 ? 4 : 2;  // chains per token
   const int64_t G = w.groups();
@@ -135,13 +157,13 @@ SQ_AVX2 void row_tile(const PackedWeights& w, int64_t r, const float* x, float* 
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t g = 0; g < G; ++g) {
-    const __m256i z = _mm256_set1_epi32(int32_t(w.zeros[r * G + g]));
+    const __m256 zero = group_zero<Bits>(w.zeros[r * G + g]);
     __m256 part[NT][A];
     for (int t = 0; t < NT; ++t)
       for (int a = 0; a < A; ++a) part[t][a] = _mm256_setzero_ps();
     for (int64_t c = g * w.group; c < (g + 1) * w.group; c += kPackBlock) {
       __m256 v[4];
-      decode_block(row, c, w.bits, z, v);
+      decode_block<Bits>(row, c, zero, v);
       for (int t = 0; t < NT; ++t) {
         const float* xt = x + (t0 + t) * w.cols + c;
         for (int k = 0; k < 4; ++k) part[t][k % A] = _mm256_fmadd_ps(v[k], _mm256_loadu_ps(xt + 8 * k), part[t][k % A]);
@@ -198,16 +220,17 @@ SQ_AVX2 void row_tile_int(const PackedWeights& w, int64_t r, const IntRows& q, f
 }
 
 SQ_AVX2 void matmul_avx2(const PackedWeights& w, const float* x, float* y, int64_t n) {
-  const float* in = x;
-  if (w.bits == 4) {
-    // Kept by the calling thread: a decode step comes here once per layer, and a batch's copy
-    // (16 tokens of 4096: 256 KB) would be fresh pages each time.
-    thread_local std::vector<float> reordered;
-    reordered.resize(size_t(n * w.cols));
-    nibble_order(w, x, n, reordered.data());
-    in = reordered.data();
+  if (w.bits == 8) {
+    rows_in_tiles(w.rows, n, [&](int64_t r, int64_t t0, auto nt) { row_tile<decltype(nt)::value, 8>(w, r, x, y, t0); });
+    return;
   }
-  rows_in_tiles(w.rows, n, [&](int64_t r, int64_t t0, auto nt) { row_tile<decltype(nt)::value>(w, r, in, y, t0); });
+  // Kept by the calling thread: a decode step comes here once per layer, and a batch's copy
+  // (16 tokens of 4096: 256 KB) would be fresh pages each time.
+  thread_local std::vector<float> kept;
+  kept.resize(size_t(n * w.cols));
+  nibble_lanes(w, x, n, kept.data());
+  const float* lanes = kept.data();
+  rows_in_tiles(w.rows, n, [&](int64_t r, int64_t t0, auto nt) { row_tile<decltype(nt)::value, 4>(w, r, lanes, y, t0); });
 }
 
 SQ_AVX2 void matmul_int_avx2(const PackedWeights& w, const IntRows& q, float* y, int64_t n) {
@@ -226,7 +249,8 @@ void packed_matmul_cpu(const PackedWeights& w, const float* x, float* y, int64_t
 }
 
 void packed_matmul_int_cpu(const PackedWeights& w, const float* x, float* y, int64_t n, int act_bits, bool vectorized) {
-  const IntRows q = quantize_rows(x, n, w.cols, w.group, act_bits);
+  thread_local IntRows q;  // kept by the calling thread, as the weight-only input is
+  quantize_rows(x, n, w.cols, w.group, act_bits, q);
   (vectorized && kHaveAvx2 ? matmul_int_avx2 : matmul_int_portable)(w, q, y, n);
 }
 
