@@ -253,7 +253,7 @@ struct ZooMeter {
   const ZooData& data;
   fs::path scratch;
   RefusalMatcher refusals = RefusalMatcher::shipped_default();
-  EvalOptions eo;
+  EvalOptions eo{};
 
   double refused(const Model& model, const std::vector<Prompt>& set) const {
     return set.empty() ? 0.0 : refusal_rate(evaluate(model, set, refusals, eo));
