@@ -91,8 +91,9 @@ void matmul_int_portable(const PackedWeights& w, const IntRows& q, float* y, int
 // row. A code is never shifted down: a half block of codes (8 bytes) is broadcast to every lane
 // and each lane masks one nibble in place, leaving q·16^k for the nibble k of its 32-bit word; the
 // activation that lane meets is divided by 16^k here (a power of two: exact above 2^-114, so each
-// product is that of q·x). The second vector of a half block is the broadcast shifted right by 16 bits, so
-// that no lane masks the top nibble, which would turn the word negative.
+// product is that of q·x). The second vector of a half block is the broadcast shifted right by 16
+// bits, so that every lane's nibble lies in the low 16 bits, inside the mantissa that
+// nibble_lane_values writes it into.
 constexpr int kLaneColumn[8] = {0, 4, 16, 20, 1, 5, 17, 21};  // + 2 in the shifted vector
 constexpr float kLaneScale[8] = {1.f, 1.f, 1.f / 16, 1.f / 16, 1.f / 256, 1.f / 256, 1.f / 4096, 1.f / 4096};
 
