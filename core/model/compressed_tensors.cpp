@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/io/json_file.h"
 #include "core/model/llama.h"
+#include "core/quantized/run_folder.h"
 
 namespace sq {
 
@@ -39,6 +40,7 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
   const int bits = q.weight_bits;
 
   const std::string suffix = ".weight_scale";
+  const auto shapes = run_shapes(config);
   for (const std::string& name : ckpt.names()) {
     if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
     const std::string base = name.substr(0, name.size() - suffix.size());
@@ -49,6 +51,7 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
       const TensorView& v = ckpt.tensor(base + ".weight");
       if (v.dtype != DType::I8 || v.shape.size() != 2)
         throw Error(v.file->path(), "'" + base + ".weight' must be an I8 matrix in int-quantized format, not " + v.describe());
+      check_run_shape(shapes, base + ".weight", v.shape, v.file->path(), "config.json gives");
       codes = as_tensor(v).to(torch::kInt32);
     } else {
       const TensorView& shape_view = ckpt.tensor(base + ".weight_shape");
@@ -62,6 +65,7 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
       if (rows != v.shape[0] || cols <= 0 || (cols + per - 1) / per != v.shape[1])
         throw Error(shape_view.file->path(), "'" + base + ".weight_shape' " + shape_text({rows, cols}) + " does not fit '" + base +
                                                  ".weight_packed' " + v.describe() + " at " + std::to_string(bits) + " bits");
+      check_run_shape(shapes, base + ".weight", {rows, cols}, shape_view.file->path(), "config.json gives");
       codes = unpack_int32(as_tensor(v), bits, cols);
     }
     const int64_t rows = codes.size(0), cols = codes.size(1);
@@ -77,13 +81,6 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
         ((c - zero.reshape({sr, sg, 1})) * scale.reshape({sr, sg, 1})).reshape({rows, cols}).contiguous();
   }
   if (out.dense.empty()) throw Error(path, "declares compressed-tensors quantization but no tensor has a weight_scale");
-  const auto shapes = run_shapes(config);
-  for (const auto& [name, w] : out.dense) {
-    const auto it = shapes.find(name);
-    if (it == shapes.end() || it->second != w.sizes().vec())
-      throw Error(model_dir, "quantized weight '" + name + "' is " + shape_text(w.sizes().vec()) + " where config.json gives " +
-                                 (it == shapes.end() ? std::string("no such weight") : shape_text(it->second)));
-  }
   return out;
 }
 

@@ -65,17 +65,20 @@ torch::Tensor dequantize(const QuantizedWeight& q) {
   return ((c - q.zeros.unsqueeze(-1)) * q.scales.unsqueeze(-1)).reshape({rows, cols}).contiguous();
 }
 
+void check_run_shape(const std::map<std::string, std::vector<int64_t>>& shapes, const std::string& name,
+                     const std::vector<int64_t>& shape, const std::string& file, const std::string& holder) {
+  const auto it = shapes.find(name);
+  if (it == shapes.end()) throw Error(file, "'" + name + "' is not a parameter of the model");
+  if (it->second != shape) throw Error(file, "'" + name + "' is " + shape_text(shape) + " where " + holder + " " + shape_text(it->second));
+}
+
 std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer, bool dequantize_weights) {
   std::map<std::string, QuantizedWeight> out;
   const std::string path = layer_file(run.dir, layer);
   if (layer < 0 && !fs::exists(path)) return out;
   const SafetensorsFile file(path);
   auto check_fits = [&](const std::string& name, const std::vector<int64_t>& shape) {
-    if (run.shapes.empty()) return;
-    const auto it = run.shapes.find(name);
-    if (it == run.shapes.end()) throw Error(path, "'" + name + "' is not a parameter of the model this run is applied to");
-    if (it->second != shape)
-      throw Error(path, "'" + name + "' is " + shape_text(shape) + " where the model has " + shape_text(it->second));
+    if (!run.shapes.empty()) check_run_shape(run.shapes, name, shape, path, "the model has");
   };
   for (const auto& [name, view] : file.tensors()) {
     if (ends_with(name, ".scales") || ends_with(name, ".zeros")) continue;

@@ -22,6 +22,12 @@ struct QuantRun : RunRecord {
   std::map<std::string, std::vector<int64_t>> shapes;
 };
 
+// Throws sq::Error naming `file` unless `name` is in `shapes` (QuantRun::shapes) with `shape`; `holder`
+// says whose shapes they are, as the message reads: "'name' is [a, b] where <holder> [c, d]"
+// ("the model has", "config.json gives").
+void check_run_shape(const std::map<std::string, std::vector<int64_t>>& shapes, const std::string& name,
+                     const std::vector<int64_t>& shape, const std::string& file, const std::string& holder);
+
 // Reads run.json; throws sq::Error naming the folder.
 QuantRun read_quant_run(const std::string& run_dir);
 // The same, for applying the run to the `layers`-deep model in `model_dir`: refuses a run of a
