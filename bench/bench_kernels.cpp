@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
   }
   torch::set_num_threads(threads);  // LibTorch's pool and OpenMP's, which the kernels use
   omp_set_num_threads(threads);
-  std::printf("threads %d, AVX2+FMA path %s, median of %d interleaved calls\n", torch::get_num_threads(),
-              k::cpu_vectorized() ? "yes" : "no (portable)", reps);
+  std::printf("threads %d, CPU path: %s, median of %d interleaved calls\n", torch::get_num_threads(),
+              k::cpu_path_name(k::CpuPath::Best), reps);
   const std::vector<Case> cases = {
       {"W4A16 asym g128", 4, k::GridKind::Asymmetric, 128, 16}, {"W4A16 Q4_0", 4, k::GridKind::GgufQ4_0, 32, 16},
       {"W8A16 sym per-channel", 8, k::GridKind::Symmetric, 0, 16}, {"W8A16 Q8_0", 8, k::GridKind::GgufQ8_0, 32, 16},

@@ -72,7 +72,7 @@ void packed_matmul(Device device, const PackedWeights& w, const float* x, float*
   require(device);
   if (n == 0) return;
   if (device == Device::Cpu)
-    packed_matmul_cpu(w, x, y, n, path == CpuPath::Best);
+    packed_matmul_cpu(w, x, y, n, path);
   else
     packed_matmul_cuda(w, x, y, n);
 }
@@ -83,7 +83,7 @@ void packed_matmul_int(Device device, const PackedWeights& w, const float* x, fl
   require(device);
   if (n == 0) return;
   if (device == Device::Cpu)
-    packed_matmul_int_cpu(w, x, y, n, act_bits, path == CpuPath::Best);
+    packed_matmul_int_cpu(w, x, y, n, act_bits, path);
   else
     packed_matmul_int_cuda(w, x, y, n, act_bits);
 }
@@ -103,7 +103,7 @@ void half_matmul(Device device, HalfKind kind, const uint16_t* w, const float* x
   require(device);
   if (rows == 0 || n == 0) return;
   if (device == Device::Cpu)
-    half_matmul_cpu(kind, w, x, y, rows, cols, n, path == CpuPath::Best);
+    half_matmul_cpu(kind, w, x, y, rows, cols, n, path != CpuPath::Portable);
   else
     half_matmul_cuda(kind, w, x, y, rows, cols, n);
 }

@@ -28,10 +28,10 @@ void fake_quant_weight_ste_backward_cpu(const float* w, const float* grad_y, con
 void fake_quant_weight_ste_backward_cuda(const float* w, const float* grad_y, const float* clip, float* grad_w, float* grad_clip,
                                          int64_t rows, int64_t cols, const WeightGridSpec& spec);
 
-void packed_matmul_cpu(const PackedWeights& w, const float* x, float* y, int64_t n, bool vectorized);
+void packed_matmul_cpu(const PackedWeights& w, const float* x, float* y, int64_t n, CpuPath path);
 void packed_matmul_cuda(const PackedWeights& w, const float* x, float* y, int64_t n);
 
-void packed_matmul_int_cpu(const PackedWeights& w, const float* x, float* y, int64_t n, int act_bits, bool vectorized);
+void packed_matmul_int_cpu(const PackedWeights& w, const float* x, float* y, int64_t n, int act_bits, CpuPath path);
 void packed_matmul_int_cuda(const PackedWeights& w, const float* x, float* y, int64_t n, int act_bits);
 
 void packed_dequantize_cpu(const PackedWeights& w, int64_t row0, int64_t n_rows, float* out);

@@ -22,13 +22,18 @@ struct PackedHost {
 bool pack_weights(const int32_t* codes, const float* scales, const float* zeros, int64_t rows, int64_t cols, int64_t group,
                   int bits, GridKind kind, PackedHost& out);
 
-// The CPU code: the processor's best (AVX2 + FMA where present, chosen when the library loads) or
-// the portable loops every processor runs, which tests and benches hold the best one against.
-enum class CpuPath { Best, Portable };
+// The CPU code: the processor's best (chosen when the library loads: AVX2 + FMA, with AVX-512 VNNI's
+// dot products where present), AVX2 + FMA alone, or the portable loops every processor runs. Tests
+// and benches hold each against the others; a path the processor lacks runs the next one down.
+enum class CpuPath { Best, Avx2, Portable };
 // True when this processor runs the AVX2 + FMA code.
 bool cpu_vectorized();
+// What `path` runs on this processor, for reports.
+const char* cpu_path_name(CpuPath path);
 
-// Weight-only (W4A16, W8A16): activations stay fp32. Every pointer is in `device`'s memory.
+// Weight-only (W4A16, W8A16): activations keep their fp32 values (the 4-bit AVX-512 VNNI code holds
+// them in 32-bit fixed point per 128 columns, exact above 1/64 of each stretch's largest value).
+// Every pointer is in `device`'s memory.
 void packed_matmul(Device device, const PackedWeights& w, const float* x, float* y, int64_t n, CpuPath path = CpuPath::Best);
 
 // W8A8 and lower: each row of x is quantized per token, symmetric, to `act_bits` (2..8) exactly as

@@ -91,7 +91,7 @@ void panel_gemm(const float* x, float* y, int64_t n, int64_t rows, int64_t cols,
   if (n < 0 || rows < 0 || cols < 0) throw KernelError("panel product: a negative size");
   if (n * rows > 0 && (!x || !y || !weight_rows)) throw KernelError("panel product: a null buffer");
   if (n == 0 || rows == 0) return;
-  Tile (*tile)(int) = path == CpuPath::Best && cpu_vectorized() ? avx2_tile : portable_tile;
+  Tile (*tile)(int) = path != CpuPath::Portable && cpu_vectorized() ? avx2_tile : portable_tile;
   const int64_t panels = (rows + kPanelRows - 1) / kPanelRows;
   thread_local std::vector<float> tokens;  // of the calling thread, reused across calls
   tokens.resize(size_t(n * cols));

@@ -262,6 +262,9 @@ class TstKernels : public QObject {
     QTest::newRow("w4 sym g32") << 17 << 64 << 32 << 4 << int(GridKind::Symmetric);
     QTest::newRow("w4 asym g128") << 9 << 256 << 128 << 4 << int(GridKind::Asymmetric);
     QTest::newRow("w4 asym per channel") << 5 << 96 << 96 << 4 << int(GridKind::Asymmetric);
+    QTest::newRow("w4 sym per channel, 5 blocks") << 6 << 160 << 160 << 4 << int(GridKind::Symmetric);
+    QTest::newRow("w4 asym g256") << 5 << 512 << 256 << 4 << int(GridKind::Asymmetric);
+    QTest::newRow("w4 asym g96") << 4 << 384 << 96 << 4 << int(GridKind::Asymmetric);
     QTest::newRow("w3 asym g64") << 6 << 128 << 64 << 3 << int(GridKind::Asymmetric);
     QTest::newRow("w2 sym g32") << 3 << 64 << 32 << 2 << int(GridKind::Symmetric);
     QTest::newRow("w8 sym per channel") << 7 << 160 << 160 << 8 << int(GridKind::Symmetric);
@@ -273,8 +276,8 @@ class TstKernels : public QObject {
     QTest::newRow("wide, parallel rows") << 300 << 1024 << 128 << 4 << int(GridKind::Asymmetric);
   }
   // Weight-only and integer products on packed codes give what the fake-quantized floating-point
-  // model computes, within float rounding, on both CPU paths and for 1 to 9 tokens (whole tiles
-  // and remainders).
+  // model computes, within float rounding, on every CPU path this processor has and for 1 to 9
+  // tokens (whole tiles and remainders).
   void packedMatmulMatchesFakeQuant() {
     QFETCH(int, rows);
     QFETCH(int, cols);
@@ -290,19 +293,19 @@ class TstKernels : public QObject {
       const auto x = random_rows(n, cols, unsigned(n + 100));
       std::vector<double> want, magnitude;
       reference(x, p.dequant, n, rows, cols, want, magnitude);
-      for (CpuPath path : {CpuPath::Best, CpuPath::Portable}) {
+      for (CpuPath path : {CpuPath::Best, CpuPath::Avx2, CpuPath::Portable}) {
         std::vector<float> y(size_t(n * rows), NAN);
         packed_matmul(Device::Cpu, w, x.data(), y.data(), n, path);
-        expectClose(y, want, magnitude, path == CpuPath::Best ? "weight-only, best path" : "weight-only, portable path");
+        expectClose(y, want, magnitude, qPrintable(QString("weight-only, %1").arg(cpu_path_name(path))));
       }
       for (int act_bits : {8, 4}) {
         std::vector<float> xq(x.size());
         fake_quant_per_token_symmetric(Device::Cpu, x.data(), xq.data(), nullptr, n, cols, act_bits);
         reference(xq, p.dequant, n, rows, cols, want, magnitude);
-        for (CpuPath path : {CpuPath::Best, CpuPath::Portable}) {
+        for (CpuPath path : {CpuPath::Best, CpuPath::Avx2, CpuPath::Portable}) {
           std::vector<float> y(size_t(n * rows), NAN);
           packed_matmul_int(Device::Cpu, w, x.data(), y.data(), n, act_bits, path);
-          expectClose(y, want, magnitude, path == CpuPath::Best ? "integer, best path" : "integer, portable path");
+          expectClose(y, want, magnitude, qPrintable(QString("integer, %1").arg(cpu_path_name(path))));
         }
       }
     }
