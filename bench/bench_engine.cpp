@@ -12,6 +12,7 @@
 #include "bench/command_output.h"
 #include "bench/proc_status.h"
 #include "core/model/llama.h"
+#include "core/run/allocator.h"
 #include "core/model/model.h"
 #include "tests/tiny_model.h"
 
@@ -75,6 +76,7 @@ std::string run_child(const char* self, const std::string& mode, const std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
+  sq::keep_freed_memory();  // as the executables do
   if (argc == 4 && std::string(argv[1]) == "--child") return child(argv[2], argv[3]);
   namespace fs = std::filesystem;
   const fs::path root = fs::temp_directory_path() / ("sq-bench-engine-" + std::to_string(getpid()));

@@ -18,6 +18,7 @@
 #include "core/export/export.h"
 #include "core/model/model.h"
 #include "core/quant/quantizer.h"
+#include "core/run/allocator.h"
 #include "tests/tiny_model.h"
 
 namespace {
@@ -80,6 +81,7 @@ Figures figures(const std::string& json_line) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sq::keep_freed_memory();  // as the executables do
   if (argc == 4 && std::string(argv[1]) == "--child") return child(argv[2], argv[3]);
   int threads = 2;
   std::string keep;

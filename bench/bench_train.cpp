@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "core/run/allocator.h"
 #include "core/zoo/trainer.h"
 
 namespace {
@@ -40,6 +41,7 @@ double seconds_for(int64_t steps, uint64_t seed) {
 }  // namespace
 
 int main() {
+  sq::keep_freed_memory();  // as the executables do
   const int64_t steps = 20;
   at::set_num_threads(2);
   seconds_for(2, 0);  // warm-up

@@ -28,6 +28,7 @@
 #include "core/quant/smoothing.h"
 #include "core/quantized/run_folder.h"
 #include "core/quantized/run_record.h"
+#include "core/run/allocator.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
 #include "tests/tiny_model.h"
@@ -56,7 +57,10 @@ class TstQuant : public QObject {
   QTemporaryDir tmp_;
 
  private Q_SLOTS:
-  void initTestCase() { torch::set_num_threads(2); }
+  void initTestCase() {
+    sq::keep_freed_memory();  // as the executables do
+    torch::set_num_threads(2);
+  }
 
   void schemes() {
     auto s = sq::parse_scheme("w8a8");

@@ -11,6 +11,7 @@
 #include "core/eval/evaluate.h"
 #include "core/model/chat_template.h"
 #include "core/model/model.h"
+#include "core/run/allocator.h"
 #include "core/run/resources.h"
 #include "core/zoo/bpe_trainer.h"
 #include "core/zoo/trainer.h"
@@ -48,6 +49,7 @@ class TstZoo : public QObject {
 
  private Q_SLOTS:
   void initTestCase() {
+    sq::keep_freed_memory();  // as the executables do
     torch::set_num_threads(2);
     QVERIFY2(std::filesystem::exists(kZoo + "/zoo.json"), "the zoo_tiny fixture did not run");
     zoo_ = read_json(kZoo + "/zoo.json");

@@ -4,6 +4,7 @@
 
 #include "app/cli/command.h"
 #include "core/error.h"
+#include "core/run/allocator.h"
 #include "core/version.h"
 
 namespace {
@@ -39,6 +40,7 @@ void print_help(const Command& c, std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sq::keep_freed_memory();
   std::vector<std::string> words(argv + 1, argv + argc);
   if (words.empty()) {
     print_overview(std::cerr);

@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "app/studio/studio_options.h"
+#include "core/run/allocator.h"
 #include "core/run/system_info.h"
 #include "core/run/threads.h"
 #include "core/version.h"
@@ -40,6 +41,7 @@ void screenshotWhenSettled(QQuickWindow* window, const QString& path, int delayM
 }  // namespace
 
 int main(int argc, char** argv) {
+  sq::keep_freed_memory();
   // Qt Charts needs a QApplication (a QGuiApplication crashes in ChartView).
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("safequant-studio"));
