@@ -276,7 +276,7 @@ struct FixedRows {
   std::vector<uint8_t> planes;              // [n, units, kUnitBytes]: plane k, vector v at 128 k + 64 v
   std::vector<float> steps;                 // [n, units]: the value of one fixed-point step
   std::vector<float> group_sums;            // [n, groups]: the sums of the rounded activations
-  std::vector<double> sums;                 // one token's group sums, summed exactly
+  std::vector<double> sums;                 // one token's group sums, in double
 };
 
 SQ_AVX512 void fixed_point_rows(const PackedWeights& w, const float* x, int64_t n, FixedRows& a) {

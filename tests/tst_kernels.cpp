@@ -336,6 +336,25 @@ class TstKernels : public QObject {
     QVERIFY_THROWS_EXCEPTION(KernelError, packed_matmul_int(Device::Cpu, p.view(2, 64, 32), x.data(), y.data(), 1, 9));
   }
 
+  // An infinite or NaN activation reaches every output it touches on every path, as in the
+  // float product, rather than vanishing in a fixed-point or integer conversion.
+  void nonFiniteActivationsStayNonFinite() {
+    const Packed p = packed(3, 256, 128, 4, GridKind::Asymmetric, 11);
+    const PackedWeights w = p.view(3, 256, 128);
+    for (float bad : {INFINITY, NAN}) {
+      auto x = random_rows(2, 256, 5);
+      x[200] = bad;  // token 0, the second group
+      for (CpuPath path : {CpuPath::Best, CpuPath::Avx2, CpuPath::Portable}) {
+        std::vector<float> y(6, 0.f);
+        packed_matmul(Device::Cpu, w, x.data(), y.data(), 2, path);
+        for (int r = 0; r < 3; ++r) {
+          QVERIFY2(!std::isfinite(y[size_t(r)]), cpu_path_name(path));
+          QVERIFY2(std::isfinite(y[size_t(3 + r)]), cpu_path_name(path));  // token 1 is untouched
+        }
+      }
+    }
+  }
+
   // Half-precision weights widened as they are read: the same sums as an fp32 copy, on both CPU
   // paths, for widths that are and are not multiples of 32, and 1 to 9 tokens.
   void halfMatmulMatchesWidened() {
