@@ -279,6 +279,10 @@ struct FixedRows {
   std::vector<double> sums;                 // one token's group sums, in double
 };
 
+// A mask of the first `count` of 16 lanes (every lane from 16 on): the loads that must stop at a
+// row's last group.
+inline uint16_t first_lanes(int64_t count) { return uint16_t(count >= 16 ? 0xFFFF : (1u << count) - 1); }
+
 SQ_AVX512 void fixed_point_rows(const PackedWeights& w, const float* x, int64_t n, FixedRows& a) {
   const int64_t G = w.groups(), blocks = w.cols / kPackBlock, U = (w.cols + kUnitColumns - 1) / kUnitColumns;
   a.units = U;
@@ -290,7 +294,7 @@ SQ_AVX512 void fixed_point_rows(const PackedWeights& w, const float* x, int64_t 
   for (int64_t u = 0; u < U; ++u) {
     const int64_t g0 = u * kUnitColumns / w.group;
     a.first_group[size_t(u)] = g0;
-    a.scale_mask[size_t(u)] = uint16_t(G - g0 >= 16 ? 0xFFFF : (1u << (G - g0)) - 1);
+    a.scale_mask[size_t(u)] = first_lanes(G - g0);
     for (int64_t lane = 0; lane < 16; ++lane) {
       const int64_t b = 4 * u + lane / 4;
       a.lane_group[size_t(16 * u + lane)] = int32_t(b < blocks ? b * kPackBlock / w.group - g0 : 0);
@@ -385,7 +389,7 @@ SQ_AVX512 void row_tile_vnni(const PackedWeights& w, int64_t r, const FixedRows&
     const float* sums = a.group_sums.data() + (t0 + t) * G;
     __m512 z = _mm512_setzero_ps();
     for (int64_t g = 0; g < G; g += 16) {
-      const __mmask16 m = uint16_t(G - g >= 16 ? 0xFFFF : (1u << (G - g)) - 1);
+      const __mmask16 m = first_lanes(G - g);
       z = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, scales + g), _mm512_maskz_loadu_ps(m, zeros + g)),
                           _mm512_maskz_loadu_ps(m, sums + g), z);
     }
