@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 
 #include "core/eval/evaluate.h"
 #include "core/model/chat_template.h"
+#include "core/model/llama.h"
 #include "core/model/model.h"
 #include "core/run/allocator.h"
 #include "core/run/resources.h"
@@ -202,6 +204,54 @@ class TstZoo : public QObject {
     one.epochs = 1;
     sq::Params fresh = sq::init_params(c, 5);
     QVERIFY(l1 < sq::train(fresh, c, data, one, {}).loss);
+  }
+
+  // A step's loss, computed in runs of like length with logits only where a target is learnt,
+  // is the loss of one right-padded batch, gradients included. The batch mixes many short
+  // sequences with a few long ones, so that it is cut; one has no learnt target, one is one token.
+  void lossIsOnePaddedBatchs() {
+    sq::ModelConfig c = toy_config(2);
+    c.max_position_embeddings = 256;
+    std::vector<sq::Sequence> data;
+    for (int i = 0; i < 48; ++i) {
+      const int n = i % 6 == 5 ? 90 + i : 1 + i % 5;
+      sq::Sequence s;
+      for (int t = 0; t < n; ++t) s.tokens.push_back(int32_t((i * 7 + t * 3) % 39 + 1)), s.learn.push_back(i != 7 && (t + i) % 3 != 0);
+      data.push_back(s);
+    }
+    std::vector<size_t> batch(data.size());
+    std::iota(batch.rbegin(), batch.rend(), size_t(0));  // not in order of length
+    const sq::Params p = sq::init_params(c, 9);
+    auto gradients = [&](const torch::Tensor& loss) {
+      std::vector<torch::Tensor> params;
+      for (const auto& [name, t] : p) params.push_back(t);
+      return torch::autograd::grad({loss}, params);
+    };
+    const torch::Tensor loss = sq::next_token_loss(sq::Llama(c, p), data, batch);
+
+    const int64_t B = int64_t(data.size()), T = int64_t(data.back().tokens.size());  // the longest
+    torch::Tensor tokens = torch::zeros({B, T}, torch::kInt64), mask = torch::zeros({B, T});
+    for (int64_t b = 0; b < B; ++b)
+      for (size_t t = 0; t < data[size_t(b)].tokens.size(); ++t)
+        tokens[b][int64_t(t)] = data[size_t(b)].tokens[t], mask[b][int64_t(t)] = float(data[size_t(b)].learn[t]);
+    const torch::Tensor logits = sq::Llama(c, p).forward(tokens, {}, nullptr).narrow(1, 0, T - 1);
+    const torch::Tensor nll = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, c.vocab_size}), tokens.narrow(1, 1, T - 1).reshape({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    const torch::Tensor m = mask.narrow(1, 1, T - 1).reshape({-1});
+    const torch::Tensor padded = (nll * m).sum() / m.sum();
+
+    QVERIFY2(torch::allclose(loss, padded, 1e-5, 1e-6),
+             qPrintable(QStringLiteral("%1 vs %2").arg(loss.item<double>()).arg(padded.item<double>())));
+    const auto g = gradients(loss), ref = gradients(padded);
+    size_t i = 0;
+    for (const auto& [name, t] : p) {
+      QVERIFY2(torch::allclose(g[i], ref[i], 1e-4, 1e-6), name.c_str());
+      QVERIFY2(ref[i].abs().max().item<double>() > 0, name.c_str());
+      ++i;
+    }
+    // Nothing learnt, no loss.
+    QVERIFY(!sq::next_token_loss(sq::Llama(c, p), data, {7}).defined());
   }
 
   // LoRA as PEFT defines it: only the targeted weights move, by a product of rank at most r;

@@ -282,6 +282,7 @@ torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& m
   fit_threads();  // to the cores free now: a decode is thousands of forward passes
   State p = prepare(tokens, mask, cache ? cache->length() : 0);
   for (int64_t i = 0; i < config_.num_layers; ++i) p.x = block(i, p.x, p.cos, p.sin, p.bias_mask, cache, hook);
+  if (rows == LogitRows::None) return p.x;
   return logits(rows == LogitRows::Last ? p.x.narrow(1, p.x.size(1) - 1, 1) : p.x);
 }
 

@@ -64,13 +64,15 @@ class Llama {
   // model computes on their device, which they must share.
   Llama(ModelConfig config, const std::map<std::string, torch::Tensor>& tensors);
 
-  // The positions that get logits: every one (scoring, training), or only the last (a prompt
-  // before generation, where the head over every position would cost up to a third as much as
-  // the whole model).
-  enum class LogitRows { All, Last };
+  // The positions that get logits: every one (scoring), only the last (a prompt before
+  // generation, where the head over every position would cost up to a third as much as the whole
+  // model), or none: the caller takes logits() of the rows it needs (training, whose loss reads a
+  // fraction of the positions).
+  enum class LogitRows { All, Last, None };
   // tokens [B, T] int64; mask [B, past + T] (1 = real token, 0 = left padding) or undefined for
-  // no padding; returns logits [B, T, vocab] (or [B, 1, vocab] for LogitRows::Last) in fp32 and
-  // extends `cache` when given. Records gradients unless the caller holds a torch::NoGradGuard.
+  // no padding; returns logits [B, T, vocab] (or [B, 1, vocab] for LogitRows::Last; the residual
+  // stream after the last block [B, T, hidden] for LogitRows::None) in fp32 and extends `cache`
+  // when given. Records gradients unless the caller holds a torch::NoGradGuard.
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& mask, KVCache* cache,
                         const HookFn& hook = nullptr, LogitRows rows = LogitRows::All) const;
 

@@ -60,6 +60,11 @@ struct TrainResult {
 Params init_params(const ModelConfig& config, uint64_t seed);
 Params clone_params(const Params& p);
 
+class Llama;
+// The mean next-token cross-entropy over the learnt targets of data[batch] (undefined when there
+// is none), as one right-padded batch gives it, with gradients.
+torch::Tensor next_token_loss(const Llama& net, const std::vector<Sequence>& data, const std::vector<size_t>& batch);
+
 TrainResult train(Params& params, const ModelConfig& config, const std::vector<Sequence>& data, const TrainOptions& options,
                   const Progress& progress);
 
