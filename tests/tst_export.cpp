@@ -10,6 +10,7 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -568,7 +569,25 @@ class TstExport : public QObject {
     for (const auto& v : res.value(QStringLiteral("tokens")).toArray()) theirs.push_back(v.toInt());
     for (const auto& v : res.value(QStringLiteral("tokenized")).toArray()) tokenized.push_back(v.toInt());
     QVERIFY(!theirs.empty());
-    QCOMPARE(theirs, tokens);
+    // llama.cpp rounds the activations to 8 bits for quantized weights (to half precision for
+    // F16), so the two greedy paths may part only where our two best logits are within 1 % of the
+    // logit range (format-5 tiny zoo, Q8_0 rotated: 4.626 and 4.612 of a range 9.0 at the fifth
+    // token); up to there the tokens are the same, and llama.cpp's choice there is one of the two.
+    size_t k = 0;
+    while (k < theirs.size() && k < tokens.size() && theirs[k] == tokens[k]) ++k;
+    if (k < theirs.size()) {
+      QVERIFY2(k < tokens.size(), "llama.cpp generated past our end of sequence");
+      std::vector<int32_t> context = prompt;
+      context.insert(context.end(), tokens.begin(), tokens.begin() + std::ptrdiff_t(k));
+      const std::vector<float> at = ours->logits(context).back();
+      const auto [lo, hi] = std::minmax_element(at.begin(), at.end());
+      const float gap = *hi - at[size_t(theirs[k])];
+      qInfo("llama.cpp parts from our greedy tokens at token %zu of %zu: logit gap %.4f of a range %.2f", k + 1, theirs.size(), gap,
+            *hi - *lo);
+      QVERIFY2(gap <= 0.01f * (*hi - *lo), qPrintable(QString("token %1: ours %2, llama.cpp %3").arg(k + 1).arg(tokens[k]).arg(theirs[k])));
+    } else {
+      QCOMPARE(theirs, tokens);  // the same tokens, and both stop at the same place
+    }
     QCOMPARE(tokenized, ours->tokenizer().encode(text, true));
   }
 };
