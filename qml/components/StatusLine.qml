@@ -15,8 +15,9 @@ ToolBar {
         anchors.leftMargin: 16
         anchors.rightMargin: 16
         Label {
-            text: qsTr("SafeQuant %1 · LibTorch %2 · %3 threads · %4")
-                  .arg(AppInfo.version).arg(AppInfo.torchVersion).arg(AppInfo.threads).arg(AppInfo.cuda)
+            text: qsTr("SafeQuant %1 · LibTorch %2 · %3 · %4")
+                  .arg(AppInfo.version).arg(AppInfo.torchVersion)
+                  .arg(AppInfo.threads === 1 ? qsTr("1 thread") : qsTr("%1 threads").arg(AppInfo.threads)).arg(AppInfo.cuda)
             color: "white"
             font.pixelSize: 12
             Layout.fillWidth: true

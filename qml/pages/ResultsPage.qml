@@ -123,42 +123,51 @@ PageFrame {
                 Layout.fillWidth: true
             }
         }
-        // The table: one row per run.
-        GridLayout {
-            objectName: "resultsTable"
-            columns: 11
-            columnSpacing: 12
-            rowSpacing: 4
-            Repeater {
-                model: [qsTr("#"), qsTr("Run"), qsTr("Method"), qsTr("Scheme"), qsTr("Harmful %"), qsTr("Over-refusal %"),
-                        qsTr("Task %"), qsTr("Perplexity"), qsTr("Size MB"), qsTr("Time s"), qsTr("")]
-                delegate: Label { required property string modelData; text: modelData; font.bold: true; opacity: 0.7 }
-            }
-            Repeater {
-                model: page.runs.length * 11
-                delegate: Item {
-                    required property int index
-                    readonly property var run: page.runs[Math.floor(index / 11)]
-                    readonly property int column: index % 11
-                    implicitWidth: column === 10 ? probeButton.implicitWidth : cell.implicitWidth
-                    implicitHeight: column === 10 ? probeButton.implicitHeight : cell.implicitHeight
-                    Label {
-                        id: cell
-                        visible: parent.column !== 10
-                        text: [String(Math.floor(parent.index / 11) + 1), parent.run.name, parent.run.method, parent.run.scheme,
-                               page.fmt(parent.run.harmful, 1), page.fmt(parent.run.overRefusal, 1), page.fmt(parent.run.task, 1),
-                               page.fmt(parent.run.perplexity, 2), page.fmt(parent.run.sizeMB, 2), page.fmt(parent.run.seconds, 1), ""][parent.column]
-                        font.bold: parent.column === 4
-                    }
-                    Button {
-                        id: probeButton
-                        visible: parent.column === 10 && !parent.run.baseline
-                        text: qsTr("Probe")
-                        ToolTip.visible: hovered
-                        ToolTip.text: qsTr("Probe the full-precision and this run's states with the same probes")
-                        flat: true
-                        enabled: !Workbench.jobs.busy
-                        onClicked: { Workbench.results.selectedRun = parent.run.dir; Workbench.probe.run(parent.run.dir); page.navigate("probe") }
+        // The table: one row per run; it scrolls once the runs (a sweep's, say) outgrow the room
+        // the charts leave.
+        ScrollView {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            Layout.minimumHeight: 120
+            contentWidth: availableWidth
+            clip: true
+            GridLayout {
+                objectName: "resultsTable"
+                width: parent.width
+                columns: 11
+                columnSpacing: 12
+                rowSpacing: 4
+                Repeater {
+                    model: [qsTr("#"), qsTr("Run"), qsTr("Method"), qsTr("Scheme"), qsTr("Harmful %"), qsTr("Over-refusal %"),
+                            qsTr("Task %"), qsTr("Perplexity"), qsTr("Size MB"), qsTr("Time s"), qsTr("")]
+                    delegate: Label { required property string modelData; text: modelData; font.bold: true; opacity: 0.7 }
+                }
+                Repeater {
+                    model: page.runs.length * 11
+                    delegate: Item {
+                        required property int index
+                        readonly property var run: page.runs[Math.floor(index / 11)]
+                        readonly property int column: index % 11
+                        implicitWidth: column === 10 ? probeButton.implicitWidth : cell.implicitWidth
+                        implicitHeight: column === 10 ? probeButton.implicitHeight : cell.implicitHeight
+                        Label {
+                            id: cell
+                            visible: parent.column !== 10
+                            text: [String(Math.floor(parent.index / 11) + 1), parent.run.name, parent.run.method, parent.run.scheme,
+                                   page.fmt(parent.run.harmful, 1), page.fmt(parent.run.overRefusal, 1), page.fmt(parent.run.task, 1),
+                                   page.fmt(parent.run.perplexity, 2), page.fmt(parent.run.sizeMB, 2), page.fmt(parent.run.seconds, 1), ""][parent.column]
+                            font.bold: parent.column === 4
+                        }
+                        Button {
+                            id: probeButton
+                            visible: parent.column === 10 && !parent.run.baseline
+                            text: qsTr("Probe")
+                            ToolTip.visible: hovered
+                            ToolTip.text: qsTr("Probe the full-precision and this run's states with the same probes")
+                            flat: true
+                            enabled: !Workbench.jobs.busy
+                            onClicked: { Workbench.results.selectedRun = parent.run.dir; Workbench.probe.run(parent.run.dir); page.navigate("probe") }
+                        }
                     }
                 }
             }
@@ -168,9 +177,11 @@ PageFrame {
             text: qsTr("No runs yet: quantize a model on the Quantize page.")
             opacity: 0.6
         }
+        // The charts keep the height their axes and labels need.
         RowLayout {
             Layout.fillWidth: true
-            Layout.fillHeight: true
+            Layout.preferredHeight: 280
+            Layout.minimumHeight: 280
             ChartView {
                 objectName: "barChart"
                 title: qsTr("Harmful score and task accuracy by run (#)")
