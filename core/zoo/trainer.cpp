@@ -79,7 +79,8 @@ std::vector<std::vector<size_t>> length_runs(std::vector<size_t> batch, const st
     }
   }
   std::vector<std::vector<size_t>> runs;
-  for (size_t j = n; j > 0; j = cut[j]) runs.insert(runs.begin(), std::vector<size_t>(batch.begin() + std::ptrdiff_t(cut[j]), batch.begin() + std::ptrdiff_t(j)));
+  for (size_t j = n; j > 0; j = cut[j])
+    runs.insert(runs.begin(), std::vector<size_t>(batch.begin() + std::ptrdiff_t(cut[j]), batch.begin() + std::ptrdiff_t(j)));
   return runs;
 }
 
