@@ -19,6 +19,10 @@
 
 using namespace sq::kernels;
 
+// Every CPU path of the packed kernels: the one chosen at load, the AVX2 kernels that AVX-512 VNNI
+// processors would otherwise skip, and the portable loop.
+constexpr CpuPath kPackedPaths[] = {CpuPath::Best, CpuPath::Avx2, CpuPath::Portable};
+
 class TstKernels : public QObject {
   Q_OBJECT
 
@@ -293,7 +297,7 @@ class TstKernels : public QObject {
       const auto x = random_rows(n, cols, unsigned(n + 100));
       std::vector<double> want, magnitude;
       reference(x, p.dequant, n, rows, cols, want, magnitude);
-      for (CpuPath path : {CpuPath::Best, CpuPath::Avx2, CpuPath::Portable}) {
+      for (CpuPath path : kPackedPaths) {
         std::vector<float> y(size_t(n * rows), NAN);
         packed_matmul(Device::Cpu, w, x.data(), y.data(), n, path);
         expectClose(y, want, magnitude, qPrintable(QString("weight-only, %1").arg(cpu_path_name(path))));
@@ -302,7 +306,7 @@ class TstKernels : public QObject {
         std::vector<float> xq(x.size());
         fake_quant_per_token_symmetric(Device::Cpu, x.data(), xq.data(), nullptr, n, cols, act_bits);
         reference(xq, p.dequant, n, rows, cols, want, magnitude);
-        for (CpuPath path : {CpuPath::Best, CpuPath::Avx2, CpuPath::Portable}) {
+        for (CpuPath path : kPackedPaths) {
           std::vector<float> y(size_t(n * rows), NAN);
           packed_matmul_int(Device::Cpu, w, x.data(), y.data(), n, act_bits, path);
           expectClose(y, want, magnitude, qPrintable(QString("integer, %1").arg(cpu_path_name(path))));
@@ -344,7 +348,7 @@ class TstKernels : public QObject {
     for (float bad : {INFINITY, NAN}) {
       auto x = random_rows(2, 256, 5);
       x[200] = bad;  // token 0, the second group
-      for (CpuPath path : {CpuPath::Best, CpuPath::Avx2, CpuPath::Portable}) {
+      for (CpuPath path : kPackedPaths) {
         std::vector<float> y(6, 0.f);
         packed_matmul(Device::Cpu, w, x.data(), y.data(), 2, path);
         for (int r = 0; r < 3; ++r) {
