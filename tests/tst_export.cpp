@@ -28,6 +28,7 @@
 #include "core/quant/quantizer.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
+#include "tests/logit_diff.h"
 #include "tests/tiny_model.h"
 
 namespace {
@@ -52,13 +53,6 @@ QJsonObject runLlamaCpp(const std::string& gguf, const QString& prompt, int max_
     return {};
   }
   return QJsonDocument::fromJson(node.readAllStandardOutput().trimmed().split('\n').last()).object();
-}
-
-float max_abs_diff(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
-  float d = 0.f;
-  for (size_t i = 0; i < a.size(); ++i)
-    for (size_t j = 0; j < a[i].size(); ++j) d = std::max(d, std::abs(a[i][j] - b[i][j]));
-  return d;
 }
 
 }  // namespace

@@ -23,18 +23,12 @@
 #include "core/run/threads.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
+#include "tests/logit_diff.h"
 #include "tests/tiny_model.h"
 
 namespace {
 
 int argmax(const std::vector<float>& v) { return int(std::max_element(v.begin(), v.end()) - v.begin()); }
-
-float maxAbsDiff(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
-  float m = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    for (size_t j = 0; j < a[i].size(); ++j) m = std::max(m, std::fabs(a[i][j] - b[i][j]));
-  return m;
-}
 
 // Writes a safetensors file by hand: `header` verbatim, then `data_bytes` zero bytes.
 void writeRaw(const std::string& path, const std::string& header, size_t data_bytes, uint64_t declared = 0) {
@@ -135,9 +129,9 @@ class TstModel : public QObject {
     // each weight: both give the f32 copy's logits.
     std::vector<int32_t> t = {257, 72, 101, 108, 108, 111};
     const auto f32 = sq::Model::load(dir("f32")), bf16 = sq::Model::load(dir("bf16"));
-    QVERIFY(maxAbsDiff(f32->logits(t), bf16->logits(t)) < 1e-4f);
+    QVERIFY(max_abs_diff(f32->logits(t), bf16->logits(t)) < 1e-4f);
     while (t.size() < 40) t.push_back(int32_t(t.size() * 7 % 250));
-    QVERIFY(maxAbsDiff(f32->logits(t), bf16->logits(t)) < 1e-4f);
+    QVERIFY(max_abs_diff(f32->logits(t), bf16->logits(t)) < 1e-4f);
   }
 
   void shardsEqualOneFile() {
@@ -148,7 +142,7 @@ class TstModel : public QObject {
     writeTinyModel(dir("three"), s);
     QVERIFY(std::filesystem::exists(dir("three") + "/model.safetensors.index.json"));
     const std::vector<int32_t> t = {257, 1, 2, 3};
-    QCOMPARE(maxAbsDiff(sq::Model::load(dir("one"))->logits(t), sq::Model::load(dir("three"))->logits(t)), 0.f);
+    QCOMPARE(max_abs_diff(sq::Model::load(dir("one"))->logits(t), sq::Model::load(dir("three"))->logits(t)), 0.f);
   }
 
   void onloadedForwardEqualsResident() {

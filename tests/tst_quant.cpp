@@ -31,6 +31,7 @@
 #include "core/run/allocator.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
+#include "tests/logit_diff.h"
 #include "tests/tiny_model.h"
 
 namespace {
@@ -289,12 +290,12 @@ class TstQuant : public QObject {
     const auto fp = sq::Model::load(model), q = sq::Model::load(model, run);
     const auto tokens = fp->tokenizer().encode("<|im_start|>user\nHow do I bake bread?<|im_end|>\n<|im_start|>assistant\n");
     const auto a = fp->logits(tokens), b = q->logits(tokens);
-    double diff = 0, range = 0;
+    const double diff = max_abs_diff(a, b);
+    double range = 0;
     int same = 0;
     for (size_t t = 0; t < a.size(); ++t) {
       const auto [lo, hi] = std::minmax_element(a[t].begin(), a[t].end());
       range = std::max(range, double(*hi - *lo));
-      for (size_t v = 0; v < a[t].size(); ++v) diff = std::max(diff, double(std::fabs(a[t][v] - b[t][v])));
       same += std::max_element(a[t].begin(), a[t].end()) == a[t].begin() + (std::max_element(b[t].begin(), b[t].end()) - b[t].begin());
     }
     qInfo("W8A8 on the tiny aligned model: max |dlogit| %.4f of a logit range %.2f; argmax kept at %d of %zu", diff, range,
@@ -305,10 +306,7 @@ class TstQuant : public QObject {
     o.scheme = sq::parse_scheme("w2a16-asym");
     sq::quantize_model(model, o, tmp_.filePath("run-w2").toStdString());
     const auto c = sq::Model::load(model, tmp_.filePath("run-w2").toStdString())->logits(tokens);
-    double diff2 = 0;
-    for (size_t t = 0; t < a.size(); ++t)
-      for (size_t v = 0; v < a[t].size(); ++v) diff2 = std::max(diff2, double(std::fabs(a[t][v] - c[t][v])));
-    QVERIFY(diff2 > 4 * diff);
+    QVERIFY(max_abs_diff(a, c) > 4 * diff);
   }
 
   // A run computes on its packed codes (the quantized kernels) by default; its logits agree with
@@ -344,11 +342,6 @@ class TstQuant : public QObject {
     // products see (format-5 tiny zoo, w4a4kv4 rotated: the first position of the prompt moves
     // by 0.42 between 3 and 4 rows). A position off by more than float rounding must then
     // match the fake-quantized model's logits of the prompt cut after it.
-    auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
-      double d = 0;
-      for (size_t v = 0; v < a.size(); ++v) d = std::max(d, double(std::fabs(a[v] - b[v])));
-      return d;
-    };
     for (const auto& tokens : {prompts, longer}) {
       const auto a = on_codes->logits(tokens), b = fake->logits(tokens);
       double range = 0;
@@ -358,9 +351,9 @@ class TstQuant : public QObject {
       }
       int moved = 0;
       for (size_t t = 0; t < a.size(); ++t) {
-        double diff = max_diff(a[t], b[t]);
+        double diff = max_abs_diff(a[t], b[t]);
         if (diff >= 1e-4 * range) {
-          diff = max_diff(a[t], fake->logits(std::vector<int32_t>(tokens.begin(), tokens.begin() + std::ptrdiff_t(t) + 1)).back());
+          diff = max_abs_diff(a[t], fake->logits(std::vector<int32_t>(tokens.begin(), tokens.begin() + std::ptrdiff_t(t) + 1)).back());
           ++moved;
         }
         QVERIFY2(diff < 1e-4 * range,
@@ -575,11 +568,7 @@ class TstQuant : public QObject {
     QCOMPARE(sq::read_quant_run(qkv).scheme.q_bits, 4);
     const std::vector<int32_t> tokens = {1, 30, 40, 50, 60, 100, 7, 8};
     auto max_diff = [&](const std::string& x, const std::string& y) {
-      const auto a = sq::Model::load(model, x)->logits(tokens), b = sq::Model::load(model, y)->logits(tokens);
-      double diff = 0;
-      for (size_t t = 0; t < a.size(); ++t)
-        for (size_t v = 0; v < a[t].size(); ++v) diff = std::max(diff, double(std::fabs(a[t][v] - b[t][v])));
-      return diff;
+      return double(max_abs_diff(sq::Model::load(model, x)->logits(tokens), sq::Model::load(model, y)->logits(tokens)));
     };
     const double kv_vs_plain = max_diff(kv, plain), q_vs_kv = max_diff(qkv, kv);
     qInfo("at W4A4, max |dlogit|: kv4 vs kv16 %.4f, qkv4 vs kv4 %.4f", kv_vs_plain, q_vs_kv);
