@@ -17,6 +17,7 @@
 #include "core/run/resources.h"
 #include "core/zoo/bpe_trainer.h"
 #include "core/zoo/trainer.h"
+#include "core/zoo/zoo.h"
 #include "tests/cli_runner.h"
 
 namespace {
@@ -182,6 +183,57 @@ class TstZoo : public QObject {
       QCOMPARE(now["seconds"] == before["seconds"], std::string(step) == "output staged");  // old, then new
       for (const char* role : {"base", "aligned", "finetuned"}) QVERIFY(sq::Model::load(dir + "/" + role) != nullptr);
     }
+  }
+
+  // The tiny zoo is the one committed: the same bytes on every CPU the project has met. The
+  // fixture trains it with ATen told to use its plain kernels, which `safequant zoo` overrides by
+  // starting itself again under the pinned settings; zoo.json says which settings it trained
+  // under and which files it wrote.
+  void fingerprintsMatchTheCommittedOnes() {
+    const auto& env = zoo_["environment"];
+    QCOMPARE(QString::fromStdString(env["aten_capability"]), QStringLiteral("avx2"));
+    const std::string blas = env["blas"];
+    QVERIFY2(blas == "OpenBLAS Haswell" || blas.rfind("reference BLAS", 0) == 0, blas.c_str());
+    QCOMPARE(env["threads"].get<int>(), 2);
+    const auto now = sq::zoo_fingerprints(kZoo);
+    QCOMPARE(zoo_["fingerprints"].get<std::map<std::string, std::string>>(), now);
+    const auto committed = read_json(SQ_SOURCE_DIR "/tests/data/zoo-fingerprints.json");
+    QCOMPARE(committed["format"].get<int>(), zoo_["format"].get<int>());
+    const auto& want = committed["tiny"];
+    for (const auto& [name, sha] : now)
+      QVERIFY2(want.at(name).get<std::string>() == sha,
+               qPrintable(QStringLiteral("%1 of the tiny zoo trained on %2 is %3, the committed one %4 (made on %5)")
+                              .arg(QString::fromStdString(name), QString::fromStdString(env["cpu"]), QString::fromStdString(sha),
+                                   QString::fromStdString(want.at(name)), QString::fromStdString(committed["tiny_made_on"].dump()))));
+  }
+
+  // The demo zoo ships in the repository as `safequant zoo --preset demo` trains it, of this build's
+  // training format (else the demo would train on first run), its files the ones its zoo.json
+  // fingerprints; and the demo command takes it as it is.
+  void shippedDemoZooIsCurrent() {
+    const std::string shipped = sq::shipped_zoo_dir("demo");
+    QVERIFY2(!shipped.empty(), "no zoo in resources/zoo/demo");
+    const auto z = read_json(shipped + "/zoo.json");
+    QCOMPARE(z["format"].get<int>(), zoo_["format"].get<int>());
+    QCOMPARE(z["seed"].get<int>(), 0);
+    const CliResult verify = runCli({"zoo", "--verify", QString::fromStdString(shipped)});
+    QVERIFY2(verify.exitCode == 0, qPrintable(verify.out + verify.err));
+    const CliResult demo = runCli({"zoo", "--preset", "demo"}, 60000);
+    QVERIFY2(demo.exitCode == 0 && demo.out.trimmed() == QString::fromStdString(shipped), qPrintable(demo.out + demo.err));
+    QVERIFY2(demo.err.contains(QStringLiteral("shipped")), qPrintable(demo.err));
+    // A zoo whose files differ from its fingerprints is reported, with exit 1.
+    QTemporaryDir tmp;
+    const std::string copy = tmp.filePath(QStringLiteral("zoo")).toStdString();
+    std::filesystem::copy(kZoo, copy, std::filesystem::copy_options::recursive);
+    {
+      std::fstream f(copy + "/finetuned/model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(-1, std::ios::end);
+      const char last = char(f.get());
+      f.seekp(-1, std::ios::end);
+      f.put(char(last ^ 1));
+    }
+    const CliResult bad = runCli({"zoo", "--verify", QString::fromStdString(copy)});
+    QVERIFY2(bad.exitCode == 1 && bad.out.contains(QStringLiteral("DIFFERS")), qPrintable(bad.out + bad.err));
   }
 
   void trainingIsDeterministic() {

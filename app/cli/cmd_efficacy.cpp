@@ -1,10 +1,12 @@
 // `safequant efficacy`: every method on the demo zoo's models, over calibration seeds, with the
 // McNemar tests and goals, written as a Markdown report (and JSON beside it).
 #include <cstdio>
+#include <filesystem>
 
 #include "app/cli/command.h"
 #include "app/cli/progress_bar.h"
 #include "core/experiment/efficacy.h"
+#include "core/run/resources.h"
 #include "core/run/system_info.h"
 #include "core/run/threads.h"
 #include "core/zoo/zoo.h"
@@ -13,7 +15,7 @@ namespace sq::cli {
 
 int run_efficacy(const Args& a) {
   EfficacyOptions o;
-  o.zoo = a.get("zoo", default_zoo_dir("demo"));
+  o.zoo = a.get("zoo", demo_zoo_dir());
   o.seeds = a.get_int("seeds", 3);
   if (o.seeds < 1) throw UsageError("--seeds must be at least 1");
   if (a.has("models")) o.models = a.all("models");
@@ -29,7 +31,11 @@ int run_efficacy(const Args& a) {
       if (!known) throw UsageError("unknown method '" + name + "' (RTN, GPTQ, LWC+LET, Q-realign, 'Q-realign, random probes', AAQ)");
     }
   }
-  o.work = a.get("work", o.zoo + "/efficacy-runs");
+  // Beside the zoo's name in the user's cache, never inside the zoo (the shipped one is read-only).
+  o.work = a.get("work", (std::filesystem::path(cache_dir()) / "efficacy" /
+                          (std::filesystem::path(o.zoo).parent_path().filename().string() + "-" +
+                           std::filesystem::path(o.zoo).filename().string()))
+                             .string());
   o.out = a.get("out", "docs/efficacy.md");
   o.max_new_tokens = a.get_int("max-new", 32);
   o.command = "safequant efficacy";

@@ -18,6 +18,9 @@ struct Command {
   std::vector<Option> options;
   size_t max_positional = 0;
   std::function<int(const Args&)> run;  // exit code; throws UsageError or sq::Error
+  // Starts itself again under the settings that make training the same on every CPU
+  // (core/run/reproducible.h) before it runs.
+  bool reproducible = false;
 };
 
 const std::vector<Command>& commands();

@@ -98,7 +98,7 @@ void ModelsController::clear(const QString& role) {
 
 bool ModelsController::useDemoModels() {
   const QString env = qEnvironmentVariable("SAFEQUANT_ZOO");
-  const QString zoo = env.isEmpty() ? QString::fromStdString(sq::default_zoo_dir("demo")) : env;
+  const QString zoo = env.isEmpty() ? QString::fromStdString(sq::demo_zoo_dir()) : env;
   if (!QFileInfo::exists(zoo + QStringLiteral("/zoo.json"))) {
     infos_[0] = {{QStringLiteral("path"), zoo},
                  {QStringLiteral("ok"), false},

@@ -15,7 +15,9 @@
 #include "core/model/llama.h"
 #include "core/model/model.h"
 #include "core/io/safetensors.h"
+#include "core/io/sha256.h"
 #include "core/probe/probe_run.h"
+#include "core/run/reproducible.h"
 #include "core/run/resources.h"
 #include "core/version.h"
 #include "core/zoo/bpe_trainer.h"
@@ -30,7 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr int kZooFormat = 5;  // bump when training or its data changes, so cached zoos are retrained
+constexpr int kZooFormat = 6;  // bump when training or its data changes, so cached zoos are retrained
 
 // The dose rules, fixed before any zoo is trained (validation prompts only, never held-out ones).
 constexpr double kAlignedRefusal = 90;      // aligned: the fewest ladder steps refusing >= this % ...
@@ -468,9 +470,18 @@ json judge_zoo(const ZooTraining& t, const ZooMeasures& z, ZooResult& result) {
   return targets;
 }
 
+// What the training computed with (the pinned settings as the libraries report them) and on
+// which CPU: the record says where the fingerprints were made.
+json environment_record() {
+  const ComputeSettings s = compute_settings();
+  return {{"aten_capability", s.aten_capability}, {"blas", s.blas}, {"threads", kReproducibleThreads}, {"cpu", s.cpu}};
+}
+
+const char* const kRoles[] = {"base", "aligned", "finetuned"};
+
 // zoo.json: what was trained, on which prompts, how, and how the models behave.
 json zoo_record(const ZooOptions& o, const Preset& P, const ZooData& d, const ZooTraining& t, const ZooMeasures& z, const json& targets,
-                const ZooResult& result, double seconds) {
+                const ZooResult& result, const std::map<std::string, std::string>& fingerprints, double seconds) {
   const ZooCorpus& corpus = d.corpus;
   json probe_acc = json::array();
   for (const LayerProbe& l : z.probe.layers) probe_acc.push_back(l.accuracy * 100);
@@ -480,6 +491,8 @@ json zoo_record(const ZooOptions& o, const Preset& P, const ZooData& d, const Zo
       {"preset", o.preset},
       {"seed", o.seed},
       {"models", {{"base", "base"}, {"aligned", "aligned"}, {"finetuned", "finetuned"}}},
+      {"fingerprints", fingerprints},
+      {"environment", environment_record()},
       {"architecture", json::parse(to_json(d.config))},
       {"tokenizer", {{"kind", "byte-level BPE"}, {"vocab_size", d.vocab_size}, {"special", d.special_tokens}}},
       {"training", t.training},
@@ -529,6 +542,48 @@ std::string default_zoo_dir(const std::string& preset) {
   return (fs::path(cache_dir()) / "zoo" / preset).string();
 }
 
+std::map<std::string, std::string> zoo_fingerprints(const std::string& dir) {
+  std::map<std::string, std::string> f;
+  for (const char* role : kRoles) f[role] = sha256_file((fs::path(dir) / role / "model.safetensors").string());
+  f["tokenizer"] = sha256_file((fs::path(dir) / "aligned" / "tokenizer.json").string());
+  return f;
+}
+
+std::string shipped_zoo_dir(const std::string& preset) {
+  std::string data;
+  try {
+    data = data_dir();
+  } catch (const Error&) {
+    return "";
+  }
+  const fs::path dir = fs::path(data).parent_path() / "zoo" / preset;
+  return fs::exists(dir / "zoo.json") ? dir.string() : "";
+}
+
+namespace {
+
+// A zoo folder of this preset, seed and training format, with its models in place.
+bool is_current_zoo(const fs::path& dir, const std::string& preset, uint64_t seed, ZooRecord* record) {
+  if (!fs::exists(dir / "zoo.json")) return false;
+  try {
+    ZooRecord z = read_zoo_record(dir.string());
+    if (z.preset != preset || z.seed != seed || z.format != kZooFormat) return false;
+    for (const char* role : kRoles)
+      if (!fs::exists(dir / role / "model.safetensors")) return false;
+    if (record) *record = std::move(z);
+    return true;
+  } catch (const Error&) {
+    return false;  // an unreadable zoo.json means an unusable zoo
+  }
+}
+
+}  // namespace
+
+std::string demo_zoo_dir() {
+  const std::string shipped = shipped_zoo_dir("demo");
+  return !shipped.empty() && is_current_zoo(shipped, "demo", 0, nullptr) ? shipped : default_zoo_dir("demo");
+}
+
 ZooRecord read_zoo_record(const std::string& dir) {
   const std::string path = (fs::path(dir) / "zoo.json").string();
   const json z = read_json_file(path);
@@ -540,32 +595,36 @@ ZooRecord read_zoo_record(const std::string& dir) {
   r.missed = json_field_or<std::vector<std::string>>(z, "missed", path, {});
   r.premises_not_met = json_field_or<std::vector<std::string>>(z, "premises_not_met", path, {});
   r.summary = json_field_or<std::string>(z, "summary", path, "");
+  r.fingerprints = json_field_or<std::map<std::string, std::string>>(z, "fingerprints", path, {});
   return r;
 }
 
 ZooResult build_zoo(const ZooOptions& o) {
-  const HeldThreadsScope reproducible;
+  const HeldThreadsScope reproducible(kReproducibleThreads);
   const auto t_start = std::chrono::steady_clock::now();
   const std::string data_dir = sq::data_dir();
   const Preset P = preset_of(o.preset, data_dir, o.seed);
   ZooResult result;
-  result.dir = o.out.empty() ? default_zoo_dir(o.preset) : o.out;
+  // The shipped zoo is this one when nothing asks for another folder or a new training.
+  const std::string shipped = shipped_zoo_dir(o.preset);
+  const bool use_shipped = o.out.empty() && !o.force && !shipped.empty() && is_current_zoo(shipped, o.preset, o.seed, nullptr);
+  result.dir = use_shipped ? shipped : o.out.empty() ? default_zoo_dir(o.preset) : o.out;
   const fs::path dir(result.dir);
 
   // A cached zoo of the same preset, seed and training format is reused.
-  if (!o.force && fs::exists(dir / "zoo.json")) {
-    try {
-      const ZooRecord z = read_zoo_record(dir.string());
-      if (z.preset == o.preset && z.seed == o.seed && z.format == kZooFormat && fs::exists(dir / "finetuned" / "model.safetensors")) {
-        result.reused = true;
-        result.missed = z.missed;
-        result.premises_not_met = z.premises_not_met;
-        result.summary = z.summary;
-        return result;
-      }
-    } catch (const Error&) {
-      // An unreadable zoo.json means an unusable zoo: build a new one.
-    }
+  if (ZooRecord z; !o.force && is_current_zoo(dir, o.preset, o.seed, &z)) {
+    result.reused = true;
+    result.shipped = use_shipped;
+    result.missed = z.missed;
+    result.premises_not_met = z.premises_not_met;
+    result.summary = z.summary;
+    return result;
+  }
+  if (const std::vector<std::string> problems = reproducibility_problems(); !problems.empty()) {
+    std::string why;
+    for (const std::string& p : problems) why += (why.empty() ? "" : "; ") + p;
+    throw Error("the demo models train the same on every machine only with ATen's AVX2 kernels, OpenBLAS's Haswell kernels and " +
+                std::to_string(kReproducibleThreads) + " threads (`safequant zoo` sets them itself), but here: " + why);
   }
 
   // A zoo is a cache the project owns: an older one is replaced; anything else is left alone.
@@ -583,7 +642,9 @@ ZooResult build_zoo(const ZooOptions& o) {
   const std::vector<Prompt> calibration = write_zoo_prompts(data.corpus, tmp / "data");
   const ZooMeasures measures = measure_zoo(data.corpus, meter, calibration, tmp, o);
   const json targets = judge_zoo(training, measures, result);
-  write_text(tmp / "zoo.json", zoo_record(o, P, data, training, measures, targets, result, seconds_since(t_start)).dump(2) + "\n");
+  write_text(tmp / "zoo.json",
+             zoo_record(o, P, data, training, measures, targets, result, zoo_fingerprints(tmp.string()), seconds_since(t_start)).dump(2) +
+                 "\n");
   out.commit();
   return result;
 }

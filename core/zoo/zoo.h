@@ -3,6 +3,7 @@
 // sets, saves each in Hugging Face layout, measures them on held-out prompts with the project's
 // own evaluator and probe, and records everything in zoo.json. Plain C++.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@ namespace sq {
 
 struct ZooOptions {
   std::string preset = "demo";  // demo | tiny
-  std::string out;              // empty: default_zoo_dir(preset)
+  std::string out;              // empty: the shipped zoo when it is this one, else default_zoo_dir(preset)
   uint64_t seed = 0;
   bool force = false;           // retrain even when a matching zoo is cached
   Progress progress;
@@ -21,6 +22,7 @@ struct ZooOptions {
 struct ZooResult {
   std::string dir;
   bool reused = false;
+  bool shipped = false;  // the zoo shipped with SafeQuant, used as it is
   std::vector<std::string> missed;            // the behaviour targets this zoo does not meet
   std::vector<std::string> premises_not_met;  // the demo's premises that do not hold (core/zoo/premises.h)
   std::string summary;              // a few lines for the console
@@ -38,11 +40,24 @@ struct ZooRecord {
   double seconds = 0;  // how long training and measuring took: what makes one zoo's runs distinct from another's
   std::vector<std::string> missed, premises_not_met;
   std::string summary;
+  std::map<std::string, std::string> fingerprints;  // model (and "tokenizer") -> SHA-256 of its file
 };
 // Reads DIR/zoo.json; sq::Error names the file and the key that is missing or ill-typed.
 ZooRecord read_zoo_record(const std::string& dir);
 
 // ~/.cache/safequant/zoo/<preset> (or under $XDG_CACHE_HOME).
 std::string default_zoo_dir(const std::string& preset);
+
+// The zoo shipped with SafeQuant (zoo/<preset> beside the shipped data: share/safequant/zoo when
+// installed, resources/zoo in the source tree), or empty when there is none.
+std::string shipped_zoo_dir(const std::string& preset);
+
+// The demo models every front end opens: the shipped zoo when its training format is this
+// build's, else the user's cache (default_zoo_dir("demo")), trained there by `safequant zoo`.
+std::string demo_zoo_dir();
+
+// The SHA-256 of the files zoo.json fingerprints, as DIR holds them now: each model's
+// model.safetensors (keyed by role) and the tokenizer.json ("tokenizer").
+std::map<std::string, std::string> zoo_fingerprints(const std::string& dir);
 
 }  // namespace sq
