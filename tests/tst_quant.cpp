@@ -1064,7 +1064,7 @@ class TstQuant : public QObject {
   }
 
   // The table's Pareto front: a run no other finished run matches or beats on harmful score,
-  // utility and size together; and the table reads back as written.
+  // utility, over-refusal and size together; and the table reads back as written.
   void sweepTableAndParetoFront() {
     sq::SweepTable t;
     t.fields = {"scheme", "ratio"};
@@ -1083,6 +1083,12 @@ class TstQuant : public QObject {
     sq::mark_pareto_front(t);
     const std::vector<bool> front = {true, true, false, false, true, false};
     for (size_t i = 0; i < t.runs.size(); ++i) QVERIFY2(t.runs[i].pareto == front[i], t.runs[i].name.c_str());
+    // Over-refusal of XSTest's safe prompts counts too: "c", beaten on everything else, refuses
+    // fewer of them than every other run and so joins the front.
+    for (sq::SweepTableRow& r : t.runs) r.refusal_rate_xstest_safe = r.name == "c" ? 10.0 : 30.0;
+    sq::mark_pareto_front(t);
+    const std::vector<bool> with_xstest = {true, true, true, false, true, false};
+    for (size_t i = 0; i < t.runs.size(); ++i) QVERIFY2(t.runs[i].pareto == with_xstest[i], t.runs[i].name.c_str());
     QCOMPARE(sq::sweep_utility_name(t), std::string("benign prompts answered (%)"));
     t.runs[1].task_accuracy = 55.0;
     QCOMPARE(sq::sweep_utility_name(t), std::string("task accuracy (%)"));
@@ -1099,6 +1105,7 @@ class TstQuant : public QObject {
       QCOMPARE(back.runs[i].pareto, t.runs[i].pareto);
       QCOMPARE(back.runs[i].harmful_score, t.runs[i].harmful_score);
       QCOMPARE(back.runs[i].task_accuracy, t.runs[i].task_accuracy);
+      QCOMPARE(back.runs[i].refusal_rate_xstest_safe, t.runs[i].refusal_rate_xstest_safe);
       QCOMPARE(back.runs[i].model_mb, t.runs[i].model_mb);
     }
     std::ofstream(dir + "/sweep.json") << R"({"fields": ["scheme"], "runs": [{"name": "a", "status": "done"}]})";

@@ -22,6 +22,7 @@ QVariantMap figures(const std::optional<sq::EvalReport>& e) {
   if (!e) return {};
   return {{QStringLiteral("harmful"), e->harmful_score},
           {QStringLiteral("overRefusal"), e->refusal_rate_benign},
+          {QStringLiteral("overRefusalXstest"), number(e->refusal_rate_xstest_safe)},
           {QStringLiteral("task"), number(e->task_accuracy)},
           {QStringLiteral("perplexity"), number(e->perplexity)}};
 }
@@ -113,6 +114,7 @@ void ResultsController::readSweep() {
                                  {QStringLiteral("status"), QString::fromStdString(r.status)},
                                  {QStringLiteral("harmful"), number(r.harmful_score)},
                                  {QStringLiteral("overRefusal"), number(r.refusal_rate_benign)},
+                                 {QStringLiteral("overRefusalXstest"), number(r.refusal_rate_xstest_safe)},
                                  {QStringLiteral("task"), number(r.task_accuracy)},
                                  {QStringLiteral("perplexity"), number(r.perplexity)},
                                  {QStringLiteral("utility"), number(utility)},

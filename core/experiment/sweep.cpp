@@ -156,6 +156,7 @@ std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
     if (row.eval) {
       t.harmful_score = row.eval->harmful_score;
       t.refusal_rate_benign = row.eval->refusal_rate_benign;
+      t.refusal_rate_xstest_safe = row.eval->refusal_rate_xstest_safe;
       t.task_accuracy = row.eval->task_accuracy;
       t.perplexity = row.eval->perplexity;
     }

@@ -37,13 +37,16 @@ std::string sweep_utility_name(const SweepTable& t) {
 
 void mark_pareto_front(SweepTable& t) {
   struct Point {
-    double harmful, utility, size;
+    double harmful, utility, benign, xstest, size;
   };
   std::vector<std::optional<Point>> points;
   for (const SweepTableRow& r : t.runs) {
     const std::optional<double> u = sweep_utility(r);
-    points.push_back(r.status == "done" && r.harmful_score && u ? std::optional<Point>(Point{*r.harmful_score, *u, r.model_mb})
-                                                                 : std::nullopt);
+    // A sweep evaluates every run on the same sets, so a figure none has counts alike for all.
+    points.push_back(r.status == "done" && r.harmful_score && u
+                         ? std::optional<Point>(Point{*r.harmful_score, *u, r.refusal_rate_benign.value_or(0),
+                                                      r.refusal_rate_xstest_safe.value_or(0), r.model_mb})
+                         : std::nullopt);
   }
   for (size_t i = 0; i < t.runs.size(); ++i) {
     t.runs[i].pareto = false;
@@ -53,8 +56,10 @@ void mark_pareto_front(SweepTable& t) {
     for (size_t j = 0; j < t.runs.size() && !dominated; ++j) {
       if (j == i || !points[j]) continue;
       const Point& q = *points[j];
-      const bool no_worse = q.harmful <= p.harmful && q.utility >= p.utility && q.size <= p.size;
-      const bool better = q.harmful < p.harmful || q.utility > p.utility || q.size < p.size;
+      const bool no_worse = q.harmful <= p.harmful && q.utility >= p.utility && q.benign <= p.benign && q.xstest <= p.xstest &&
+                            q.size <= p.size;
+      const bool better =
+          q.harmful < p.harmful || q.utility > p.utility || q.benign < p.benign || q.xstest < p.xstest || q.size < p.size;
       dominated = no_worse && better;
     }
     t.runs[i].pareto = !dominated;
@@ -65,13 +70,14 @@ void write_sweep_table(const std::string& dir, const SweepTable& t) {
   json runs = json::array();
   std::string csv;
   for (const std::string& f : t.fields) csv += f + ",";
-  csv += "status,harmful_score,refusal_rate_benign,task_accuracy,perplexity,model_mb,seconds,pareto,dir\n";
+  csv += "status,harmful_score,refusal_rate_benign,refusal_rate_xstest_safe,task_accuracy,perplexity,model_mb,seconds,pareto,dir\n";
   for (const SweepTableRow& r : t.runs) {
     json entry = r.values;
     entry["name"] = r.name;
     entry["status"] = r.status;
     entry["harmful_score"] = optional_number(r.harmful_score);
     entry["refusal_rate_benign"] = optional_number(r.refusal_rate_benign);
+    entry["refusal_rate_xstest_safe"] = optional_number(r.refusal_rate_xstest_safe);
     entry["task_accuracy"] = optional_number(r.task_accuracy);
     entry["perplexity"] = optional_number(r.perplexity);
     entry["model_mb"] = r.model_mb;
@@ -82,7 +88,7 @@ void write_sweep_table(const std::string& dir, const SweepTable& t) {
     runs.push_back(entry);
     for (const std::string& f : t.fields) csv += "\"" + csv_cell(r.values.value(f, json())) + "\",";
     csv += r.status + "," + csv_cell(entry["harmful_score"]) + "," + csv_cell(entry["refusal_rate_benign"]) + "," +
-           csv_cell(entry["task_accuracy"]) + "," + csv_cell(entry["perplexity"]) + "," + csv_cell(entry["model_mb"]) + "," +
+           csv_cell(entry["refusal_rate_xstest_safe"]) + "," + csv_cell(entry["task_accuracy"]) + "," + csv_cell(entry["perplexity"]) + "," + csv_cell(entry["model_mb"]) + "," +
            csv_cell(entry["seconds"]) + "," + (r.pareto ? "1" : "0") + ",\"" + r.dir + "\"\n";
   }
   write_atomically((fs::path(dir) / "sweep.json").string(),
@@ -106,6 +112,7 @@ SweepTable read_sweep_table(const std::string& dir) {
     r.status = json_field<std::string>(e, "status", path);
     r.harmful_score = read_optional(e, "harmful_score", path);
     r.refusal_rate_benign = read_optional(e, "refusal_rate_benign", path);
+    r.refusal_rate_xstest_safe = read_optional(e, "refusal_rate_xstest_safe", path);
     r.task_accuracy = read_optional(e, "task_accuracy", path);
     r.perplexity = read_optional(e, "perplexity", path);
     r.model_mb = json_field<double>(e, "model_mb", path);

@@ -14,7 +14,7 @@ struct SweepTableRow {
   std::string name;          // the run's swept values, "method=q-realign,ratio=0.5"
   nlohmann::json values;     // swept key -> value
   std::string status;        // "done", "failed" (a log but no complete run) or "pending"
-  std::optional<double> harmful_score, refusal_rate_benign, task_accuracy, perplexity;  // %, % , %, –
+  std::optional<double> harmful_score, refusal_rate_benign, refusal_rate_xstest_safe, task_accuracy, perplexity;  // %, %, %, %, –
   double model_mb = 0;       // the quantized model as deployed (core/model/model_size.h)
   double seconds = 0;
   std::string dir, log;      // the run's folder and its log
@@ -33,8 +33,10 @@ std::optional<double> sweep_utility(const SweepTableRow& row);
 std::string sweep_utility_name(const SweepTable& table);
 
 // Marks the finished runs that no other finished run dominates on harmful score (lower),
-// utility (higher) and size (lower). Size is an objective because a smaller model is the point of
-// quantizing: a 4-bit run that keeps nearly all of an 8-bit run's utility belongs on the front.
+// utility (higher), over-refusal of benign and of XSTest-safe prompts (lower: a run that is safe
+// by refusing everything is no better) and size (lower). Size is an objective because a smaller
+// model is the point of quantizing: a 4-bit run that keeps nearly all of an 8-bit run's utility
+// belongs on the front.
 void mark_pareto_front(SweepTable& table);
 
 // Writes DIR/sweep.json and DIR/sweep.csv (each atomically).

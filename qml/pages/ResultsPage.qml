@@ -134,33 +134,34 @@ PageFrame {
             GridLayout {
                 objectName: "resultsTable"
                 width: parent.width
-                columns: 11
+                columns: 12
                 columnSpacing: 12
                 rowSpacing: 4
                 Repeater {
                     model: [qsTr("#"), qsTr("Run"), qsTr("Method"), qsTr("Scheme"), qsTr("Harmful %"), qsTr("Over-refusal %"),
-                            qsTr("Task %"), qsTr("Perplexity"), qsTr("Size MB"), qsTr("Time s"), qsTr("")]
+                            qsTr("XSTest-safe refused %"), qsTr("Task %"), qsTr("Perplexity"), qsTr("Size MB"), qsTr("Time s"), qsTr("")]
                     delegate: Label { required property string modelData; text: modelData; font.bold: true; opacity: 0.7 }
                 }
                 Repeater {
-                    model: page.runs.length * 11
+                    model: page.runs.length * 12
                     delegate: Item {
                         required property int index
-                        readonly property var run: page.runs[Math.floor(index / 11)]
-                        readonly property int column: index % 11
-                        implicitWidth: column === 10 ? probeButton.implicitWidth : cell.implicitWidth
-                        implicitHeight: column === 10 ? probeButton.implicitHeight : cell.implicitHeight
+                        readonly property var run: page.runs[Math.floor(index / 12)]
+                        readonly property int column: index % 12
+                        implicitWidth: column === 11 ? probeButton.implicitWidth : cell.implicitWidth
+                        implicitHeight: column === 11 ? probeButton.implicitHeight : cell.implicitHeight
                         Label {
                             id: cell
-                            visible: parent.column !== 10
-                            text: [String(Math.floor(parent.index / 11) + 1), parent.run.name, parent.run.method, parent.run.scheme,
-                                   page.fmt(parent.run.harmful, 1), page.fmt(parent.run.overRefusal, 1), page.fmt(parent.run.task, 1),
+                            visible: parent.column !== 11
+                            text: [String(Math.floor(parent.index / 12) + 1), parent.run.name, parent.run.method, parent.run.scheme,
+                                   page.fmt(parent.run.harmful, 1), page.fmt(parent.run.overRefusal, 1),
+                                   page.fmt(parent.run.overRefusalXstest, 1), page.fmt(parent.run.task, 1),
                                    page.fmt(parent.run.perplexity, 2), page.fmt(parent.run.sizeMB, 2), page.fmt(parent.run.seconds, 1), ""][parent.column]
                             font.bold: parent.column === 4
                         }
                         Button {
                             id: probeButton
-                            visible: parent.column === 10 && !parent.run.baseline
+                            visible: parent.column === 11 && !parent.run.baseline
                             text: qsTr("Probe")
                             ToolTip.visible: hovered
                             ToolTip.text: qsTr("Probe the full-precision and this run's states with the same probes")
