@@ -2,8 +2,6 @@
 // by `safequant run` in a process of its own (as a cluster's tasks would), N at a time, with the
 // runs done out of all and an ETA; then the table of every run and its Pareto chart. With --emit-slurm or --slurm the
 // runs become a Slurm job array instead (core/experiment/slurm.h); --gather only makes the table.
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,45 +12,19 @@
 #include <map>
 #include <vector>
 
+#include "app/cli/child_process.h"
 #include "app/cli/command.h"
 #include "core/experiment/slurm.h"
 #include "core/experiment/sweep.h"
 
-extern char** environ;
-
 namespace sq::cli {
 namespace {
 
-// Starts `argv` with its output in `log` (or this process's stderr when empty) and this process's
-// environment with `extra_env` ("NAME=value") added; returns its pid.
-pid_t spawn(std::vector<std::string> argv, const std::string& log, const std::vector<std::string>& extra_env = {}) {
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  if (!log.empty()) posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&files, log.empty() ? 2 : 1, log.empty() ? 1 : 2);
-  std::vector<char*> args;
-  for (std::string& arg : argv) args.push_back(arg.data());
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  std::vector<char*> env;
-  for (char** v = environ; *v; ++v) env.push_back(*v);
-  std::vector<std::string> extra = extra_env;
-  for (std::string& v : extra) env.push_back(v.data());
-  env.push_back(nullptr);
-  const int e = posix_spawn(&pid, argv.front().c_str(), &files, nullptr, args.data(), env.data());
-  posix_spawn_file_actions_destroy(&files);
-  if (e != 0) throw Error(log.empty() ? argv.front() : log, "cannot start " + argv.front());
-  return pid;
-}
-
 // `safequant run CONFIG` with its output in LOG. Quantization holds every core (its results depend
 // on the thread count, so each run computes as it would alone), so runs made side by side wait
-// passively: two runs at once whose OpenMP threads spun took 128 s each on the demo zoo, 6.7
-// times a run alone (bench_contention shows the same for evaluations).
+// passively.
 pid_t start_run(const std::string& config, const std::string& log, bool side_by_side) {
-  std::vector<std::string> env;
-  if (side_by_side && !std::getenv("OMP_WAIT_POLICY")) env.push_back("OMP_WAIT_POLICY=PASSIVE");
-  return spawn({"/proc/self/exe", "run", config, "--quiet"}, log, env);
+  return spawn({"/proc/self/exe", "run", config, "--quiet"}, log, side_by_side_env(side_by_side));
 }
 
 // The Pareto chart, drawn by safequant-chart beside this program (built with the GUI), into the
@@ -82,17 +54,6 @@ int gather(const SweepConfig& sweep) {
   return bad ? 1 : 0;
 }
 
-// Runs a script and returns what it printed; sq::Error with its output when it fails.
-std::string run_script(const std::string& script) {
-  FILE* p = ::popen(("'" + script + "' 2>&1").c_str(), "r");
-  if (!p) throw Error(script, "cannot start it");
-  std::string out;
-  char buf[512];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  if (::pclose(p) != 0) throw Error(script, "failed: " + out);
-  return out;
-}
-
 }  // namespace
 
 int run_sweep(const Args& a) {
@@ -110,12 +71,7 @@ int run_sweep(const Args& a) {
   prepare_sweep_folder(sweep);
   if (a.has("gather")) return gather(sweep);
   if (slurm) {
-    SlurmOptions o;
-    o.safequant = std::filesystem::read_symlink("/proc/self/exe").string();
-    o.partition = a.get("partition");
-    o.time = a.get("time");
-    o.cpus_per_task = a.get_int("cpus-per-task", o.cpus_per_task);
-    o.sbatch_args = a.all("sbatch-arg");
+    const SlurmOptions o = slurm_options(a);
     const std::string dir = a.has("emit-slurm") ? a.get("emit-slurm") : (std::filesystem::path(sweep.out) / "slurm").string();
     const SlurmScripts s = write_slurm_scripts(sweep, a.positional()[0], dir, o);
     if (!a.has("slurm")) {
@@ -123,7 +79,7 @@ int run_sweep(const Args& a) {
       std::printf("%s\n", s.dir.c_str());
       return 0;
     }
-    const std::string ids = run_script(s.submit);
+    const std::string ids = submit_slurm_job(s);
     std::fprintf(stderr, "sweep: submitted %zu runs as Slurm jobs %s(array, then gather); each run's log goes beside it in %s/runs\n",
                  sweep.runs.size(), ids.c_str(), sweep.out.c_str());
     std::printf("%s\n", sweep.out.c_str());

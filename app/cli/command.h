@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/cli/args.h"
+#include "core/experiment/slurm.h"
 #include "core/model/model.h"
 #include "core/run/device.h"
 
@@ -31,6 +32,9 @@ std::vector<Option> common_options();
 // The device --device names (the CPU when absent), checked to be available: an unknown name is
 // a UsageError, a device this build or machine lacks an sq::Error saying why.
 ComputeDevice device_arg(const Args& args);
+// The Slurm options of a command that submits jobs (--partition, --time, --cpus-per-task,
+// --sbatch-arg), with this executable as the one every task runs.
+SlurmOptions slurm_options(const Args& args);
 // --fake-quant: a quantization run computes as fake-quantized floating point, not on its codes.
 QuantExecution execution_arg(const Args& args);
 

@@ -1,10 +1,40 @@
 #include "app/cli/command.h"
 
+#include <filesystem>
 #include <sstream>
 
 #include "core/quantized/quant_method.h"
 
 namespace sq::cli {
+
+namespace {
+
+// How a command whose work is many `unit`s (a sweep's runs, an efficacy table's zoo seeds) makes
+// them: N at a time in processes of its own, or as a Slurm job array with its scripts in `where`.
+std::vector<Option> with_slurm_options(std::vector<Option> options, const std::string& unit, const std::string& where) {
+  options.insert(options.end(),
+                 {{"jobs", Option::Value, "N", unit + "s at once, each in processes of its own (default 1)"},
+                  {"gather", Option::Flag, "", "make nothing: gather the table of the " + unit + "s there are, list the others (exit 1 if any)"},
+                  {"slurm", Option::Flag, "", "submit the " + unit + "s to Slurm with sbatch, a task each, then a gathering job (scripts in " + where + ")"},
+                  {"emit-slurm", Option::Value, "DIR", "write the Slurm scripts (tasks.txt, array.sbatch, gather.sbatch, submit.sh) to DIR"},
+                  {"partition", Option::Value, "P", "Slurm partition (default: the cluster's)"},
+                  {"time", Option::Value, "T", "Slurm time limit per " + unit + ", as sbatch takes it (default: the partition's)"},
+                  {"cpus-per-task", Option::Value, "N", "CPUs per " + unit + " (default 2); its threads are capped to them"},
+                  {"sbatch-arg", Option::Values, "ARG", "one more sbatch option for both jobs, written --sbatch-arg=--name=value; repeatable"}});
+  return options;
+}
+
+}  // namespace
+
+SlurmOptions slurm_options(const Args& a) {
+  SlurmOptions o;
+  o.safequant = std::filesystem::read_symlink("/proc/self/exe").string();
+  o.partition = a.get("partition");
+  o.time = a.get("time");
+  o.cpus_per_task = a.get_int("cpus-per-task", o.cpus_per_task);
+  o.sbatch_args = a.all("sbatch-arg");
+  return o;
+}
 
 ComputeDevice device_arg(const Args& a) {
   const std::string name = a.get("device", "cpu");
@@ -196,21 +226,31 @@ const std::vector<Command>& commands() {
         device_option()},
        0,
        run_eval},
-      {"efficacy", "efficacy [--zoo DIR] [--seeds N] [--models finetuned aligned] [--schemes S...] [--methods M...] [--out FILE.md]",
-       "The efficacy table: every method on the demo zoo",
+      {"efficacy",
+       "efficacy [--zoo DIR | --zoo-seeds 0,1,2,3,4 [--jobs N | --slurm | --emit-slurm DIR | --gather]] [--seeds N] [--models finetuned aligned] [--schemes S...] "
+       "[--methods M...] [--out FILE.md]",
+       "The efficacy table: every method on the demo zoo, or over several zoo seeds",
        "Quantize the zoo's fine-tuned and aligned models with RTN, GPTQ, LWC+LET, Q-realign, Q-realign with random probes "
        "(a control) and AAQ, at W8A8 and at W4A4 with rotation, once per calibration seed; evaluate each on the zoo's "
        "held-out prompts; test each method against LWC+LET with an exact McNemar test on the malicious prompts; check "
        "the goals. Writes the Markdown report (default docs/efficacy.md) and its figures as JSON beside it. Runs are "
-       "kept under --work and reused while the zoo is the same.",
-       {{"zoo", Option::Value, "DIR", "a `safequant zoo` folder (default: the cached demo zoo)"},
+       "kept under --work and reused while the zoo is the same. With --zoo-seeds, every seed's demo zoo is trained (or "
+       "reused: seed 0 is the shipped zoo) and gets its own table under --work/seed-<N>/, each by commands of their own, "
+       "--jobs seeds at a time, or as a Slurm job array (--slurm, --emit-slurm); the report then gives every figure as the median and range over the zoos and says on how "
+       "many zoos each goal held (a claim holds on at least four fifths of them). --gather only makes the report from "
+       "the tables there; exit 1 while a seed's table is missing.",
+       with_slurm_options(
+       {{"zoo", Option::Value, "DIR", "a `safequant zoo` folder (default: the shipped demo zoo)"},
+        {"zoo-seeds", Option::Value, "LIST", "demo zoo training seeds, '0,1,2,3,4' or '0-4'"},
         {"seeds", Option::Value, "N", "calibration seeds per method (default 3)"},
         {"models", Option::Values, "ROLE...", "finetuned and/or aligned (default both)"},
         {"schemes", Option::Values, "S...", "schemes, '+rotation' to rotate (default w8a8 w4a4+rotation)"},
         {"methods", Option::Values, "M...", "a subset of the methods, by their table names"},
-        {"work", Option::Value, "DIR", "where the quantization runs go (default ~/.cache/safequant/efficacy/<zoo folder>)"},
+        {"work", Option::Value, "DIR",
+         "where the quantization runs go (default ~/.cache/safequant/efficacy/<zoo folder>, or .../zoo-seeds)"},
         {"max-new", Option::Value, "N", "new tokens per completion (default 32, the zoo's own)"},
         {"out", Option::Value, "FILE", "the report (default docs/efficacy.md)"}},
+        "zoo seed", "WORK/slurm"),
        0,
        run_efficacy},
       {"export",
@@ -248,14 +288,8 @@ const std::vector<Command>& commands() {
        "only what is missing. --slurm submits the runs as one Slurm job array (a task per run, each `safequant run` on "
        "the shared sweep folder) and a job that gathers the table after it; --emit-slurm writes those scripts without "
        "submitting them.",
-       {{"jobs", Option::Value, "N", "runs at once (default 1); each fits its threads to the cores the others leave free"},
-        {"gather", Option::Flag, "", "make no run: write the table of the runs there are, list the others (exit 1 if any)"},
-        {"slurm", Option::Flag, "", "submit the runs to Slurm with sbatch (scripts in SWEEP/slurm)"},
-        {"emit-slurm", Option::Value, "DIR", "write the Slurm scripts (runs.txt, array.sbatch, gather.sbatch, submit.sh) to DIR"},
-        {"partition", Option::Value, "P", "Slurm partition (default: the cluster's)"},
-        {"time", Option::Value, "T", "Slurm time limit per run, as sbatch takes it (default: the partition's)"},
-        {"cpus-per-task", Option::Value, "N", "CPUs per run (default 2); each run's threads are capped to them"},
-        {"sbatch-arg", Option::Values, "ARG", "one more sbatch option for both jobs, written --sbatch-arg=--name=value; repeatable"}},
+       with_slurm_options(
+       {}, "run", "SWEEP/slurm"),
        1,
        run_sweep},
   };
