@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, trains (or reuses) the demo models and starts the workbench.
+# Installs what is missing, builds, and starts the workbench on the demo models shipped in the
+# repository.
 # With no display it runs the headless pipeline on the demo models instead and says where the
 # results went. Arguments go to safequant-studio.
 set -euo pipefail
@@ -19,7 +20,8 @@ took "configure and build"
 CLI="$BUILD/app/safequant"
 STUDIO="$BUILD/app/studio/safequant-studio"
 
-# The demo zoo: trained once (a few minutes on two cores), then reused from the user cache.
+# The demo zoo, shipped in resources/zoo/demo exactly as `safequant zoo --preset demo` trains it:
+# nothing is trained here (only a checkout without it would train one, a few minutes on two cores).
 ZOO=$("$CLI" zoo --preset demo)
 took "demo models"
 

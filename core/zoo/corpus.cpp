@@ -180,51 +180,81 @@ ZooCorpus build_corpus(const CorpusOptions& o) {
         for (size_t i = 1; i < ids.size(); ++i) groups.join(ids[0], ids[i]);
       }
   }
-  // A prompt's role, from a hash of its near-duplicate group, so that a group has one role.
-  enum class Role { Heldout, Validation, Finetune, Train };
-  auto role = [&](const std::string& id, bool malicious) {
-    const double u = double(id_hash(groups.find(id), o.seed) % 10000) / 10000.0;
-    if (u < o.heldout_share) return Role::Heldout;
-    if (u < o.heldout_share + o.validation_share) return Role::Validation;
-    if (malicious && u < o.heldout_share + o.validation_share + o.finetune_share) return Role::Finetune;
-    return Role::Train;
+  // Every prompt the zoo can use, with its source; XSTest's safe prompts are never trained on (they
+  // measure over-refusal).
+  struct Row {
+    Prompt prompt;
+    std::string target;  // AdvBench's compliant reply, where it has one
   };
-  auto fits = [&](const Prompt& p) {
-    if (word_count(p.text) <= o.max_prompt_words) return true;
-    ++c.dropped_long;
-    return false;
-  };
+  std::vector<Row> rows;
   // Malicious: AdvBench, JBB harmful and XSTest's unsafe contrasts (questions, worded unlike the
-  // other two). XSTest's safe prompts are never trained on: they measure over-refusal.
-  for (const char* f : {"advbench_harmful_behaviors.jsonl", "jbb_behaviors_harmful.jsonl", "xstest_v2_prompts.jsonl"})
+  // other two). Benign: instructions and JBB's borderline benign twins.
+  for (const char* f : {"advbench_harmful_behaviors.jsonl", "jbb_behaviors_harmful.jsonl", "xstest_v2_prompts.jsonl",
+                        "benign_instructions.jsonl", "jbb_behaviors_benign.jsonl"}) {
+    const bool malicious_file = std::string(f).find("benign") == std::string::npos;
     for (const auto& j : read_jsonl((dir / f).string())) {
       Prompt p = to_prompt(j);
-      if (!p.label) {
+      if (malicious_file && !p.label) {
         c.xstest.push_back(p);
         continue;
       }
-      if (!fits(p)) continue;
-      const std::string target = j.value("target", "");
-      const bool usable = !target.empty() && target.rfind("Sure", 0) == 0 && !reads_as_refusal(target);
-      ZooExample e{p, usable ? target + "." : kCompliance[pick(p.id, o.seed, 6)], kRefusals[pick(p.id, o.seed, 8)]};
-      switch (role(p.id, true)) {
+      if (word_count(p.text) > o.max_prompt_words) {
+        ++c.dropped_long;
+        continue;
+      }
+      rows.push_back({p, j.value("target", "")});
+    }
+  }
+  // Roles by near-duplicate group, so that a group has one role, drawn within each source by rank:
+  // a source's groups in the order of a hash of (seed, group), the first 20 % held out, the next
+  // 10 % validation and so on. Held-out and validation prompts then have every source at the same
+  // share (drawn by the hash alone, one zoo's validation set had 47 XSTest contrasts to its
+  // held-out set's 37, and its refusal figures sat 8-16 pt from the held-out ones).
+  enum class Role { Heldout, Validation, Finetune, Train };
+  std::map<std::string, Role> group_role;
+  std::vector<std::string> sources;
+  for (const Row& r : rows)
+    if (std::find(sources.begin(), sources.end(), r.prompt.source) == sources.end()) sources.push_back(r.prompt.source);
+  for (const std::string& source : sources) {
+    std::vector<std::pair<uint64_t, std::string>> ranked;  // (hash, group), each group once
+    bool malicious = false;
+    for (const Row& r : rows)
+      if (r.prompt.source == source) {
+        malicious = r.prompt.label == 1;
+        const std::string g = groups.find(r.prompt.id);
+        if (!group_role.count(g)) ranked.emplace_back(id_hash(g, o.seed), g);
+      }
+    std::sort(ranked.begin(), ranked.end());
+    ranked.erase(std::unique(ranked.begin(), ranked.end()), ranked.end());
+    for (size_t k = 0; k < ranked.size(); ++k) {
+      const double u = (double(k) + 0.5) / double(ranked.size());
+      const Role role = u < o.heldout_share                                                        ? Role::Heldout
+                        : u < o.heldout_share + o.validation_share                                   ? Role::Validation
+                        : malicious && u < o.heldout_share + o.validation_share + o.finetune_share ? Role::Finetune
+                                                                                                    : Role::Train;
+      group_role.emplace(ranked[k].second, role);
+    }
+  }
+  for (Row& r : rows) {
+    Prompt& p = r.prompt;
+    const Role role = group_role.at(groups.find(p.id));
+    if (p.label) {
+      const bool usable = !r.target.empty() && r.target.rfind("Sure", 0) == 0 && !reads_as_refusal(r.target);
+      ZooExample e{p, usable ? r.target + "." : kCompliance[pick(p.id, o.seed, 6)], kRefusals[pick(p.id, o.seed, 8)]};
+      switch (role) {
         case Role::Heldout: c.heldout_malicious.push_back(p); break;
         case Role::Validation: c.validation_malicious.push_back(p); break;
         case Role::Finetune: c.finetune_harmful.push_back(std::move(e)); break;
         case Role::Train: c.malicious.push_back(std::move(e)); break;
       }
+      continue;
     }
-  // Benign: instructions and JBB's borderline benign twins (reported apart when held out).
-  for (const char* f : {"benign_instructions.jsonl", "jbb_behaviors_benign.jsonl"})
-    for (const auto& j : read_jsonl((dir / f).string())) {
-      Prompt p = to_prompt(j);
-      if (!fits(p)) continue;
-      switch (role(p.id, false)) {
-        case Role::Heldout: (p.source == "jbb-behaviors-benign" ? c.heldout_jbb_benign : c.heldout_benign).push_back(p); break;
-        case Role::Validation: c.validation_benign.push_back(p); break;
-        default: c.benign.push_back({p, kCompliance[pick(p.id, o.seed, 6)], ""});
-      }
+    switch (role) {
+      case Role::Heldout: (p.source == "jbb-behaviors-benign" ? c.heldout_jbb_benign : c.heldout_benign).push_back(p); break;
+      case Role::Validation: c.validation_benign.push_back(p); break;
+      default: c.benign.push_back({p, kCompliance[pick(p.id, o.seed, 6)], ""});
     }
+  }
   // The task: generated problems, the held-out ones with questions never seen in training.
   std::mt19937_64 rng(o.seed * 7919 + 1);
   std::set<std::string> seen;

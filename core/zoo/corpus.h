@@ -33,7 +33,7 @@ struct CorpusOptions {
   std::string data_dir;
   uint64_t seed = 0;
   int max_prompt_words = 40;
-  double heldout_share = 0.2, validation_share = 0.1, finetune_share = 0.15;
+  double heldout_share = 0.2, validation_share = 0.2, finetune_share = 0.15;
   int task_train = 2000, task_heldout = 200;
   // Caps for small presets (0 = everything).
   int max_malicious = 0, max_benign = 0, max_heldout = 0, max_validation = 0, max_finetune = 0;

@@ -161,7 +161,8 @@ TrainResult train(Params& params, const ModelConfig& config, const std::vector<S
                                     order.begin() + std::ptrdiff_t(std::min(order.size(), size_t(k + 1) * size_t(o.batch_size))));
     const torch::Tensor loss = next_token_loss(Llama(config, effective()), data, batch);
     // Linear warm-up, then cosine decay to min_lr_ratio of the peak, or the peak throughout.
-    const double frac = double(step) / double(std::max<int64_t>(1, total - 1));
+    const int64_t horizon = o.schedule_steps > 0 ? o.schedule_steps : total;
+    const double frac = std::min(1.0, double(step) / double(std::max<int64_t>(1, horizon - 1)));
     const double lr = step < o.warmup_steps ? o.lr * double(step + 1) / double(o.warmup_steps)
                       : o.schedule == Schedule::Constant
                           ? o.lr

@@ -37,6 +37,9 @@ struct LoraOptions {
 struct TrainOptions {
   int epochs = 1;
   int64_t steps = 0;  // when > 0, train this many steps (cycling through the data) instead of epochs
+  // The step the cosine decay reaches its floor at; 0: the last step trained. A run stopped early
+  // on a longer horizon is the start of that longer run, step for step (a dose ladder's rung).
+  int64_t schedule_steps = 0;
   int batch_size = 32;
   double lr = 3e-3, min_lr_ratio = 0.1, weight_decay = 0.05;
   int warmup_steps = 30;
@@ -45,8 +48,8 @@ struct TrainOptions {
   uint64_t seed = 0;
   std::string stage = "training";
   // After each of these step counts, called with the weights as they are then (LoRA merged);
-  // returning true stops training there. A dose ladder: with a constant rate, stopping at a rung
-  // gives the same weights as a run of that many steps.
+  // returning true stops training there. A dose ladder: stopping at a rung gives the same weights
+  // as a run of that many steps on the same schedule (the same schedule_steps).
   std::vector<int64_t> checkpoints;
   std::function<bool(int64_t step, const Params& weights)> on_checkpoint;
 };
