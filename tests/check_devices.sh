@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A job's tensors follow its model's device (README, CUDA): core/ names the CPU only where a
+# A job's tensors follow its model's device (docs/building.md, CUDA): core/ names the CPU only where a
 # tensor belongs on the host whatever the device, and says why. A raw kCPU or .cpu() needs a
 # "// host:" reason on its line or the line above; a file that asks for host() tensors
 # (core/run/torch_device.h) gives its reason at least once. Prints every miss and fails on any.

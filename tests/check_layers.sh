@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# core/'s folders are layers: each includes only folders listed before it here (README, Folders),
+# core/'s folders are layers: each includes only folders listed before it here (docs/building.md, Folders),
 # and none includes Qt. Prints every include that breaks this and fails on any.
 set -euo pipefail
 core=$(cd "$(dirname "$0")/../core" && pwd)
