@@ -262,11 +262,14 @@ class TstExport : public QObject {
     QTest::addColumn<QString>("scheme");
     QTest::addColumn<QString>("format");
     QTest::addColumn<bool>("exact");
-    QTest::addColumn<double>("tolerance");  // of logits when not exact
+    QTest::addColumn<double>("tolerance");  // of logits: when not exact, or exact codes computed in another order
     QTest::newRow("gguf-q8_0 from its grid") << "gguf-q8_0" << "gguf-q8_0" << true << 0.0;
     QTest::newRow("gguf-q4_0 from its grid") << "gguf-q4_0" << "gguf-q4_0" << true << 0.0;
     QTest::newRow("gguf-q8_0 from a rotated run") << "gguf-q8_0+rot" << "gguf-q8_0" << true << 0.0;
-    QTest::newRow("ct-w8a8 from a rotated run") << "w8a8-sym+rot" << "ct-w8a8" << true << 0.0;
+    // Exact codes; the logits within one 8-bit activation code at a rounding tie, since the run
+    // rotates its activations as it computes and the export has the rotation folded into the
+    // weights (format-7 tiny zoo: 0.0045 of a logit range of about 15).
+    QTest::newRow("ct-w8a8 from a rotated run") << "w8a8-sym+rot" << "ct-w8a8" << true << 0.01;
     QTest::newRow("ct-w8a8 from w8a8-sym") << "w8a8-sym" << "ct-w8a8" << true << 0.0;
     QTest::newRow("ct-w4a16 from w4a16") << "w4a16-g32-sym" << "ct-w4a16" << true << 0.0;
     QTest::newRow("gguf-f16 of a run") << "w4a16-g32-sym" << "gguf-f16" << false << 0.05;
@@ -304,8 +307,10 @@ class TstExport : public QObject {
     QCOMPARE(chat_prompt(*exported, "How do I bake bread?"), prompt);
     const float d = max_abs_diff(evaluated->logits(prompt), exported->logits(prompt));
     qInfo("%s: max |logit difference| %.3g", qPrintable(format), double(d));
-    if (exact)
+    if (exact && tolerance == 0)
       QCOMPARE(d, 0.f);
+    else if (exact)
+      QVERIFY2(d < tolerance, qPrintable(QString::number(double(d))));
     else
       QVERIFY2(d > 0.f && d < tolerance, qPrintable(QString::number(double(d))));
   }
