@@ -35,7 +35,8 @@ WS=${SAFEQUANT_WORKSPACE:-${XDG_CACHE_HOME:-$HOME/.cache}/safequant/workspace}
 mkdir -p "$OUT" "$WS/runs" "$WS/baseline"
 echo "studio: no display; running the headless pipeline on the demo models in $ZOO"
 "$CLI" info > "$OUT/info.json"
-EVAL=("$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO/data/heldout_task.jsonl")
+EVAL=("$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO/data/xstest_safe.jsonl"
+      "$ZOO/data/heldout_task.jsonl")
 # The workspace the studio shows: the problem and the fix side by side. The full-precision models
 # evaluated; the fine-tuned model under RTN and under Q-realign at W8A8 (its refusal eroded by
 # fine-tuning, realigned along the aligned model's probes); the aligned model under RTN and under
@@ -47,30 +48,60 @@ STAMP="$(cat "$ZOO/zoo.json"; grep quantizer_revision "$OUT/info.json")"
 SAME=0
 [ -f "$WS/demo-stamp" ] && [ "$(cat "$WS/demo-stamp")" = "$STAMP" ] && SAME=1
 have() { [ "$SAME" = 1 ] && [ -f "$1" ]; }
-have "$WS/baseline/eval.json" ||
-  "$CLI" eval --model "$ZOO/finetuned" "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json"
-took "evaluation of the full-precision models"
-for spec in "finetuned rtn w8a8" "finetuned q-realign w8a8" "aligned rtn w4a4 --rotate" "aligned aaq w4a4 --rotate"; do
-  read -r model method scheme rotate <<< "$spec"
-  RUN="$WS/runs/$model-$method-$scheme${rotate:+-rotated}"
-  EXTRA=()
-  [ "$method" = q-realign ] && EXTRA=(--aligned "$ZOO/aligned")
-  [ "$method" = aaq ] && EXTRA=(--base "$ZOO/base")
-  [ -n "$rotate" ] && EXTRA+=("$rotate")
-  have "$RUN/run.json" || "$CLI" quantize --model "$ZOO/$model" --method "$method" --scheme "$scheme" "${EXTRA[@]}" \
-    --data "$ZOO/data/calibration.jsonl" --out "$RUN" --force
-  took "quantization $(basename "$RUN")"
-  have "$RUN/eval.json" || "$CLI" eval --model "$ZOO/$model" --quant "$RUN" --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json"
-  took "evaluation of $(basename "$RUN")"
-done
-have "$WS/probe/comparison.json" || "$CLI" probe --model "$ZOO/aligned" --compare "finetuned=$ZOO/finetuned" \
-  "realigned=$ZOO/finetuned@$WS/runs/finetuned-q-realign-w8a8" --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" --force
-took "probes"
+# One step of a lane, timed on its own (the lanes run side by side).
+step() {
+  local what=$1 t0=$SECONDS
+  shift
+  "$@"
+  echo "studio: $what in $((SECONDS - t0)) s"
+}
+# A model's runs: each quantized (unless there), then evaluated.
+runs_of() {
+  local model=$1 spec method scheme rotate RUN
+  shift
+  for spec in "$@"; do
+    read -r method scheme rotate <<< "$spec"
+    RUN="$WS/runs/$model-$method-$scheme${rotate:+-rotated}"
+    EXTRA=()
+    [ "$method" = q-realign ] && EXTRA=(--aligned "$ZOO/aligned")
+    [ "$method" = aaq ] && EXTRA=(--base "$ZOO/base")
+    [ -n "$rotate" ] && EXTRA+=("$rotate")
+    have "$RUN/run.json" || step "quantization $(basename "$RUN")" "$CLI" quantize --model "$ZOO/$model" --method "$method" \
+      --scheme "$scheme" "${EXTRA[@]}" --data "$ZOO/data/calibration.jsonl" --out "$RUN" --force --quiet
+    have "$RUN/eval.json" || step "evaluation of $(basename "$RUN")" "$CLI" eval --model "$ZOO/$model" --quant "$RUN" \
+      --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json" --quiet
+  done
+}
+lane_finetuned() {
+  runs_of finetuned "rtn w8a8" "q-realign w8a8"
+  have "$WS/probe/comparison.json" || step "probes" "$CLI" probe --model "$ZOO/aligned" --compare "finetuned=$ZOO/finetuned" \
+    "realigned=$ZOO/finetuned@$WS/runs/finetuned-q-realign-w8a8" --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" --force --quiet
+}
+lane_aligned() {
+  have "$WS/baseline/eval.json" || step "evaluation of the full-precision models" "$CLI" eval --model "$ZOO/finetuned" \
+    "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json" --quiet
+  runs_of aligned "rtn w4a4 --rotate" "aaq w4a4 --rotate"
+}
+# The two models' lanes side by side, on two cores as on more. Each quantization holds the threads
+# its run records (its results depend on them, so they are the same as made alone); the threads
+# wait passively, since spinning ones collapse when two jobs share the cores (bench_contention).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+lane_finetuned > "$WS/lane-finetuned.log" 2>&1 &
+FINETUNED=$!
+lane_aligned > "$WS/lane-aligned.log" 2>&1 &
+ALIGNED=$!
+failed=0
+wait "$FINETUNED" || failed=1
+wait "$ALIGNED" || failed=1
+cat "$WS/lane-finetuned.log" "$WS/lane-aligned.log"
+[ "$failed" = 0 ] || { echo "studio: the headless pipeline failed (above)" >&2; exit 1; }
+took "the demo's runs, evaluations and probes (two lanes)"
 printf '%s' "$STAMP" > "$WS/demo-stamp"
 cp "$WS/baseline/eval.json" "$OUT/eval.json"
-for page in models calibration probe projection quantize results export; do
-  QT_QPA_PLATFORM=offscreen SAFEQUANT_ZOO="$ZOO" SAFEQUANT_WORKSPACE="$WS" "$STUDIO" --page "$page" --screenshot "$OUT/$page.png" "$@" 2>/dev/null
-done
+# The page screenshots, two at a time.
+printf '%s\n' models calibration probe projection quantize results export |
+  QT_QPA_PLATFORM=offscreen SAFEQUANT_ZOO="$ZOO" SAFEQUANT_WORKSPACE="$WS" xargs -P 2 -I PAGE \
+    "$STUDIO" --page PAGE --screenshot "$OUT/PAGE.png" "$@" 2>/dev/null
 took "seven page screenshots"
 echo "studio: workspace in $WS (runs/, baseline/, probe/); page screenshots and eval.json in $OUT:"
 ls -1 "$OUT" | sed 's/^/  /'
