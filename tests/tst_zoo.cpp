@@ -407,18 +407,22 @@ class TstZoo : public QObject {
       ++moved;
     }
     QCOMPARE(moved, 4);
+    // `options` for `steps` steps without a ladder, from the same start.
+    auto plain_run = [&](sq::TrainOptions options, int64_t steps) {
+      options.steps = steps;
+      options.checkpoints.clear();
+      options.on_checkpoint = nullptr;
+      sq::Params p = sq::clone_params(start);
+      sq::train(p, c, data, options, {});
+      return p;
+    };
     // The same 8 steps without a ladder give the same weights.
-    sq::TrainOptions plain = o;
-    plain.steps = 8;
-    plain.checkpoints.clear();
-    plain.on_checkpoint = nullptr;
-    sq::Params again = sq::clone_params(start);
-    sq::train(again, c, data, plain, {});
+    const sq::Params again = plain_run(o, 8);
     for (const auto& [name, t] : again) QVERIFY2(torch::allclose(t, lora.at(name)), name.c_str());
 
     // On a rate that decays over the whole ladder (the aligned model's), a rung is a run of that
     // many steps on the same horizon, and not a run that decays over its own steps.
-    sq::TrainOptions decaying = plain;
+    sq::TrainOptions decaying = o;
     decaying.lora = {};
     decaying.schedule = sq::Schedule::Cosine;
     decaying.warmup_steps = 2;
@@ -432,16 +436,10 @@ class TstZoo : public QObject {
     };
     sq::Params ladder = sq::clone_params(start);
     sq::train(ladder, c, data, decaying, {});
-    sq::TrainOptions same_horizon = decaying;
-    same_horizon.steps = 8;
-    same_horizon.checkpoints.clear();
-    same_horizon.on_checkpoint = nullptr;
-    sq::Params run = sq::clone_params(start);
-    sq::train(run, c, data, same_horizon, {});
-    sq::TrainOptions own_horizon = same_horizon;
+    const sq::Params run = plain_run(decaying, 8);
+    sq::TrainOptions own_horizon = decaying;
     own_horizon.schedule_steps = 0;
-    sq::Params own = sq::clone_params(start);
-    sq::train(own, c, data, own_horizon, {});
+    const sq::Params own = plain_run(own_horizon, 8);
     bool differs = false;
     for (const auto& [name, t] : run) {
       QVERIFY2(torch::equal(t.detach(), rung.at(name).detach()), name.c_str());
