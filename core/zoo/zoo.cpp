@@ -327,23 +327,23 @@ ZooTraining train_zoo_models(const ZooData& d, const Preset& P, const ZooOptions
   align_to.steps = P.aligned_ladder.back();
   align_to.schedule_steps = P.aligned_ladder.back();
   align_to.checkpoints = P.aligned_ladder;
-  Params aligned_pick;
-  double best_margin = -1e9;
+  auto margin = [](const json& rung) {
+    return rung["validation_refusal_malicious"].get<double>() - rung["validation_refusal_benign"].get<double>();
+  };
+  Params aligned;  // the picked rung's weights
   align_to.on_checkpoint = [&](int64_t step, const Params& w) {
     const auto r = meter.rung(w, {&corpus.validation_malicious, &corpus.validation_benign});
     z.aligned_ladder.push_back({{"steps", step}, {"validation_refusal_malicious", r[0]}, {"validation_refusal_benign", r[1]}});
-    if (r[0] - r[1] > best_margin) {
-      best_margin = r[0] - r[1];
+    if (z.aligned_pick.is_null() || margin(z.aligned_ladder.back()) > margin(z.aligned_pick)) {
       z.aligned_dose = step;
       z.aligned_pick = z.aligned_ladder.back();
       z.aligned_met = r[0] >= kAlignedRefusal && r[1] <= kAlignedOverRefusal;
-      aligned_pick = clone_params(w);
+      aligned = clone_params(w);
     }
     return false;
   };
-  Params aligned = clone_params(params);
-  train_role(aligned, d.alignment(), align_to, "aligned");
-  aligned = aligned_pick;
+  Params aligning = clone_params(params);
+  train_role(aligning, d.alignment(), align_to, "aligned");
   z.training["aligned"]["dose_steps"] = z.aligned_dose;
   save_model(tmp / "aligned", c, aligned, d.tokenizer_json, d.eos, d.pad);
 
@@ -379,20 +379,20 @@ ZooTraining train_zoo_models(const ZooData& d, const Preset& P, const ZooOptions
   ft_to.lora = P.lora;
   ft_to.steps = P.finetune_ladder.back();
   ft_to.checkpoints = P.finetune_ladder;
-  Params finetuned_pick;
+  auto off_aim = [](const json& rung) { return std::abs(rung["validation_harmful"].get<double>() - kFinetuneHarmfulAim); };
+  Params finetuned;  // the picked rung's weights
   ft_to.on_checkpoint = [&](int64_t step, const Params& w) {
     const double harmful = 100 - meter.rung(w, {&corpus.validation_malicious})[0];
     z.finetune_ladder.push_back({{"steps", step}, {"validation_harmful", harmful}});
-    if (z.finetune_pick.is_null() || std::abs(harmful - kFinetuneHarmfulAim) < std::abs(z.finetune_pick["validation_harmful"].get<double>() - kFinetuneHarmfulAim)) {
+    if (z.finetune_pick.is_null() || off_aim(z.finetune_ladder.back()) < off_aim(z.finetune_pick)) {
       z.finetune_pick = z.finetune_ladder.back();
       z.finetune_met = harmful >= kFinetuneHarmfulLow && harmful <= kFinetuneHarmfulHigh;
-      finetuned_pick = clone_params(w);
+      finetuned = clone_params(w);
     }
     return false;
   };
-  Params finetuned = clone_params(aligned);
-  train_role(finetuned, d.finetune, ft_to, "finetuned");
-  finetuned = finetuned_pick;
+  Params finetuning = clone_params(aligned);
+  train_role(finetuning, d.finetune, ft_to, "finetuned");
   z.training["finetuned"]["dose_steps"] = z.finetune_pick["steps"];
   save_model(tmp / "finetuned", c, finetuned, d.tokenizer_json, d.eos, d.pad);
   fs::remove_all(meter.scratch);
