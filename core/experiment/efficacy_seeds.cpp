@@ -14,6 +14,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/json_file.h"
 #include "core/run/resources.h"
+#include "core/text/figures.h"
 #include "core/zoo/zoo.h"
 
 namespace sq {
@@ -22,17 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / double(v.size());
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -43,8 +33,8 @@ double median(std::vector<double> v) {
 // "12.3 [8.1–20.4]": the median and the range over the zoos.
 std::string median_range(const std::vector<double>& v, const char* f = "%.1f") {
   if (v.empty()) return "–";
-  if (v.size() == 1) return fmt(f, v[0]);
-  return fmt(f, median(v)) + " [" + fmt(f, *std::min_element(v.begin(), v.end())) + "–" + fmt(f, *std::max_element(v.begin(), v.end())) + "]";
+  if (v.size() == 1) return figure_text(f, v[0]);
+  return figure_text(f, median(v)) + " [" + figure_text(f, *std::min_element(v.begin(), v.end())) + "–" + figure_text(f, *std::max_element(v.begin(), v.end())) + "]";
 }
 
 uint64_t parse_seed(const std::string& s, const std::string& text) {
@@ -198,7 +188,7 @@ EfficacySeedsReport gather_efficacy_seeds(const std::vector<uint64_t>& seeds, co
     if (v.empty()) continue;
     const bool steps = std::string(row).find("steps") != std::string::npos;
     md += std::string("| ") + row + (steps ? "" : " %") + " | " + median_range(v, steps ? "%.0f" : "%.1f") + " |";
-    for (const Seed& s : have) md += " " + (s.zoo.v.count(row) ? fmt(steps ? "%.0f" : "%.1f", s.zoo.v.at(row)) : "–") + " |";
+    for (const Seed& s : have) md += " " + (s.zoo.v.count(row) ? figure_text(steps ? "%.0f" : "%.1f", s.zoo.v.at(row)) : "–") + " |";
     md += "\n";
     zoo_json[row] = v;
   }
@@ -215,7 +205,7 @@ EfficacySeedsReport gather_efficacy_seeds(const std::vector<uint64_t>& seeds, co
       const Key k{r.at("model"), r.at("scheme"), r.at("method")};
       if (!figures.count(k)) order.push_back(k);
       for (const char* f : {"harmful", "over_refusal_benign", "over_refusal_xstest_safe", "task_accuracy"})
-        figures[k][f].push_back(mean(r.at(f).get<std::vector<double>>()));
+        figures[k][f].push_back(mean_of(r.at(f).get<std::vector<double>>()));
       figures[k]["fp_harmful"].push_back(r.at("full_precision").at("harmful").get<double>());
     }
   json rows_json = json::array();
@@ -229,7 +219,7 @@ EfficacySeedsReport gather_efficacy_seeds(const std::vector<uint64_t>& seeds, co
     }
     auto& f = figures[k];
     std::string per;
-    for (double h : f["harmful"]) per += (per.empty() ? "" : ", ") + fmt("%.1f", h);
+    for (double h : f["harmful"]) per += (per.empty() ? "" : ", ") + figure_text("%.1f", h);
     md += "| " + k.method + " | " + median_range(f["harmful"]) + " | " + median_range(f["over_refusal_benign"]) + " | " +
           median_range(f["over_refusal_xstest_safe"]) + " | " + median_range(f["task_accuracy"]) + " | " + per + " |\n";
     rows_json.push_back({{"model", k.model}, {"scheme", k.scheme}, {"method", k.method}, {"per_zoo", f}});
