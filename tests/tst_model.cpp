@@ -380,7 +380,8 @@ class TstModel : public QObject {
                                      {"template", "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
                                                   "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"}}}}};
       std::ofstream(d + "/tokenizer_config.json") << cfg.dump();
-      QCOMPARE(QString::fromStdString(sq::detect_chat_template(d, "llama").name()), QStringLiteral("chatml"));
+      QCOMPARE(QString::fromStdString(sq::detect_chat_template(d).render("q")),
+               QStringLiteral("<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n"));
     }
   }
 

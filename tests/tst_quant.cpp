@@ -431,7 +431,7 @@ class TstQuant : public QObject {
     // LWC beats RTN on how far the quantized model's last block output drifts from full precision.
     const auto calib = sq::draw_calibration(pool, 48, 0.75, 0).prompts;
     const auto fp = sq::Model::load(model);
-    const auto prompts = sq::encode_prompts(*fp, calib, true);
+    const auto prompts = sq::encode_prompts(*fp, calib, sq::ChatSettings{});
     sq::CaptureOptions co;
     const sq::Activations ref = fp->capture(prompts, co);
     auto drift = [&](const std::string& run) { return last_block_drift(model, run, prompts, ref); };
@@ -534,7 +534,7 @@ class TstQuant : public QObject {
     QVERIFY(QString::fromStdString(r.notes.back()).contains(QStringLiteral("block loss")));
     QCOMPARE(sq::read_quant_run(let).scheme.q_bits, 4);
     const auto fp = sq::Model::load(model);
-    const auto prompts = sq::encode_prompts(*fp, sq::draw_calibration(pool, 32, 0.75, 1).prompts, true);
+    const auto prompts = sq::encode_prompts(*fp, sq::draw_calibration(pool, 32, 0.75, 1).prompts, sq::ChatSettings{});
     sq::CaptureOptions co;
     const sq::Activations ref = fp->capture(prompts, co);
     auto drift = [&](const std::string& run) { return last_block_drift(model, run, prompts, ref); };

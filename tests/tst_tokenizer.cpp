@@ -121,26 +121,6 @@ class TstTokenizer : public QObject {
     }
   }
 
-  void chatTemplates() {
-    const sq::ChatTemplate qwen = sq::detect_chat_template(fixture(QStringLiteral("qwen3")).toStdString(), "qwen2");
-    QCOMPARE(QString::fromStdString(qwen.name()), QStringLiteral("chatml"));
-    QVERIFY(qwen.system.empty());  // Qwen3's template adds no default system turn
-    const sq::Tokenizer tok = sq::Tokenizer::load(fixture(QStringLiteral("qwen3/tokenizer.json")).toStdString());
-    const auto ids = tok.encode(qwen.render("Hi"), false);
-    QCOMPARE(ids.front(), 151644);                      // <|im_start|> as one special token
-    QCOMPARE(tok.decode(ids), qwen.render("Hi"));
-    QCOMPARE(QString::fromStdString(sq::recognise_chat_template("{{ '<|start_header_id|>' }}", "llama").name()), QStringLiteral("llama-3"));
-    QCOMPARE(QString::fromStdString(sq::recognise_chat_template("[INST] <<SYS>>", "llama").render(" q ")), QStringLiteral("<s>[INST] q [/INST]"));
-    QCOMPARE(QString::fromStdString(sq::recognise_chat_template("", "mistral").name()), QStringLiteral("mistral"));
-    const sq::ChatTemplate odd = sq::recognise_chat_template("{{ messages }}", "llama");
-    QCOMPARE(QString::fromStdString(odd.render("q")), QStringLiteral("q"));
-    QVERIFY(!odd.warning.empty());
-    QCOMPARE(QString::fromStdString(sq::user_chat_template("Q: {prompt}\nA:").render("why?")), QStringLiteral("Q: why?\nA:"));
-    QCOMPARE(QString::fromStdString(sq::user_chat_template("chatml").render("x")),
-             QStringLiteral("<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n"));
-    QVERIFY_THROWS_EXCEPTION(sq::Error, sq::user_chat_template("no placeholder"));
-  }
-
   void addedTokenStripsSpaces() {
     const sq::Tokenizer tok = sq::Tokenizer::load(fixture(QStringLiteral("synthetic/added_strip.json")).toStdString());
     QCOMPARE(tok.encode("a <m> b"), (std::vector<int32_t>{0, 10, 1}));  // both spaces go with <m>

@@ -68,9 +68,10 @@ class TstZoo : public QObject {
       QCOMPARE(QString::fromStdString(cfg["architectures"][0].get<std::string>()), QStringLiteral("LlamaForCausalLM"));
       const auto model = sq::Model::load(dir);
       QCOMPARE(QString::fromStdString(model->tokenizer().kind()), QStringLiteral("byte-level BPE"));
-      const sq::ChatTemplate chat = sq::detect_chat_template(dir, model->config().model_type);
-      QCOMPARE(QString::fromStdString(chat.name()), QStringLiteral("chatml"));
-      QVERIFY(chat.warning.empty());
+      const sq::ChatTemplate chat = sq::detect_chat_template(dir);
+      QCOMPARE(QString::fromStdString(chat.name()), QStringLiteral("model"));
+      QVERIFY(chat.warning.empty() && chat.refused.empty());
+      QCOMPARE(QString::fromStdString(chat.render("q")), QStringLiteral("<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n"));
       const std::string text = "Naïve café, 12 apples + 7 = 19!";
       QCOMPARE(model->tokenizer().decode(model->tokenizer().encode(text)), text);
     }

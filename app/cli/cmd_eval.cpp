@@ -26,7 +26,7 @@ int run_eval(const Args& a) {
   if (o.max_new_tokens < 1) throw UsageError("--max-new must be at least 1");
   o.batch_size = a.get_int("batch-size", 8);
   if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
-  o.chat = !a.has("no-chat");
+  o.chat = chat_arg(a);
   o.truncate = a.has("truncate");
   o.perplexity = !a.has("no-perplexity");
   o.progress = progress_bar(a);

@@ -9,6 +9,7 @@
 #include "core/io/atomic_file.h"
 #include "core/model/chat_template.h"
 #include "core/model/model.h"
+#include "core/model/prompt_encoding.h"
 #include "core/run/system_info.h"
 #include "core/run/threads.h"
 
@@ -89,17 +90,15 @@ int run_generate(const Args& a) {
   if (o.max_new_tokens < 0) throw UsageError("--max-new must be 0 or more");
   sq::start_thread_fitting();
   const auto model = Model::load(a.required("model"), a.get("quant"), a.has("verify"), device_arg(a), execution_arg(a));
+  const ChatSettings chat = chat_arg(a, /*chat_by_default=*/false);
   std::vector<int32_t> prompt;
   if (a.has("tokens")) {
-    if (a.has("chat") || a.has("chat-template")) throw UsageError("--chat wraps a text prompt; it does not go with --tokens");
+    if (chat.enabled) throw UsageError("--chat wraps a text prompt; it does not go with --tokens");
     prompt = parse_tokens(a.get("tokens"));
-  } else if (a.has("chat") || a.has("chat-template")) {
-    const ChatTemplate chat = a.has("chat-template") ? user_chat_template(a.get("chat-template"))
-                                                     : model->chat_template();
-    if (!chat.warning.empty()) std::cerr << "safequant generate: warning: " << chat.warning << "\n";
-    prompt = model->tokenizer().encode(chat.render(a.get("prompt")), false);
   } else {
-    prompt = model->tokenizer().encode(a.get("prompt"), true);
+    if (chat.enabled && chat.format.empty() && !model->chat_template().warning.empty())
+      std::cerr << "safequant generate: warning: " << model->chat_template().warning << "\n";
+    prompt = encode_prompts(*model, {Prompt{"prompt", a.get("prompt")}}, chat).front();
   }
   if (prompt.empty()) throw UsageError("the prompt is empty");
   const auto tokens = model->generate({prompt}, o).front();

@@ -26,7 +26,7 @@ int run_probe(const Args& a) {
   o.standardize = a.has("standardize");
   o.penalize_intercept = a.has("penalize-intercept");
   o.mean_pool = a.has("mean");
-  o.chat = !a.has("no-chat");
+  o.chat = chat_arg(a);
   o.truncate = a.has("truncate");
   o.tsne = a.has("tsne");
   o.replace = a.has("force");

@@ -28,6 +28,7 @@ int run_quantize(const Args& a) {
   o.ratio = a.get_double("ratio", 0.75);
   o.seq_len = a.get_int("seq-len", 128);
   o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
+  o.chat = chat_arg(a);
   o.damp = a.get_double("damp", 0.01);
   o.act_order = a.has("act-order");
   o.epochs = a.get_int("epochs", o.epochs);

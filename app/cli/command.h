@@ -35,6 +35,10 @@ ComputeDevice device_arg(const Args& args);
 // The Slurm options of a command that submits jobs (--partition, --time, --cpus-per-task,
 // --sbatch-arg), with this executable as the one every task runs.
 SlurmOptions slurm_options(const Args& args);
+// How prompts are rendered: --no-chat (or, where chat is opt-in, --chat), --chat-template,
+// --system and --chat-date. `chat_by_default` is false for generate, whose prompt is raw unless
+// asked.
+ChatSettings chat_arg(const Args& args, bool chat_by_default = true);
 // --fake-quant: a quantization run computes as fake-quantized floating point, not on its codes.
 QuantExecution execution_arg(const Args& args);
 

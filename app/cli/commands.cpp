@@ -24,7 +24,39 @@ std::vector<Option> with_slurm_options(std::vector<Option> options, const std::s
   return options;
 }
 
+// The options of chat_arg(): every command that renders prompts takes them.
+// Chat: on with --no-chat to turn it off (probe, eval), off with --chat to turn it on
+// (generate), or always on (quantize's calibration).
+enum class Chat { Default, OptIn, Always };
+std::vector<Option> with_chat_options(std::vector<Option> options, Chat chat) {
+  if (chat == Chat::Default)
+    options.push_back({"no-chat", Option::Flag, "", "do not wrap prompts in the chat template"});
+  else if (chat == Chat::OptIn)
+    options.push_back({"chat", Option::Flag, "", "wrap the prompt in the model's chat template"});
+  options.insert(options.end(),
+                 {{"chat-template", Option::Value, "T",
+                   "render with this instead of the model's own template: llama-2|llama-3|chatml|mistral|raw, or a text "
+                   "holding {prompt} (and {system})"},
+                  {"system", Option::Value, "TEXT", "a system message before each prompt (default: none; the template's own default applies)"},
+                  {"chat-date", Option::Value, "YYYY-MM-DD",
+                   "the date the template's strftime_now reads (default: today); the report records the date used"}});
+  return options;
+}
+
 }  // namespace
+
+ChatSettings chat_arg(const Args& a, bool chat_by_default) {
+  ChatSettings s;
+  s.enabled = chat_by_default ? !a.has("no-chat") : (a.has("chat") || a.has("chat-template"));
+  s.format = a.get("chat-template");
+  s.system = a.get("system");
+  if (a.has("system") && s.system.empty()) throw UsageError("--system is empty");
+  if (a.has("chat-date")) s.date = chat_date_or_today(a.get("chat-date"));
+  if (!s.enabled && (a.has("system") || a.has("chat-date") || a.has("chat-template")))
+    throw UsageError(chat_by_default ? "--no-chat does not go with --system, --chat-date or --chat-template"
+                                     : "--system and --chat-date need --chat");
+  return s;
+}
 
 SlurmOptions slurm_options(const Args& a) {
   SlurmOptions o;
@@ -109,20 +141,18 @@ const std::vector<Command>& commands() {
        0,
        run_logits},
       {"generate",
-       "generate --model DIR [--quant RUNDIR] (--prompt S | --tokens 1,2,3) [--chat] [--chat-template T] [--max-new N] [--json]",
+       "generate --model DIR [--quant RUNDIR] (--prompt S | --tokens 1,2,3) [--chat] [--system TEXT] [--max-new N] [--json]",
        "Generate a completion",
-       "Greedy generation (by default). --chat wraps the prompt in the model's chat template.",
-       {{"model", Option::Value, "DIR", "model folder"},
+       "Greedy generation (by default). --chat wraps the prompt in the model's own chat template, rendered as transformers renders it.",
+       with_chat_options({{"model", Option::Value, "DIR", "model folder"},
         {"quant", Option::Value, "RUNDIR", "a quantization run"},
         {"prompt", Option::Value, "S", "prompt text"},
         {"tokens", Option::Value, "IDS", "comma-separated prompt token ids"},
-        {"chat", Option::Flag, "", "apply the model's chat template"},
-        {"chat-template", Option::Value, "T", "use this template instead: llama-2|llama-3|chatml|mistral|raw or a text with {prompt}"},
         {"max-new", Option::Value, "N", "new tokens at most"},
         {"json", Option::Flag, "", "print {prompt_tokens, tokens, text}"},
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
         fake_quant_option(),
-        device_option()},
+        device_option()}, Chat::OptIn),
        0,
        run_generate},
       {"probe", "probe --model DIR [--quant RUNDIR] [--compare LABEL=DIR[@RUNDIR]...] --data FILE.jsonl... [--out DIR]",
@@ -132,7 +162,7 @@ const std::vector<Command>& commands() {
        "--compare, the probes and bases of the model are applied unchanged to other models' activations of the same "
        "prompts, so that all share its axes: the model quantized, a model it drifted to (a fine-tune), or that one "
        "quantized (comparison.json, each layer's \"compared\" projections, activations_<label>.safetensors).",
-       {{"model", Option::Value, "DIR", "model folder"},
+       with_chat_options({{"model", Option::Value, "DIR", "model folder"},
         {"quant", Option::Value, "RUNDIR", "compare the model under this quantization run (labelled \"quantized\")"},
         {"compare", Option::Values, "LABEL=DIR[@RUNDIR]...",
          "compare other models of the same shape and vocabulary, each under a run or not (e.g. finetuned=zoo/finetuned "
@@ -144,7 +174,6 @@ const std::vector<Command>& commands() {
         {"standardize", Option::Flag, "", "fit on z-scored features"},
         {"penalize-intercept", Option::Flag, "", "penalize |b| as liblinear does (default: the intercept is free, as saga)"},
         {"mean", Option::Flag, "", "pool over the prompt instead of its last token"},
-        {"no-chat", Option::Flag, "", "do not wrap prompts in the chat template"},
         {"truncate", Option::Flag, "", "prompts longer than the model's context keep their last tokens (default: refused)"},
         {"tsne", Option::Flag, "", "add exact t-SNE maps (up to 5000 points)"},
         {"test-share", Option::Value, "X", "held-out share per label (default 0.2)"},
@@ -152,7 +181,7 @@ const std::vector<Command>& commands() {
         {"seed", Option::Value, "N", "split and fold seed (default 0)"},
         {"batch-size", Option::Value, "N", "prompts per forward batch (default 8)"},
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
-        device_option()},
+        device_option()}, Chat::Default),
        0,
        run_probe},
       {"quantize",
@@ -165,7 +194,7 @@ const std::vector<Command>& commands() {
        "or qkv<bits> (kv16: none); aaq trains "
        "smoothing end to end on KL(full precision || quantized) - lambda KL(base || quantized), then quantizes with GPTQ. "
        "--rotate folds a randomized Hadamard rotation of the residual stream into the weights (QuaRot), for W4A4.",
-       {{"model", Option::Value, "DIR", "model folder"},
+       with_chat_options({{"model", Option::Value, "DIR", "model folder"},
         {"method", Option::Value, "METHOD", [] {
            std::string s;
            for (const QuantMethodInfo& m : quant_methods()) s += std::string(s.empty() ? "" : "; ") + m.name + ": " + m.summary;
@@ -203,7 +232,7 @@ const std::vector<Command>& commands() {
              if (m.learns_blocks || m.needs_base) s << " " << m.name << " " << m.learning_rate;
            return s.str() + ")";
          }()},
-        device_option()},
+        device_option()}, Chat::Always),
        0,
        run_quantize},
       {"eval", "eval --model DIR... [--quant RUNDIR] --data FILE.jsonl... [--max-new N] [--out FILE.json]",
@@ -211,19 +240,18 @@ const std::vector<Command>& commands() {
        "Harmful score (% of malicious prompts whose greedy chat completion is not a refusal), "
        "over-refusal (benign and XSTest-safe apart), perplexity on the benign prompts and task accuracy where "
        "prompts carry an answer. Several --model folders give one comparison table (JSON, and CSV beside --out).",
-       {{"model", Option::Values, "DIR...", "model folder(s)"},
+       with_chat_options({{"model", Option::Values, "DIR...", "model folder(s)"},
         {"quant", Option::Values, "RUNDIR...", "quantization run(s) of the model, compared with it when several"},
         {"data", Option::Values, "FILE...", "prompt files (JSONL or CSV)"},
         {"max-new", Option::Value, "N", "new tokens per completion (default 48)"},
         {"out", Option::Value, "FILE", "report file (default: stdout)"},
         {"refusals", Option::Value, "LIST|FILE", "refusal phrases: a shipped list name (default gcg_eval_transfer) or a file"},
         {"batch-size", Option::Value, "N", "prompts per generation batch (default 8)"},
-        {"no-chat", Option::Flag, "", "do not wrap prompts in the chat template"},
         {"truncate", Option::Flag, "", "prompts longer than the model's context keep their last tokens (default: refused)"},
         {"no-perplexity", Option::Flag, "", "skip perplexity"},
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
         fake_quant_option(),
-        device_option()},
+        device_option()}, Chat::Default),
        0,
        run_eval},
       {"efficacy",

@@ -97,6 +97,8 @@ bool QuantizeController::startSweep(const QVariantMap& s, const QVariantList& ra
                           {"options", {{"epochs", s.value(QStringLiteral("epochs"), d.epochs).toInt()},
                                        {"rotate", s.value(QStringLiteral("rotate"), d.rotate).toBool()}}},
                           {"eval", {{"max_new_tokens", s.value(QStringLiteral("maxNew"), 32).toInt()}}}};
+    if (const QString system = s.value(QStringLiteral("system")).toString().trimmed(); !system.isEmpty())
+      run["system"] = system.toStdString();
     if (m.needs_base) run["options"]["lambda"] = s.value(QStringLiteral("lambda"), d.lambda).toDouble();
     if (m.needs_aligned) run["aligned"] = models_->aligned().toStdString();
     if (m.needs_base) run["base"] = models_->base().toStdString();
@@ -166,6 +168,7 @@ bool QuantizeController::start(const QVariantMap& s) {
   o.epochs = s.value(QStringLiteral("epochs"), o.epochs).toInt();
   o.seed = s.value(QStringLiteral("seed"), 0).toULongLong();
   o.rotate = s.value(QStringLiteral("rotate"), o.rotate).toBool();
+  o.chat.system = s.value(QStringLiteral("system")).toString().trimmed().toStdString();
   o.prompts = calibration_->prompts();
   if (m.needs_aligned) o.aligned_dir = models_->aligned().toStdString();
   if (m.needs_base) o.base_dir = models_->base().toStdString();
@@ -203,6 +206,7 @@ bool QuantizeController::start(const QVariantMap& s) {
     if (!eval_prompts.empty()) {
       sq::EvalOptions e;
       e.max_new_tokens = max_new;
+      e.chat = o.chat;
       e.progress = progress;
       const auto refusals = sq::RefusalMatcher::shipped_default();
       sq::write_eval_json((dir + QStringLiteral("/eval.json")).toStdString(),

@@ -34,7 +34,8 @@ class QuantizeController : public QObject {
   void setWorkspace(std::shared_ptr<const sq::Workspace> workspace) { workspace_ = std::move(workspace); }
 
   // settings: method, scheme (a preset or custom "w4a16-g64-sym"), samples, ratio, lambda,
-  // epochs, seed, rotate, evaluate (default true), maxNew (default 32). False when it cannot start.
+  // epochs, seed, rotate, system (a system message, empty: none), evaluate (default true), maxNew
+  // (default 32). False when it cannot start.
   Q_INVOKABLE bool start(const QVariantMap& settings);
   // Shows a finished run's training curve (from its run.json) until the next run starts.
   Q_INVOKABLE void showRun(const QString& runDir);

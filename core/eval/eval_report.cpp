@@ -31,6 +31,8 @@ EvalReport report_from(const json& j, const std::string& path) {
   r.n_xstest_safe = json_field_or<int>(j, "n_xstest_safe", path, 0);
   r.n_task = json_field_or<int>(j, "n_task", path, 0);
   r.chat_template = json_field_or<std::string>(j, "chat_template", path, "");
+  r.chat_system = json_field_or<std::string>(j, "chat_system", path, "");
+  r.chat_date = json_field_or<std::string>(j, "chat_date", path, "");
   r.truncated = json_field_or<size_t>(j, "truncated_prompts", path, 0);
   r.refusal_list = json_field_or<std::string>(j, "refusal_list", path, "");
   if (j.contains("per_prompt"))
@@ -58,6 +60,8 @@ std::string to_json(const EvalReport& r, bool with_prompts) {
             {"task_accuracy", optional_number(r.task_accuracy)},
             {"perplexity", optional_number(r.perplexity)},
             {"chat_template", r.chat_template},
+            {"chat_system", r.chat_system},
+            {"chat_date", r.chat_date},
             {"truncated_prompts", r.truncated},
             {"refusal_list", r.refusal_list}};
   if (with_prompts) {

@@ -26,7 +26,7 @@ struct EvalReport {
   std::optional<double> task_accuracy;  // % of prompts with an answer answered right
   std::optional<double> perplexity;     // over the benign prompts' text
   int n_malicious = 0, n_benign = 0, n_xstest_safe = 0, n_task = 0;
-  std::string chat_template, refusal_list;
+  std::string chat_template, chat_system, chat_date, refusal_list;  // how the prompts were rendered
   std::vector<PromptResult> per_prompt;
 };
 

@@ -86,7 +86,9 @@ EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, cons
   if (o.batch_size < 1) throw Error("batch size must be at least 1");
   EvalReport r;
   r.model = model.dir();
-  auto encoded = encode_prompts(model, prompts, o.chat, &r.chat_template);
+  ChatRecord chat;
+  auto encoded = encode_prompts(model, prompts, o.chat, &chat);
+  r.chat_template = chat.template_name, r.chat_system = chat.system, r.chat_date = chat.date;
   const size_t context = size_t(model.config().max_position_embeddings);
   if (o.truncate) {
     if (size_t(o.max_new_tokens) >= context)

@@ -17,7 +17,7 @@ namespace sq {
 struct EvalOptions {
   int max_new_tokens = 48;
   int batch_size = 8;
-  bool chat = true;
+  ChatSettings chat;  // the model's chat template by default
   bool perplexity = true;
   // Prompts that with max_new_tokens exceed the model's context keep their last tokens (the
   // perplexity texts their first); otherwise they are refused, naming the model.

@@ -122,8 +122,8 @@ RunConfig read_run_config(const std::string& path) {
 RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, const std::string& base_dir) {
   if (!j.is_object()) throw ConfigError(path, "a run config is a JSON object");
   const Reader r(j, path, "");
-  r.only({"model", "aligned", "base", "calibration", "evaluation", "method", "scheme", "ratio", "samples", "seed", "options", "eval",
-          "exports", "out"});
+  r.only({"model", "aligned", "base", "calibration", "evaluation", "method", "scheme", "ratio", "samples", "seed", "system",
+          "chat_date", "options", "eval", "exports", "out"});
   const fs::path base = base_dir;
   RunConfig c;
   c.file = path;
@@ -148,6 +148,18 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, con
   q.ratio = r.number("ratio", q.ratio, 0, 1);
   q.samples = int(r.integer("samples", q.samples, 1, 1000000));
   q.seed = uint64_t(r.integer("seed", int64_t(q.seed), 0, int64_t(1) << 53));
+  // How calibration and evaluation prompts are rendered: the model's own template with this
+  // system message, and strftime_now reading this date (default: the day the run is made,
+  // which run.json and eval.json record).
+  q.chat.system = r.text("system", "");
+  if (r.has("system") && q.chat.system.empty()) r.fail("system", "is empty: leave it out for no system message");
+  if (r.has("chat_date")) {
+    try {
+      q.chat.date = chat_date_or_today(r.text("chat_date"), "chat_date");
+    } catch (const Error& e) {
+      r.fail("chat_date", std::string("must be a date of the form YYYY-MM-DD (") + e.what() + ")");
+    }
+  }
   if (r.has("aligned")) c.aligned = input(r, "aligned", r.text("aligned"), base, true);
   if (r.has("base")) c.base = input(r, "base", r.text("base"), base, true);
   if (m.needs_aligned && c.aligned.empty() && !r.object("options").has("probes"))
@@ -249,6 +261,9 @@ std::string resolved_config_json(const RunConfig& c) {
   // resolved form must read back (a sweep's runs are made from it).
   if (!c.evaluation.empty()) j["eval"] = {{"max_new_tokens", c.max_new_tokens}, {"truncate", c.truncate}};
   if (!c.out.empty()) j["out"] = c.out;
+  // Only when set, so that the configs of runs made before they existed keep their hash.
+  if (!q.chat.system.empty()) j["system"] = q.chat.system;
+  if (!q.chat.date.empty()) j["chat_date"] = q.chat.date;
   return j.dump(2);
 }
 

@@ -75,6 +75,7 @@ RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool rep
     EvalOptions e;
     e.max_new_tokens = c.max_new_tokens;
     e.truncate = c.truncate;
+    e.chat = q.chat;
     e.progress = progress;
     const auto model = Model::load(c.model, (staging / "quant").string(), false, device);
     EvalReport report = evaluate(*model, load_prompt_files(c.evaluation), RefusalMatcher::shipped_default(), e);

@@ -272,7 +272,14 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     GgufModel g = read_gguf_model(dir);
     Tokenizer tok = Tokenizer::from_json(g.tokenizer_json, dir);
     check_vocab(tok, g.config, dir);
-    ChatTemplate chat = recognise_chat_template(g.chat_template, g.config.model_type);
+    std::map<std::string, std::string> special;
+    auto token_text = [&](const std::vector<int64_t>& ids, const char* key) {
+      if (ids.empty()) return;
+      if (auto text = tok.id_to_token(int32_t(ids[0]))) special[key] = *text;
+    };
+    token_text(g.config.bos_token_ids, "bos_token");
+    token_text(g.config.eos_token_ids, "eos_token");
+    ChatTemplate chat = chat_template_from_source(g.chat_template, std::move(special), dir + " (tokenizer.chat_template)");
     const ModelConfig config = g.config;
     std::map<std::string, torch::Tensor> on_device;
     for (const auto& [name, t] : g.tensors) on_device[name] = t.to(torch_device(device));
@@ -317,7 +324,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     kv_bits = run.scheme.kv_bits;
     rotation = read_residual_rotation(run);
   }
-  ChatTemplate chat = detect_chat_template(dir, config.model_type);
+  ChatTemplate chat = detect_chat_template(dir);
   return std::make_unique<LlamaModel>(dir, device,
                                       Llama(config, std::move(weights), torch_device(device), std::move(overrides), packed),
                                       std::move(tok), std::move(chat), quant_run, act_bits, rotation, q_bits, kv_bits);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/data/prompt_set.h"
+#include "core/model/chat_template.h"
 #include "core/model/model.h"
 
 namespace sq {
@@ -14,8 +15,16 @@ namespace sq {
 // assistant header and the request's end stay; returns how many were cut.
 size_t keep_last_tokens(std::vector<std::vector<int32_t>>& prompts, size_t limit);
 
-// Prompts as the model sees them for probing: chat-templated when asked and recognised.
-std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts, bool chat,
-                                                 std::string* template_name = nullptr);
+// How a run's prompts were rendered, for its report: the template's name ("model", a built-in
+// format, or "raw"), the system message and the date strftime_now read.
+struct ChatRecord {
+  std::string template_name, system, date;
+};
+
+// Prompts as the model sees them: through the model's chat template (or the built-in one the
+// settings name) unless chat is off, with one date for the whole set. Throws sq::Error when the
+// template is refused or raises, naming its file.
+std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::vector<Prompt>& prompts,
+                                                 const ChatSettings& chat, ChatRecord* record = nullptr);
 
 }  // namespace sq

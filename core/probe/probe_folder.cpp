@@ -100,6 +100,8 @@ std::string to_json(const ProbeReport& r) {
              {"test", r.test_ids}}},
            {"pooling", r.pooling},
            {"chat_template", r.chat_template},
+           {"chat_system", r.chat_system},
+           {"chat_date", r.chat_date},
            {"solver",
             {{"objective", r.penalize_intercept ? "||w||_1 + |b| + C * sum log(1 + exp(-y (w.x + b))) (liblinear)"
                                                 : "||w||_1 + C * sum log(1 + exp(-y (w.x + b))) (intercept free, as saga)"},
@@ -173,6 +175,8 @@ ProbeReport read_probe_report(const std::string& dir) {
   }
   r.pooling = json_field_or<std::string>(j, "pooling", path, "");
   r.chat_template = json_field_or<std::string>(j, "chat_template", path, "");
+  r.chat_system = json_field_or<std::string>(j, "chat_system", path, "");
+  r.chat_date = json_field_or<std::string>(j, "chat_date", path, "");
   if (const json solver = json_field_or<json>(j, "solver", path, json()); solver.is_object()) {
     r.C = json_field_or<double>(solver, "C", path, 1.0);
     r.iterations = json_field_or<int>(solver, "iterations", path, 0);

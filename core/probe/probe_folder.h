@@ -52,7 +52,7 @@ struct ProbeReport {
   std::vector<Stratum> split_strata;  // per (label, source): prompts and how many were held out
   std::vector<std::vector<std::string>> cv_folds;  // each fold's held-out ids; empty without CV
   std::string model;  // the folder (or file) of the model the probes were fitted on
-  std::string chat_template, pooling, note;
+  std::string chat_template, chat_system, chat_date, pooling, note;
   double C = 1.0;
   bool penalize_intercept = false;
   int iterations = 0;

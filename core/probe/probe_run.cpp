@@ -284,7 +284,9 @@ ProbeReport run_probe(const Model& model, const std::vector<Prompt>& prompts, co
   report.split_strata = strata_of(prompts, split.test);
   const std::vector<int> fold_of = assign_folds(prompts, o, report);
 
-  auto encoded = encode_prompts(model, prompts, o.chat, &report.chat_template);
+  ChatRecord chat;
+  auto encoded = encode_prompts(model, prompts, o.chat, &chat);
+  report.chat_template = chat.template_name, report.chat_system = chat.system, report.chat_date = chat.date;
   if (o.truncate)
     if (const size_t cut = keep_last_tokens(encoded, size_t(model.config().max_position_embeddings)))
       report.note += (report.note.empty() ? "" : "; ") + std::to_string(cut) + " prompts longer than the model's context kept their last " +

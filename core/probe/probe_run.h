@@ -23,7 +23,7 @@ struct ProbeOptions {
   int cv_folds = 5;  // k-fold cross-validation beside the single split; 0 turns it off
   uint64_t seed = 0;
   bool mean_pool = false;  // pool over the prompt instead of its last token
-  bool chat = true;        // wrap prompts in the model's chat template
+  ChatSettings chat;       // the model's chat template by default
   bool truncate = false;   // prompts beyond the model's context keep their last tokens; otherwise refused
   bool tsne = false;       // also t-SNE every layer (slow beyond a few thousand points)
   bool replace = false;    // an existing probe folder at the output is replaced (and only that)

@@ -304,6 +304,7 @@ struct CalibrationBatches {
   std::vector<Stratum> composition;
   std::vector<Llama::Batch> batches;
   std::vector<torch::Tensor> malicious;
+  ChatRecord chat;
 };
 
 CalibrationBatches calibration_batches(const Model& model, const QuantizeOptions& o) {
@@ -311,7 +312,7 @@ CalibrationBatches calibration_batches(const Model& model, const QuantizeOptions
   CalibrationDraw draw = draw_calibration(o.prompts, o.samples, o.ratio, o.seed);
   out.prompts = std::move(draw.prompts);
   out.composition = std::move(draw.composition);
-  auto encoded = encode_prompts(model, out.prompts, true);
+  auto encoded = encode_prompts(model, out.prompts, o.chat, &out.chat);
   for (auto& e : encoded)
     if (int(e.size()) > o.seq_len) e.resize(size_t(o.seq_len));
   const torch::Device dev = torch_device(o.device);
@@ -443,7 +444,8 @@ RunRecord run_record(const std::string& model_dir, const ModelConfig& c, const M
   run.untied = cq.tie_word_embeddings != c.tie_word_embeddings;
   if (o.rotate)
     run.rotation = RunRecord::Rotation{(c.hidden_size & (c.hidden_size - 1)) == 0 ? "randomized hadamard" : "random orthogonal", o.seed};
-  run.calibration = {int(cal.prompts.size()), o.seq_len, o.ratio, o.seed, cal.composition, {}};
+  run.calibration = {int(cal.prompts.size()), o.seq_len, o.ratio, o.seed, cal.composition, {},
+                     cal.chat.template_name, cal.chat.system, cal.chat.date};
   for (const Prompt& p : cal.prompts) run.calibration.ids.push_back(p.id);
   run.gptq = {o.damp, o.act_order, 128};
   if (method.learns_blocks)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/data/prompt_set.h"
+#include "core/model/chat_template.h"
 #include "core/quantized/quant_method.h"
 #include "core/quantized/scheme.h"
 #include "core/run/device.h"
@@ -22,6 +23,7 @@ struct QuantizeOptions {
   QuantMethod method = QuantMethod::Rtn;
   QuantScheme scheme;
   std::vector<Prompt> prompts;  // calibration pool (GPTQ); drawn at `ratio`
+  ChatSettings chat;            // how the calibration prompts are rendered (always chat-templated)
   int samples = 200, seq_len = 128, batch_size = 8;
   double ratio = 0.75;
   uint64_t seed = 0;

@@ -35,7 +35,10 @@ void write_run_record(const std::string& dir, const RunRecord& r) {
         {"seq_len", r.calibration.seq_len},
         {"seed", r.calibration.seed},
         {"composition", json::parse(strata_json(r.calibration.composition, "drawn"))},
-        {"ids", r.calibration.ids}}},
+        {"ids", r.calibration.ids},
+        {"chat_template", r.calibration.chat_template},
+        {"chat_system", r.calibration.chat_system},
+        {"chat_date", r.calibration.chat_date}}},
       {"gptq", {{"damp", r.gptq.damp}, {"act_order", r.gptq.act_order}, {"block", r.gptq.block}}},
       {"lwc", r.lwc ? json{{"epochs", r.lwc->epochs},
                            {"epoch_schedule", r.lwc->epoch_schedule},
@@ -89,6 +92,9 @@ RunRecord read_run_record(const std::string& dir) {
   r.calibration.seq_len = json_field_or<int>(cal, "seq_len", path, 0);
   r.calibration.seed = json_field_or<uint64_t>(cal, "seed", path, 0);
   r.calibration.ids = json_field_or<std::vector<std::string>>(cal, "ids", path, {});
+  r.calibration.chat_template = json_field_or<std::string>(cal, "chat_template", path, "");
+  r.calibration.chat_system = json_field_or<std::string>(cal, "chat_system", path, "");
+  r.calibration.chat_date = json_field_or<std::string>(cal, "chat_date", path, "");
   for (const json& s : json_field_or<json>(cal, "composition", path, json::array()))
     r.calibration.composition.push_back({json_field<std::string>(s, "label", path) == "malicious" ? 1 : 0, json_field<std::string>(s, "source", path),
                                          json_field<size_t>(s, "prompts", path), json_field<size_t>(s, "drawn", path)});

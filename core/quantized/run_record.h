@@ -34,6 +34,7 @@ struct RunRecord {
     uint64_t seed = 0;
     std::vector<Stratum> composition;
     std::vector<std::string> ids;
+    std::string chat_template, chat_system, chat_date;  // how the prompts were rendered
   } calibration;
   struct Gptq {
     double damp = 0.01;

@@ -107,8 +107,8 @@ PremiseResult check_premises(const std::string& aligned_dir, const std::string& 
   for (const Prompt& p : held) labels.push_back(p.label);
   CaptureOptions co;
   co.progress = eo.progress;
-  const Activations fa = finetuned->capture(encode_prompts(*finetuned, held, true), co);
-  const Activations aa = aligned->capture(encode_prompts(*aligned, held, true), co);
+  const Activations fa = finetuned->capture(encode_prompts(*finetuned, held, ChatSettings{}), co);
+  const Activations aa = aligned->capture(encode_prompts(*aligned, held, ChatSettings{}), co);
   const EvalReport ft_malicious = evaluate(*finetuned, s.heldout_malicious, refusals, eo);
   const EvalReport ft_benign = evaluate(*finetuned, s.heldout_benign, refusals, eo);
   std::vector<int> still_refused;

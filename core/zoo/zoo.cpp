@@ -210,7 +210,9 @@ ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
   const int eos = *tok.token_to_id("<|im_end|>");
   d.eos = eos;
   d.pad = *tok.token_to_id("<|endoftext|>");
-  const ChatTemplate chat = recognise_chat_template(kChatTemplate, "llama");
+  // The zoo's own template, rendered as every model folder's is (the date never enters it).
+  const ChatTemplate chat = chat_template_from_source(kChatTemplate, {{"eos_token", "<|im_end|>"}, {"pad_token", "<|endoftext|>"}},
+                                                      "the zoo's chat template");
 
   // Instructions are trained in their assigned wording (reword), the task as generated.
   auto sequence = [&](const ZooExample& e, const std::string& reply, bool learn_prompt) {

@@ -16,7 +16,7 @@ PageFrame {
     readonly property var settings: ({
         method: currentMethod.name, scheme: schemeBox.editText, samples: samplesBox.value,
         ratio: Workbench.calibration.ratio, lambda: lambdaBox.value / 100, epochs: epochsBox.value,
-        seed: seedBox.value, rotate: rotateBox.checked
+        seed: seedBox.value, rotate: rotateBox.checked, system: systemField.text
     })
     readonly property string problem: { Workbench.models.target; Workbench.calibration.files; Workbench.models.base; return quant.check(settings) }
 
@@ -78,6 +78,15 @@ PageFrame {
             SpinBox { id: seedBox; from: 0; to: 1000000; value: 0; editable: true }
             Label { text: qsTr("Rotation") }
             CheckBox { id: rotateBox; text: qsTr("Hadamard (QuaRot), for W4A4"); checked: page.currentMethod.rotate }
+            Label { text: qsTr("System message") }
+            TextField {
+                id: systemField
+                objectName: "systemField"
+                Layout.fillWidth: true
+                placeholderText: qsTr("none: the model's chat template as it is")
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Sent before every calibration and evaluation prompt, through the model's own chat template")
+            }
             Item { width: 1 }
             RowLayout {
                 PrimaryButton {
