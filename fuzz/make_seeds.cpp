@@ -82,6 +82,27 @@ int main(int argc, char** argv) {
     write(out / "tokenizer" / name, t);
     write(out / "tokenizer" / (std::string(name) + ".text"), t + std::string(1, '\0') + "<m> ab  b\n\xC3\xA9 12");
   }
+  // Chains whose output grows without bound (refused at 16 times the text): a normalizer of
+  // chained Replace "l" -> "lll" and a stack of ByteLevel pre-tokenizers, each on a short text.
+  {
+    const std::string t = read(src / "tests/data/tokenizers/synthetic/added_strip.json");
+    const size_t model = t.find("\"model\"");
+    std::string replaces, levels;
+    for (int i = 0; i < 40; ++i)
+      replaces += std::string(i ? "," : "") + R"({"type":"Replace","pattern":{"String":"l"},"content":"lll"})";
+    for (int i = 0; i < 200; ++i) levels += std::string(i ? "," : "") + R"({"type":"ByteLevel","add_prefix_space":true,"use_regex":false})";
+    const std::string normalizer = R"("normalizer":{"type":"Sequence","normalizers":[)" + replaces + "]},";
+    const std::string pre = R"("pre_tokenizer":{"type":"Sequence","pretokenizers":[)" + levels + "]},";
+    for (const auto& [name, part] : {std::pair<const char*, std::string>{"replace_chain.json", normalizer}, {"bytelevel_stack.json", pre}}) {
+      std::string chained = t;
+      const size_t old = chained.find("\"pre_tokenizer\"");
+      if (part.rfind("\"pre_tokenizer\"", 0) == 0 && old != std::string::npos)
+        chained.replace(old, chained.find("},", old) + 2 - old, part);
+      else
+        chained.insert(model, part);
+      write(out / "tokenizer" / (std::string(name) + ".text"), chained + std::string(1, '\0') + "hello world");
+    }
+  }
 
   // Prompt files: the first byte picks CSV (odd) or JSONL (even).
   std::ifstream benign(src / "resources/data/benign_instructions.jsonl");

@@ -46,6 +46,13 @@ class TstModel : public QObject {
   QTemporaryDir tmp_;
 
   std::string dir(const QString& name) { return tmp_.filePath(name).toStdString(); }
+  // A fresh copy of the model folder `base` under `name`, to corrupt.
+  std::string copyOf(const std::string& base, const char* name) {
+    const std::string d = dir(name);
+    std::filesystem::remove_all(d);
+    std::filesystem::copy(base, d, std::filesystem::copy_options::recursive);
+    return d;
+  }
 
  private Q_SLOTS:
   void initTestCase() { torch::set_num_threads(2); }
@@ -310,12 +317,7 @@ class TstModel : public QObject {
     TinySpec s;
     const std::string base = dir("hostile");
     writeTinyModel(base, s);
-    auto copy = [&](const char* name) {
-      const std::string d = dir(name);
-      fs::remove_all(d);
-      fs::copy(base, d, fs::copy_options::recursive);
-      return d;
-    };
+    auto copy = [&](const char* name) { return copyOf(base, name); };
     // NaN weights: every logit would be NaN; the error says where to look.
     {
       const std::string d = copy("nan");
@@ -382,6 +384,97 @@ class TstModel : public QObject {
       std::ofstream(d + "/tokenizer_config.json") << cfg.dump();
       QCOMPARE(QString::fromStdString(sq::detect_chat_template(d).render("q")),
                QStringLiteral("<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n"));
+    }
+  }
+
+  // The classes a campaign of corrupt files found taken silently, unbounded or unclear: each is
+  // refused naming the file and what is wrong, with any echoed value cut short.
+  void hostileFilesNamedAndBounded() {
+    namespace fs = std::filesystem;
+    TinySpec s;
+    const std::string base = dir("hostile2");
+    writeTinyModel(base, s);
+    auto copy = [&](const char* name) { return copyOf(base, name); };
+    const auto tok = nlohmann::json::parse(std::ifstream(base + "/tokenizer.json"));
+    // Tokenizer chains whose output grows exponentially stop at 16 times the text.
+    {
+      auto t = tok;
+      nlohmann::json chain = nlohmann::json::array();
+      for (int i = 0; i < 40; ++i) chain.push_back({{"type", "Replace"}, {"pattern", {{"String", "l"}}}, {"content", "lll"}});
+      t["normalizer"] = {{"type", "Sequence"}, {"normalizers", chain}};
+      const sq::Tokenizer k = sq::Tokenizer::from_json(t.dump(), "chain/tokenizer.json");
+      const QString err = errorOf([&] { k.encode("hello world"); });
+      QVERIFY2(err.contains("chain/tokenizer.json") && err.contains("16 times") && err.contains("Replace"), qPrintable(err));
+      auto u = tok;
+      nlohmann::json stack = nlohmann::json::array();
+      for (int i = 0; i < 200; ++i) stack.push_back({{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", false}});
+      u["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", stack}};
+      const sq::Tokenizer b = sq::Tokenizer::from_json(u.dump(), "stack/tokenizer.json");
+      QVERIFY(errorOf([&] { b.encode("hello"); }).contains("ByteLevel"));
+    }
+    // Vocabularies that would tokenize to nothing or to one id for everything.
+    {
+      auto t = tok;
+      t["model"]["vocab"] = nlohmann::json::object();
+      t["model"]["merges"] = nlohmann::json::array();
+      QVERIFY(errorOf([&] { sq::Tokenizer::from_json(t.dump(), "tok.json"); }).contains("tok.json: the vocabulary (model.vocab) is empty"));
+      auto z = tok;
+      for (auto& [k, v] : z["model"]["vocab"].items()) v = 0;
+      QVERIFY(errorOf([&] { sq::Tokenizer::from_json(z.dump(), "tok.json"); }).contains("share id 0"));
+    }
+    // Post-processor special ids outside the vocabulary.
+    for (const int64_t bad : {int64_t(2147483647), int64_t(-1)}) {
+      auto t = tok;
+      t["post_processor"] = {{"type", "TemplateProcessing"},
+                             {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+                             {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {bad}}, {"tokens", {"<s>"}}}}}}};
+      const QString err = errorOf([&] { sq::Tokenizer::from_json(t.dump(), "tok.json"); });
+      QVERIFY2(err.contains("tok.json") && err.contains("post_processor special token '<s>'"), qPrintable(err));
+    }
+    // num_hidden_layers against the checkpoint, both ways.
+    for (const int layers : {1, 3}) {
+      const std::string d = copy(layers == 1 ? "fewer-layers" : "more-layers");
+      auto cfg = nlohmann::json::parse(std::ifstream(d + "/config.json"));
+      cfg["num_hidden_layers"] = layers;
+      std::ofstream(d + "/config.json") << cfg.dump();
+      const QString err = errorOf([&] { sq::Model::load(d); });
+      QVERIFY2(err.contains("config.json") && err.contains("num_hidden_layers is " + QString::number(layers)) &&
+                   err.contains("holds 2 decoder layers"),
+               qPrintable(err));
+    }
+    // Config values out of range, and an echoed value never whole.
+    {
+      auto cfg = nlohmann::json::parse(std::ifstream(base + "/config.json"));
+      auto eos = cfg;
+      eos["eos_token_id"] = 100000;
+      QVERIFY(errorOf([&] { sq::parse_config(eos.dump(), "c/config.json"); }).contains("'eos_token_id' holds 100000, outside the vocabulary"));
+      for (const int w : {0, -1}) {
+        auto sw = cfg;
+        sw["model_type"] = "mistral";
+        sw["sliding_window"] = w;
+        QVERIFY(errorOf([&] { sq::parse_config(sw.dump(), "c/config.json"); }).contains("'sliding_window' must be a positive integer"));
+      }
+      auto big = cfg;
+      big["model_type"] = std::string(5 << 20, 'x');
+      const QString err = errorOf([&] { sq::parse_config(big.dump(), "c/config.json"); });
+      QVERIFY2(err.size() < 400 && err.contains("(5242880 bytes)"), qPrintable(err.left(400)));
+    }
+    // Token ids beyond the vocabulary name the model.
+    {
+      const auto m = sq::Model::load(base);
+      QVERIFY(errorOf([&] { m->logits({1, 100000}); }).contains(QString::fromStdString(base) + ": token id 100000 is outside the vocabulary"));
+    }
+    // A tensor shape whose byte count overflows is refused as too large, not read as 0 or -4 bytes.
+    {
+      const std::string path = dir("overflow") + ".safetensors";
+      const std::string header = R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}})";
+      std::ofstream f(path, std::ios::binary);
+      const uint64_t n = header.size();
+      f.write(reinterpret_cast<const char*>(&n), 8);
+      f << header;
+      f.close();
+      const QString err = errorOf([&] { sq::SafetensorsFile file(path); });
+      QVERIFY2(err.contains("whose byte count overflows"), qPrintable(err));
     }
   }
 

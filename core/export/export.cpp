@@ -71,6 +71,20 @@ ExportCheck check_source(const WeightSource& src, const std::string& format) {
     }
     c.exact = compressed_tensors_exact(src, format);
     const QuantScheme target = compressed_tensors_scheme(format);
+    if (!c.exact && target.group > 0) {
+      // Re-quantizing to the format's groups needs every linear layer's input width to hold them.
+      const ModelConfig& m = src.config();
+      for (const auto& [what, width] : {std::pair<const char*, int64_t>{"hidden_size", m.hidden_size},
+                                        {"intermediate_size", m.intermediate_size},
+                                        {"attention width (heads x head_dim)", m.num_heads * m.head_dim}})
+        if (width % target.group != 0) {
+          c.allowed = false;
+          c.note = format + " groups weights by " + std::to_string(target.group) + " input columns, and this model's " + what +
+                   " is " + std::to_string(width) + ". Quantize with a group that divides it (for example w4a16-g32-sym) "
+                   "and export that run: its own groups are written exactly.";
+          return c;
+        }
+    }
     const std::string acts = a_bits == target.a_bits ? ""
                              : target.a_bits == 8   ? " vLLM will quantize activations to 8 bits per token, which the run did not."
                                                     : act_lost;

@@ -105,7 +105,7 @@ void read_scalar(Cursor& c, GgufValueType t, GgufValue& v, const std::string& pa
     case GgufValueType::I64: v.ints.push_back(c.get<int64_t>()); return;
     case GgufValueType::F64: v.floats.push_back(c.get<double>()); return;
     case GgufValueType::String: v.strings.push_back(c.string()); return;
-    default: throw Error(path, "metadata '" + key + "' has unknown value type " + std::to_string(uint32_t(t)));
+    default: throw Error(path, "metadata " + quote_value(key) + " has unknown value type " + std::to_string(uint32_t(t)));
   }
 }
 
@@ -153,7 +153,7 @@ GgufValue GgufValue::f32_array(std::vector<float> v) {
 
 int64_t GgufValue::as_int() const {
   if (type == GgufValueType::Array || type == GgufValueType::String || is_float(type) || ints.empty())
-    throw Error("GGUF value is not an integer");
+    throw Error(where.empty() ? "GGUF value" : where, "is not an integer");
   return ints[0];
 }
 double GgufValue::as_float() const {
@@ -162,7 +162,7 @@ double GgufValue::as_float() const {
 }
 bool GgufValue::as_bool() const { return as_int() != 0; }
 const std::string& GgufValue::as_string() const {
-  if (type != GgufValueType::String || strings.empty()) throw Error("GGUF value is not a string");
+  if (type != GgufValueType::String || strings.empty()) throw Error(where.empty() ? "GGUF value" : where, "is not a string");
   return strings[0];
 }
 
@@ -171,7 +171,7 @@ void write_gguf(const std::string& path, const GgufMetadata& metadata, const std
   std::vector<uint64_t> offsets, sizes;
   uint64_t offset = 0;
   for (const auto& t : tensors) {
-    if (t.ne.empty() || t.ne.size() > 4) throw Error(path, "tensor '" + t.name + "' must have 1 to 4 dimensions");
+    if (t.ne.empty() || t.ne.size() > 4) throw Error(path, "tensor " + quote_value(t.name) + " must have 1 to 4 dimensions");
     uint64_t bytes = ggml_row_bytes(t.type, t.ne[0]);
     for (size_t d = 1; d < t.ne.size(); ++d) bytes *= uint64_t(t.ne[d]);
     offset = align_up(offset, alignment);
@@ -227,17 +227,18 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
   for (uint64_t i = 0; i < n_kv; ++i) {
     const std::string key = c.string();
     GgufValue v;
+    v.where = path + ": metadata '" + key.substr(0, 200) + "'";
     v.type = GgufValueType(c.get<uint32_t>());
     if (v.type == GgufValueType::Array) {
       v.elem = GgufValueType(c.get<uint32_t>());
-      if (v.elem == GgufValueType::Array) throw Error(path, "metadata '" + key + "': nested arrays are not supported");
+      if (v.elem == GgufValueType::Array) throw Error(path, "metadata " + quote_value(key) + ": nested arrays are not supported");
       const uint64_t n = c.get<uint64_t>();
       c.need(n);  // every element takes at least a byte: a cheap bound before the loop
       for (uint64_t k = 0; k < n; ++k) read_scalar(c, v.elem, v, path, key);
     } else {
       read_scalar(c, v.type, v, path, key);
     }
-    if (!metadata_.emplace(key, std::move(v)).second) throw Error(path, "metadata key '" + key + "' appears twice");
+    if (!metadata_.emplace(key, std::move(v)).second) throw Error(path, "metadata key " + quote_value(key) + " appears twice");
   }
   if (const GgufValue* a = find("general.alignment")) {
     const int64_t al = a->as_int();
@@ -249,25 +250,25 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
     GgufTensorIn t{};
     t.name = c.string();
     const uint32_t dims = c.get<uint32_t>();
-    if (dims == 0 || dims > 4) throw Error(path, "tensor '" + t.name + "' has " + std::to_string(dims) + " dimensions");
+    if (dims == 0 || dims > 4) throw Error(path, "tensor " + quote_value(t.name) + " has " + std::to_string(dims) + " dimensions");
     for (uint32_t d = 0; d < dims; ++d) {
       const uint64_t n = c.get<uint64_t>();
-      if (n == 0 || n > (uint64_t(1) << 40)) throw Error(path, "tensor '" + t.name + "' has an implausible dimension");
+      if (n == 0 || n > (uint64_t(1) << 40)) throw Error(path, "tensor " + quote_value(t.name) + " has an implausible dimension");
       t.ne.push_back(int64_t(n));
     }
     const uint32_t type = c.get<uint32_t>();
     t.type = GgmlType(type);
     if (std::string(ggml_type_name(t.type)) == "?")
-      throw Error(path, "tensor '" + t.name + "' has ggml type " + std::to_string(type) + ", which this build does not read (F32, F16, BF16, Q8_0, Q4_0)");
+      throw Error(path, "tensor " + quote_value(t.name) + " has ggml type " + std::to_string(type) + ", which this build does not read (F32, F16, BF16, Q8_0, Q4_0)");
     offsets.push_back(c.get<uint64_t>());
     try {
       t.nbytes = ggml_row_bytes(t.type, t.ne[0]);
     } catch (const Error& e) {
-      throw Error(path, "tensor '" + t.name + "': " + e.what());
+      throw Error(path, "tensor " + quote_value(t.name) + ": " + e.what());
     }
     for (size_t d = 1; d < t.ne.size(); ++d) {
       if (t.nbytes > file_->size() / uint64_t(t.ne[d]))  // also keeps the product from wrapping
-        throw Error(path, "tensor '" + t.name + "' is larger than the file");
+        throw Error(path, "tensor " + quote_value(t.name) + " is larger than the file");
       t.nbytes *= uint64_t(t.ne[d]);
     }
     tensors_.push_back(std::move(t));
@@ -277,12 +278,12 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
   std::set<std::string> names;
   for (size_t i = 0; i < tensors_.size(); ++i) {
     auto& t = tensors_[i];
-    if (offsets[i] % alignment_ != 0) throw Error(path, "tensor '" + t.name + "' is not aligned");
+    if (offsets[i] % alignment_ != 0) throw Error(path, "tensor " + quote_value(t.name) + " is not aligned");
     // Compared without adding to the offset, which could wrap past the bound.
     if (offsets[i] > data_size || t.nbytes > data_size - offsets[i])
-      throw Error(path, "tensor '" + t.name + "' lies beyond the end of the file (truncated?)");
+      throw Error(path, "tensor " + quote_value(t.name) + " lies beyond the end of the file (truncated?)");
     t.data = file_->data() + data_start + offsets[i];
-    if (!names.insert(t.name).second) throw Error(path, "tensor '" + t.name + "' appears twice");
+    if (!names.insert(t.name).second) throw Error(path, "tensor " + quote_value(t.name) + " appears twice");
   }
   // No two tensors may share bytes: a write to one would change the other's values.
   std::vector<size_t> order(tensors_.size());
@@ -302,7 +303,7 @@ const GgufValue* GgufFile::find(const std::string& key) const {
 
 const GgufValue& GgufFile::at(const std::string& key) const {
   const GgufValue* v = find(key);
-  if (!v) throw Error(path(), "missing metadata key '" + key + "'");
+  if (!v) throw Error(path(), "missing metadata key " + quote_value(key));
   return *v;
 }
 

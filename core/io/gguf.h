@@ -34,6 +34,7 @@ struct GgufValue {
   std::vector<int64_t> ints;
   std::vector<double> floats;
   std::vector<std::string> strings;
+  std::string where;  // "file: metadata 'key'" for values read from a file, for messages
 
   static GgufValue u32(uint32_t v);
   static GgufValue i32(int32_t v);

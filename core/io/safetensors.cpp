@@ -73,12 +73,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_uniq
         if (v.is_string()) metadata_[k] = v.get<std::string>();
       continue;
     }
-    const std::string where = "tensor '" + name + "'";
+    const std::string where = "tensor " + quote_value(name);
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
       throw Error(path, where + " lacks dtype, shape or data_offsets");
     const std::string dt = entry["dtype"].is_string() ? entry["dtype"].get<std::string>() : "";
     auto d = std::find_if(std::begin(kDTypes), std::end(kDTypes), [&](const auto& p) { return dt == p.first; });
-    if (d == std::end(kDTypes)) throw Error(path, where + " has unsupported dtype '" + dt + "'");
+    if (d == std::end(kDTypes)) throw Error(path, where + " has unsupported dtype " + quote_value(dt));
     TensorView v{name, d->second, {}, nullptr, 0, 0, file_.get()};
     for (const json& s : entry["shape"]) {
       if (!s.is_number_integer() || s.get<int64_t>() < 0) throw Error(path, where + " has an invalid shape");
@@ -92,9 +92,17 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_uniq
       throw Error(path, where + " data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                             ") lie outside the " + std::to_string(data_size) + "-byte data section");
     v.nbytes = end - begin;
-    if (static_cast<size_t>(v.numel()) * dtype_size(v.dtype) != v.nbytes)
-      throw Error(path, where + " is " + v.describe() + " = " + std::to_string(v.numel() * int64_t(dtype_size(v.dtype))) +
-                            " bytes, but its byte range holds " + std::to_string(v.nbytes));
+    // The element count in bytes, refused before it can overflow (a shape of [2^62, 4] wraps to 0).
+    size_t bytes = dtype_size(v.dtype);
+    for (int64_t dim : v.shape) {
+      if (dim != 0 && bytes > SIZE_MAX / size_t(dim))
+        throw Error(path, where + " has shape " + shape_text(v.shape) + ", whose byte count overflows (the data section holds " +
+                              std::to_string(data_size) + " bytes)");
+      bytes *= size_t(dim);
+    }
+    if (bytes != v.nbytes)
+      throw Error(path, where + " is " + v.describe() + " = " + std::to_string(bytes) + " bytes, but its byte range holds " +
+                            std::to_string(v.nbytes));
     v.file_offset = data_start + begin;
     v.data = file_->data() + v.file_offset;
     ranges.emplace_back(begin, end);
@@ -120,15 +128,17 @@ Checkpoint::Checkpoint(const std::string& model_dir) : dir_(model_dir) {
     if (!j.contains("weight_map") || !j["weight_map"].is_object()) throw Error(index.string(), "has no weight_map object");
     std::map<std::string, SafetensorsFile*> opened;
     for (const auto& [name, shard] : j["weight_map"].items()) {
+      if (!shard.is_string())
+        throw Error(index.string(), "weight_map entry '" + name.substr(0, 200) + "' is " + json_excerpt(shard, 200) + ", not a shard file name");
       const std::string file = shard.get<std::string>();
       if (file.find('/') != std::string::npos || file.find("..") != std::string::npos)
-        throw Error(index.string(), "shard name '" + file + "' leaves the model folder");
+        throw Error(index.string(), "shard name '" + file.substr(0, 200) + "' leaves the model folder");
       if (!opened.count(file)) {
         files_.push_back(std::make_unique<SafetensorsFile>((dir / file).string()));
         opened[file] = files_.back().get();
       }
       const TensorView* v = opened[file]->find(name);
-      if (!v) throw Error((dir / file).string(), "tensor '" + name + "' listed in the index is missing from this shard");
+      if (!v) throw Error((dir / file).string(), "tensor " + quote_value(name) + " listed in the index is missing from this shard");
       index_[name] = v;
     }
   } else if (fs::exists(single)) {
@@ -141,14 +151,14 @@ Checkpoint::Checkpoint(const std::string& model_dir) : dir_(model_dir) {
 
 const TensorView& Checkpoint::tensor(const std::string& name) const {
   auto it = index_.find(name);
-  if (it == index_.end()) throw Error(dir_, "missing tensor '" + name + "'");
+  if (it == index_.end()) throw Error(dir_, "missing tensor " + quote_value(name));
   return *it->second;
 }
 
 const TensorView& Checkpoint::tensor(const std::string& name, const std::vector<int64_t>& shape) const {
   const TensorView& v = tensor(name);
   if (v.shape != shape)
-    throw Error(v.file->path(), "tensor '" + name + "' has shape " + shape_text(v.shape) + ", expected " + shape_text(shape));
+    throw Error(v.file->path(), "tensor " + quote_value(name) + " has shape " + shape_text(v.shape) + ", expected " + shape_text(shape));
   return v;
 }
 
@@ -181,7 +191,7 @@ void write_safetensors(const std::string& path, const std::vector<TensorData>& t
     int64_t n = 1;
     for (int64_t d : t.shape) n *= d;
     if (static_cast<size_t>(n) * dtype_size(t.dtype) != t.nbytes)
-      throw Error(path, "tensor '" + t.name + "': shape and byte count disagree");
+      throw Error(path, "tensor " + quote_value(t.name) + ": shape and byte count disagree");
     header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes}}};
     offset += t.nbytes;
     padding.push_back((8 - offset % 8) % 8);  // keep the next tensor 8-byte aligned

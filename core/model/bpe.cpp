@@ -4,6 +4,7 @@
 #include <queue>
 #include <stdexcept>
 
+#include "core/error.h"
 #include "core/text/unicode_text.h"
 
 namespace sq::tok {
@@ -35,7 +36,7 @@ Bpe::Bpe(std::unordered_map<std::string, int32_t> vocab,
          const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options)
     : vocab_(std::move(vocab)), options_(std::move(options)) {
   for (const auto& [tok, id] : vocab_) {
-    if (id < 0) throw std::invalid_argument("negative id for token '" + tok + "'");
+    if (id < 0) throw std::invalid_argument("negative id for token " + quote_value(tok));
     if (static_cast<size_t>(id) >= id_to_token_.size()) {
       id_to_token_.resize(static_cast<size_t>(id) + 1);
       has_id_.resize(static_cast<size_t>(id) + 1, false);
@@ -48,11 +49,11 @@ Bpe::Bpe(std::unordered_map<std::string, int32_t> vocab,
     const auto& [a, b] = merges[rank];
     auto ia = vocab_.find(a), ib = vocab_.find(b);
     if (ia == vocab_.end() || ib == vocab_.end())
-      throw std::invalid_argument("merge " + std::to_string(rank) + " ('" + a + "', '" + b + "') uses a token not in the vocabulary");
+      throw std::invalid_argument("merge " + std::to_string(rank) + " (" + quote_value(a) + ", " + quote_value(b) + ") uses a token not in the vocabulary");
     const std::string merged = a + (b.rfind(prefix, 0) == 0 ? b.substr(prefix.size()) : b);
     auto im = vocab_.find(merged);
     if (im == vocab_.end())
-      throw std::invalid_argument("merge " + std::to_string(rank) + " makes '" + merged + "', which is not in the vocabulary");
+      throw std::invalid_argument("merge " + std::to_string(rank) + " makes " + quote_value(merged) + ", which is not in the vocabulary");
     // A repeated merge keeps its last rank, as a map built from the list does.
     merges_.insert_or_assign(pair_key(ia->second, ib->second), std::make_pair(static_cast<int32_t>(rank), im->second));
   }

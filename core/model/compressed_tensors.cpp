@@ -76,6 +76,15 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
         zero.numel() != scale.numel())
       throw Error(scale_view.file->path(),
                   "'" + name + "' " + scale_view.describe() + " (or its zero point) does not fit the weight " + shape_text({rows, cols}));
+    // The scale's layout must be the one the config declares: a per-channel scale redeclared as
+    // one value would otherwise dequantize every row with the first row's scale.
+    const bool fits = q.strategy == "tensor" ? scale.numel() == 1
+                      : q.strategy == "channel" ? sr == rows && sg == 1
+                                                : sr == rows && sg >= 1;
+    if (!fits)
+      throw Error(scale_view.file->path(), "'" + name + "' " + scale_view.describe() + " is not a " + q.strategy +
+                                               "-strategy scale for the weight " + shape_text({rows, cols}) +
+                                               " (config.json's quantization_config declares \"" + q.strategy + "\")");
     const torch::Tensor c = codes.to(torch::kFloat32).reshape({sr, sg, -1});
     out.dense[base + ".weight"] =
         ((c - zero.reshape({sr, sg, 1})) * scale.reshape({sr, sg, 1})).reshape({rows, cols}).contiguous();

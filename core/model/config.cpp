@@ -69,7 +69,7 @@ ModelConfig parse_config(const std::string& text, const std::string& origin) {
   try {
     c.model_type = need("model_type").get<std::string>();
     if (c.model_type != "llama" && c.model_type != "qwen2" && c.model_type != "mistral")
-      throw Error(origin, "unsupported model_type '" + c.model_type + "' (supported: llama, qwen2, mistral)");
+      throw Error(origin, "unsupported model_type " + quote_value(c.model_type) + " (supported: llama, qwen2, mistral)");
     if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
       c.architecture = j["architectures"][0].get<std::string>();
     c.vocab_size = positive("vocab_size");
@@ -93,14 +93,23 @@ ModelConfig parse_config(const std::string& text, const std::string& origin) {
     c.mlp_bias = j.value("mlp_bias", false);
     if (c.mlp_bias) throw Error(origin, "unsupported option mlp_bias = true");
     const std::string act = j.value("hidden_act", std::string("silu"));
-    if (act != "silu") throw Error(origin, "unsupported hidden_act '" + act + "' (supported: silu)");
-    if (c.model_type == "mistral" && j.contains("sliding_window") && !j["sliding_window"].is_null() &&
-        j["sliding_window"].get<int64_t>() < c.max_position_embeddings)
-      c.sliding_window = j["sliding_window"].get<int64_t>();
+    if (act != "silu") throw Error(origin, "unsupported hidden_act " + quote_value(act) + " (supported: silu)");
+    if (c.model_type == "mistral" && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
+      const json& w = j["sliding_window"];
+      if (!w.is_number_integer() || w.get<int64_t>() <= 0)
+        throw Error(origin, "field 'sliding_window' must be a positive integer or null, got " + json_excerpt(w));
+      if (w.get<int64_t>() < c.max_position_embeddings) c.sliding_window = w.get<int64_t>();
+    }
     if (c.model_type == "qwen2" && j.value("use_sliding_window", false))
       throw Error(origin, "unsupported option use_sliding_window = true");
     c.bos_token_ids = id_list(j.value("bos_token_id", json()));
     c.eos_token_ids = id_list(j.value("eos_token_id", json()));
+    for (const auto& [key, ids] : {std::pair<const char*, const std::vector<int64_t>*>{"bos_token_id", &c.bos_token_ids},
+                                   {"eos_token_id", &c.eos_token_ids}})
+      for (int64_t id : *ids)
+        if (id < 0 || id >= c.vocab_size)
+          throw Error(origin, std::string("field '") + key + "' holds " + std::to_string(id) + ", outside the vocabulary (0.." +
+                                  std::to_string(c.vocab_size - 1) + ")");
     c.torch_dtype = j.value("torch_dtype", std::string("float32"));
     if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
       const json& rs = j["rope_scaling"];
@@ -115,7 +124,7 @@ ModelConfig parse_config(const std::string& text, const std::string& origin) {
         c.rope_scaling.high_freq_factor = rs.value("high_freq_factor", 4.0);
         c.rope_scaling.original_max_position_embeddings = rs.value("original_max_position_embeddings", int64_t{8192});
       } else if (type != "none") {
-        throw Error(origin, "unsupported rope_scaling type '" + type + "' (supported: linear, llama3)");
+        throw Error(origin, "unsupported rope_scaling type " + quote_value(type) + " (supported: linear, llama3)");
       }
     }
   } catch (const json::exception& e) {

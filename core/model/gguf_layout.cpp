@@ -25,7 +25,7 @@ std::string gguf_tensor_name(const std::string& hf) {
   std::smatch m;
   if (std::regex_match(hf, m, layer))
     if (auto it = block.find(m[2]); it != block.end()) return "blk." + m[1].str() + "." + it->second;
-  throw Error("no GGUF name for tensor '" + hf + "'");
+  throw Error("no GGUF name for tensor " + quote_value(hf));
 }
 
 torch::Tensor gguf_row_order(const torch::Tensor& t, const std::string& hf_name, const ModelConfig& c, bool inverse) {

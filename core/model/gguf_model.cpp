@@ -17,7 +17,7 @@ GgufModel read_gguf_model(const std::string& path) {
   ModelConfig& c = m.config;
   const std::string arch = g.at("general.architecture").as_string();
   if (arch != "llama" && arch != "qwen2")
-    throw Error(path, "architecture '" + arch + "' is not supported (llama, qwen2)");
+    throw Error(path, "architecture " + quote_value(arch) + " is not supported (llama, qwen2)");
   c.model_type = arch;
   c.architecture = arch == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM";
   auto num = [&](const std::string& key) { return g.at(arch + "." + key).as_int(); };
@@ -38,17 +38,18 @@ GgufModel read_gguf_model(const std::string& path) {
   if (c.num_heads <= 0 || c.num_kv_heads <= 0 || c.num_heads % c.num_kv_heads != 0)
     throw Error(path, "attention head counts " + std::to_string(c.num_heads) + "/" + std::to_string(c.num_kv_heads) + " do not fit");
   if (const GgufValue* t = g.find(arch + ".rope.scaling.type"); t && t->as_string() != "none") {
-    if (t->as_string() != "linear") throw Error(path, "rope scaling '" + t->as_string() + "' is not supported (linear)");
+    if (t->as_string() != "linear") throw Error(path, "rope scaling " + quote_value(t->as_string()) + " is not supported (linear)");
     c.rope_scaling.type = "linear";
     c.rope_scaling.factor = num_or("rope.scaling.factor", 1.0);
   }
   if (const GgufValue* s = g.find("safequant.hf_rope_scaling")) {
     const auto j = parse_json(s->as_string(), path + ": safequant.hf_rope_scaling");
     c.rope_scaling.type = "llama3";
-    c.rope_scaling.factor = j.at("factor").get<double>();
-    c.rope_scaling.low_freq_factor = j.at("low_freq_factor").get<double>();
-    c.rope_scaling.high_freq_factor = j.at("high_freq_factor").get<double>();
-    c.rope_scaling.original_max_position_embeddings = j.at("original_max_position_embeddings").get<int64_t>();
+    const std::string where = path + ": safequant.hf_rope_scaling";
+    c.rope_scaling.factor = json_field<double>(j, "factor", where);
+    c.rope_scaling.low_freq_factor = json_field<double>(j, "low_freq_factor", where);
+    c.rope_scaling.high_freq_factor = json_field<double>(j, "high_freq_factor", where);
+    c.rope_scaling.original_max_position_embeddings = json_field<int64_t>(j, "original_max_position_embeddings", where);
   } else if (g.tensor("rope_freqs.weight")) {
     throw Error(path, "per-frequency rope factors (rope_freqs.weight) without their Hugging Face parameters are not supported");
   }
@@ -63,9 +64,9 @@ GgufModel read_gguf_model(const std::string& path) {
   for (const ParamSpec& spec : parameter_specs(c)) {
     const std::string name = gguf_tensor_name(spec.name);
     const GgufTensorIn* t = g.tensor(name);
-    if (!t) throw Error(path, "missing tensor '" + name + "' (" + spec.name + ")");
+    if (!t) throw Error(path, "missing tensor " + quote_value(name) + " (" + spec.name + ")");
     if (std::vector<int64_t>(spec.shape.rbegin(), spec.shape.rend()) != t->ne)
-      throw Error(path, "tensor '" + name + "' has the wrong shape for this config");
+      throw Error(path, "tensor " + quote_value(name) + " has the wrong shape for this config");
     torch::Tensor x = torch::empty(spec.shape, host());  // host: decoded from the file
     decode_values(t->type, t->data, x.numel(), x.data_ptr<float>());
     m.tensors[spec.name] = gguf_row_order(x, spec.name, c, true);

@@ -199,10 +199,21 @@ GgufMetadata gguf_vocab_metadata(const std::string& model_dir, const ModelConfig
   return md;
 }
 
+std::string rebuilt_tokenizer_json(const GgufFile& g);
+
 std::string tokenizer_json_from_gguf(const GgufFile& g) {
+  try {
+    return rebuilt_tokenizer_json(g);
+  } catch (const json::exception& e) {
+    // A token or merge that is not UTF-8 text, or a value of the wrong kind.
+    throw Error(g.path(), "tokenizer.ggml.* cannot be rebuilt as a tokenizer: " + json_error_text(e));
+  }
+}
+
+std::string rebuilt_tokenizer_json(const GgufFile& g) {
   const std::string kind = g.at("tokenizer.ggml.model").as_string();
   if (kind != "gpt2" && kind != "llama")
-    throw Error(g.path(), "tokenizer model '" + kind + "' is not supported (gpt2 byte-level BPE, llama SentencePiece-style BPE)");
+    throw Error(g.path(), "tokenizer model " + quote_value(kind) + " is not supported (gpt2 byte-level BPE, llama SentencePiece-style BPE)");
   if (kind == "llama") return sentencepiece_json_from_gguf(g);
   const std::string pre = g.find("tokenizer.ggml.pre") ? g.at("tokenizer.ggml.pre").as_string() : "gpt-2";
   const auto& tokens = g.at("tokenizer.ggml.tokens").strings;
@@ -226,7 +237,7 @@ std::string tokenizer_json_from_gguf(const GgufFile& g) {
     std::string regex;
     for (const auto& [name, r] : known_splits())
       if (name == pre) regex = r;
-    if (regex.empty()) throw Error(g.path(), "pre-tokenizer '" + pre + "' is not supported (gpt-2, llama-bpe, qwen2)");
+    if (regex.empty()) throw Error(g.path(), "pre-tokenizer " + quote_value(pre) + " is not supported (gpt-2, llama-bpe, qwen2)");
     pre_tok = {{"type", "Sequence"},
                {"pretokenizers",
                 {{{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}},

@@ -82,6 +82,13 @@ class LlamaModel final : public Model {
                             " (max_position_embeddings); shorten it, or keep its last tokens with --truncate");
   }
 
+  void check_ids(const std::vector<int32_t>& tokens) const {
+    for (int32_t id : tokens)
+      if (id < 0 || id >= config().vocab_size)
+        throw Error(dir_, "token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                              std::to_string(config().vocab_size - 1) + ", vocab_size)");
+  }
+
   // NaN or infinity in the weights turns every logit into NaN: say so instead of generating
   // nothing.
   void check_finite(const torch::Tensor& logits) const {
@@ -95,6 +102,7 @@ class LlamaModel final : public Model {
   std::vector<std::vector<float>> logits(const std::vector<int32_t>& tokens) const override {
     if (tokens.empty()) throw Error("no tokens to run");
     check_context(tokens.size(), 0);
+    check_ids(tokens);
     torch::NoGradGuard no_grad;
     const torch::Tensor t = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()),
                                           torch::TensorOptions(torch::kInt64).device(net_.device())).unsqueeze(0);
@@ -113,7 +121,7 @@ class LlamaModel final : public Model {
     torch::NoGradGuard no_grad;
     std::vector<std::vector<int32_t>> out(prompts.size());
     if (prompts.empty() || o.max_new_tokens <= 0) return out;
-    for (const auto& p : prompts) check_context(p.size(), size_t(o.max_new_tokens));
+    for (const auto& p : prompts) check_context(p.size(), size_t(o.max_new_tokens)), check_ids(p);
     auto [tokens, mask] = Llama::left_padded(prompts, prompts.size(), net_.device()).front();
     const std::set<int64_t> eos(config().eos_token_ids.begin(), config().eos_token_ids.end());
     // Sampling draws on the host, so that a seed gives the same completions on every device.
@@ -239,6 +247,25 @@ void check_vocab(const Tokenizer& tok, const ModelConfig& config, const std::str
                             std::to_string(config.vocab_size));
 }
 
+// The checkpoint's decoder layers against num_hidden_layers: a config that names fewer would
+// run a shallower model without a word, one that names more would fail on a missing tensor later.
+void check_layer_count(const Checkpoint& weights, const ModelConfig& config, const std::string& config_path) {
+  int64_t held = 0;
+  const std::string prefix = "model.layers.";
+  for (const std::string& name : weights.names()) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const size_t dot = name.find('.', prefix.size());
+    try {
+      const long long n = std::stoll(name.substr(prefix.size(), dot - prefix.size()));
+      held = std::max<int64_t>(held, n >= 0 && n < (1 << 20) ? n + 1 : (1 << 20));
+    } catch (const std::exception&) {
+    }
+  }
+  if (held != config.num_layers)
+    throw Error(config_path, "num_hidden_layers is " + std::to_string(config.num_layers) + " but the checkpoint holds " +
+                                 std::to_string(held) + " decoder layers (model.layers.0 to model.layers." + std::to_string(held - 1) + ")");
+}
+
 // The export folder `folder` against its manifest, when it has one (see Model::load). A stamp in
 // the user cache, named by the folder and the manifest's bytes, remembers a full check.
 void check_manifest(const std::filesystem::path& folder, const std::string& file, bool verify) {
@@ -290,6 +317,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
   const std::string config_path = (fs::path(dir) / "config.json").string();
   ModelConfig config = load_config(config_path);
   auto weights = std::make_shared<const Checkpoint>(dir);
+  check_layer_count(*weights, config, config_path);
   Tokenizer tok = Tokenizer::load((fs::path(dir) / "tokenizer.json").string());
   check_vocab(tok, config, (fs::path(dir) / "tokenizer.json").string());
   std::map<std::string, torch::Tensor> overrides;

@@ -91,13 +91,14 @@ std::vector<std::pair<size_t, size_t>> Pattern::find_all(const std::string& text
   return out;
 }
 
-std::string Pattern::replace_all(const std::string& text, const std::string& with) const {
+std::string Pattern::replace_all(const std::string& text, const std::string& with, size_t max_bytes) const {
   std::string out;
   size_t prev = 0;
   for (auto [s, e] : find_all(text)) {
     out.append(text, prev, s - prev);
     out += with;
     prev = e;
+    if (out.size() > max_bytes) throw std::length_error("replacement output past its bound");
   }
   out.append(text, prev, std::string::npos);
   return out;

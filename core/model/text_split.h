@@ -2,6 +2,7 @@
 // Splitting text the way Hugging Face tokenizers do: PCRE2 regexes (UTF, Unicode properties) or
 // literals find the matches, and a split behaviour decides where they go.
 #include <memory>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,8 +25,9 @@ class Pattern {
   // Every [start, end) byte range that matches, left to right, non-overlapping.
   std::vector<std::pair<size_t, size_t>> find_all(const std::string& text) const;
 
-  // Every match replaced by `with`.
-  std::string replace_all(const std::string& text, const std::string& with) const;
+  // Every match replaced by `with`; throws std::length_error as soon as the result would pass
+  // `max_bytes`.
+  std::string replace_all(const std::string& text, const std::string& with, size_t max_bytes = SIZE_MAX) const;
 
  private:
   struct Impl;

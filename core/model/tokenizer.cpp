@@ -32,6 +32,22 @@ struct Piece {
   bool at_start;
 };
 
+// The bytes a normalizer or pre-tokenizer chain may make of the text being encoded: 16 times it
+// plus 4 KB, set by encode() and checked after every step, so that a hostile chain (40 chained
+// Replace "l" -> "lll", 200 stacked ByteLevel) is refused at once instead of taking the machine.
+thread_local size_t t_output_budget = SIZE_MAX;
+struct ChainTooLong : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+void check_budget(size_t bytes, const char* stage) {
+  if (bytes > t_output_budget) throw ChainTooLong(stage);
+}
+size_t piece_bytes(const std::vector<Piece>& pieces) {
+  size_t n = 0;
+  for (const Piece& p : pieces) n += p.text.size();
+  return n;
+}
+
 using Normalizer = std::function<std::string(const std::string&)>;
 using PreTokenizer = std::function<void(std::vector<Piece>&)>;
 using Decoder = std::function<void(std::vector<std::string>&)>;
@@ -91,7 +107,7 @@ uint32_t code_point_at(const std::string& s, size_t begin) {
 std::string metaspace_prepend_scheme(const json& j) {
   std::string scheme = str(j, "prepend_scheme");
   if (scheme.empty()) scheme = flag(j, "add_prefix_space", true) ? "always" : "never";
-  if (scheme != "always" && scheme != "first" && scheme != "never") throw Unsupported("Metaspace prepend_scheme '" + scheme + "'");
+  if (scheme != "always" && scheme != "first" && scheme != "never") throw Unsupported("Metaspace prepend_scheme " + quote_value(scheme));
   return scheme;
 }
 
@@ -111,23 +127,35 @@ Normalizer make_normalizer(const json& j) {
   if (type == "NFC" || type == "Lowercase") return [type](const std::string& s) { return icu_transform(s, type); };
   if (type == "Prepend") {
     const std::string prefix = str(j, "prepend");
-    return [prefix](const std::string& s) { return s.empty() ? s : prefix + s; };
+    return [prefix](const std::string& s) {
+      check_budget(s.size() + prefix.size(), "normalizer Prepend");
+      return s.empty() ? s : prefix + s;
+    };
   }
   if (type == "Replace") {
     auto pattern = std::make_shared<Pattern>(pattern_of(j.at("pattern")));
     const std::string content = str(j, "content");
-    return [pattern, content](const std::string& s) { return pattern->replace_all(s, content); };
+    return [pattern, content](const std::string& s) {
+      try {
+        return pattern->replace_all(s, content, t_output_budget);
+      } catch (const std::length_error&) {
+        throw ChainTooLong("normalizer Replace");
+      }
+    };
   }
   if (type == "Sequence") {
     std::vector<Normalizer> parts;
     for (const json& n : j.at("normalizers")) parts.push_back(make_normalizer(n));
     return [parts](const std::string& s) {
       std::string out = s;
-      for (const auto& n : parts) out = n(out);
+      for (const auto& n : parts) {
+        out = n(out);
+        check_budget(out.size(), "normalizer Sequence");
+      }
       return out;
     };
   }
-  throw Unsupported("normalizer '" + type + "'");
+  throw Unsupported("normalizer " + quote_value(type));
 }
 
 // ---- pre-tokenizers ------------------------------------------------------------------------
@@ -162,6 +190,7 @@ PreTokenizer make_pre_tokenizer(const json& j, bool* byte_level) {
         for (std::string& part : parts) part = unicode::bytes_to_alphabet(part);
         return parts;
       });
+      check_budget(piece_bytes(pieces), "pre_tokenizer ByteLevel");
     };
   }
   if (type == "Split") {
@@ -198,10 +227,13 @@ PreTokenizer make_pre_tokenizer(const json& j, bool* byte_level) {
     std::vector<PreTokenizer> parts;
     for (const json& p : j.at("pretokenizers")) parts.push_back(make_pre_tokenizer(p, byte_level));
     return [parts](std::vector<Piece>& pieces) {
-      for (const auto& p : parts) p(pieces);
+      for (const auto& p : parts) {
+        p(pieces);
+        check_budget(piece_bytes(pieces), "pre_tokenizer Sequence");
+      }
     };
   }
-  throw Unsupported("pre_tokenizer '" + type + "'");
+  throw Unsupported("pre_tokenizer " + quote_value(type));
 }
 
 // ---- decoders ------------------------------------------------------------------------------
@@ -301,7 +333,7 @@ Decoder make_decoder(const json& j) {
       for (const auto& d : parts) d(tokens);
     };
   }
-  throw Unsupported("decoder '" + type + "'");
+  throw Unsupported("decoder " + quote_value(type));
 }
 
 }  // namespace
@@ -316,6 +348,7 @@ struct Tokenizer::Impl {
   std::vector<std::vector<json>> templates;  // TemplateProcessing "single" items, in order applied
   std::map<std::string, std::vector<int32_t>> template_tokens;
   bool byte_level = false;
+  std::string origin;  // the file, for messages
 
   // Splits `text` at added tokens of one kind (normalized or not): ids for matches, text else.
   void split_added(std::vector<std::pair<std::string, int32_t>>& parts, bool normalized_kind) const {
@@ -378,11 +411,12 @@ Tokenizer Tokenizer::load(const std::string& path) {
 
 Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origin) {
   auto impl = std::make_unique<Impl>();
+  impl->origin = origin;
   try {
     const json j = parse_json(text, origin);
     const json& m = j.at("model");
     const std::string model_type = str(m, "type", "BPE");
-    if (model_type != "BPE") throw Unsupported("model type '" + model_type + "'");
+    if (model_type != "BPE") throw Unsupported("model type " + quote_value(model_type));
     if (m.contains("dropout") && !m["dropout"].is_null() && m["dropout"].get<double>() != 0.0)
       throw Unsupported("BPE dropout");
     // Ids index tables sized by the largest one: an id must be a whole number within reach of the
@@ -395,8 +429,17 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origi
                                 ": ids must be whole numbers from 0 to below " + std::to_string(id_bound) + " for this vocabulary");
       return int32_t(id.get<int64_t>());
     };
+    if (!vocab_json.is_object() || vocab_json.empty()) throw Error(origin, "the vocabulary (model.vocab) is empty");
     std::unordered_map<std::string, int32_t> vocab;
-    for (const auto& [tok, id] : vocab_json.items()) vocab.emplace(tok, checked_id(id, tok));
+    std::unordered_map<int32_t, std::string> by_id;
+    for (const auto& [tok, id] : vocab_json.items()) {
+      const int32_t i = checked_id(id, tok);
+      // Two tokens on one id would decode one of them as the other.
+      if (auto [it, fresh] = by_id.emplace(i, tok); !fresh)
+        throw Error(origin, "tokens '" + it->second.substr(0, 40) + "' and '" + tok.substr(0, 40) + "' share id " + std::to_string(i) +
+                                " in model.vocab");
+      vocab.emplace(tok, i);
+    }
     std::vector<std::pair<std::string, std::string>> merges;
     for (const json& mg : m.at("merges")) {
       if (mg.is_array()) {
@@ -404,7 +447,7 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origi
       } else {
         const std::string s = mg.get<std::string>();
         const size_t sp = s.find(' ', 1);
-        if (sp == std::string::npos) throw Unsupported("merge without a space: '" + s + "'");
+        if (sp == std::string::npos) throw Unsupported("merge without a space: " + quote_value(s));
         merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
       }
     }
@@ -444,22 +487,32 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origi
         for (const json& q : p.at("processors")) read_processor(q);
         return;
       }
-      if (type != "TemplateProcessing") throw Unsupported("post_processor '" + type + "'");
+      if (type != "TemplateProcessing") throw Unsupported("post_processor " + quote_value(type));
       impl->templates.push_back(p.at("single").get<std::vector<json>>());
       const json specials = p.value("special_tokens", json::object());
       for (const auto& [name, spec] : specials.items())
-        impl->template_tokens[name] = spec.at("ids").get<std::vector<int32_t>>();
+        for (const json& id : spec.at("ids")) {
+          if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= id_bound)
+            throw Error(origin, "post_processor special token '" + name.substr(0, 40) + "' has id " + json_excerpt(id, 24) +
+                                    ", outside this vocabulary (ids below " + std::to_string(id_bound) + ")");
+          impl->template_tokens[name].push_back(int32_t(id.get<int64_t>()));
+        }
     };
     if (j.contains("post_processor") && !j["post_processor"].is_null()) read_processor(j["post_processor"]);
     for (const auto& items : impl->templates)
       for (const json& item : items) {
         if (item.contains("SpecialToken")) {
           const std::string name = item["SpecialToken"].at("id").get<std::string>();
-          if (!impl->template_tokens.count(name)) throw Unsupported("template special token '" + name + "' without ids");
+          if (!impl->template_tokens.count(name)) throw Unsupported("template special token " + quote_value(name) + " without ids");
         } else if (!item.contains("Sequence") || item["Sequence"].at("id").get<std::string>() != "A") {
           throw Unsupported("template item " + json_excerpt(item));
         }
       }
+    for (const auto& [name, ids] : impl->template_tokens)
+      for (int32_t id : ids)
+        if (!impl->added_by_id.count(id) && !impl->model->token(id))
+          throw Error(origin, "post_processor special token '" + name.substr(0, 40) + "' has id " + std::to_string(id) +
+                                  ", which no token of the vocabulary holds");
   } catch (const Unsupported& e) {
     throw Error(origin, std::string("unsupported tokenizer component: ") + e.what());
   } catch (const json::exception& e) {
@@ -475,22 +528,30 @@ std::vector<int32_t> Tokenizer::encode(const std::string& text, bool add_special
   if (!unicode::is_valid_utf8(text)) throw Error("cannot tokenize text that is not valid UTF-8");
   const Impl& t = *impl_;
   std::vector<std::pair<std::string, int32_t>> parts{{text, -1}};
-  t.split_added(parts, false);
-  if (t.normalizer)
-    for (auto& [s, id] : parts)
-      if (id < 0) s = (*t.normalizer)(s);
-  t.split_added(parts, true);
-
   std::vector<int32_t> ids;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const auto& [s, id] = parts[i];
-    if (id >= 0) {
-      ids.push_back(id);
-      continue;
+  struct Budget {
+    explicit Budget(size_t n) { t_output_budget = n; }
+    ~Budget() { t_output_budget = SIZE_MAX; }
+  } budget(text.size() > (SIZE_MAX - 4096) / 16 ? SIZE_MAX : 16 * text.size() + 4096);
+  try {
+    t.split_added(parts, false);
+    if (t.normalizer)
+      for (auto& [s, id] : parts)
+        if (id < 0) s = (*t.normalizer)(s);
+    t.split_added(parts, true);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const auto& [s, id] = parts[i];
+      if (id >= 0) {
+        ids.push_back(id);
+        continue;
+      }
+      std::vector<Piece> pieces{{s, i == 0}};
+      if (t.pre_tokenizer) (*t.pre_tokenizer)(pieces);
+      for (const Piece& p : pieces) t.model->tokenize(p.text, ids);
     }
-    std::vector<Piece> pieces{{s, i == 0}};
-    if (t.pre_tokenizer) (*t.pre_tokenizer)(pieces);
-    for (const Piece& p : pieces) t.model->tokenize(p.text, ids);
+  } catch (const ChainTooLong& e) {
+    throw Error(t.origin, std::string(e.what()) + " makes more than 16 times the " + std::to_string(text.size()) +
+                              " bytes of the text (plus 4 KB): the tokenizer's chain grows without bound, refused");
   }
   if (!add_special) return ids;
   for (const auto& items : t.templates) {
