@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/eval/evaluate.h"
 #include "core/eval/refusal.h"
+#include "core/io/gguf.h"
 #include "core/model/chat_template.h"
 #include "core/model/config.h"
 #include "core/model/llama.h"
@@ -463,6 +464,14 @@ class TstModel : public QObject {
     {
       const auto m = sq::Model::load(base);
       QVERIFY(errorOf([&] { m->logits({1, 100000}); }).contains(QString::fromStdString(base) + ": token id 100000 is outside the vocabulary"));
+    }
+    // A GGUF value of the wrong kind names the file and the key.
+    {
+      const std::string path = dir("wrong-kind") + ".gguf";
+      sq::write_gguf(path, {{"general.architecture", sq::GgufValue::string("llama")}, {"general.alignment", sq::GgufValue::string("32")}}, {});
+      const QString err = errorOf([&] { sq::GgufFile g(path); });
+      QVERIFY2(err.contains(QString::fromStdString(path)) && err.contains("metadata 'general.alignment'") && err.contains("not an integer"),
+               qPrintable(err));
     }
     // A tensor shape whose byte count overflows is refused as too large, not read as 0 or -4 bytes.
     {
