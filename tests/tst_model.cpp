@@ -17,6 +17,7 @@
 #include "core/eval/refusal.h"
 #include "core/io/gguf.h"
 #include "core/model/chat_template.h"
+#include "core/model/prompt_encoding.h"
 #include "core/model/config.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
@@ -257,12 +258,27 @@ class TstModel : public QObject {
     auto j = nlohmann::json::parse(cfg);
     j["tie_word_embeddings"] = false;
     std::ofstream(dir("untie") + "/config.json") << j.dump();
-    QVERIFY(errorOf([&] { sq::Model::load(dir("untie")); }).contains(QStringLiteral("missing tensor 'lm_head.weight'")));
+    // Named where it should have been, and why config.json wants it.
+    const QString missing = errorOf([&] { sq::Model::load(dir("untie")); });
+    QVERIFY2(missing.contains(QStringLiteral("untie/model.safetensors: no tensor 'lm_head.weight', which the model config.json describes has "
+                                             "(tie_word_embeddings is false)")),
+             qPrintable(missing));
     j["tie_word_embeddings"] = true;
     j["intermediate_size"] = 48;
     std::ofstream(dir("untie") + "/config.json") << j.dump();
     const QString err = errorOf([&] { sq::Model::load(dir("untie")); });
-    QVERIFY2(err.contains(QStringLiteral("'model.layers.0.mlp.gate_proj.weight' has shape [64, 32], expected [48, 32]")), qPrintable(err));
+    QVERIFY2(err.contains(QStringLiteral("'model.layers.0.mlp.gate_proj.weight' has shape [64, 32], where config.json gives [48, 32]")),
+             qPrintable(err));
+    // Numbers no model has are refused by key.
+    j["intermediate_size"] = 64;
+    for (const auto& [key, value, message] : {std::tuple<const char*, double, const char*>{"rms_norm_eps", 0.5, "a norm's epsilon is a small number"},
+                                             {"rope_theta", 0.5, "RoPE's base must exceed 1"}}) {
+      auto bad = j;
+      bad[key] = value;
+      std::ofstream(dir("untie") + "/config.json") << bad.dump();
+      const QString e = errorOf([&] { sq::Model::load(dir("untie")); });
+      QVERIFY2(e.contains(QStringLiteral("config.json: field '") + key) && e.contains(QString::fromUtf8(message)), qPrintable(e));
+    }
   }
 
   void configRefusals_data() {
@@ -484,6 +500,15 @@ class TstModel : public QObject {
       f.close();
       const QString err = errorOf([&] { sq::SafetensorsFile file(path); });
       QVERIFY2(err.contains("whose byte count overflows"), qPrintable(err));
+    }
+    // A chat template that alone outgrows the context is named, not the short prompt.
+    {
+      const std::string d = copy("bloated-template");
+      std::ofstream(d + "/tokenizer_config.json")
+          << nlohmann::json{{"chat_template", "{% for i in range(3000) %}pad {% endfor %}{{ messages[0]['content'] }}"}}.dump();
+      const auto m = sq::Model::load(d);
+      const QString err = errorOf([&] { sq::encode_prompts(*m, {sq::Prompt{"p", "hi", "", "", "", 0}}, sq::ChatSettings{}); });
+      QVERIFY2(err.contains("tokenizer_config.json: the chat template turns a prompt of 2 bytes into"), qPrintable(err));
     }
   }
 

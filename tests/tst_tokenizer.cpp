@@ -87,6 +87,13 @@ class TstTokenizer : public QObject {
     QTest::newRow("decoder") << QStringLiteral(R"({"decoder":{"type":"WordPiece"},%1})").arg(model) << QStringLiteral("decoder 'WordPiece'");
     QTest::newRow("bad merge") << QStringLiteral(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":["a c"]}})") << QStringLiteral("not in the vocabulary");
     QTest::newRow("not json") << QStringLiteral("{\"model\": ") << QStringLiteral("not valid JSON: parse error at line 1");
+    // An empty list of merges is a BPE; none at all, or an object, is a damaged file.
+    QTest::newRow("merges null") << QStringLiteral(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":null}})")
+                                 << QStringLiteral("model.merges must be a list of merges, got null");
+    QTest::newRow("merges object") << QStringLiteral(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":{}}})")
+                                   << QStringLiteral("model.merges must be a list of merges");
+    QTest::newRow("flag null") << QStringLiteral(R"({"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":null},%1})").arg(model)
+                               << QStringLiteral("boolean");
   }
   void refusesUnsupportedComponents() {
     QFETCH(QString, json);

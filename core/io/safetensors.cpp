@@ -124,6 +124,7 @@ Checkpoint::Checkpoint(const std::string& model_dir) : dir_(model_dir) {
   const fs::path dir(model_dir);
   const fs::path single = dir / "model.safetensors", index = dir / "model.safetensors.index.json";
   if (fs::exists(index)) {
+    where_ = index.string();
     const json j = read_json_file(index.string());
     if (!j.contains("weight_map") || !j["weight_map"].is_object()) throw Error(index.string(), "has no weight_map object");
     std::map<std::string, SafetensorsFile*> opened;
@@ -142,6 +143,7 @@ Checkpoint::Checkpoint(const std::string& model_dir) : dir_(model_dir) {
       index_[name] = v;
     }
   } else if (fs::exists(single)) {
+    where_ = single.string();
     files_.push_back(std::make_unique<SafetensorsFile>(single.string()));
     for (const auto& [name, v] : files_.back()->tensors()) index_[name] = &v;
   } else {
@@ -151,7 +153,7 @@ Checkpoint::Checkpoint(const std::string& model_dir) : dir_(model_dir) {
 
 const TensorView& Checkpoint::tensor(const std::string& name) const {
   auto it = index_.find(name);
-  if (it == index_.end()) throw Error(dir_, "missing tensor " + quote_value(name));
+  if (it == index_.end()) throw Error(where_, "no tensor " + quote_value(name));
   return *it->second;
 }
 

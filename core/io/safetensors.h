@@ -50,7 +50,7 @@ class SafetensorsFile {
 class Checkpoint {
  public:
   explicit Checkpoint(const std::string& model_dir);
-  // Throws sq::Error naming the tensor and the folder when it is missing.
+  // Throws sq::Error naming the tensor and the weights file (or shard index) when it is missing.
   const TensorView& tensor(const std::string& name) const;
   // The same, and its shape must be `shape`; else the error names both shapes and the file.
   const TensorView& tensor(const std::string& name, const std::vector<int64_t>& shape) const;
@@ -60,9 +60,12 @@ class Checkpoint {
   void release(const std::string& name) const;
   size_t total_bytes() const;
   const std::string& dir() const { return dir_; }
+  // model.safetensors, or model.safetensors.index.json for a sharded checkpoint: where a tensor
+  // that is not there should have been.
+  const std::string& where() const { return where_; }
 
  private:
-  std::string dir_;
+  std::string dir_, where_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorView*> index_;
 };

@@ -158,6 +158,12 @@ void check_config(const ModelConfig& c, const std::string& origin) {
   };
   positive("rope_theta", c.rope_theta);
   positive("rms_norm_eps", c.rms_norm_eps);
+  // Beyond these a number is a damaged file, not a model: every released one uses 1e-8..1e-5 and
+  // a base of thousands to millions (a base of 1 or less turns no pair of dimensions slower than
+  // the first).
+  if (c.rms_norm_eps > 1e-2)
+    throw Error(origin, "field 'rms_norm_eps' is " + std::to_string(c.rms_norm_eps) + "; a norm's epsilon is a small number (at most 0.01)");
+  if (c.rope_theta <= 1) throw Error(origin, "field 'rope_theta' is " + std::to_string(c.rope_theta) + "; RoPE's base must exceed 1");
   if (c.rope_scaling.type != "none") positive("rope_scaling.factor", c.rope_scaling.factor);
 }
 

@@ -129,9 +129,20 @@ Llama::Llama(ModelConfig config, std::shared_ptr<const Checkpoint> weights, torc
       if (it->second.sizes().vec() != shape) throw Error("replacement for '" + name + "' has the wrong shape");
       return it->second.to(device_);
     }
-    const TensorView& v = weights_->tensor(name, shape);
+    // The tensors to read and their shapes come from config.json: a mismatch is as likely a
+    // damaged config as a damaged checkpoint, so the message names both.
+    if (!weights_->has(name))
+      throw Error(weights_->where(), "no tensor " + quote_value(name) + ", which the model config.json describes has" +
+                                         (name.find(".bias") != std::string::npos     ? " (attention_bias is true)"
+                                          : name.rfind("lm_head.", 0) == 0 ? " (tie_word_embeddings is false)"
+                                                                             : ""));
+    const TensorView& v = weights_->tensor(name);
+    if (v.shape != shape)
+      throw Error(v.file->path(), "tensor " + quote_value(name) + " has shape " + shape_text(v.shape) + ", where config.json gives " +
+                                      shape_text(shape));
     if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
-      throw Error(v.file->path(), "tensor '" + name + "' is " + dtype_name(v.dtype) + "; weights must be F32, F16 or BF16");
+      throw Error(v.file->path(), "tensor '" + name + "' is " + dtype_name(v.dtype) + "; weights must be F32, F16 or BF16 (a quantized checkpoint "
+                                  "needs config.json's quantization_config to say how it was quantized)");
     return as_tensor(v).to(device_);  // on the CPU, the mapped view itself
   }, packed);
 }

@@ -24,9 +24,21 @@ std::vector<std::vector<int32_t>> encode_prompts(const Model& model, const std::
                 (chat.enabled ? "the model has none (" + t.warning + ")" : std::string("chat is off (--no-chat)")));
   if (record) *record = {t.name(), chat.system, date};
   std::vector<std::vector<int32_t>> out;
-  for (const Prompt& p : prompts)
-    out.push_back(t.format == ChatFormat::Raw ? model.tokenizer().encode(p.text, true)
-                                              : model.tokenizer().encode(t.render(p.text, chat.system, date), false));
+  const size_t context = size_t(model.config().max_position_embeddings);
+  for (const Prompt& p : prompts) {
+    if (t.format == ChatFormat::Raw) {
+      out.push_back(model.tokenizer().encode(p.text, true));
+      continue;
+    }
+    const std::string text = t.render(p.text, chat.system, date);
+    out.push_back(model.tokenizer().encode(text, false));
+    // A template that alone fills the context is the template's fault, not the prompt's: say
+    // which file it came from.
+    if (out.back().size() > context && text.size() > 8 * (p.text.size() + chat.system.size()) + 4096)
+      throw Error(t.origin.empty() ? model.dir() : t.origin,
+                  "the chat template turns a prompt of " + std::to_string(p.text.size()) + " bytes into " +
+                      std::to_string(out.back().size()) + " tokens, beyond the model's context of " + std::to_string(context));
+  }
   return out;
 }
 

@@ -73,7 +73,7 @@ std::string str(const json& j, const char* key, const std::string& fallback = ""
 }
 bool flag(const json& j, const char* key, bool fallback) {
   auto it = j.find(key);
-  return it == j.end() || it->is_null() ? fallback : it->get<bool>();
+  return it == j.end() ? fallback : it->get<bool>();  // null is no boolean to tokenizers either
 }
 
 // {"String": s} or {"Regex": r}, as Split, Replace normalizers and decoders write patterns.
@@ -441,6 +441,8 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& origi
       vocab.emplace(tok, i);
     }
     std::vector<std::pair<std::string, std::string>> merges;
+    if (!m.contains("merges") || !m["merges"].is_array())
+      throw Error(origin, "model.merges must be a list of merges, got " + json_excerpt(m.value("merges", json()), 24));
     for (const json& mg : m.at("merges")) {
       if (mg.is_array()) {
         merges.emplace_back(mg.at(0).get<std::string>(), mg.at(1).get<std::string>());
