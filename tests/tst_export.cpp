@@ -473,6 +473,14 @@ class TstExport : public QObject {
     const QJsonArray checks = QJsonDocument::fromJson(r.out.toUtf8()).array();
     QCOMPARE(checks.size(), 7);
     QVERIFY(!checks[4].toObject().value(QStringLiteral("allowed")).toBool());  // ct-w8a8
+    // The tiny model is 64 wide: ct-w4a16's groups of 128 do not fit, so --check says so, and
+    // the export it would have allowed is refused the same way instead of failing midway.
+    const sq::ExportCheck grouped = sq::check_export(kAligned, "", "ct-w4a16");
+    QVERIFY2(!grouped.allowed && grouped.note.find("hidden_size is 64") != std::string::npos, grouped.note.c_str());
+    sq::ExportOptions w4 = exportOf("", "ct-w4a16", QStringLiteral("w4a16-64wide"));
+    const QString why = errorOf([&] { sq::export_model(w4); });
+    QVERIFY2(why.contains(QStringLiteral("hidden_size is 64")), qPrintable(why));
+    QVERIFY(!fs::exists(w4.out));
     r = runCli({QStringLiteral("export"), QStringLiteral("--model"), QString::fromStdString(kAligned),
                 QStringLiteral("--format"), QStringLiteral("onnx"), QStringLiteral("--out"), dir});
     QCOMPARE(r.exitCode, 2);
