@@ -19,6 +19,7 @@
 #include "core/model/prompt_encoding.h"
 #include "core/probe/probe_run.h"
 #include "core/experiment/run_config.h"
+#include "core/experiment/sweep.h"
 #include "core/experiment/sweep_table.h"
 #include "core/quant/aaq.h"
 #include "core/quant/gptq.h"
@@ -960,6 +961,17 @@ class TstQuant : public QObject {
     QCOMPARE(r.exitCode, 2);
     QVERIFY2(r.err.contains("sweep.json (run ratio=2): \"ratio\" must be between 0 and 1, not 2"), qPrintable(r.err));
     QVERIFY(!fs::exists(dir + "/grid/runs/ratio=0.5"));
+    // "~/" in the sweep's out is the home folder, as in a run config (not a folder named "~").
+    {
+      auto c = nlohmann::json::parse(std::ifstream(dir + "/sweep.json"));
+      c["out"] = "~/sweeps/ladder";
+      std::ofstream(dir + "/home-sweep.json") << c.dump();
+      const QByteArray home = qgetenv("HOME");
+      qputenv("HOME", QByteArray::fromStdString(dir + "/home"));
+      const std::string out = sq::read_sweep_config(dir + "/home-sweep.json").out;
+      qputenv("HOME", home);
+      QCOMPARE(QString::fromStdString(out), QString::fromStdString(dir + "/home/sweeps/ladder"));
+    }
   }
 
   // The same sweep as Slurm scripts: run as the job array's tasks and then the gathering job

@@ -91,12 +91,7 @@ class Reader {
   std::string file_, prefix_;
 };
 
-// A path the config names: "~/" is the home folder, a relative path is relative to the config's.
-fs::path resolve(const std::string& value, const fs::path& base) {
-  const char* home = std::getenv("HOME");
-  if (value.rfind("~/", 0) == 0 && home && *home) return (fs::path(home) / value.substr(2)).lexically_normal();
-  return fs::absolute(base / value).lexically_normal();
-}
+fs::path resolve(const std::string& value, const fs::path& base) { return config_path(value, base.string()); }
 
 // An input the config names, absolute, and checked to exist before any work.
 std::string input(const Reader& r, const char* key, const std::string& value, const fs::path& base, bool folder) {
@@ -225,6 +220,12 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, con
   }
   if (r.has("out")) c.out = resolve(r.text("out"), base).string();
   return c;
+}
+
+fs::path config_path(const std::string& value, const std::string& config_dir) {
+  const char* home = std::getenv("HOME");
+  if (value.rfind("~/", 0) == 0 && home && *home) return (fs::path(home) / value.substr(2)).lexically_normal();
+  return fs::absolute(fs::path(config_dir) / value).lexically_normal();
 }
 
 std::string resolved_config_json(const RunConfig& c) {

@@ -5,6 +5,7 @@
 // says whether a finished run already holds its result. Torch-free. The shape is documented in
 // the README ("One run from a config") with an example in examples/run.json.
 #include <nlohmann/json_fwd.hpp>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ RunConfig parse_run_config(const nlohmann::json& config, const std::string& path
 // that runs the same. Its hash covers that (without "out") and the identity of every input:
 // each prompt file's SHA-256 and each model folder's files' sizes and modification times.
 std::string resolved_config_json(const RunConfig& config);
+
+// A path a config file names, as run configs and sweeps read them: "~/" is the home folder, a
+// relative path is relative to the config's folder.
+std::filesystem::path config_path(const std::string& value, const std::string& config_dir);
 std::string run_config_hash(const RunConfig& config);
 
 }  // namespace sq

@@ -73,7 +73,7 @@ SweepConfig read_sweep_config(const std::string& path) {
   const fs::path base = fs::absolute(path).parent_path();
   SweepConfig s;
   s.file = path;
-  s.out = (base / j["out"].get<std::string>()).lexically_normal().string();
+  s.out = config_path(j["out"].get<std::string>(), base.string()).string();
   std::vector<std::pair<std::string, std::vector<json>>> axes;
   for (const auto& [key, values] : j["grid"].items()) {
     if (!values.is_array() || values.empty())
