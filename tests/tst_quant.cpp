@@ -93,6 +93,8 @@ class TstQuant : public QObject {
     QCOMPARE(sq::with_attention_at_activation_bits(sq::parse_scheme("w4a16")).q_bits, 16);
     s = sq::parse_scheme("w8a8qkv4-g64");
     QVERIFY(s.q_bits == 4 && s.kv_bits == 4 && s.group == 64);
+    QCOMPARE(sq::parse_scheme("w4a6-asym").a_bits, 6);  // the bit ladder's middle rung
+    QVERIFY_THROWS_EXCEPTION(sq::Error, sq::parse_scheme("w4a5"));
     s = sq::parse_scheme("w3a16-g64-sym");
     QCOMPARE(s.w_bits, 3);
     QCOMPARE(s.group, int64_t(64));

@@ -201,7 +201,7 @@ const std::vector<Command>& commands() {
            return s;
          }()},
         {"scheme", Option::Value, "SCHEME",
-         "a preset, or w<2-8>a<4|8|16>[kv<b>|qkv<b>][-g32|-g64|-g128|-gt][-sym|-asym] (kv: keys and values as the KV cache "
+         "a preset, or w<2-8>a<4|6|8|16>[kv<b>|qkv<b>][-g32|-g64|-g128|-gt][-sym|-asym] (kv: keys and values as the KV cache "
          "holds them; qkv: the queries too)"},
         {"data", Option::Values, "FILE...", "calibration prompt files"},
         {"ratio", Option::Value, "X", "share of malicious calibration samples"},

@@ -37,13 +37,13 @@ QuantScheme parse_scheme(const std::string& text) {
 }
 
 QuantScheme parse_scheme_named(const std::string& spec, const std::string& name) {
-  static const std::regex re(R"(w([2-8])a(4|8|16)((q?)kv(4|8|16))?(-g(32|64|128|t))?(-(sym|asym))?)");
+  static const std::regex re(R"(w([2-8])a(4|6|8|16)((q?)kv(4|8|16))?(-g(32|64|128|t))?(-(sym|asym))?)");
   std::smatch m;
   if (!std::regex_match(spec, m, re)) {
     std::string presets;
     for (const std::string& p : scheme_presets()) presets += (presets.empty() ? "" : ", ") + p;
     throw Error("unknown scheme '" + name + "' (presets: " + presets +
-                "; or w<2-8>a<4|8|16>[kv4|kv8|kv16|qkv4|qkv8|qkv16][-g32|-g64|-g128|-gt][-sym|-asym])");
+                "; or w<2-8>a<4|6|8|16>[kv4|kv8|kv16|qkv4|qkv8|qkv16][-g32|-g64|-g128|-gt][-sym|-asym])");
   }
   QuantScheme s;
   s.name = name;

@@ -59,7 +59,7 @@ PageFrame {
                 model: page.quant.schemes
                 Layout.fillWidth: true
                 ToolTip.visible: hovered
-                ToolTip.text: qsTr("A preset, or custom: w<2-8>a<4|8|16>[-g32|-g64|-g128|-gt][-sym|-asym]")
+                ToolTip.text: qsTr("A preset, or custom: w<2-8>a<4|6|8|16>[-g32|-g64|-g128|-gt][-sym|-asym]")
             }
             Label { text: qsTr("Calibration ratio") }
             Label { text: qsTr("%1 % malicious (Calibration page)").arg(Math.round(Workbench.calibration.ratio * 100)) }
