@@ -467,6 +467,11 @@ class TstExport : public QObject {
                      QStringLiteral("--format"), QStringLiteral("gguf-q4_0"), QStringLiteral("--out"), dir, QStringLiteral("--quiet")});
     QCOMPARE(r.exitCode, 0);
     QVERIFY(r.out.trimmed().endsWith(QStringLiteral("aligned-q4_0.gguf")));
+    // tokenize reads a GGUF file's own tokenizer, and agrees with the folder's tokenizer.json.
+    const QString text = QStringLiteral("Hello there, how are you?");
+    const auto fromGguf = runCli({"tokenize", "--model", r.out.trimmed(), "--text", text, "--special"});
+    const auto fromFolder = runCli({"tokenize", "--model", QString::fromStdString(kAligned), "--text", text, "--special"});
+    QVERIFY2(fromGguf.exitCode == 0 && fromGguf.out == fromFolder.out && fromGguf.out.startsWith('['), qPrintable(fromGguf.out + fromGguf.err));
     r = runCli({QStringLiteral("export"), QStringLiteral("--model"), QString::fromStdString(kAligned), QStringLiteral("--quant"),
                 QString::fromStdString(run("w4a4")), QStringLiteral("--check")});
     QCOMPARE(r.exitCode, 0);

@@ -7,7 +7,9 @@
 #include "app/cli/command.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/gguf.h"
 #include "core/model/chat_template.h"
+#include "core/model/gguf_vocab.h"
 #include "core/model/model.h"
 #include "core/model/prompt_encoding.h"
 #include "core/run/system_info.h"
@@ -44,9 +46,11 @@ std::string dump_ids(const std::vector<int32_t>& ids) { return json(ids).dump();
 int run_tokenize(const Args& a) {
   if (a.has("model") == a.has("tokenizer")) throw UsageError("give exactly one of --model and --tokenizer");
   if (a.has("text") == a.has("input")) throw UsageError("give exactly one of --text and --input");
-  const std::string path = a.has("model") ? (std::filesystem::path(a.get("model")) / "tokenizer.json").string()
-                                          : a.get("tokenizer");
-  const Tokenizer tok = Tokenizer::load(path);
+  // A GGUF file carries its tokenizer in its metadata; a model folder in tokenizer.json.
+  const std::filesystem::path model = a.has("model") ? a.get("model") : "";
+  const bool gguf = a.has("model") && std::filesystem::is_regular_file(model) && model.extension() == ".gguf";
+  const Tokenizer tok = gguf ? Tokenizer::from_json(tokenizer_json_from_gguf(GgufFile(model.string())), model.string())
+                             : Tokenizer::load(a.has("model") ? (model / "tokenizer.json").string() : a.get("tokenizer"));
   const bool special = a.has("special");
   if (a.has("text")) {
     std::cout << dump_ids(tok.encode(a.get("text"), special)) << "\n";

@@ -117,11 +117,11 @@ const std::vector<Command>& commands() {
        0,
        run_zoo,
        true},
-      {"tokenize", "tokenize --model DIR|--tokenizer FILE (--text S | --input FILE) [--special]",
+      {"tokenize", "tokenize (--model DIR|FILE.gguf | --tokenizer FILE) (--text S | --input FILE) [--special]",
        "Token ids of texts with a model's tokenizer",
        "One JSON array of token ids per input line on stdout. --input: one text per line; lines "
        "starting with '\"' are JSON strings. --special applies the post-processor (BOS etc.).",
-       {{"model", Option::Value, "DIR", "model folder holding tokenizer.json"},
+       {{"model", Option::Value, "DIR", "model folder holding tokenizer.json, or a .gguf file (its tokenizer metadata)"},
         {"tokenizer", Option::Value, "FILE", "a tokenizer.json"},
         {"text", Option::Value, "S", "the text to tokenize"},
         {"input", Option::Value, "FILE", "a file of texts, one per line"},
