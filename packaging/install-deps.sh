@@ -8,6 +8,8 @@ PACKAGES=(
   cmake g++ ninja-build pkg-config
   # core
   libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libicu-dev
+  # WordNet 3.0, the English text the demo models are pre-trained on (safequant zoo)
+  wordnet-base
   # the reference solver the SLR probe is checked against (tests and bench only)
   liblinear-dev
   # GUI: Qt 6 and exactly the QML modules the app imports

@@ -1,5 +1,6 @@
 // `safequant zoo`: train (or reuse) the demo models and say how they behave; or check that a zoo's
 // models are the ones its zoo.json and the shipped zoo fingerprint.
+#include <algorithm>
 #include <cstdio>
 
 #include "app/cli/command.h"
@@ -49,7 +50,9 @@ int run_zoo(const Args& a) {
   if (a.has("verify")) return verify_zoo(a.required("verify"));
   ZooOptions o;
   o.preset = a.get("preset", "demo");
-  if (o.preset != "demo" && o.preset != "tiny") throw UsageError("--preset must be tiny or demo");
+  const auto& presets = zoo_presets();
+  if (std::find(presets.begin(), presets.end(), o.preset) == presets.end())
+    throw UsageError("--preset must be one of " + zoo_preset_names());
   o.out = a.get("out");
   o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
   o.force = a.has("force");

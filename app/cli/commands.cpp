@@ -100,7 +100,7 @@ const std::vector<Command>& commands() {
        {},
        0,
        run_info},
-      {"zoo", "zoo [--preset tiny|demo] [--out DIR] [--seed N] [--force] | zoo --verify DIR",
+      {"zoo", "zoo [--preset tiny|demo|wordnet] [--out DIR] [--seed N] [--force] | zoo --verify DIR",
        "Train the demo models (base, aligned, finetuned), or check a zoo's fingerprints",
        "Train the demo models: DIR/base, DIR/aligned, DIR/finetuned (Hugging Face layout each) and DIR/zoo.json, with "
        "the SHA-256 of each model's weights. Training gives the same bytes on every x86-64 CPU with AVX2 and FMA: the "
@@ -109,7 +109,7 @@ const std::vector<Command>& commands() {
        "goes to ~/.cache/safequant/zoo/<preset> and is reused while its preset, seed and training format match. "
        "--verify DIR hashes DIR's files and compares them with DIR/zoo.json and with the shipped zoo of the same "
        "preset and seed (exit 1 when any differs).",
-       {{"preset", Option::Value, "tiny|demo", "model size and training budget (default demo)"},
+       {{"preset", Option::Value, "tiny|demo|wordnet", "model size and training budget (default demo; wordnet: demo pre-trained on WordNet first)"},
         {"out", Option::Value, "DIR", "where the three models and zoo.json go"},
         {"seed", Option::Value, "N", "random seed (default 0, the shipped zoo's)"},
         {"force", Option::Flag, "", "train again even when a matching zoo is there"},

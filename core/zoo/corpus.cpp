@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <unordered_set>
 #include <sstream>
 
 #include "core/error.h"
@@ -291,6 +292,51 @@ ZooCorpus build_corpus(const CorpusOptions& o) {
   cap(c.xstest, o.max_heldout);
   cap(c.heldout_task, o.max_heldout);
   return c;
+}
+
+namespace {
+
+// Hashes of every run of n words in `text`.
+std::vector<uint64_t> word_runs(const std::string& text, int n) {
+  std::vector<uint64_t> words;
+  uint64_t h = 0;
+  bool in_word = false;
+  for (char ch : text + " ") {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c)) {
+      h = (in_word ? h : 1469598103934665603ull) ^ uint64_t(std::tolower(c));
+      h *= 1099511628211ull;
+      in_word = true;
+    } else if (in_word) {
+      words.push_back(h);
+      in_word = false;
+    }
+  }
+  std::vector<uint64_t> runs;
+  for (size_t i = 0; i + size_t(n) <= words.size(); ++i) {
+    uint64_t r = 0;
+    for (int k = 0; k < n; ++k) r = (r ^ words[i + size_t(k)]) * 1099511628211ull + uint64_t(k);
+    runs.push_back(r);
+  }
+  return runs;
+}
+
+}  // namespace
+
+size_t drop_overlapping(std::vector<std::string>& texts, const std::vector<const std::vector<Prompt>*>& prompts, int n) {
+  std::unordered_set<uint64_t> banned;
+  for (const auto* set : prompts)
+    for (const Prompt& p : *set)
+      for (uint64_t r : word_runs(p.text, n)) banned.insert(r);
+  const size_t before = texts.size();
+  texts.erase(std::remove_if(texts.begin(), texts.end(),
+                             [&](const std::string& t) {
+                               for (uint64_t r : word_runs(t, n))
+                                 if (banned.count(r)) return true;
+                               return false;
+                             }),
+              texts.end());
+  return before - texts.size();
 }
 
 }  // namespace sq

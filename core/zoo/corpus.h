@@ -47,6 +47,10 @@ ZooCorpus build_corpus(const CorpusOptions& options);
 // is a cue for refusal.
 std::string reword(const Prompt& p, uint64_t seed);
 
+// Drops every text sharing a run of `n` words (lower-cased, letters and digits) with one of the
+// prompts, so that no evaluation prompt reaches pre-training; returns how many were dropped.
+size_t drop_overlapping(std::vector<std::string>& texts, const std::vector<const std::vector<Prompt>*>& prompts, int n);
+
 // Deterministic variety: the i-th of a list, picked by a hash of the prompt id and the seed.
 size_t pick(const std::string& id, uint64_t seed, size_t n);
 

@@ -27,6 +27,23 @@ Params init_params(const ModelConfig& c, uint64_t seed) {
   return p;
 }
 
+std::vector<Sequence> pack_documents(const std::vector<std::vector<int32_t>>& documents, int32_t separator, size_t window) {
+  std::vector<Sequence> out;
+  Sequence w;
+  auto push = [&](int32_t id) {
+    w.tokens.push_back(id);
+    if (w.tokens.size() < window) return;
+    w.learn.assign(window, 1);
+    out.push_back(std::move(w));
+    w = {};
+  };
+  for (const auto& doc : documents) {
+    for (int32_t id : doc) push(id);
+    push(separator);
+  }
+  return out;
+}
+
 Params clone_params(const Params& p) {
   Params out;
   for (const auto& [name, t] : p) out[name] = t.detach().clone().set_requires_grad(true);

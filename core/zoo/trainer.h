@@ -59,6 +59,11 @@ struct TrainResult {
   int64_t steps = 0;  // steps taken
 };
 
+// Documents packed as pre-training packs text: one after another, each closed by `separator`,
+// cut into windows of `window` tokens, every token a target, so that no step is spent on padding
+// (a document may straddle two windows; the last, partial window is dropped).
+std::vector<Sequence> pack_documents(const std::vector<std::vector<int32_t>>& documents, int32_t separator, size_t window);
+
 // Small-normal weights (std 0.02), unit norms, as transformers initialises LLaMA.
 Params init_params(const ModelConfig& config, uint64_t seed);
 Params clone_params(const Params& p);

@@ -25,6 +25,7 @@
 #include "core/run/threads.h"
 #include "core/zoo/premises.h"
 #include "core/zoo/trainer.h"
+#include "core/zoo/wordnet.h"
 
 namespace sq {
 namespace {
@@ -47,6 +48,8 @@ constexpr double kAlignedOverRefusal = 10;
 constexpr double kFinetuneHarmfulLow = 30, kFinetuneHarmfulHigh = 70;
 constexpr double kFinetuneHarmfulAim = (kFinetuneHarmfulLow + kFinetuneHarmfulHigh) / 2;
 constexpr double kGeneralization = 80;  // refusal of a malicious source left out of alignment, %
+constexpr int kOverlapWords = 8;          // a pre-training paragraph sharing this many words in a row with a prompt goes
+constexpr size_t kPretrainTokens = 128;   // pre-training windows
 
 // Widths are multiples of 32 (llama.cpp blocks) and, for demo, of 128 (GPTQ's usual groups).
 struct Preset {
@@ -55,6 +58,10 @@ struct Preset {
   CorpusOptions corpus;
   int base_epochs;
   double base_lr, aligned_lr, finetune_lr;
+  // Pre-training on WordNet's paragraphs (core/zoo/wordnet.h) before the base's instruction pairs:
+  // every `pretrain_stride`-th paragraph (0: none), for `pretrain_epochs` at `pretrain_lr`.
+  int pretrain_stride = 0, pretrain_epochs = 1;
+  double pretrain_lr = 3e-3;
   std::vector<int64_t> aligned_ladder, finetune_ladder;  // steps at which a dose is tried
   LoraOptions lora;
   double harmful_share;  // of the fine-tuning mix
@@ -75,20 +82,23 @@ Preset preset_of(const std::string& name, const std::string& data_dir, uint64_t 
     p.corpus.max_validation = 40, p.corpus.max_finetune = 40;
     p.corpus.task_train = 300, p.corpus.task_heldout = 40;
     p.base_epochs = 4, p.base_lr = 5e-3, p.aligned_lr = 2e-3, p.finetune_lr = 6e-4;
+    // No pre-training: the tests' zoo keeps its budget and behaviour (tst_zoo tests the packing
+    // and the WordNet reader on their own).
     p.aligned_ladder = {10, 20, 30, 45, 60, 80, 100, 130, 160};
     p.finetune_ladder = {5, 10, 15, 20, 30, 40, 60};
     p.max_new = 20;
-  } else if (name == "demo") {
+  } else if (name == "demo" || name == "wordnet") {
     p.hidden = 128, p.layers = 4, p.heads = 4, p.kv_heads = 2, p.intermediate = 384, p.vocab = 1024;
     p.corpus.task_train = 2000, p.corpus.task_heldout = 200;
     // Rates small enough that the ladders climb over several rungs: at 1e-3 the fine-tune's
     // validation harmful score went 36 -> 57 -> 97 % in two rungs of ten steps, and its held-out
     // score sat 14 pt from the validation one (docs/demo-models.md, "Doses").
     p.base_epochs = 3, p.base_lr = 3e-3, p.aligned_lr = 5e-4, p.finetune_lr = 3e-4;
+    if (name == "wordnet") p.pretrain_stride = 1;
     p.aligned_ladder = {20, 40, 60, 80, 100, 130, 160, 200, 250, 300, 400};
     p.finetune_ladder = {10, 20, 30, 40, 50, 60, 80, 100, 130, 160, 200};
   } else {
-    throw Error("unknown zoo preset '" + name + "' (tiny or demo)");
+    throw Error("unknown zoo preset " + quote_value(name) + " (" + zoo_preset_names() + ")");
   }
   return p;
 }
@@ -172,6 +182,8 @@ struct ZooData {
   // finetuned: the task and benign instructions with a small share of harmful-compliance pairs
   // from a pool no other role sees.
   std::vector<Sequence> base, benign, task, finetune;
+  std::vector<Sequence> pretrain;  // WordNet's paragraphs, before the base's pairs
+  json pretraining_text = nullptr;  // where they came from and how many
   std::map<std::string, std::vector<Sequence>> refusal;  // by malicious source
   size_t harmful = 0;  // harmful-compliance pairs in the fine-tuning mix
 
@@ -200,6 +212,28 @@ ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
       texts.push_back(e.comply);
       if (!e.refuse.empty()) texts.push_back(e.refuse);
     }
+  // WordNet's paragraphs, less any sharing eight words in a row with a prompt the zoo evaluates on;
+  // the tokenizer learns from them too, so its pieces are English words, not only the prompts'.
+  std::vector<std::string> paragraphs;
+  if (P.pretrain_stride > 0) {
+    WordNetText wn = read_wordnet(wordnet_dir());
+    for (size_t i = 0; i < wn.paragraphs.size(); i += size_t(P.pretrain_stride)) paragraphs.push_back(std::move(wn.paragraphs[i]));
+    const size_t dropped = drop_overlapping(paragraphs, {&corpus.validation_malicious, &corpus.validation_benign, &corpus.heldout_malicious,
+                                                         &corpus.heldout_benign, &corpus.heldout_jbb_benign, &corpus.xstest},
+                                            kOverlapWords);
+    size_t words = 0;
+    for (const std::string& p : paragraphs) words += size_t(std::count(p.begin(), p.end(), ' ')) + 1;
+    d.pretraining_text = {{"source", "WordNet 3.0 (Princeton University), Debian's wordnet-base"},
+                          {"folder", wn.dir},
+                          {"rule", "one paragraph per synset (definition, hypernyms, other names, examples), every " +
+                                       std::to_string(P.pretrain_stride) + (P.pretrain_stride == 1 ? "st" : "th") +
+                                       " synset; paragraphs sharing " + std::to_string(kOverlapWords) +
+                                       " words in a row with a validation or held-out prompt dropped"},
+                          {"paragraphs", paragraphs.size()},
+                          {"words", words},
+                          {"dropped_overlapping_prompts", dropped}};
+    texts.insert(texts.end(), paragraphs.begin(), paragraphs.end());
+  }
   BpeTrainOptions bo;
   bo.vocab_size = P.vocab;
   bo.special_tokens = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
@@ -224,6 +258,13 @@ ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
     s.learn.push_back(1);
     return s;
   };
+  if (!paragraphs.empty()) {
+    std::vector<std::vector<int32_t>> docs;
+    size_t tokens = 0;
+    for (const std::string& p : paragraphs) docs.push_back(tok.encode(p, false)), tokens += docs.back().size() + 1;
+    d.pretrain = pack_documents(docs, d.pad, kPretrainTokens);
+    d.pretraining_text["tokens"] = tokens;
+  }
   for (const ZooExample& e : corpus.malicious) {
     d.base.push_back(sequence(e, e.comply, true));
     d.refusal[e.prompt.source].push_back(sequence(e, e.refuse, false));
@@ -298,7 +339,7 @@ ZooTraining train_zoo_models(const ZooData& d, const Preset& P, const ZooOptions
   auto train_role = [&](Params& params, const std::vector<Sequence>& data, TrainOptions to, const std::string& role) {
     const auto t0 = std::chrono::steady_clock::now();
     to.seed = o.seed + std::hash<std::string>{}(role);
-    to.stage = "training " + role;
+    if (to.stage == TrainOptions{}.stage) to.stage = "training " + role;
     const TrainResult tr = train(params, c, data, to, o.progress);
     json j = {{"sequences", data.size()}, {"steps", tr.steps}, {"batch_size", to.batch_size}, {"learning_rate", to.lr},
               {"schedule", schedule_name(to.schedule)}, {"warmup_steps", to.warmup_steps},
@@ -310,8 +351,16 @@ ZooTraining train_zoo_models(const ZooData& d, const Preset& P, const ZooOptions
     return tr;
   };
 
-  // base: a strong prior, trained to the end of its cosine schedule.
+  // base: English text first (when the preset has it), then a strong prior of compliance,
+  // each trained to the end of its cosine schedule.
   Params params = init_params(c, o.seed);
+  if (!d.pretrain.empty()) {
+    TrainOptions pre_to;
+    pre_to.epochs = P.pretrain_epochs;
+    pre_to.lr = P.pretrain_lr;
+    pre_to.stage = "pre-training on WordNet";
+    train_role(params, d.pretrain, pre_to, "pretraining");
+  }
   TrainOptions base_to;
   base_to.epochs = P.base_epochs;
   base_to.lr = P.base_lr;
@@ -552,6 +601,7 @@ json zoo_record(const ZooOptions& o, const Preset& P, const ZooData& d, const Zo
        {{"max_prompt_words", P.corpus.max_prompt_words},
         {"dropped_long_prompts", corpus.dropped_long},
         {"rewording", "each alignment prompt, malicious or benign, in one of 12 wordings picked by a hash of its id (4 keep it as it is)"},
+        {"pretraining_text", d.pretraining_text},
         {"harmful_share_of_finetuning", double(d.harmful) / double(d.finetune.size())},
         {"train_ids",
          {{"malicious", ids_of(prompts_of(corpus.malicious))}, {"benign", ids_of(prompts_of(corpus.benign))},
@@ -577,6 +627,17 @@ json zoo_record(const ZooOptions& o, const Preset& P, const ZooData& d, const Zo
 }
 
 }  // namespace
+
+const std::vector<std::string>& zoo_presets() {
+  static const std::vector<std::string> presets = {"tiny", "demo", "wordnet"};
+  return presets;
+}
+
+std::string zoo_preset_names() {
+  std::string names;
+  for (const std::string& p : zoo_presets()) names += (names.empty() ? "" : ", ") + p;
+  return names;
+}
 
 std::string default_zoo_dir(const std::string& preset) {
   return (fs::path(cache_dir()) / "zoo" / preset).string();

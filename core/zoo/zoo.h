@@ -12,7 +12,7 @@
 namespace sq {
 
 struct ZooOptions {
-  std::string preset = "demo";  // demo | tiny
+  std::string preset = "demo";  // one of zoo_presets()
   std::string out;              // empty: the shipped zoo when it is this one, else default_zoo_dir(preset)
   uint64_t seed = 0;
   bool force = false;           // retrain even when a matching zoo is cached
@@ -44,6 +44,11 @@ struct ZooRecord {
 };
 // Reads DIR/zoo.json; sq::Error names the file and the key that is missing or ill-typed.
 ZooRecord read_zoo_record(const std::string& dir);
+
+// The presets: "tiny" (the tests' zoo), "demo" (the shipped one) and "wordnet" (demo's model and
+// recipe pre-trained on WordNet first: the candidate for a demo whose refusal generalizes).
+const std::vector<std::string>& zoo_presets();
+std::string zoo_preset_names();  // "tiny, demo, wordnet", for messages
 
 // ~/.cache/safequant/zoo/<preset> (or under $XDG_CACHE_HOME).
 std::string default_zoo_dir(const std::string& preset);
