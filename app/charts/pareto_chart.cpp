@@ -47,15 +47,35 @@ ParetoChart::ParetoChart(sq::SweepTable table) : table_(std::move(table)), scene
   chart_->setBackgroundBrush(Qt::white);
   chart_->legend()->setAlignment(Qt::AlignBottom);
 
-  // One series per quantized size, smallest first, the markers growing with the size.
-  std::map<long, std::vector<int>> by_size;  // size in 0.01 MB -> runs
-  double x0 = 100, x1 = 0, y0 = 100, y1 = 0;
+  // One series per quantized size, smallest first, the markers growing with the size; past six
+  // sizes (a bit ladder has a size per rung), six equal bands between the smallest and largest.
+  double x0 = 100, x1 = 0, y0 = 100, y1 = 0, mb0 = 1e300, mb1 = 0;
   for (int i = 0; i < int(table_.runs.size()); ++i) {
     const auto v = value_of(table_.runs[size_t(i)]);
     if (!v) continue;
-    by_size[std::lround(table_.runs[size_t(i)].model_mb * 100)].push_back(i);
     markers_.push_back({i, *v});
     x0 = std::min(x0, v->x()), x1 = std::max(x1, v->x()), y0 = std::min(y0, v->y()), y1 = std::max(y1, v->y());
+    mb0 = std::min(mb0, table_.runs[size_t(i)].model_mb), mb1 = std::max(mb1, table_.runs[size_t(i)].model_mb);
+  }
+  std::map<long, std::vector<int>> by_size;  // size in 0.01 MB -> runs
+  for (const Marker& m : markers_) by_size[std::lround(table_.runs[size_t(m.run)].model_mb * 100)].push_back(m.run);
+  constexpr int kSizeClasses = 6;
+  std::vector<std::pair<QString, std::vector<int>>> classes;  // legend name -> runs
+  if (int(by_size.size()) <= kSizeClasses) {
+    for (const auto& [size, runs] : by_size) classes.push_back({QStringLiteral("%1 MB").arg(double(size) / 100, 0, 'f', 2), runs});
+  } else {
+    std::vector<std::vector<int>> bands(kSizeClasses);
+    std::vector<std::pair<double, double>> range(kSizeClasses, {1e300, 0});
+    for (const Marker& m : markers_) {
+      const double mb = table_.runs[size_t(m.run)].model_mb;
+      const int b = std::min(kSizeClasses - 1, int((mb - mb0) / (mb1 - mb0) * kSizeClasses));
+      bands[size_t(b)].push_back(m.run);
+      range[size_t(b)] = {std::min(range[size_t(b)].first, mb), std::max(range[size_t(b)].second, mb)};
+    }
+    for (int b = 0; b < kSizeClasses; ++b)
+      if (!bands[size_t(b)].empty())
+        classes.push_back({QStringLiteral("%1–%2 MB").arg(range[size_t(b)].first, 0, 'f', 2).arg(range[size_t(b)].second, 0, 'f', 2),
+                           bands[size_t(b)]});
   }
   auto* ax = new QValueAxis;
   auto* ay = new QValueAxis;
@@ -93,9 +113,9 @@ ParetoChart::ParetoChart(sq::SweepTable table) : table_(std::move(table)), scene
   static const QColor kColors[] = {QColor(0x1e, 0x88, 0xe5), QColor(0xe5, 0x39, 0x35), QColor(0x43, 0xa0, 0x47),
                                    QColor(0xfb, 0x8c, 0x00), QColor(0x8e, 0x24, 0xaa), QColor(0x00, 0x89, 0x7b)};
   int k = 0;
-  for (const auto& [size, runs] : by_size) {
+  for (const auto& [name, runs] : classes) {
     auto* s = new QScatterSeries;
-    s->setName(QStringLiteral("%1 MB").arg(double(size) / 100, 0, 'f', 2));
+    s->setName(name);
     s->setMarkerShape(QScatterSeries::MarkerShapeCircle);
     s->setMarkerSize(9 + 5 * k);
     s->setColor(kColors[k % 6]);
