@@ -967,6 +967,7 @@ class TstQuant : public QObject {
     {
       auto c = nlohmann::json::parse(std::ifstream(dir + "/sweep.json"));
       c["out"] = "~/sweeps/ladder";
+      c["grid"] = {{"scheme", {"w8a8"}}};
       std::ofstream(dir + "/home-sweep.json") << c.dump();
       const QByteArray home = qgetenv("HOME");
       qputenv("HOME", QByteArray::fromStdString(dir + "/home"));
