@@ -17,6 +17,7 @@
 #include "core/jinja/template.h"
 #include "core/model/chat_template.h"
 #include "core/model/tokenizer.h"
+#include "tests/error_text.h"
 #include "tests/time_scale.h"
 
 namespace {
@@ -28,15 +29,6 @@ const std::string kSystem = "You are a careful assistant.";
 
 std::string render(const std::string& source, const sq::jinja::Dict& context = {}) {
   return sq::jinja::Template(source).render(context);
-}
-
-QString error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return QString::fromUtf8(e.what());
-  }
-  return {};
 }
 
 }  // namespace
@@ -97,7 +89,7 @@ class TestChatTemplate : public QObject {
 
   // Features it lacks are refused whole, before rendering, with their name and line.
   void unsupportedFeaturesAreRefusedWithTheLine() {
-    const QString include = error_of([] { render("a\n\n{% include 'other.jinja' %}"); });
+    const QString include = errorOf([] { render("a\n\n{% include 'other.jinja' %}"); });
     QVERIFY2(include.contains(QStringLiteral("line 3")) && include.contains(QStringLiteral("'include' statement")), qPrintable(include));
     try {
       sq::jinja::Template("{{ x | wordwrap(3) }}");
@@ -107,7 +99,7 @@ class TestChatTemplate : public QObject {
       QCOMPARE(e.line(), 1);
       QVERIFY(QString::fromStdString(e.message()).contains(QStringLiteral("wordwrap")));
     }
-    const QString test = error_of([] { render("\n{% if x is escaped %}{% endif %}"); });
+    const QString test = errorOf([] { render("\n{% if x is escaped %}{% endif %}"); });
     QVERIFY2(test.contains(QStringLiteral("line 2")) && test.contains(QStringLiteral("escaped")), qPrintable(test));
     // A model whose template is refused renders nothing: the error names the file, the feature,
     // the line and the way out.
@@ -115,22 +107,22 @@ class TestChatTemplate : public QObject {
     std::ofstream(dir.filePath(QStringLiteral("tokenizer_config.json")).toStdString())
         << R"({"chat_template": "{% for m in messages %}\n{% filter upper %}{{ m.content }}{% endfilter %}{% endfor %}"})";
     const sq::ChatTemplate t = sq::detect_chat_template(dir.path().toStdString());
-    const QString refused = error_of([&] { t.render("hi"); });
+    const QString refused = errorOf([&] { t.render("hi"); });
     QVERIFY2(refused.contains(QStringLiteral("tokenizer_config.json")) && refused.contains(QStringLiteral("'filter' statement")) &&
                  refused.contains(QStringLiteral("line 2")) && refused.contains(QStringLiteral("--chat-template")),
              qPrintable(refused));
   }
 
   void errorsAndBounds() {
-    QVERIFY(error_of([] { render("{% if %}"); }).contains(QStringLiteral("line 1")));
-    QVERIFY(error_of([] { render("{% for x in y %}"); }).contains(QStringLiteral("endfor")));
-    QVERIFY(error_of([] { render("{{ 'a' + 1 }}"); }).contains(QStringLiteral("string")));
-    QVERIFY(error_of([] { render("{{ raise_exception('no system role') }}"); }).contains(QStringLiteral("no system role")));
+    QVERIFY(errorOf([] { render("{% if %}"); }).contains(QStringLiteral("line 1")));
+    QVERIFY(errorOf([] { render("{% for x in y %}"); }).contains(QStringLiteral("endfor")));
+    QVERIFY(errorOf([] { render("{{ 'a' + 1 }}"); }).contains(QStringLiteral("string")));
+    QVERIFY(errorOf([] { render("{{ raise_exception('no system role') }}"); }).contains(QStringLiteral("no system role")));
     // Hostile templates end with an error, not by taking the machine.
-    QVERIFY(error_of([] { render("{% for i in range(100000000) %}{% endfor %}"); }).contains(QStringLiteral("range")));
-    QVERIFY(error_of([] { render("{{ 'x' * 100000000 }}"); }).contains(QStringLiteral("16 MB")));
-    QVERIFY(error_of([] { render("{% for i in range(1000000) %}{{ 'abcdefghijklmnopqrstuvwxyz' }}{% endfor %}"); }).contains(QStringLiteral("16 MB")));
-    QVERIFY(error_of([] { render("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"); }).contains(QStringLiteral("64 deep")));
+    QVERIFY(errorOf([] { render("{% for i in range(100000000) %}{% endfor %}"); }).contains(QStringLiteral("range")));
+    QVERIFY(errorOf([] { render("{{ 'x' * 100000000 }}"); }).contains(QStringLiteral("16 MB")));
+    QVERIFY(errorOf([] { render("{% for i in range(1000000) %}{{ 'abcdefghijklmnopqrstuvwxyz' }}{% endfor %}"); }).contains(QStringLiteral("16 MB")));
+    QVERIFY(errorOf([] { render("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"); }).contains(QStringLiteral("64 deep")));
   }
 
   void systemAndDate() {
@@ -195,7 +187,7 @@ class TestChatTemplate : public QObject {
         const std::string system = variant == QStringLiteral("system") ? kSystem : "";
         const QString what = it.key() + QLatin1Char('/') + variant;
         if (r.contains(QStringLiteral("error"))) {
-          const QString ours = error_of([&] { t.render(kUser, system, today); });
+          const QString ours = errorOf([&] { t.render(kUser, system, today); });
           QVERIFY2(ours.contains(r.value(QStringLiteral("error")).toString()), qPrintable(what + QStringLiteral(": ") + ours));
           continue;
         }

@@ -1,15 +1,18 @@
 #pragma once
 // What goes wrong in a template, with the line it goes wrong on. `unsupported` marks a feature
-// the renderer lacks (as opposed to a template error), so callers can say which it was.
-#include <stdexcept>
+// the renderer lacks (as opposed to a template error), so callers can say which it was. An
+// sq::Error like every other refusal (bounded, caught where core's errors are), though callers
+// add the file the template came from.
 #include <string>
+
+#include "core/error.h"
 
 namespace sq::jinja {
 
-class JinjaError : public std::runtime_error {
+class JinjaError : public Error {
  public:
   JinjaError(int line, const std::string& message, bool unsupported = false)
-      : std::runtime_error(line > 0 ? "line " + std::to_string(line) + ": " + message : message),
+      : Error(line > 0 ? "line " + std::to_string(line) + ": " + message : message),
         message_(message), line_(line), unsupported_(unsupported) {}
   int line() const { return line_; }
   const std::string& message() const { return message_; }
