@@ -157,13 +157,6 @@ const TensorView& Checkpoint::tensor(const std::string& name) const {
   return *it->second;
 }
 
-const TensorView& Checkpoint::tensor(const std::string& name, const std::vector<int64_t>& shape) const {
-  const TensorView& v = tensor(name);
-  if (v.shape != shape)
-    throw Error(v.file->path(), "tensor " + quote_value(name) + " has shape " + shape_text(v.shape) + ", expected " + shape_text(shape));
-  return v;
-}
-
 bool Checkpoint::has(const std::string& name) const { return index_.count(name) > 0; }
 
 std::vector<std::string> Checkpoint::names() const {

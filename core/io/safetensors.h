@@ -52,8 +52,6 @@ class Checkpoint {
   explicit Checkpoint(const std::string& model_dir);
   // Throws sq::Error naming the tensor and the weights file (or shard index) when it is missing.
   const TensorView& tensor(const std::string& name) const;
-  // The same, and its shape must be `shape`; else the error names both shapes and the file.
-  const TensorView& tensor(const std::string& name, const std::vector<int64_t>& shape) const;
   bool has(const std::string& name) const;
   std::vector<std::string> names() const;
   // Hands the tensor's pages back to the kernel (it stays readable).
