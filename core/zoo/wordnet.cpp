@@ -173,10 +173,7 @@ WordNetText read_wordnet(const std::string& dir) {
   t.dir = dir;
   for (const Synset& s : synsets) {
     std::string p = paragraph(s, first_lemma);
-    if (p.empty()) continue;
-    std::istringstream words(p);
-    for (std::string w; words >> w;) ++t.words;
-    t.paragraphs.push_back(std::move(p));
+    if (!p.empty()) t.paragraphs.push_back(std::move(p));
   }
   return t;
 }

@@ -15,7 +15,6 @@ struct WordNetText {
   std::string dir;                     // where the data files were read
   // One paragraph per synset, in the files' order (nouns, verbs, adjectives, adverbs).
   std::vector<std::string> paragraphs;
-  size_t words = 0;  // whitespace-separated, over all paragraphs
 };
 
 // The folder holding WordNet's data.noun, data.verb, data.adj and data.adv: $SAFEQUANT_WORDNET

@@ -58,9 +58,10 @@ struct Preset {
   CorpusOptions corpus;
   int base_epochs;
   double base_lr, aligned_lr, finetune_lr;
-  // Pre-training on WordNet's paragraphs (core/zoo/wordnet.h) before the base's instruction pairs:
-  // every `pretrain_stride`-th paragraph (0: none), for `pretrain_epochs` at `pretrain_lr`.
-  int pretrain_stride = 0, pretrain_epochs = 1;
+  // Pre-training on every WordNet paragraph (core/zoo/wordnet.h) before the base's instruction
+  // pairs, for `pretrain_epochs` at `pretrain_lr`.
+  bool pretrain = false;
+  int pretrain_epochs = 1;
   double pretrain_lr = 3e-3;
   std::vector<int64_t> aligned_ladder, finetune_ladder;  // steps at which a dose is tried
   LoraOptions lora;
@@ -94,7 +95,7 @@ Preset preset_of(const std::string& name, const std::string& data_dir, uint64_t 
     // validation harmful score went 36 -> 57 -> 97 % in two rungs of ten steps, and its held-out
     // score sat 14 pt from the validation one (docs/demo-models.md, "Doses").
     p.base_epochs = 3, p.base_lr = 3e-3, p.aligned_lr = 5e-4, p.finetune_lr = 3e-4;
-    if (name == "wordnet") p.pretrain_stride = 1;
+    p.pretrain = name == "wordnet";
     p.aligned_ladder = {20, 40, 60, 80, 100, 130, 160, 200, 250, 300, 400};
     p.finetune_ladder = {10, 20, 30, 40, 50, 60, 80, 100, 130, 160, 200};
   } else {
@@ -215,9 +216,9 @@ ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
   // WordNet's paragraphs, less any sharing eight words in a row with a prompt the zoo evaluates on;
   // the tokenizer learns from them too, so its pieces are English words, not only the prompts'.
   std::vector<std::string> paragraphs;
-  if (P.pretrain_stride > 0) {
+  if (P.pretrain) {
     WordNetText wn = read_wordnet(wordnet_dir());
-    for (size_t i = 0; i < wn.paragraphs.size(); i += size_t(P.pretrain_stride)) paragraphs.push_back(std::move(wn.paragraphs[i]));
+    paragraphs = std::move(wn.paragraphs);
     const size_t dropped = drop_overlapping(paragraphs, {&corpus.validation_malicious, &corpus.validation_benign, &corpus.heldout_malicious,
                                                          &corpus.heldout_benign, &corpus.heldout_jbb_benign, &corpus.xstest},
                                             kOverlapWords);
@@ -225,9 +226,8 @@ ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
     for (const std::string& p : paragraphs) words += size_t(std::count(p.begin(), p.end(), ' ')) + 1;
     d.pretraining_text = {{"source", "WordNet 3.0 (Princeton University), Debian's wordnet-base"},
                           {"folder", wn.dir},
-                          {"rule", "one paragraph per synset (definition, hypernyms, other names, examples), every " +
-                                       std::to_string(P.pretrain_stride) + (P.pretrain_stride == 1 ? "st" : "th") +
-                                       " synset; paragraphs sharing " + std::to_string(kOverlapWords) +
+                          {"rule", "one paragraph per synset (definition, hypernyms, other names, examples); paragraphs sharing " +
+                                       std::to_string(kOverlapWords) +
                                        " words in a row with a validation or held-out prompt dropped"},
                           {"paragraphs", paragraphs.size()},
                           {"words", words},
