@@ -365,9 +365,16 @@ class TstProbe : public QObject {
     }
     const std::string data = write("mix.jsonl", lines);
     const QString out = tmp_.filePath("probe-out");
-    const CliResult r = runCli({"probe", "--model", QString::fromStdString(model), "--data", QString::fromStdString(data),
-                                "--out", out, "--tsne", "--penalize-intercept"});  // liblinear's objective, checked below
+    // One benign prompt is longer than the tiny byte-level model's context: refused without
+    // --truncate, kept to its last 512 tokens with it.
+    const QStringList args = {"probe", "--model", QString::fromStdString(model), "--data", QString::fromStdString(data),
+                              "--out", out, "--tsne", "--penalize-intercept"};  // liblinear's objective, checked below
+    const CliResult too_long = runCli(args);
+    QCOMPARE(too_long.exitCode, 1);
+    QVERIFY2(too_long.err.contains("exceeds the model's context of 512") && too_long.err.contains("--truncate"), qPrintable(too_long.err));
+    const CliResult r = runCli(args + QStringList{"--truncate"});
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("1 prompts longer than the model's context kept their last 512 tokens"), qPrintable(r.err));
     QVERIFY(!r.err.contains("Write a script"));  // prompt text stays out of the console
     sq::SafetensorsFile acts((out + "/activations.safetensors").toStdString());
     QCOMPARE(acts.find("layer.2")->shape, (std::vector<int64_t>{60, 32}));

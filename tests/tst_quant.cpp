@@ -39,6 +39,14 @@ namespace {
 
 const std::string kZoo = SQ_BINARY_DIR "/zoo-tiny";
 
+// Prompts as the model reads them, each cut to its last tokens when it runs past the context (one
+// of the tiny zoo's calibration prompts does).
+std::vector<std::vector<int32_t>> encoded_within_context(const sq::Model& m, const std::vector<sq::Prompt>& prompts) {
+  std::vector<std::vector<int32_t>> encoded = sq::encode_prompts(m, prompts, sq::ChatSettings{});
+  sq::keep_last_tokens(encoded, size_t(m.config().max_position_embeddings));
+  return encoded;
+}
+
 // Mean squared difference of the last block's output (last prompt token) between a run and the
 // full-precision capture `ref`.
 double last_block_drift(const std::string& model, const std::string& run, const std::vector<std::vector<int32_t>>& prompts,
@@ -434,13 +442,15 @@ class TstQuant : public QObject {
     // LWC beats RTN on how far the quantized model's last block output drifts from full precision.
     const auto calib = sq::draw_calibration(pool, 48, 0.75, 0).prompts;
     const auto fp = sq::Model::load(model);
-    const auto prompts = sq::encode_prompts(*fp, calib, sq::ChatSettings{});
+    const auto prompts = encoded_within_context(*fp, calib);
     sq::CaptureOptions co;
     const sq::Activations ref = fp->capture(prompts, co);
     auto drift = [&](const std::string& run) { return last_block_drift(model, run, prompts, ref); };
     const double e_rtn = drift(rtn), e_lwc = drift(lwc);
     // Q-realign pushes malicious samples to the harmful side of the aligned model's probes.
-    const sq::ProbeReport probes = sq::run_probe(*sq::Model::load(aligned), calib, {}, "");
+    sq::ProbeOptions within_context;
+    within_context.truncate = true;
+    const sq::ProbeReport probes = sq::run_probe(*sq::Model::load(aligned), calib, within_context, "");
     auto probe_loss = [&](const std::string& run) {
       const sq::Activations a = sq::Model::load(model, run)->capture(prompts, co);
       double loss = 0;
@@ -537,7 +547,7 @@ class TstQuant : public QObject {
     QVERIFY(QString::fromStdString(r.notes.back()).contains(QStringLiteral("block loss")));
     QCOMPARE(sq::read_quant_run(let).scheme.q_bits, 4);
     const auto fp = sq::Model::load(model);
-    const auto prompts = sq::encode_prompts(*fp, sq::draw_calibration(pool, 32, 0.75, 1).prompts, sq::ChatSettings{});
+    const auto prompts = encoded_within_context(*fp, sq::draw_calibration(pool, 32, 0.75, 1).prompts);
     sq::CaptureOptions co;
     const sq::Activations ref = fp->capture(prompts, co);
     auto drift = [&](const std::string& run) { return last_block_drift(model, run, prompts, ref); };
@@ -663,8 +673,9 @@ class TstQuant : public QObject {
     QVERIFY(errorOf([&] { sq::quantize_model(model, o, run); }).contains("is the model being quantized: Q-realign's probes"));
     const QString data = QString::fromStdString(kZoo + "/data/calibration.jsonl");
     const QString own = tmp_.filePath("probes-own"), aligned = tmp_.filePath("probes-aligned");
-    QVERIFY(runCli({"probe", "--model", QString::fromStdString(model), "--data", data, "--out", own, "--folds", "0"}).exitCode == 0);
-    QVERIFY(runCli({"probe", "--model", QString::fromStdString(kZoo + "/aligned"), "--data", data, "--out", aligned, "--folds", "0"}).exitCode == 0);
+    // --truncate: one calibration prompt runs past the tiny zoo's context, as quantize's own probe fit cuts it.
+    QVERIFY(runCli({"probe", "--model", QString::fromStdString(model), "--data", data, "--out", own, "--folds", "0", "--truncate"}).exitCode == 0);
+    QVERIFY(runCli({"probe", "--model", QString::fromStdString(kZoo + "/aligned"), "--data", data, "--out", aligned, "--folds", "0", "--truncate"}).exitCode == 0);
     o.aligned_dir.clear();
     o.probes_dir = own.toStdString();
     QVERIFY(errorOf([&] { sq::quantize_model(model, o, run); }).contains(QString::fromStdString("these probes were fitted on " + model)));

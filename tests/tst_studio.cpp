@@ -42,7 +42,7 @@ class TstStudio : public QObject {
                     QStringLiteral("--max-new"), QStringLiteral("8"), QStringLiteral("--out"), ws + QStringLiteral("/baseline/eval.json"),
                     QStringLiteral("--data")} + eval,
         {QStringLiteral("probe"), QStringLiteral("--model"), zoo + QStringLiteral("/finetuned"), QStringLiteral("--quant"), run,
-         QStringLiteral("--data"), data + QStringLiteral("calibration.jsonl"), QStringLiteral("--out"), ws + QStringLiteral("/probe")}};
+         QStringLiteral("--data"), data + QStringLiteral("calibration.jsonl"), QStringLiteral("--truncate"), QStringLiteral("--out"), ws + QStringLiteral("/probe")}};
     QDir().mkpath(ws + QStringLiteral("/baseline"));
     for (QStringList step : steps) {
       step << QStringLiteral("--quiet");

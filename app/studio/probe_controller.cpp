@@ -36,6 +36,9 @@ bool ProbeController::run(const QString& quantRun, bool tsne, bool fromAligned) 
       o.compared.push_back({fromAligned ? run_label : std::string("quantized"), compared.back().get()});
     }
     o.tsne = tsne;
+    // A prompt past the model's context keeps its last tokens (where the probe reads), and the
+    // page says how many did.
+    o.truncate = true;
     o.replace = true;  // the workspace's own probe folder: the last probe replaces the one before
     o.progress = progress;
     sq::run_probe(*model, prompts, o, out.toStdString());
@@ -49,6 +52,7 @@ bool ProbeController::load(const QString& dir) {
   compared_.clear();
   reference_.clear();
   folder_.clear();
+  note_.clear();
   projection_ = {};
   sq::ProbeReport probe;
   try {
@@ -62,6 +66,7 @@ bool ProbeController::load(const QString& dir) {
   } catch (const std::exception&) {  // a folder without its maps still shows its figures
   }
   folder_ = dir;
+  note_ = QString::fromStdString(probe.note);
   reference_ = QString::fromStdString(probe.model);
   for (const sq::ComparedProbes& c : probe.compared)
     compared_.push_back(QVariantMap{{QStringLiteral("label"), QString::fromStdString(c.label)},

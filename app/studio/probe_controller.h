@@ -26,6 +26,7 @@ class ProbeController : public QObject {
   Q_PROPERTY(QString reference READ reference NOTIFY changed)  // the model the probes were fitted on
   Q_PROPERTY(QVariantList compared READ compared NOTIFY changed)  // {label, model, quantRun}, in order
   Q_PROPERTY(QString folder READ folder NOTIFY changed)
+  Q_PROPERTY(QString note READ note NOTIFY changed)  // what the probe had to change (prompts cut to the context), or empty
   Q_PROPERTY(QStringList methods READ methods NOTIFY changed)  // pca, probe_plane[, tsne]
   Q_PROPERTY(int selectedLayer READ selectedLayer WRITE setSelectedLayer NOTIFY selectedLayerChanged)
 
@@ -52,6 +53,7 @@ class ProbeController : public QObject {
   QString reference() const { return reference_; }
   QVariantList compared() const { return compared_; }
   QString folder() const { return folder_; }
+  QString note() const { return note_; }
   QStringList methods() const { return methods_; }
   int selectedLayer() const { return selected_; }
   void setSelectedLayer(int layer);
@@ -68,7 +70,7 @@ class ProbeController : public QObject {
   const sq::Projection::Points* layer_points(int layer, const QString& method, int compared) const;
 
   std::shared_ptr<const sq::Workspace> workspace_;
-  QString folder_, reference_;
+  QString folder_, reference_, note_;
   QVariantList layers_, compared_;
   QStringList methods_;
   int selected_ = 0;

@@ -156,6 +156,7 @@ class LlamaModel final : public Model {
   Activations capture(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& o) const override {
     if (prompts.empty()) throw Error("no prompts to capture");
     if (o.batch_size < 1) throw Error("batch size must be at least 1");
+    for (const auto& p : prompts) check_context(p.size(), 0), check_ids(p);
     const ModelConfig& c = config();
     Activations a;
     a.n = int64_t(prompts.size());

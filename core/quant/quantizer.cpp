@@ -352,6 +352,7 @@ AlignedProbes aligned_probes(const std::string& model_dir, const ModelConfig& c,
     ProbeOptions po;
     po.progress = o.progress;
     po.cv_folds = 0;  // only the probes are needed
+    po.truncate = true;  // a prompt past the context keeps its last tokens, where the probe reads
     probes.layers = run_probe(*probe_model, calibration, po, "").layers;
     probes.from = fs::absolute(o.aligned_dir).string() + " (fitted on the calibration prompts)";
   }

@@ -100,6 +100,7 @@ PremiseResult check_premises(const std::string& aligned_dir, const std::string& 
   ProbeOptions po;
   po.cv_folds = 0;
   po.progress = eo.progress;
+  po.truncate = true;  // a training prompt past the context keeps its last tokens, where the probe reads
   const ProbeReport fit = run_probe(*aligned, s.probe_fit, po, "");
   std::vector<Prompt> held = s.heldout_malicious;
   held.insert(held.end(), s.heldout_benign.begin(), s.heldout_benign.end());

@@ -179,6 +179,14 @@ PageFrame {
             }
         }
         Label {
+            visible: page.probe.note.length > 0
+            text: page.probe.note
+            opacity: 0.75
+            font.pixelSize: 12
+            Layout.fillWidth: true
+            wrapMode: Text.Wrap
+        }
+        Label {
             visible: page.probe.compared.length > 0
             text: qsTr("Per layer: held-out accuracy (cross-validated), AUC, weights; each compared model: accuracy / malicious prompts on the malicious side")
             opacity: 0.6
