@@ -208,6 +208,46 @@ class TstModel : public QObject {
     sq::CaptureOptions cancelled;
     cancelled.progress.cancel = &cancel;
     QVERIFY_THROWS_EXCEPTION(sq::Cancelled, model->capture(prompts, cancelled));
+    sq::CaptureOptions inner;
+    inner.points = {"layer.1.down_in"};
+    QVERIFY(errorOf([&] { model->capture(prompts, inner); }).contains("intermediate_size wide"));
+  }
+
+  // Each channel's mean |activation| over every real token equals the mean over every prefix of
+  // |its last token's state| (causal attention: a prefix's last state is the prompt's state at
+  // that position), whatever the batching and left padding; the MLP's inner width is kept.
+  void channelMagnitudesCountEveryRealToken() {
+    TinySpec s;
+    s.seed = 12;
+    writeTinyModel(dir("magnitudes"), s);
+    const auto model = sq::Model::load(dir("magnitudes"));
+    std::vector<std::vector<int32_t>> prompts, prefixes;
+    for (const char* p : {"How do I bake bread?", "Hi", "A somewhat longer prompt, with commas."}) {
+      prompts.push_back(model->tokenizer().encode(p, true));
+      for (size_t n = 1; n <= prompts.back().size(); ++n) prefixes.emplace_back(prompts.back().begin(), prompts.back().begin() + n);
+    }
+    sq::CaptureOptions o;
+    o.batch_size = 2;
+    o.points = {"layer.0.qkv_in", "layer.1.o_in", "layer.1.down_in"};
+    const sq::ChannelMagnitudes m = model->channel_magnitudes(prompts, o);
+    QCOMPARE(m.tokens, int64_t(prefixes.size()));
+    QCOMPARE(m.mean_abs.at("layer.1.down_in").size(), size_t(s.intermediate));
+    sq::CaptureOptions by_prefix;
+    by_prefix.batch_size = 4;
+    by_prefix.points = {"layer.0.qkv_in", "layer.1.o_in"};
+    const sq::Activations a = model->capture(prefixes, by_prefix);
+    for (const std::string p : {"layer.0.qkv_in", "layer.1.o_in"})
+      for (int64_t c = 0; c < s.hidden; ++c) {
+        double sum = 0;
+        for (int64_t i = 0; i < a.n; ++i) sum += std::fabs(a.last.at(p)[size_t(i * s.hidden + c)]);
+        const double want = sum / double(a.n), got = m.mean_abs.at(p)[size_t(c)];
+        QVERIFY2(std::fabs(got - want) <= 1e-4 * std::max(1.0, want), qPrintable(QStringLiteral("%1 channel %2: %3 vs %4")
+                                                                                  .arg(QString::fromStdString(p)).arg(c).arg(got).arg(want)));
+      }
+    sq::CaptureOptions none;
+    QVERIFY(errorOf([&] { model->channel_magnitudes(prompts, none); }).contains("no hook points"));
+    QVERIFY(errorOf([&] { model->channel_magnitudes({}, o); }).contains("no prompts"));
+    QVERIFY(errorOf([&] { model->channel_magnitudes({std::vector<int32_t>(5000, 1)}, o); }).contains("exceeds the model's context"));
   }
 
   void corruptSafetensorsRefused_data() {

@@ -13,6 +13,7 @@
 #include "core/model/llama.h"
 #include "core/io/safetensors.h"
 #include "core/probe/metrics.h"
+#include "core/probe/outliers.h"
 #include "core/probe/probe_folder.h"
 #include "core/probe/projection.h"
 #include "core/probe/slr.h"
@@ -349,6 +350,68 @@ class TstProbe : public QObject {
     const double spread = Y.narrow(0, 0, 60).sub(ca).norm(2, 1).mean().item<double>();
     QVERIFY2(gap > 3 * spread, qPrintable(QStringLiteral("gap %1 spread %2").arg(gap).arg(spread)));
     QVERIFY(torch::equal(Y, sq::tsne(torch::cat({a, b}), o)));  // deterministic
+  }
+
+  // A layer whose input norm gives one channel 100 times the others' gain reads about 100 at its
+  // q/k/v input; the unchanged model reads a few everywhere. The command writes the same report.
+  void outliersFindAChannelOfLargeGain() {
+    TinySpec s;
+    s.seed = 3;
+    const std::string plain = tmp_.filePath("outliers-plain").toStdString(), loud = tmp_.filePath("outliers-loud").toStdString();
+    writeTinyModel(plain, s);
+    writeTinyModel(loud, s);
+    {
+      std::vector<torch::Tensor> keep;
+      std::vector<sq::TensorData> tensors;
+      {
+        sq::SafetensorsFile f(plain + "/model.safetensors");
+        for (const auto& [name, view] : f.tensors()) {
+          keep.push_back(sq::as_tensor(view).clone());
+          if (name == "model.layers.1.input_layernorm.weight") keep.back()[7].mul_(100);
+          tensors.push_back({name, view.dtype, view.shape, keep.back().data_ptr(), size_t(keep.back().nbytes())});
+        }
+      }
+      sq::write_safetensors(loud + "/model.safetensors", tensors, {{"format", "pt"}});
+    }
+    std::string lines;
+    {
+      std::ifstream in(std::string(SQ_SOURCE_DIR) + "/resources/data/benign_instructions.jsonl");
+      std::string line;
+      for (int n = 0; n < 20 && std::getline(in, line);)
+        if (line.size() < 300) lines += line + "\n", ++n;  // within the tiny model's context of 512 bytes
+    }
+    const std::string data = write("outlier-prompts.jsonl", lines);
+    const std::vector<sq::Prompt> prompts = sq::load_prompt_files({data});
+    sq::OutlierOptions o;
+    o.chat.enabled = false;
+    const sq::OutlierReport before = sq::measure_outliers(*sq::Model::load(plain), prompts, o);
+    const sq::OutlierReport after = sq::measure_outliers(*sq::Model::load(loud), prompts, o);
+    qInfo("largest over median: unchanged %.1f; loud layer 1 qkv_in %.1f", before.ratio, after.layers[1].points[0].ratio);
+    QCOMPARE(after.layers.size(), size_t(2));
+    QCOMPARE(before.outlier_layers, 0);
+    QVERIFY2(before.ratio < 10, qPrintable(QString::number(before.ratio)));
+    const sq::OutlierPoint& qkv = after.layers[1].points[0];
+    QCOMPARE(qkv.point, std::string("qkv_in"));
+    QCOMPARE(qkv.channel, int64_t(7));
+    QVERIFY2(qkv.ratio > 50 && qkv.ratio < 200, qPrintable(QString::number(qkv.ratio)));
+    QCOMPARE(after.outlier_layers, 1);
+    // Layer 0 reads what it read before: the gain acts from layer 1's input on.
+    QCOMPARE(after.layers[0].points[0].ratio, before.layers[0].points[0].ratio);
+
+    const QString out = tmp_.filePath("outliers.json");
+    const CliResult r = runCli({"outliers", "--model", QString::fromStdString(loud), "--data", QString::fromStdString(data), "--no-chat",
+                                "--out", out});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("1 of 2 layers reach 20"), qPrintable(r.err));
+    const auto j = nlohmann::json::parse(slurp(out));
+    QCOMPARE(j["outlier_layers"].get<int>(), 1);
+    QCOMPARE(j["layers"][1]["points"][0]["channel"].get<int64_t>(), int64_t(7));
+    QCOMPARE(j["tokens"].get<int64_t>(), after.tokens);
+    // Bad input is refused with its reason: no prompts, a threshold that is not positive.
+    QVERIFY(errorOf([&] { sq::measure_outliers(*sq::Model::load(loud), {}, o); }).contains("no prompts"));
+    const CliResult bad = runCli({"outliers", "--model", QString::fromStdString(loud), "--data", QString::fromStdString(data), "--threshold", "0"});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("--threshold must be positive"), qPrintable(bad.err));
   }
 
   void probeCommandEndToEnd() {

@@ -184,6 +184,25 @@ const std::vector<Command>& commands() {
         device_option()}, Chat::Default),
        0,
        run_probe},
+      {"outliers", "outliers --model DIR [--quant RUNDIR] --data FILE.jsonl... [--threshold 20] [--out FILE.json]",
+       "Outlier activation channels per layer",
+       "Run the prompts and, per decoder layer, at the inputs of the attention projections (qkv_in: q, k and v; o_in: "
+       "o) and of the MLP's (mlp_in: gate and up; down_in: down), take each channel's mean |activation| over every "
+       "real token; report the largest channel's over the median channel's. Real LLMs read in the hundreds in some "
+       "layers, which is what per-token 4-bit activations lose; a layer at --threshold or above is marked. With --quant, "
+       "the inputs are those the run's layers receive (a rotated or smoothed run's in its own basis). A table on "
+       "stderr; the JSON on stdout or in --out.",
+       with_chat_options({{"model", Option::Value, "DIR", "model folder or .gguf file"},
+        {"quant", Option::Value, "RUNDIR", "measure the model under this quantization run"},
+        {"data", Option::Values, "FILE...", "prompt files (JSONL or CSV)"},
+        {"threshold", Option::Value, "X", "ratio from which a layer has outlier channels (default 20)"},
+        {"out", Option::Value, "FILE", "write the JSON here instead of stdout"},
+        {"truncate", Option::Flag, "", "prompts longer than the model's context keep their last tokens (default: refused)"},
+        {"batch-size", Option::Value, "N", "prompts per forward batch (default 8)"},
+        {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        fake_quant_option(), device_option()}, Chat::Default),
+       0,
+       run_outliers},
       {"quantize",
        "quantize --model DIR --method " + quant_method_names("|") + " --scheme w8a8|w4a4|w4a4kv4|w4a16|w8a16|gguf-q8_0|gguf-q4_0 "
        "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR | --probes DIR] [--base DIR] [--lambda X] --out RUNDIR",

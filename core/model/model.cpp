@@ -166,6 +166,9 @@ class LlamaModel final : public Model {
       for (int64_t i = 0; i < c.num_layers; ++i) a.points.push_back("layer." + std::to_string(i));
     for (const std::string& p : a.points) {
       if (!valid_point(p)) throw Error("unknown hook point '" + p + "' (layer.<i>, layer.<i>.attn, layer.<i>.mlp, …)");
+      // Rows are hidden_size wide; the MLP's inner activations are not.
+      if (p.size() > 8 && p.compare(p.size() - 8, 8, ".down_in") == 0)
+        throw Error("hook point '" + p + "' is intermediate_size wide; states are captured at hidden-wide points");
       a.last[p].assign(size_t(a.n * a.hidden), 0.f);
       a.mean[p].assign(size_t(a.n * a.hidden), 0.f);
     }
@@ -187,6 +190,33 @@ class LlamaModel final : public Model {
     };
     net_.forward_layerwise(batches, hook, o.progress, o.onload);
     return a;
+  }
+
+  ChannelMagnitudes channel_magnitudes(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& o) const override {
+    if (prompts.empty()) throw Error("no prompts to measure");
+    if (o.batch_size < 1) throw Error("batch size must be at least 1");
+    if (o.points.empty()) throw Error("no hook points to measure");
+    for (const auto& p : prompts) check_context(p.size(), 0), check_ids(p);
+    ChannelMagnitudes r;
+    r.points = o.points;
+    std::map<std::string, torch::Tensor> sums;  // point -> [width] fp64 sum of |activation|
+    for (const std::string& p : r.points)
+      if (!valid_point(p)) throw Error("unknown hook point '" + p + "' (layer.<i>, layer.<i>.qkv_in, layer.<i>.down_in, …)");
+    const std::vector<Llama::Batch> batches = Llama::left_padded(prompts, size_t(o.batch_size), net_.device());
+    for (const std::vector<int32_t>& p : prompts) r.tokens += int64_t(p.size());
+    const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& tap) {
+      if (std::find(r.points.begin(), r.points.end(), name) == r.points.end()) return;
+      const torch::Tensor m = batches[b].mask.unsqueeze(-1).to(torch::kFloat64);  // [B, T, 1]: padding counts nothing
+      const torch::Tensor s = (tap.to(torch::kFloat64).abs() * m).sum(std::vector<int64_t>{0, 1}).to(torch::kCPU);  // host: a few sums per channel
+      torch::Tensor& acc = sums[name];
+      acc = acc.defined() ? acc + s : s;
+    };
+    net_.forward_layerwise(batches, hook, o.progress, o.onload);
+    for (const std::string& p : r.points) {
+      const torch::Tensor mean = (sums.at(p) / double(r.tokens)).contiguous();
+      r.mean_abs[p].assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
+    }
+    return r;
   }
 
  private:

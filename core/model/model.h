@@ -46,6 +46,16 @@ struct Activations {
   std::map<std::string, std::vector<float>> last, mean;
 };
 
+// Per hook point, each channel's mean |activation| over every real (unpadded) token of the
+// prompts: the statistic that shows outlier channels, which per-token activation quantization
+// spends its range on. Linear inputs ("layer.<i>.qkv_in", …) are as the layers receive them
+// (a rotated or smoothed run's in its own basis: what its quantizer saw), before any rounding.
+struct ChannelMagnitudes {
+  int64_t tokens = 0;
+  std::vector<std::string> points;
+  std::map<std::string, std::vector<double>> mean_abs;  // point -> [its width]
+};
+
 // How a quantization run's linear layers compute: on their packed codes with the quantized
 // kernels (W4/W8 weights, integer dot products for activations of 8 bits or fewer), or as the
 // quantizer saw them, fake-quantized floating point. The two agree within float rounding; layers
@@ -85,6 +95,11 @@ class Model {
 
   // Runs the prompts layer by layer (see Llama::forward_layerwise) and keeps the pooled states.
   virtual Activations capture(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& options) const = 0;
+
+  // The same pass, keeping each point's channel magnitudes over every token instead (the points
+  // of `options` must be named; any width, "layer.<i>.down_in" included).
+  virtual ChannelMagnitudes channel_magnitudes(const std::vector<std::vector<int32_t>>& prompts,
+                                               const CaptureOptions& options) const = 0;
 };
 
 }  // namespace sq
