@@ -5,6 +5,7 @@
 #include <QtTest>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <cmath>
 #include <numeric>
@@ -170,6 +171,73 @@ class TstZoo : public QObject {
       QVERIFY(acc.get<double>() >= 70);  // chance is 50 %
     }
     QCOMPARE(layers, 2);
+    // The outlier measure is recorded per role and layer; the standard recipe by name.
+    QCOMPARE(zoo_["recipe"].get<std::string>(), std::string("standard"));
+    for (const char* role : {"base", "aligned", "finetuned"}) {
+      const auto& o = zoo_["outliers"][role];
+      QCOMPARE(o["layers"].size(), size_t(2));
+      QVERIFY(o["ratio"].get<double>() >= 1);  // the largest channel is at least the median one
+    }
+  }
+
+  // The recipes by name, in zoo.json and in the cache's folder names; an unknown one is refused,
+  // naming the file.
+  void recipesAreNamedAndRecorded() {
+    for (const sq::ZooRecipe r : {sq::ZooRecipe::Standard, sq::ZooRecipe::LongBase, sq::ZooRecipe::NoEmbeddingDecay, sq::ZooRecipe::FlatLr})
+      QCOMPARE(sq::zoo_recipe_from_name(sq::zoo_recipe_name(r)), std::optional<sq::ZooRecipe>(r));
+    QVERIFY(!sq::zoo_recipe_from_name("hot"));
+    QCOMPARE(std::filesystem::path(sq::default_zoo_dir("demo", sq::ZooRecipe::FlatLr)).filename().string(), std::string("demo-flat-lr"));
+    QCOMPARE(std::filesystem::path(sq::default_zoo_dir("demo")).filename().string(), std::string("demo"));
+    QTemporaryDir tmp;
+    nlohmann::json z = zoo_;
+    z["recipe"] = "long-base";
+    std::ofstream(tmp.filePath("zoo.json").toStdString()) << z.dump();
+    QVERIFY(sq::read_zoo_record(tmp.path().toStdString()).recipe == sq::ZooRecipe::LongBase);
+    z.erase("recipe");  // zoos trained before recipes existed are standard
+    std::ofstream(tmp.filePath("zoo.json").toStdString()) << z.dump();
+    QVERIFY(sq::read_zoo_record(tmp.path().toStdString()).recipe == sq::ZooRecipe::Standard);
+    z["recipe"] = "hot";
+    std::ofstream(tmp.filePath("zoo.json").toStdString()) << z.dump();
+    try {
+      sq::read_zoo_record(tmp.path().toStdString());
+      QFAIL("an unknown recipe was read");
+    } catch (const sq::Error& e) {
+      QVERIFY2(QString(e.what()).contains("zoo.json") && QString(e.what()).contains("\"recipe\" is 'hot'"), e.what());
+    }
+    const CliResult bad = runCli({"zoo", "--recipe", "hot", "--out", tmp.filePath("never")});
+    QVERIFY2(bad.exitCode == 2 && bad.err.contains("--recipe must be one of standard, long-base"), qPrintable(bad.err));
+  }
+
+  // Weight decay reaches the embedding unless told not to; the linear weights have it either way
+  // and the norm gains never. One step at a rate and decay whose product is 1 zeroes what is decayed
+  // but for Adam's step of about the rate.
+  void weightDecaySparesWhatTheRecipeSays() {
+    const sq::ModelConfig c = toy_config(1);
+    const std::vector<sq::Sequence> data = toy_data(8);
+    sq::TrainOptions o;
+    o.batch_size = 8;
+    o.lr = 1e-3;
+    o.weight_decay = 1e3;
+    o.warmup_steps = 0;
+    o.schedule = sq::Schedule::Constant;
+    o.steps = 1;
+    const sq::Params start = sq::init_params(c, 5);
+    for (const bool decay : {true, false}) {
+      o.decay_embeddings = decay;
+      sq::Params p = sq::clone_params(start);
+      sq::train(p, c, data, o, {});
+      const double embed = p.at("model.embed_tokens.weight").abs().max().item<double>();
+      const double linear = p.at("model.layers.0.mlp.up_proj.weight").abs().max().item<double>();
+      const double norm_moved = (p.at("model.layers.0.input_layernorm.weight") - start.at("model.layers.0.input_layernorm.weight")).abs().max().item<double>();
+      const double embed_moved = (p.at("model.embed_tokens.weight") - start.at("model.embed_tokens.weight")).abs().max().item<double>();
+      qInfo("decay_embeddings %d: max |embedding| %.4f (moved %.4f), max |linear| %.4f, norm moved %.4f", decay, embed, embed_moved, linear, norm_moved);
+      QVERIFY(linear <= 2e-3);        // decayed to Adam's step
+      QVERIFY(norm_moved <= 2e-3);    // never decayed: only Adam's step
+      if (decay)
+        QVERIFY(embed <= 2e-3);
+      else
+        QVERIFY(embed_moved <= 2e-3 && embed > 0.02);  // std 0.02 at the start: kept but for Adam's step
+    }
   }
 
   void evaluatorAgrees() {

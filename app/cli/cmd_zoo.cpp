@@ -25,7 +25,7 @@ int verify_zoo(const std::string& dir) {
   const std::string shipped_dir = shipped_zoo_dir(mine.preset);
   if (!shipped_dir.empty()) {
     const ZooRecord s = read_zoo_record(shipped_dir);
-    if (s.seed == mine.seed && s.format == mine.format) shipped = s.fingerprints;
+    if (s.seed == mine.seed && s.recipe == mine.recipe && s.format == mine.format) shipped = s.fingerprints;
   }
   bool same = true;
   std::printf("%-10s %-16s %-9s %s\n", "file", "SHA-256", "zoo.json", shipped.empty() ? "" : "shipped zoo");
@@ -38,8 +38,8 @@ int verify_zoo(const std::string& dir) {
     std::printf("%-10s %.16s %-9s %s\n", name.c_str(), sha.c_str(), rec_ok ? "same" : "DIFFERS", shipped.empty() ? "" : sh_ok ? "same" : "DIFFERS");
   }
   if (shipped.empty())
-    std::fprintf(stderr, "zoo: no shipped zoo of preset %s, seed %llu and format %d to compare with\n", mine.preset.c_str(),
-                 static_cast<unsigned long long>(mine.seed), mine.format);
+    std::fprintf(stderr, "zoo: no shipped zoo of preset %s, recipe %s, seed %llu and format %d to compare with\n", mine.preset.c_str(),
+                 zoo_recipe_name(mine.recipe), static_cast<unsigned long long>(mine.seed), mine.format);
   std::fprintf(stderr, "zoo: %s\n", same ? "every file is the one fingerprinted" : "FINGERPRINTS DIFFER: this zoo was trained otherwise");
   return same ? 0 : 1;
 }
@@ -53,6 +53,9 @@ int run_zoo(const Args& a) {
   const auto& presets = zoo_presets();
   if (std::find(presets.begin(), presets.end(), o.preset) == presets.end())
     throw UsageError("--preset must be one of " + zoo_preset_names());
+  const std::optional<ZooRecipe> recipe = zoo_recipe_from_name(a.get("recipe", zoo_recipe_name(ZooRecipe::Standard)));
+  if (!recipe) throw UsageError("--recipe must be one of " + zoo_recipe_names());
+  o.recipe = *recipe;
   o.out = a.get("out");
   o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
   o.force = a.has("force");

@@ -100,7 +100,7 @@ const std::vector<Command>& commands() {
        {},
        0,
        run_info},
-      {"zoo", "zoo [--preset tiny|demo|wordnet] [--out DIR] [--seed N] [--force] | zoo --verify DIR",
+      {"zoo", "zoo [--preset tiny|demo|wordnet] [--recipe R] [--out DIR] [--seed N] [--force] | zoo --verify DIR",
        "Train the demo models (base, aligned, finetuned), or check a zoo's fingerprints",
        "Train the demo models: DIR/base, DIR/aligned, DIR/finetuned (Hugging Face layout each) and DIR/zoo.json, with "
        "the SHA-256 of each model's weights. Training gives the same bytes on every x86-64 CPU with AVX2 and FMA: the "
@@ -111,6 +111,9 @@ const std::vector<Command>& commands() {
        "preset and seed (exit 1 when any differs).",
        {{"preset", Option::Value, "tiny|demo|wordnet", "model size and training budget (default demo; wordnet: demo pre-trained on WordNet first)"},
         {"out", Option::Value, "DIR", "where the three models and zoo.json go"},
+        {"recipe", Option::Value, "R",
+         "the base's training: standard (default), or one of the recipes registered to grow outlier channels: long-base "
+         "(3x the epochs), no-embedding-decay (weight decay on the linear weights only), flat-lr (no decay of the rate)"},
         {"seed", Option::Value, "N", "random seed (default 0, the shipped zoo's)"},
         {"force", Option::Flag, "", "train again even when a matching zoo is there"},
         {"verify", Option::Value, "DIR", "compare DIR's files with its zoo.json and the shipped zoo's fingerprints"}},

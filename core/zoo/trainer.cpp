@@ -148,7 +148,8 @@ TrainResult train(Params& params, const ModelConfig& config, const std::vector<S
 
   std::vector<torch::Tensor> list, decayed, plain;
   if (adapters.empty()) {
-    for (auto& [name, t] : params) (t.dim() >= 2 ? decayed : plain).push_back(t);
+    for (auto& [name, t] : params)
+      (t.dim() >= 2 && (o.decay_embeddings || name.find("embed_tokens") == std::string::npos) ? decayed : plain).push_back(t);
   } else {
     for (const Adapter& ad : adapters) decayed.push_back(ad.a), decayed.push_back(ad.b);
   }

@@ -42,6 +42,9 @@ struct TrainOptions {
   int64_t schedule_steps = 0;
   int batch_size = 32;
   double lr = 3e-3, min_lr_ratio = 0.1, weight_decay = 0.05;
+  // Weight decay on the embedding (the head too, when tied) as on the linear weights; norm gains
+  // never have any.
+  bool decay_embeddings = true;
   int warmup_steps = 30;
   Schedule schedule = Schedule::Cosine;
   LoraOptions lora;

@@ -16,6 +16,7 @@
 #include "core/model/model.h"
 #include "core/io/safetensors.h"
 #include "core/io/sha256.h"
+#include "core/probe/outliers.h"
 #include "core/probe/probe_run.h"
 #include "core/run/reproducible.h"
 #include "core/run/resources.h"
@@ -103,6 +104,8 @@ Preset preset_of(const std::string& name, const std::string& data_dir, uint64_t 
   }
   return p;
 }
+
+const char* const kRoles[] = {"base", "aligned", "finetuned"};
 
 const char* kChatTemplate =
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
@@ -332,6 +335,17 @@ struct ZooTraining {
   bool aligned_met = false, finetune_met = false;
 };
 
+// The base's training (and pre-training) as a recipe changes it.
+TrainOptions with_recipe(TrainOptions to, ZooRecipe recipe) {
+  switch (recipe) {
+    case ZooRecipe::Standard: break;
+    case ZooRecipe::LongBase: to.epochs *= 3; break;
+    case ZooRecipe::NoEmbeddingDecay: to.decay_embeddings = false; break;
+    case ZooRecipe::FlatLr: to.min_lr_ratio = 1.0; break;
+  }
+  return to;
+}
+
 ZooTraining train_zoo_models(const ZooData& d, const Preset& P, const ZooOptions& o, const ZooMeter& meter, const fs::path& tmp) {
   const ZooCorpus& corpus = d.corpus;
   const ModelConfig& c = d.config;
@@ -343,6 +357,7 @@ ZooTraining train_zoo_models(const ZooData& d, const Preset& P, const ZooOptions
     const TrainResult tr = train(params, c, data, to, o.progress);
     json j = {{"sequences", data.size()}, {"steps", tr.steps}, {"batch_size", to.batch_size}, {"learning_rate", to.lr},
               {"schedule", schedule_name(to.schedule)}, {"warmup_steps", to.warmup_steps},
+              {"min_lr_ratio", to.min_lr_ratio}, {"weight_decay", to.weight_decay}, {"decay_embeddings", to.decay_embeddings},
               {"final_loss", tr.loss}, {"seconds", seconds_since(t0)}};
     if (to.lora.rank > 0)
       j["lora"] = {{"rank", to.lora.rank}, {"alpha", to.lora.alpha}, {"targets", to.lora.targets}, {"dropout", 0.0},
@@ -359,12 +374,12 @@ ZooTraining train_zoo_models(const ZooData& d, const Preset& P, const ZooOptions
     pre_to.epochs = P.pretrain_epochs;
     pre_to.lr = P.pretrain_lr;
     pre_to.stage = "pre-training on WordNet";
-    train_role(params, d.pretrain, pre_to, "pretraining");
+    train_role(params, d.pretrain, with_recipe(pre_to, o.recipe), "pretraining");
   }
   TrainOptions base_to;
   base_to.epochs = P.base_epochs;
   base_to.lr = P.base_lr;
-  train_role(params, d.base, base_to, "base");
+  train_role(params, d.base, with_recipe(base_to, o.recipe), "base");
   save_model(tmp / "base", c, params, d.tokenizer_json, d.eos, d.pad);
 
   // aligned: every rung of the ladder measured on validation prompts, on one schedule that decays
@@ -467,6 +482,7 @@ std::vector<Prompt> write_zoo_prompts(const ZooCorpus& corpus, const fs::path& d
 // The saved models measured on the held-out sets, the aligned model's probes, and the premises.
 struct ZooMeasures {
   std::map<std::string, std::map<std::string, double>> behaviour;  // role -> figure
+  std::map<std::string, OutlierReport> outliers;                   // role -> on the held-out malicious and benign prompts
   ProbeReport probe;
   PremiseResult premises;
 };
@@ -487,9 +503,13 @@ ZooMeasures measure_zoo(const ZooCorpus& corpus, const ZooMeter& meter, const st
     mm["task_accuracy"] = task.task_accuracy.value_or(0);
     mm["perplexity_task"] = task.perplexity.value_or(0);
   }
-  // Does the aligned model's residual stream separate held-out malicious from benign?
+  // Does the aligned model's residual stream separate held-out malicious from benign? And has any
+  // model the outlier channels that make 4-bit activations costly?
   std::vector<Prompt> probe_set = corpus.heldout_malicious;
   probe_set.insert(probe_set.end(), corpus.heldout_benign.begin(), corpus.heldout_benign.end());
+  OutlierOptions oo;
+  oo.progress = o.progress;
+  for (const char* role : kRoles) z.outliers[role] = measure_outliers(*Model::load((tmp / role).string()), probe_set, oo);
   ProbeOptions po;
   po.progress = o.progress;
   z.probe = run_probe(*Model::load((tmp / "aligned").string()), probe_set, po, "");
@@ -549,6 +569,11 @@ json judge_zoo(const ZooTraining& t, const ZooMeasures& z, ZooResult& result) {
     summary += " " + source + " " + std::to_string(int(std::lround(g["refusal"].get<double>()))) + "%";
   summary += "\naligned probe held-out accuracy per layer:";
   for (const LayerProbe& l : z.probe.layers) summary += " " + std::to_string(int(std::lround(l.accuracy * 100))) + "%";
+  summary += "\noutlier channels (largest over median channel, largest layer):";
+  for (const auto& [role, r] : z.outliers) {
+    std::snprintf(line, sizeof line, " %s %.1f", role.c_str(), r.ratio);
+    summary += line;
+  }
   summary += "\n" + z.premises.summary;
   result.summary = summary;
   result.premises_not_met = z.premises.not_met;
@@ -562,18 +587,25 @@ json environment_record() {
   return {{"aten_capability", s.aten_capability}, {"blas", s.blas}, {"threads", kReproducibleThreads}, {"cpu", s.cpu}};
 }
 
-const char* const kRoles[] = {"base", "aligned", "finetuned"};
-
 // zoo.json: what was trained, on which prompts, how, and how the models behave.
 json zoo_record(const ZooOptions& o, const Preset& P, const ZooData& d, const ZooTraining& t, const ZooMeasures& z, const json& targets,
                 const ZooResult& result, const std::map<std::string, std::string>& fingerprints, double seconds) {
   const ZooCorpus& corpus = d.corpus;
   json probe_acc = json::array();
   for (const LayerProbe& l : z.probe.layers) probe_acc.push_back(l.accuracy * 100);
+  json outliers = {{"measure", "per layer, the largest channel's mean |activation| over the median channel's at the inputs of the "
+                               "attention and MLP projections, on the held-out malicious and benign prompts"},
+                   {"threshold", OutlierOptions{}.threshold}};
+  for (const auto& [role, r] : z.outliers) {
+    json layers = json::array();
+    for (const OutlierLayer& l : r.layers) layers.push_back(l.ratio);
+    outliers[role] = {{"ratio", r.ratio}, {"outlier_layers", r.outlier_layers}, {"layers", layers}};
+  }
   return {
       {"format", kZooFormat},
       {"safequant", SAFEQUANT_VERSION},
       {"preset", o.preset},
+      {"recipe", zoo_recipe_name(o.recipe)},
       {"seed", o.seed},
       {"models", {{"base", "base"}, {"aligned", "aligned"}, {"finetuned", "finetuned"}}},
       {"fingerprints", fingerprints},
@@ -618,6 +650,7 @@ json zoo_record(const ZooOptions& o, const Preset& P, const ZooData& d, const Zo
       {"evaluation", {{"refusal_list", kDefaultRefusalList}, {"max_new_tokens", P.max_new}, {"chat_template", "chatml"}}},
       {"behaviour", z.behaviour},
       {"probe_aligned_heldout_accuracy", probe_acc},
+      {"outliers", outliers},
       {"premises", z.premises.figures},
       {"premises_not_met", z.premises.not_met},
       {"targets", targets},
@@ -627,6 +660,31 @@ json zoo_record(const ZooOptions& o, const Preset& P, const ZooData& d, const Zo
 }
 
 }  // namespace
+
+namespace {
+constexpr std::pair<ZooRecipe, const char*> kRecipeNames[] = {{ZooRecipe::Standard, "standard"},
+                                                              {ZooRecipe::LongBase, "long-base"},
+                                                              {ZooRecipe::NoEmbeddingDecay, "no-embedding-decay"},
+                                                              {ZooRecipe::FlatLr, "flat-lr"}};
+}  // namespace
+
+const char* zoo_recipe_name(ZooRecipe recipe) {
+  for (const auto& [r, name] : kRecipeNames)
+    if (r == recipe) return name;
+  return "?";
+}
+
+std::optional<ZooRecipe> zoo_recipe_from_name(const std::string& name) {
+  for (const auto& [r, n] : kRecipeNames)
+    if (name == n) return r;
+  return std::nullopt;
+}
+
+std::string zoo_recipe_names() {
+  std::string names;
+  for (const auto& [r, name] : kRecipeNames) names += std::string(names.empty() ? "" : ", ") + name;
+  return names;
+}
 
 const std::vector<std::string>& zoo_presets() {
   static const std::vector<std::string> presets = {"tiny", "demo", "wordnet"};
@@ -639,8 +697,9 @@ std::string zoo_preset_names() {
   return names;
 }
 
-std::string default_zoo_dir(const std::string& preset) {
-  return (fs::path(cache_dir()) / "zoo" / preset).string();
+std::string default_zoo_dir(const std::string& preset, ZooRecipe recipe) {
+  const std::string name = recipe == ZooRecipe::Standard ? preset : preset + "-" + zoo_recipe_name(recipe);
+  return (fs::path(cache_dir()) / "zoo" / name).string();
 }
 
 std::map<std::string, std::string> zoo_fingerprints(const std::string& dir) {
@@ -663,12 +722,12 @@ std::string shipped_zoo_dir(const std::string& preset) {
 
 namespace {
 
-// A zoo folder of this preset, seed and training format, with its models in place.
-bool is_current_zoo(const fs::path& dir, const std::string& preset, uint64_t seed, ZooRecord* record) {
+// A zoo folder of this preset, recipe, seed and training format, with its models in place.
+bool is_current_zoo(const fs::path& dir, const std::string& preset, ZooRecipe recipe, uint64_t seed, ZooRecord* record) {
   if (!fs::exists(dir / "zoo.json")) return false;
   try {
     ZooRecord z = read_zoo_record(dir.string());
-    if (z.preset != preset || z.seed != seed || z.format != kZooFormat) return false;
+    if (z.preset != preset || z.recipe != recipe || z.seed != seed || z.format != kZooFormat) return false;
     for (const char* role : kRoles)
       if (!fs::exists(dir / role / "model.safetensors")) return false;
     if (record) *record = std::move(z);
@@ -682,7 +741,7 @@ bool is_current_zoo(const fs::path& dir, const std::string& preset, uint64_t see
 
 std::string demo_zoo_dir() {
   const std::string shipped = shipped_zoo_dir("demo");
-  return !shipped.empty() && is_current_zoo(shipped, "demo", 0, nullptr) ? shipped : default_zoo_dir("demo");
+  return !shipped.empty() && is_current_zoo(shipped, "demo", ZooRecipe::Standard, 0, nullptr) ? shipped : default_zoo_dir("demo");
 }
 
 ZooRecord read_zoo_record(const std::string& dir) {
@@ -691,6 +750,10 @@ ZooRecord read_zoo_record(const std::string& dir) {
   ZooRecord r;
   r.format = json_field<int>(z, "format", path);
   r.preset = json_field<std::string>(z, "preset", path);
+  const std::string recipe = json_field_or<std::string>(z, "recipe", path, zoo_recipe_name(ZooRecipe::Standard));
+  const std::optional<ZooRecipe> known = zoo_recipe_from_name(recipe);
+  if (!known) throw Error(path, "\"recipe\" is " + quote_value(recipe) + ", not one of " + zoo_recipe_names());
+  r.recipe = *known;
   r.seed = json_field<uint64_t>(z, "seed", path);
   r.seconds = json_field<double>(z, "seconds", path);
   r.missed = json_field_or<std::vector<std::string>>(z, "missed", path, {});
@@ -708,12 +771,12 @@ ZooResult build_zoo(const ZooOptions& o) {
   ZooResult result;
   // The shipped zoo is this one when nothing asks for another folder or a new training.
   const std::string shipped = shipped_zoo_dir(o.preset);
-  const bool use_shipped = o.out.empty() && !o.force && !shipped.empty() && is_current_zoo(shipped, o.preset, o.seed, nullptr);
-  result.dir = use_shipped ? shipped : o.out.empty() ? default_zoo_dir(o.preset) : o.out;
+  const bool use_shipped = o.out.empty() && !o.force && !shipped.empty() && is_current_zoo(shipped, o.preset, o.recipe, o.seed, nullptr);
+  result.dir = use_shipped ? shipped : o.out.empty() ? default_zoo_dir(o.preset, o.recipe) : o.out;
   const fs::path dir(result.dir);
 
   // A cached zoo of the same preset, seed and training format is reused.
-  if (ZooRecord z; !o.force && is_current_zoo(dir, o.preset, o.seed, &z)) {
+  if (ZooRecord z; !o.force && is_current_zoo(dir, o.preset, o.recipe, o.seed, &z)) {
     result.reused = true;
     result.shipped = use_shipped;
     result.missed = z.missed;

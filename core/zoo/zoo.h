@@ -4,6 +4,7 @@
 // own evaluator and probe, and records everything in zoo.json. Plain C++.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,8 +12,19 @@
 
 namespace sq {
 
+// Training recipes beside the standard one, each changing the base model's training only (its
+// pre-training too, when the preset has one). Registered before any was trained
+// (docs/demo-models.md) as recipes known to grow outlier activation channels:
+// LongBase: three times the epochs; NoEmbeddingDecay: AdamW's weight decay on the linear weights
+// only (the norm gains never have any); FlatLr: no decay of the rate (cosine floor 1.0, not 0.1).
+enum class ZooRecipe { Standard, LongBase, NoEmbeddingDecay, FlatLr };
+const char* zoo_recipe_name(ZooRecipe recipe);  // "standard", "long-base", "no-embedding-decay", "flat-lr"
+std::optional<ZooRecipe> zoo_recipe_from_name(const std::string& name);
+std::string zoo_recipe_names();  // for messages
+
 struct ZooOptions {
   std::string preset = "demo";  // one of zoo_presets()
+  ZooRecipe recipe = ZooRecipe::Standard;
   std::string out;              // empty: the shipped zoo when it is this one, else default_zoo_dir(preset)
   uint64_t seed = 0;
   bool force = false;           // retrain even when a matching zoo is cached
@@ -36,6 +48,7 @@ ZooResult build_zoo(const ZooOptions& options);
 struct ZooRecord {
   int format = 0;  // the training format; a zoo of another is retrained
   std::string preset;
+  ZooRecipe recipe = ZooRecipe::Standard;  // zoo.json without "recipe": the standard one
   uint64_t seed = 0;
   double seconds = 0;  // how long training and measuring took: what makes one zoo's runs distinct from another's
   std::vector<std::string> missed, premises_not_met;
@@ -50,8 +63,9 @@ ZooRecord read_zoo_record(const std::string& dir);
 const std::vector<std::string>& zoo_presets();
 std::string zoo_preset_names();  // "tiny, demo, wordnet", for messages
 
-// ~/.cache/safequant/zoo/<preset> (or under $XDG_CACHE_HOME).
-std::string default_zoo_dir(const std::string& preset);
+// ~/.cache/safequant/zoo/<preset> (or under $XDG_CACHE_HOME), <preset>-<recipe> for a recipe
+// other than the standard one.
+std::string default_zoo_dir(const std::string& preset, ZooRecipe recipe = ZooRecipe::Standard);
 
 // The zoo shipped with SafeQuant (zoo/<preset> beside the shipped data: share/safequant/zoo when
 // installed, resources/zoo in the source tree), or empty when there is none.
