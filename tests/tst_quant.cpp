@@ -143,6 +143,29 @@ class TstQuant : public QObject {
     QVERIFY(torch::equal(again, g.weight.dequant));
   }
 
+  // GPTQ in fp32 (the default, as the reference code) against fp64 on the same correlated inputs:
+  // the same layer-output error within a percent, and almost every code the same.
+  void gptqInFloat32AgreesWithFloat64() {
+    torch::manual_seed(2);
+    const torch::Tensor X = torch::matmul(torch::randn({2048, 32}), torch::randn({32, 256})) + 0.05 * torch::randn({2048, 256});
+    const torch::Tensor W = torch::randn({128, 256}) * 0.1;
+    for (const char* scheme : {"w4a16-asym", "w3a16-g32-asym"}) {
+      const sq::QuantScheme s = sq::parse_scheme(scheme);
+      sq::HessianAccumulator h32(256, torch::kCPU), h64(256, torch::kCPU, torch::kFloat64);
+      h32.add(X);
+      h64.add(X);
+      QCOMPARE(h32.hessian().scalar_type(), torch::kFloat32);
+      const auto g32 = sq::gptq_quantize(W, h32.hessian(), s, {}), g64 = sq::gptq_quantize(W, h64.hessian(), s, {});
+      QCOMPARE(g32.weight.dequant.scalar_type(), torch::kFloat32);
+      auto mse = [&](const sq::GptqResult& g) { return torch::matmul(X, (W - g.weight.dequant).t()).pow(2).mean().item<double>(); };
+      const double e32 = mse(g32), e64 = mse(g64);
+      const double differ = g32.weight.codes.ne(g64.weight.codes).to(torch::kFloat64).mean().item<double>();
+      qInfo("%s: layer output MSE fp32 %.4e, fp64 %.4e; codes differing %.3f %%", scheme, e32, e64, 100 * differ);
+      QVERIFY(std::fabs(e32 - e64) <= 0.01 * e64);
+      QVERIFY(differ < 0.01);
+    }
+  }
+
   // The kernels' straight-through backward against the same function written in torch ops and
   // differentiated by autograd (OmniQuant's formulation).
   void straightThroughBackwardMatchesAutograd_data() {

@@ -31,6 +31,7 @@ int run_quantize(const Args& a) {
   o.chat = chat_arg(a);
   o.damp = a.get_double("damp", 0.01);
   o.act_order = a.has("act-order");
+  o.hessian_f64 = a.has("hessian-f64");
   o.epochs = a.get_int("epochs", o.epochs);
   o.lr = a.get_double("lr", o.lr);
   o.aligned_dir = a.get("aligned");

@@ -246,6 +246,7 @@ const std::vector<Command>& commands() {
         {"seed", Option::Value, "N", "calibration draw seed (default 0)"},
         {"damp", Option::Value, "X", "GPTQ damping, share of the mean Hessian diagonal (default 0.01)"},
         {"act-order", Option::Flag, "", "GPTQ: quantize columns in order of decreasing Hessian diagonal"},
+        {"hessian-f64", Option::Flag, "", "GPTQ: accumulate Hessians and update weights in float64 (default float32, as GPTQ's reference code)"},
         {"epochs", Option::Value, "N", "lwc / q-realign: epochs per block; aaq: epochs end to end (default 10)"},
         {"lr", Option::Value, "X", [] {
            std::ostringstream s;

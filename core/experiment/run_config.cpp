@@ -171,7 +171,7 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, con
   for (const std::string& f : r.texts("evaluation")) c.evaluation.push_back(input(r, "evaluation", f, base, false));
 
   const Reader o = r.object("options");
-  o.only({"epochs", "lr", "lambda", "top_k", "rotate", "smooth", "seq_len", "batch_size", "damp", "act_order", "paper_epochs",
+  o.only({"epochs", "lr", "lambda", "top_k", "rotate", "smooth", "seq_len", "batch_size", "damp", "act_order", "hessian_f64", "paper_epochs",
           "block_target", "random_probes", "teacher", "probes", "threads"});
   q.epochs = int(o.integer("epochs", q.epochs, 1, 100000));
   q.lr = o.number("lr", q.lr, 0, 10);
@@ -187,6 +187,7 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, con
   // on the machine that prepares it), so that a cluster task given fewer CPUs computes the same.
   q.threads = int(o.integer("threads", every_core_count(), 1, 4096));
   q.act_order = o.flag("act_order", q.act_order);
+  q.hessian_f64 = o.flag("hessian_f64", q.hessian_f64);
   q.paper_epochs = o.flag("paper_epochs", q.paper_epochs);
   const std::string target = o.text("block_target", "fp");
   if (target != "fp" && target != "quantized-inputs") o.fail("block_target", "must be \"fp\" or \"quantized-inputs\"");
@@ -252,6 +253,7 @@ std::string resolved_config_json(const RunConfig& c) {
               {"damp", q.damp},
               {"threads", q.threads},
               {"act_order", q.act_order},
+              {"hessian_f64", q.hessian_f64},
               {"paper_epochs", q.paper_epochs},
               {"block_target", q.fp_targets ? "fp" : "quantized-inputs"},
               {"random_probes", q.random_probes},

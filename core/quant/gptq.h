@@ -12,11 +12,11 @@
 namespace sq {
 
 // Accumulates H = 2/n * sum x x^T over calibration inputs [.., in] (padding rows excluded by
-// the caller).
+// the caller), in fp32 as GPTQ's reference code does, or in fp64.
 class HessianAccumulator {
  public:
-  HessianAccumulator(int64_t in_features, torch::Device device)
-      : H_(torch::zeros({in_features, in_features}, torch::TensorOptions(torch::kFloat64).device(device))) {}
+  HessianAccumulator(int64_t in_features, torch::Device device, torch::ScalarType dtype = torch::kFloat32)
+      : H_(torch::zeros({in_features, in_features}, torch::TensorOptions(dtype).device(device))) {}
   void add(const torch::Tensor& x);  // x [rows, in]
   torch::Tensor hessian() const { return n_ > 0 ? H_ * (2.0 / double(n_)) : H_; }
   int64_t samples() const { return n_; }
@@ -38,6 +38,7 @@ struct GptqResult {
   std::string note;      // set when the Hessian needed more damping or was unusable
 };
 
+// Computes in the Hessian's precision (fp32 or fp64); the dequantized weight comes back in fp32.
 GptqResult gptq_quantize(const torch::Tensor& w, const torch::Tensor& hessian, const QuantScheme& scheme,
                          const GptqOptions& options);
 

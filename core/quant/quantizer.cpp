@@ -45,13 +45,14 @@ const std::pair<const char*, const char*> kInputs[] = {
 
 // Hessians of block i's linear inputs (by hook suffix: ".qkv_in", ...), over real tokens.
 std::map<std::string, HessianAccumulator> input_hessians(const Llama& block, int64_t i, const Params& layer,
-                                                         const std::vector<Llama::State>& states, const std::vector<Llama::Batch>& batches) {
+                                                         const std::vector<Llama::State>& states, const std::vector<Llama::Batch>& batches,
+                                                         torch::ScalarType dtype) {
   const std::string point = "layer." + std::to_string(i);
   std::map<std::string, HessianAccumulator> hessians;
   for (const auto& [linear, input] : kInputs)
     if (!hessians.count(input))
       hessians.emplace(input, HessianAccumulator(layer.at("model.layers." + std::to_string(i) + "." + linear + ".weight").size(1),
-                                                 block.device()));
+                                                 block.device(), dtype));
   std::vector<Llama::State> scratch = states;
   block.run_block(i, scratch, [&](size_t b, const std::string& name, const torch::Tensor& v) {
     if (name.rfind(point, 0) != 0) return;
@@ -214,7 +215,7 @@ RunRecord run_record(const std::string& model_dir, const ModelConfig& c, const M
   run.calibration = {int(cal.prompts.size()), o.seq_len, o.ratio, o.seed, cal.composition, {},
                      cal.chat.template_name, cal.chat.system, cal.chat.date};
   for (const Prompt& p : cal.prompts) run.calibration.ids.push_back(p.id);
-  run.gptq = {o.damp, o.act_order, 128};
+  run.gptq = {o.damp, o.act_order, 128, o.hessian_f64};
   if (method.learns_blocks)
     run.lwc = RunRecord::Lwc{o.epochs,
                              o.paper_epochs ? "epochs - 5 for the first half of the layers, + 5 for the rest" : "constant",
@@ -322,7 +323,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       // GPTQ (and AAQ, whose learned transforms are followed by GPTQ) rounds on the Hessians of
       // each linear's inputs, from the states the quantized layers below give.
       std::map<std::string, HessianAccumulator> hessians;
-      if (method.rounds_gptq) hessians = input_hessians(ref, i, layer, states, batches);
+      if (method.rounds_gptq) hessians = input_hessians(ref, i, layer, states, batches, o.hessian_f64 ? torch::kFloat64 : torch::kFloat32);
       // Rotation and smoothing change parameters they do not quantize; the run keeps them.
       const RoundedLayer rounded = round_layer(layer, o.rotate || smoothing, hessians, learned_block.clips, o, result, log);
       write_quant_layer(tmp.string(), i, rounded.quantized, o.scheme, rounded.dense);

@@ -29,6 +29,7 @@ struct QuantizeOptions {
   uint64_t seed = 0;
   double damp = 0.01;
   bool act_order = false;
+  bool hessian_f64 = false;     // GPTQ: Hessians and the column loop in fp64 (default fp32, as GPTQ's reference code)
   int epochs = 10;              // LWC epochs over the calibration set, per block (aaq: end to end)
   // lwc / q-realign, as Q-realign's code schedules them: epochs - 5 for the first half of the
   // layers, epochs + 5 for the rest; false: `epochs` for every block.

@@ -39,7 +39,8 @@ void write_run_record(const std::string& dir, const RunRecord& r) {
         {"chat_template", r.calibration.chat_template},
         {"chat_system", r.calibration.chat_system},
         {"chat_date", r.calibration.chat_date}}},
-      {"gptq", {{"damp", r.gptq.damp}, {"act_order", r.gptq.act_order}, {"block", r.gptq.block}}},
+      {"gptq", {{"damp", r.gptq.damp}, {"act_order", r.gptq.act_order}, {"block", r.gptq.block},
+                {"hessian_dtype", r.gptq.hessian_f64 ? "float64" : "float32"}}},
       {"lwc", r.lwc ? json{{"epochs", r.lwc->epochs},
                            {"epoch_schedule", r.lwc->epoch_schedule},
                            {"epochs_per_layer", r.lwc->epochs_per_layer},
@@ -99,7 +100,10 @@ RunRecord read_run_record(const std::string& dir) {
     r.calibration.composition.push_back({json_field<std::string>(s, "label", path) == "malicious" ? 1 : 0, json_field<std::string>(s, "source", path),
                                          json_field<size_t>(s, "prompts", path), json_field<size_t>(s, "drawn", path)});
   const json g = json_field_or<json>(j, "gptq", path, json::object());
-  r.gptq = {json_field_or<double>(g, "damp", path, 0.01), json_field_or<bool>(g, "act_order", path, false), json_field_or<int>(g, "block", path, 128)};
+  const std::string hessian = json_field_or<std::string>(g, "hessian_dtype", path, "float64");
+  if (hessian != "float32" && hessian != "float64") throw Error(path, "\"gptq\".\"hessian_dtype\" is " + quote_value(hessian) + ", not float32 or float64");
+  r.gptq = {json_field_or<double>(g, "damp", path, 0.01), json_field_or<bool>(g, "act_order", path, false), json_field_or<int>(g, "block", path, 128),
+            hessian == "float64"};
   if (const json l = json_field_or<json>(j, "lwc", path, json()); l.is_object())
     r.lwc = RunRecord::Lwc{json_field<int>(l, "epochs", path),
                            json_field_or<std::string>(l, "epoch_schedule", path, ""),

@@ -40,6 +40,7 @@ struct RunRecord {
     double damp = 0.01;
     bool act_order = false;
     int block = 128;
+    bool hessian_f64 = false;  // Hessians and updates in fp64 (runs made before fp32 became the default were)
   } gptq;
   struct Lwc {  // lwc and q-realign
     int epochs = 0;
