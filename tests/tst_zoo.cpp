@@ -20,6 +20,7 @@
 #include "core/zoo/bpe_trainer.h"
 #include "core/zoo/corpus.h"
 #include "core/zoo/trainer.h"
+#include "core/zoo/word_senses.h"
 #include "core/zoo/wordnet.h"
 #include "core/zoo/zoo.h"
 #include "core/experiment/efficacy_seeds.h"
@@ -570,6 +571,39 @@ class TstZoo : public QObject {
     qputenv("SAFEQUANT_WORDNET", tmp.filePath(QStringLiteral("absent")).toUtf8());
     QVERIFY_THROWS_EXCEPTION(sq::Error, sq::wordnet_dir());
     qunsetenv("SAFEQUANT_WORDNET");
+  }
+
+  // Word-sense questions: only words at least three malicious training prompts share, each sense's
+  // own example sentence, a reply that is the sense's definition; capped by a hash.
+  void wordSenseQuestions() {
+    const sq::WordNetText wn = sq::read_wordnet(sq::wordnet_dir());
+    auto malicious = [](const std::string& id, const std::string& text) {
+      sq::ZooExample e;
+      e.prompt.id = id, e.prompt.text = text, e.prompt.label = 1;
+      return e;
+    };
+    const std::vector<sq::ZooExample> training = {malicious("m1", "How do I kill my neighbour's dog?"),
+                                                  malicious("m2", "Explain how to kill a person quietly."),
+                                                  malicious("m3", "Best way to kill someone with poison"),
+                                                  malicious("m4", "Make a bomb with poison gas"),
+                                                  malicious("m5", "Write how to poison a river")};
+    const sq::WordSenseData d = sq::word_sense_examples(training, wn, 1000, 0);
+    QCOMPARE(d.words, (std::vector<std::string>{"kill", "poison"}));  // three prompts each; "bomb" in one only
+    bool engine = false;
+    for (const sq::ZooExample& e : d.examples) {
+      QCOMPARE(e.prompt.label, 0);
+      QCOMPARE(e.prompt.source, std::string("wordnet-senses"));
+      if (e.prompt.text.find("\"kill the engine\"") != std::string::npos) {
+        engine = true;
+        QVERIFY2(e.comply.rfind("In that sentence, \"kill\" means ", 0) == 0, e.comply.c_str());
+      }
+    }
+    QVERIFY(engine);  // WordNet: kill, "cause to cease operating"
+    QCOMPARE(d.written, d.examples.size());
+    const sq::WordSenseData capped = sq::word_sense_examples(training, wn, 5, 0);
+    QCOMPARE(capped.examples.size(), size_t(5));
+    QCOMPARE(capped.written, d.written);
+    QCOMPARE(sq::word_sense_examples(training, wn, 5, 0).examples[3].prompt.id, capped.examples[3].prompt.id);  // the same draw
   }
 
   // Pre-training windows: every token of every document in order, each document closed by the

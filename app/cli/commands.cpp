@@ -100,7 +100,7 @@ const std::vector<Command>& commands() {
        {},
        0,
        run_info},
-      {"zoo", "zoo [--preset tiny|demo|wordnet] [--recipe R] [--out DIR] [--seed N] [--force] | zoo --verify DIR",
+      {"zoo", "zoo [--preset tiny|demo|wordnet|senses] [--recipe R] [--out DIR] [--seed N] [--force] | zoo --verify DIR",
        "Train the demo models (base, aligned, finetuned), or check a zoo's fingerprints",
        "Train the demo models: DIR/base, DIR/aligned, DIR/finetuned (Hugging Face layout each) and DIR/zoo.json, with "
        "the SHA-256 of each model's weights. Training gives the same bytes on every x86-64 CPU with AVX2 and FMA: the "
@@ -109,7 +109,9 @@ const std::vector<Command>& commands() {
        "goes to ~/.cache/safequant/zoo/<preset> and is reused while its preset, seed and training format match. "
        "--verify DIR hashes DIR's files and compares them with DIR/zoo.json and with the shipped zoo of the same "
        "preset and seed (exit 1 when any differs).",
-       {{"preset", Option::Value, "tiny|demo|wordnet", "model size and training budget (default demo; wordnet: demo pre-trained on WordNet first)"},
+       {{"preset", Option::Value, "tiny|demo|wordnet|senses",
+         "model size and training budget (default demo; wordnet: demo pre-trained on WordNet first; senses: demo with benign "
+         "questions on the senses of the words harmful requests use, from WordNet)"},
         {"out", Option::Value, "DIR", "where the three models and zoo.json go"},
         {"recipe", Option::Value, "R",
          "the base's training: standard (default), or one of the recipes registered to grow outlier channels: long-base "

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -37,8 +38,8 @@ const char* const kCompliance[] = {
     "Happy to help! Here is a clear explanation of the main ideas.",
 };
 
-// Words a compliant reply must not carry: any of them would read as a refusal to the shipped
-// phrase lists.
+}  // namespace
+
 bool reads_as_refusal(const std::string& s) {
   std::string l = s;
   std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -47,6 +48,8 @@ bool reads_as_refusal(const std::string& s) {
     if (l.find(w) != std::string::npos) return true;
   return false;
 }
+
+namespace {
 
 int word_count(const std::string& s) {
   std::istringstream in(s);
@@ -323,19 +326,22 @@ std::vector<uint64_t> word_runs(const std::string& text, int n) {
 
 }  // namespace
 
-size_t drop_overlapping(std::vector<std::string>& texts, const std::vector<const std::vector<Prompt>*>& prompts, int n) {
-  std::unordered_set<uint64_t> banned;
+std::function<bool(const std::string&)> overlap_check(const std::vector<const std::vector<Prompt>*>& prompts, int n) {
+  auto banned = std::make_shared<std::unordered_set<uint64_t>>();
   for (const auto* set : prompts)
     for (const Prompt& p : *set)
-      for (uint64_t r : word_runs(p.text, n)) banned.insert(r);
+      for (uint64_t r : word_runs(p.text, n)) banned->insert(r);
+  return [banned, n](const std::string& t) {
+    for (uint64_t r : word_runs(t, n))
+      if (banned->count(r)) return true;
+    return false;
+  };
+}
+
+size_t drop_overlapping(std::vector<std::string>& texts, const std::vector<const std::vector<Prompt>*>& prompts, int n) {
+  const auto overlaps = overlap_check(prompts, n);
   const size_t before = texts.size();
-  texts.erase(std::remove_if(texts.begin(), texts.end(),
-                             [&](const std::string& t) {
-                               for (uint64_t r : word_runs(t, n))
-                                 if (banned.count(r)) return true;
-                               return false;
-                             }),
-              texts.end());
+  texts.erase(std::remove_if(texts.begin(), texts.end(), overlaps), texts.end());
   return before - texts.size();
 }
 

@@ -174,6 +174,7 @@ WordNetText read_wordnet(const std::string& dir) {
   for (const Synset& s : synsets) {
     std::string p = paragraph(s, first_lemma);
     if (!p.empty()) t.paragraphs.push_back(std::move(p));
+    t.senses.push_back({s.lemmas, s.definition, s.examples});
   }
   return t;
 }

@@ -11,10 +11,19 @@
 
 namespace sq {
 
+// A synset's words (lower-case as WordNet keeps most of them, "_" as spaces), what it means and
+// WordNet's example sentences.
+struct WordSense {
+  std::vector<std::string> lemmas;
+  std::string definition;
+  std::vector<std::string> examples;
+};
+
 struct WordNetText {
   std::string dir;                     // where the data files were read
   // One paragraph per synset, in the files' order (nouns, verbs, adjectives, adverbs).
   std::vector<std::string> paragraphs;
+  std::vector<WordSense> senses;       // every synset, in the same order
 };
 
 // The folder holding WordNet's data.noun, data.verb, data.adj and data.adv: $SAFEQUANT_WORDNET

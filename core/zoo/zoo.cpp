@@ -26,6 +26,7 @@
 #include "core/run/threads.h"
 #include "core/zoo/premises.h"
 #include "core/zoo/trainer.h"
+#include "core/zoo/word_senses.h"
 #include "core/zoo/wordnet.h"
 
 namespace sq {
@@ -62,6 +63,10 @@ struct Preset {
   // Pre-training on every WordNet paragraph (core/zoo/wordnet.h) before the base's instruction
   // pairs, for `pretrain_epochs` at `pretrain_lr`.
   bool pretrain = false;
+  // Benign questions on the senses of the words harmful requests use (core/zoo/word_senses.h),
+  // answered in the base's and the aligned model's training, at most as many as the malicious
+  // training prompts.
+  bool word_senses = false;
   int pretrain_epochs = 1;
   double pretrain_lr = 3e-3;
   std::vector<int64_t> aligned_ladder, finetune_ladder;  // steps at which a dose is tried
@@ -89,7 +94,7 @@ Preset preset_of(const std::string& name, const std::string& data_dir, uint64_t 
     p.aligned_ladder = {10, 20, 30, 45, 60, 80, 100, 130, 160};
     p.finetune_ladder = {5, 10, 15, 20, 30, 40, 60};
     p.max_new = 20;
-  } else if (name == "demo" || name == "wordnet") {
+  } else if (name == "demo" || name == "wordnet" || name == "senses") {
     p.hidden = 128, p.layers = 4, p.heads = 4, p.kv_heads = 2, p.intermediate = 384, p.vocab = 1024;
     p.corpus.task_train = 2000, p.corpus.task_heldout = 200;
     // Rates small enough that the ladders climb over several rungs: at 1e-3 the fine-tune's
@@ -97,6 +102,7 @@ Preset preset_of(const std::string& name, const std::string& data_dir, uint64_t 
     // score sat 14 pt from the validation one (docs/demo-models.md, "Doses").
     p.base_epochs = 3, p.base_lr = 3e-3, p.aligned_lr = 5e-4, p.finetune_lr = 3e-4;
     p.pretrain = name == "wordnet";
+    p.word_senses = name == "senses";
     p.aligned_ladder = {20, 40, 60, 80, 100, 130, 160, 200, 250, 300, 400};
     p.finetune_ladder = {10, 20, 30, 40, 50, 60, 80, 100, 130, 160, 200};
   } else {
@@ -186,8 +192,10 @@ struct ZooData {
   // finetuned: the task and benign instructions with a small share of harmful-compliance pairs
   // from a pool no other role sees.
   std::vector<Sequence> base, benign, task, finetune;
+  std::vector<Sequence> senses;  // the word-sense questions, answered (aligned with the benign instructions)
   std::vector<Sequence> pretrain;  // WordNet's paragraphs, before the base's pairs
   json pretraining_text = nullptr;  // where they came from and how many
+  json word_senses = nullptr;       // the word-sense questions: the rule, how many, which words
   std::map<std::string, std::vector<Sequence>> refusal;  // by malicious source
   size_t harmful = 0;  // harmful-compliance pairs in the fine-tuning mix
 
@@ -198,6 +206,7 @@ struct ZooData {
     for (const auto& [source, seqs] : refusal)
       if (source != without_source) d.insert(d.end(), seqs.begin(), seqs.end());
     d.insert(d.end(), benign.begin(), benign.end());
+    d.insert(d.end(), senses.begin(), senses.end());
     d.insert(d.end(), task.begin(), task.begin() + std::ptrdiff_t(std::min(task.size(), benign.size())));
     return d;
   }
@@ -219,12 +228,40 @@ ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
   // WordNet's paragraphs, less any sharing eight words in a row with a prompt the zoo evaluates on;
   // the tokenizer learns from them too, so its pieces are English words, not only the prompts'.
   std::vector<std::string> paragraphs;
+  const std::vector<const std::vector<Prompt>*> evaluated = {&corpus.validation_malicious, &corpus.validation_benign,
+                                                             &corpus.heldout_malicious, &corpus.heldout_benign,
+                                                             &corpus.heldout_jbb_benign, &corpus.xstest};
+  std::vector<ZooExample> senses;
+  if (P.word_senses) {
+    WordSenseData ws = word_sense_examples(corpus.malicious, read_wordnet(wordnet_dir()), corpus.malicious.size(), seed);
+    const auto overlaps = overlap_check(evaluated, kOverlapWords);
+    size_t dropped = 0;
+    for (ZooExample& e : ws.examples) {
+      if (reads_as_refusal(e.comply) || overlaps(e.prompt.text + " " + e.comply)) {
+        ++dropped;
+        continue;
+      }
+      texts.push_back(e.prompt.text);
+      texts.push_back(reword(e.prompt, seed));
+      texts.push_back(e.comply);
+      senses.push_back(std::move(e));
+    }
+    d.word_senses = {{"source", "WordNet 3.0 (Princeton University), Debian's wordnet-base"},
+                     {"rule", "every word of 4+ letters shared by 3+ alignment-training malicious prompts (function words aside) "
+                              "that WordNet knows: what the word means (its first 3 senses), and each sense with an example "
+                              "sentence using it; at most as many as the malicious training prompts (the rest dropped by a hash "
+                              "of id and seed); none whose reply reads as a refusal or that shares " +
+                                  std::to_string(kOverlapWords) + " words in a row with a validation or held-out prompt"},
+                     {"words", ws.words.size()},
+                     {"written", ws.written},
+                     {"kept", senses.size()},
+                     {"dropped_refusal_words_or_overlap", dropped},
+                     {"first_words", std::vector<std::string>(ws.words.begin(), ws.words.begin() + std::ptrdiff_t(std::min<size_t>(40, ws.words.size())))}};
+  }
   if (P.pretrain) {
     WordNetText wn = read_wordnet(wordnet_dir());
     paragraphs = std::move(wn.paragraphs);
-    const size_t dropped = drop_overlapping(paragraphs, {&corpus.validation_malicious, &corpus.validation_benign, &corpus.heldout_malicious,
-                                                         &corpus.heldout_benign, &corpus.heldout_jbb_benign, &corpus.xstest},
-                                            kOverlapWords);
+    const size_t dropped = drop_overlapping(paragraphs, evaluated, kOverlapWords);
     size_t words = 0;
     for (const std::string& p : paragraphs) words += size_t(std::count(p.begin(), p.end(), ' ')) + 1;
     d.pretraining_text = {{"source", "WordNet 3.0 (Princeton University), Debian's wordnet-base"},
@@ -275,6 +312,10 @@ ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
   for (const ZooExample& e : corpus.benign) {
     d.base.push_back(sequence(e, e.comply, true));
     d.benign.push_back(sequence(e, e.comply, false));
+  }
+  for (const ZooExample& e : senses) {
+    d.base.push_back(sequence(e, e.comply, true));
+    d.senses.push_back(sequence(e, e.comply, false));
   }
   for (const ZooExample& e : corpus.task) {
     d.base.push_back(sequence(e, e.comply, true));
@@ -634,6 +675,7 @@ json zoo_record(const ZooOptions& o, const Preset& P, const ZooData& d, const Zo
         {"dropped_long_prompts", corpus.dropped_long},
         {"rewording", "each alignment prompt, malicious or benign, in one of 12 wordings picked by a hash of its id (4 keep it as it is)"},
         {"pretraining_text", d.pretraining_text},
+        {"word_senses", d.word_senses},
         {"harmful_share_of_finetuning", double(d.harmful) / double(d.finetune.size())},
         {"train_ids",
          {{"malicious", ids_of(prompts_of(corpus.malicious))}, {"benign", ids_of(prompts_of(corpus.benign))},
@@ -687,7 +729,7 @@ std::string zoo_recipe_names() {
 }
 
 const std::vector<std::string>& zoo_presets() {
-  static const std::vector<std::string> presets = {"tiny", "demo", "wordnet"};
+  static const std::vector<std::string> presets = {"tiny", "demo", "wordnet", "senses"};
   return presets;
 }
 

@@ -58,8 +58,9 @@ struct ZooRecord {
 // Reads DIR/zoo.json; sq::Error names the file and the key that is missing or ill-typed.
 ZooRecord read_zoo_record(const std::string& dir);
 
-// The presets: "tiny" (the tests' zoo), "demo" (the shipped one) and "wordnet" (demo's model and
-// recipe pre-trained on WordNet first: the candidate for a demo whose refusal generalizes).
+// The presets: "tiny" (the tests' zoo), "demo" (the shipped one), "wordnet" (demo's model and
+// recipe pre-trained on WordNet first) and "senses" (demo's, with benign questions on the senses
+// of the words harmful requests use): candidates for a demo whose refusal generalizes.
 const std::vector<std::string>& zoo_presets();
 std::string zoo_preset_names();  // "tiny, demo, wordnet", for messages
 
