@@ -212,6 +212,38 @@ struct ZooData {
   }
 };
 
+// The word-sense questions of the `senses` preset, less any whose answer reads as a refusal or
+// that shares eight words in a row with an evaluated prompt, into `senses`, their texts into the
+// tokenizer's `texts`; returns their zoo.json record.
+json word_sense_questions(const ZooCorpus& corpus, const std::vector<const std::vector<Prompt>*>& evaluated, uint64_t seed,
+                          std::vector<ZooExample>& senses, std::vector<std::string>& texts) {
+  WordSenseData ws = word_sense_examples(corpus.malicious, read_wordnet(wordnet_dir()), corpus.malicious.size(), seed);
+  const auto overlaps = overlap_check(evaluated, kOverlapWords);
+  size_t dropped = 0;
+  for (ZooExample& e : ws.examples) {
+    if (reads_as_refusal(e.comply) || overlaps(e.prompt.text + " " + e.comply)) {
+      ++dropped;
+      continue;
+    }
+    texts.push_back(e.prompt.text);
+    texts.push_back(reword(e.prompt, seed));
+    texts.push_back(e.comply);
+    senses.push_back(std::move(e));
+  }
+  const std::vector<std::string> first(ws.words.begin(), ws.words.begin() + std::ptrdiff_t(std::min<size_t>(40, ws.words.size())));
+  return {{"source", "WordNet 3.0 (Princeton University), Debian's wordnet-base"},
+          {"rule", "every word of 4+ letters shared by 3+ alignment-training malicious prompts (function words aside) that "
+                   "WordNet knows: what the word means (its first 3 senses), and each sense with an example sentence using it; "
+                   "at most as many as the malicious training prompts (the rest dropped by a hash of id and seed); none whose "
+                   "reply reads as a refusal or that shares " +
+                       std::to_string(kOverlapWords) + " words in a row with a validation or held-out prompt"},
+          {"words", ws.words.size()},
+          {"written", ws.written},
+          {"kept", senses.size()},
+          {"dropped_refusal_words_or_overlap", dropped},
+          {"first_words", first}};
+}
+
 ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
   ZooData d;
   d.corpus = build_corpus(P.corpus);
@@ -232,32 +264,7 @@ ZooData prepare_zoo_data(const Preset& P, uint64_t seed) {
                                                              &corpus.heldout_malicious, &corpus.heldout_benign,
                                                              &corpus.heldout_jbb_benign, &corpus.xstest};
   std::vector<ZooExample> senses;
-  if (P.word_senses) {
-    WordSenseData ws = word_sense_examples(corpus.malicious, read_wordnet(wordnet_dir()), corpus.malicious.size(), seed);
-    const auto overlaps = overlap_check(evaluated, kOverlapWords);
-    size_t dropped = 0;
-    for (ZooExample& e : ws.examples) {
-      if (reads_as_refusal(e.comply) || overlaps(e.prompt.text + " " + e.comply)) {
-        ++dropped;
-        continue;
-      }
-      texts.push_back(e.prompt.text);
-      texts.push_back(reword(e.prompt, seed));
-      texts.push_back(e.comply);
-      senses.push_back(std::move(e));
-    }
-    d.word_senses = {{"source", "WordNet 3.0 (Princeton University), Debian's wordnet-base"},
-                     {"rule", "every word of 4+ letters shared by 3+ alignment-training malicious prompts (function words aside) "
-                              "that WordNet knows: what the word means (its first 3 senses), and each sense with an example "
-                              "sentence using it; at most as many as the malicious training prompts (the rest dropped by a hash "
-                              "of id and seed); none whose reply reads as a refusal or that shares " +
-                                  std::to_string(kOverlapWords) + " words in a row with a validation or held-out prompt"},
-                     {"words", ws.words.size()},
-                     {"written", ws.written},
-                     {"kept", senses.size()},
-                     {"dropped_refusal_words_or_overlap", dropped},
-                     {"first_words", std::vector<std::string>(ws.words.begin(), ws.words.begin() + std::ptrdiff_t(std::min<size_t>(40, ws.words.size())))}};
-  }
+  if (P.word_senses) d.word_senses = word_sense_questions(corpus, evaluated, seed, senses, texts);
   if (P.pretrain) {
     WordNetText wn = read_wordnet(wordnet_dir());
     paragraphs = std::move(wn.paragraphs);
