@@ -403,6 +403,14 @@ class TstProbe : public QObject {
                                 "--out", out});
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     QVERIFY2(r.err.contains("1 of 2 layers reach 20"), qPrintable(r.err));
+    // stderr is a pipe here: no progress line within the first 10 s, one per report when the
+    // interval is 0 (a long stage's lines in a batch job's log).
+    QVERIFY2(!r.err.contains("ETA"), qPrintable(r.err));
+    const CliResult logged = runCli({"outliers", "--model", QString::fromStdString(loud), "--data", QString::fromStdString(data),
+                                     "--no-chat", "--out", out},
+                                    300000, {"SAFEQUANT_PROGRESS_SECONDS=0"});
+    QVERIFY2(logged.exitCode == 0 && QRegularExpression("running layer by layer  1/2  [0-9.e+]+/s  ETA [0-9]+ s\n").match(logged.err).hasMatch(),
+             qPrintable(logged.err));
     const auto j = nlohmann::json::parse(slurp(out));
     QCOMPARE(j["outlier_layers"].get<int>(), 1);
     QCOMPARE(j["layers"][1]["points"][0]["channel"].get<int64_t>(), int64_t(7));
