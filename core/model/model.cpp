@@ -82,6 +82,14 @@ class LlamaModel final : public Model {
                             " (max_position_embeddings); shorten it, or keep its last tokens with --truncate");
   }
 
+  // What every layer-by-layer pass over prompts refuses first: none, a batch of none, a prompt
+  // past the context or with an id outside the vocabulary.
+  void check_prompts(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& o, const char* none) const {
+    if (prompts.empty()) throw Error(none);
+    if (o.batch_size < 1) throw Error("batch size must be at least 1");
+    for (const auto& p : prompts) check_context(p.size(), 0), check_ids(p);
+  }
+
   void check_ids(const std::vector<int32_t>& tokens) const {
     for (int32_t id : tokens)
       if (id < 0 || id >= config().vocab_size)
@@ -154,9 +162,7 @@ class LlamaModel final : public Model {
   }
 
   Activations capture(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& o) const override {
-    if (prompts.empty()) throw Error("no prompts to capture");
-    if (o.batch_size < 1) throw Error("batch size must be at least 1");
-    for (const auto& p : prompts) check_context(p.size(), 0), check_ids(p);
+    check_prompts(prompts, o, "no prompts to capture");
     const ModelConfig& c = config();
     Activations a;
     a.n = int64_t(prompts.size());
@@ -193,10 +199,8 @@ class LlamaModel final : public Model {
   }
 
   ChannelMagnitudes channel_magnitudes(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& o) const override {
-    if (prompts.empty()) throw Error("no prompts to measure");
-    if (o.batch_size < 1) throw Error("batch size must be at least 1");
+    check_prompts(prompts, o, "no prompts to measure");
     if (o.points.empty()) throw Error("no hook points to measure");
-    for (const auto& p : prompts) check_context(p.size(), 0), check_ids(p);
     ChannelMagnitudes r;
     r.points = o.points;
     std::map<std::string, torch::Tensor> sums;  // point -> [width] fp64 sum of |activation|
