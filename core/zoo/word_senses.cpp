@@ -21,7 +21,7 @@ const std::set<std::string>& function_words() {
       "same", "should", "some", "such", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those",
       "through", "very", "want", "were", "what", "when", "where", "which", "while", "will", "with", "without", "would",
       "write", "your", "create", "someone", "something", "explain", "describe", "detailed", "instructions", "step", "steps",
-      "guide", "tutorial", "list", "using", "used", "use", "ways", "help", "tell"};
+      "guide", "tutorial", "list", "using", "used", "ways", "help", "tell"};
   return words;
 }
 
