@@ -9,6 +9,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <limits>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "core/eval/evaluate.h"
 #include "core/eval/refusal.h"
 #include "core/io/gguf.h"
+#include "core/model/attention.h"
 #include "core/model/chat_template.h"
 #include "core/model/prompt_encoding.h"
 #include "core/model/config.h"
@@ -93,6 +95,84 @@ class TstModel : public QObject {
     for (int32_t t : gen) {
       QCOMPARE(argmax(model->logits(seq).back()), t);
       seq.push_back(t);
+    }
+  }
+
+  // Attention in blocks of query rows, each against only the keys its rows may see, equals one
+  // product over every score, and a reference written out position by position in float64: with
+  // grouped-query heads, left padding in one row of the batch, and 100 cached positions before
+  // 600 queries. Gradients agree too (block learning trains through it).
+  void attentionInBlocksEqualsOneProduct() {
+    torch::manual_seed(5);
+    const int64_t B = 2, H = 4, Hkv = 2, T = 600, S = 700, D = 16, pad = 250;
+    const torch::Tensor q0 = torch::randn({B, H, T, D}), k = torch::randn({B, Hkv, S, D}), v = torch::randn({B, Hkv, S, D});
+    torch::Tensor key_mask = torch::ones({B, S}, torch::kBool);
+    key_mask[1].narrow(0, 0, pad).fill_(false);
+    const auto run = [&](int64_t budget, torch::Tensor* grad) {
+      const torch::Tensor q = q0.clone().requires_grad_(true);
+      const torch::Tensor out = sq::causal_attention(q, k, v, key_mask, budget);
+      out.pow(2).sum().backward();
+      *grad = q.grad();
+      return out.detach();
+    };
+    torch::Tensor g_one, g_rows, g_row;
+    const torch::Tensor one = run(B * H * T * S, &g_one);
+    const torch::Tensor rows37 = run(B * H * S * 37, &g_rows);
+    const torch::Tensor row1 = run(1, &g_row);
+    QVERIFY(torch::allclose(rows37, one, 1e-5, 1e-6));
+    QVERIFY(torch::allclose(row1, one, 1e-5, 1e-6));
+    QVERIFY(torch::allclose(g_rows, g_one, 1e-4, 1e-5));
+    QVERIFY(torch::allclose(g_row, g_one, 1e-4, 1e-5));
+
+    // The reference: query t (position S - T + t) over the real keys up to it, and itself.
+    const auto q64 = q0.to(torch::kFloat64), k64 = k.to(torch::kFloat64), v64 = v.to(torch::kFloat64);
+    for (int64_t b : {int64_t(0), int64_t(1)})
+      for (int64_t t : {int64_t(0), int64_t(1), int64_t(149), int64_t(150), int64_t(151), int64_t(599)}) {
+        const int64_t pos = S - T + t;
+        std::vector<int64_t> seen;
+        for (int64_t s = 0; s <= pos; ++s)
+          if (key_mask[b][s].item<bool>() || s == pos) seen.push_back(s);
+        const torch::Tensor idx = torch::tensor(seen);
+        for (int64_t h = 0; h < H; ++h) {
+          const torch::Tensor keys = k64[b][h / (H / Hkv)].index_select(0, idx), values = v64[b][h / (H / Hkv)].index_select(0, idx);
+          const torch::Tensor w = torch::softmax(keys.matmul(q64[b][h][t]) / std::sqrt(double(D)), 0);
+          const torch::Tensor want = w.matmul(values).to(torch::kFloat32);
+          QVERIFY(torch::allclose(row1[b][t].narrow(0, h * D, D), want, 1e-4, 1e-5));
+          QVERIFY(torch::allclose(one[b][t].narrow(0, h * D, D), want, 1e-4, 1e-5));
+        }
+      }
+  }
+
+  // A whole model in small blocks (attention 700 scores, MLP 3 tokens at a time) computes what it
+  // computes in one: logits of a left-padded batch of long prompts, and what every hook sees,
+  // the down projection's input whole included.
+  void forwardInBlocksEqualsOneBlock() {
+    TinySpec s;
+    s.layers = 2;
+    s.bf16 = true;
+    writeTinyModel(dir("blocks"), s);
+    auto weights = std::make_shared<const sq::Checkpoint>(dir("blocks"));
+    const sq::ModelConfig c = sq::load_config(dir("blocks") + "/config.json");
+    const sq::Llama whole(c, weights, torch::kCPU);
+    sq::Llama blocks(c, weights, torch::kCPU);
+    blocks.set_block_limits(700, 3 * 2 * c.intermediate_size);
+    std::vector<std::vector<int32_t>> prompts(2);
+    for (int i = 0; i < 300; ++i) prompts[0].push_back(int32_t((i * 37) % 250 + 1));
+    for (int i = 0; i < 170; ++i) prompts[1].push_back(int32_t((i * 11) % 250 + 1));
+    const sq::Llama::Batch b = sq::Llama::left_padded(prompts, 2, torch::kCPU).front();
+    std::map<std::string, torch::Tensor> seen_whole, seen_blocks;
+    auto keep = [](std::map<std::string, torch::Tensor>& into) {
+      return [&into](const std::string& name, const torch::Tensor& v) { into[name] = v.clone(); };
+    };
+    torch::NoGradGuard no_grad;
+    const torch::Tensor a = whole.forward(b.tokens, b.mask, nullptr, keep(seen_whole));
+    const torch::Tensor z = blocks.forward(b.tokens, b.mask, nullptr, keep(seen_blocks));
+    const torch::Tensor real = b.mask.to(torch::kBool);
+    QVERIFY(torch::allclose(a.index({real}), z.index({real}), 1e-4, 1e-4));
+    QCOMPARE(seen_blocks.size(), seen_whole.size());
+    for (const auto& [name, v] : seen_whole) {
+      QCOMPARE(seen_blocks.at(name).sizes(), v.sizes());
+      QVERIFY2(torch::allclose(seen_blocks.at(name).index({real}), v.index({real}), 1e-4, 1e-4), name.c_str());
     }
   }
 

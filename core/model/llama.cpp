@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
 #include "core/quantized/fake_quant_ops.h"
@@ -208,18 +207,21 @@ std::pair<int64_t, int64_t> Llama::packed_linears() const {
 }
 
 torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                           const torch::Tensor& bias_mask, KVCache* cache, const HookFn& hook) const {
+                           const torch::Tensor& key_mask, KVCache* cache, const HookFn& hook) const {
   const ModelConfig& c = config_;
   const DecoderLayer& L = layers_[static_cast<size_t>(i)];
   const int64_t B = x.size(0), T = x.size(1), D = c.head_dim;
 
   const std::string name = "layer." + std::to_string(i);
   // The input of a group of linear layers, as the hooks see it and as the layers compute with it.
-  auto linear_input = [&](const torch::Tensor& v, const char* point, std::initializer_list<const Linear*> readers) {
-    if (hook) hook(name + point, v);
+  auto unhooked_input = [&](const torch::Tensor& v, std::initializer_list<const Linear*> readers) {
     bool dense = false;
     for (const Linear* r : readers) dense = dense || !r->packed;
     return LinearInput{v, dense && act_bits_ < 16 ? fake_quant_activations(v, act_bits_) : torch::Tensor()};
+  };
+  auto linear_input = [&](const torch::Tensor& v, const char* point, std::initializer_list<const Linear*> readers) {
+    if (hook) hook(name + point, v);
+    return unhooked_input(v, readers);
   };
   const LinearInput hn = linear_input(rms_norm(x, L.input_norm, c.rms_norm_eps), ".qkv_in", {&L.q, &L.k, &L.v});
   torch::Tensor q = project(hn, L.q, act_bits_, L.q_bias).view({B, T, c.num_heads, D}).transpose(1, 2);
@@ -236,19 +238,34 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
     k = ck;
     v = cv;
   }
-  const int64_t groups = c.num_heads / c.num_kv_heads;
-  if (groups > 1) {
-    k = k.repeat_interleave(groups, 1);
-    v = v.repeat_interleave(groups, 1);
-  }
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(D)) + bias_mask;
-  torch::Tensor attn = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({B, T, c.num_heads * D});
+  torch::Tensor attn = causal_attention(q, k, v, key_mask, attention_scores_);
   attn = project(linear_input(attn, ".o_in", {&L.o}), L.o, act_bits_, L.o_bias);
   if (hook) hook(name + ".attn", attn);
   const torch::Tensor mid = x + attn;
   const LinearInput h2 = linear_input(rms_norm(mid, L.post_norm, c.rms_norm_eps), ".mlp_in", {&L.gate, &L.up});
-  const torch::Tensor gated = torch::silu(project(h2, L.gate, act_bits_)) * project(h2, L.up, act_bits_);
-  const torch::Tensor mlp = project(linear_input(gated, ".down_in", {&L.down}), L.down, act_bits_);
+  auto swiglu = [&](const LinearInput& in) { return torch::silu(project(in, L.gate, act_bits_)) * project(in, L.up, act_bits_); };
+  torch::Tensor mlp;
+  const int64_t tokens_per_block = std::max<int64_t>(1, mlp_values_ / (B * c.intermediate_size));
+  if (T <= tokens_per_block || mid.requires_grad()) {
+    mlp = project(linear_input(swiglu(h2), ".down_in", {&L.down}), L.down, act_bits_);
+  } else {
+    // A long prompt goes through the MLP a block of tokens at a time (it works on each token
+    // alone), so that gate, up and their product are never held for every token at once; only a
+    // hook on the down projection's input sees that product whole.
+    auto rows = [](const torch::Tensor& t, int64_t t0, int64_t n) { return t.defined() ? t.narrow(1, t0, n).contiguous() : t; };
+    std::vector<torch::Tensor> gated, out;
+    for (int64_t t0 = 0; t0 < T; t0 += tokens_per_block) {
+      const int64_t n = std::min(tokens_per_block, T - t0);
+      const torch::Tensor g = swiglu(LinearInput{rows(h2.raw, t0, n), rows(h2.quantized, t0, n)});
+      if (hook) gated.push_back(g);
+      else out.push_back(project(unhooked_input(g, {&L.down}), L.down, act_bits_));
+    }
+    if (hook) {
+      hook(name + ".down_in", torch::cat(gated, 1));
+      for (const torch::Tensor& g : gated) out.push_back(project(unhooked_input(g, {&L.down}), L.down, act_bits_));
+    }
+    mlp = torch::cat(out, 1);
+  }
   if (hook) hook(name + ".mlp", mlp);
   torch::Tensor out = mid + mlp;
   if (hook) hook(name, out);
@@ -271,15 +288,7 @@ Llama::State Llama::prepare(const torch::Tensor& tokens, const torch::Tensor& ma
   State p;
   p.cos = emb.cos();
   p.sin = emb.sin();
-  // Additive mask [B, 1, T, S]: causal, and no attention to padding.
-  const torch::Tensor query_pos = torch::arange(past, S, ints).unsqueeze(1);
-  const torch::Tensor key_pos = torch::arange(0, S, ints).unsqueeze(0);
-  // Every position also sees itself, so that padding rows stay finite: a row with nothing to
-  // attend to would be NaN, and 0 * NaN would leak into real rows through the values.
-  const torch::Tensor allowed = ((key_pos <= query_pos).unsqueeze(0) & mask.unsqueeze(1).to(torch::kBool)) |
-                                (key_pos == query_pos).unsqueeze(0);
-  const float lowest = std::numeric_limits<float>::lowest();
-  p.bias_mask = torch::zeros({B, T, S}, torch::TensorOptions().device(device_)).masked_fill(allowed.logical_not(), lowest).unsqueeze(1);
+  if (mask_in.defined()) p.key_mask = mask.to(torch::kBool);
   p.x = embed_.index_select(0, tokens.reshape({-1}).to(device_, torch::kInt64)).to(torch::kFloat32).view({B, T, c.hidden_size});
   return p;
 }
@@ -292,7 +301,7 @@ torch::Tensor Llama::forward(const torch::Tensor& tokens, const torch::Tensor& m
   }
   fit_threads();  // to the cores free now: a decode is thousands of forward passes
   State p = prepare(tokens, mask, cache ? cache->length() : 0);
-  for (int64_t i = 0; i < config_.num_layers; ++i) p.x = block(i, p.x, p.cos, p.sin, p.bias_mask, cache, hook);
+  for (int64_t i = 0; i < config_.num_layers; ++i) p.x = block(i, p.x, p.cos, p.sin, p.key_mask, cache, hook);
   if (rows == LogitRows::None) return p.x;
   return logits(rows == LogitRows::Last ? p.x.narrow(1, p.x.size(1) - 1, 1) : p.x);
 }
@@ -314,7 +323,7 @@ void Llama::run_block(int64_t i, std::vector<State>& states, const LayerwiseHook
     State& s = states[b];
     const HookFn batch_hook = hook ? HookFn([&](const std::string& name, const torch::Tensor& v) { hook(b, name, v); })
                                    : HookFn();
-    s.x = block(i, s.x, s.cos, s.sin, s.bias_mask, nullptr, batch_hook);
+    s.x = block(i, s.x, s.cos, s.sin, s.key_mask, nullptr, batch_hook);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/attention.h"
 #include "core/model/config.h"
 #include "core/io/safetensors.h"
 #include "core/io/torch_view.h"
@@ -21,6 +22,10 @@
 namespace sq {
 
 class PackedLinear;
+
+// The most MLP activations ([tokens, intermediate_size] values of one of gate, up or their
+// product) a forward pass holds at once: 16 Mi fp32 values, 64 MB. Every demo-sized batch fits.
+constexpr int64_t kMlpValuesPerBlock = int64_t(1) << 24;
 
 // A linear layer's weight [out, in]: a floating-point tensor, or the packed codes of a quantized
 // one, which the layer then computes on.
@@ -96,7 +101,7 @@ class Llama {
 
   // The pieces forward_layerwise is made of, for calibration that works block by block.
   struct State {
-    torch::Tensor x, cos, sin, bias_mask;  // residual stream, rotary tables, additive mask
+    torch::Tensor x, cos, sin, key_mask;  // residual stream, rotary tables, real tokens [B, S] (undefined: all)
   };
   std::vector<State> embed(const std::vector<Batch>& batches) const;
   void run_block(int64_t i, std::vector<State>& states, const LayerwiseHookFn& hook) const;
@@ -113,6 +118,13 @@ class Llama {
     kv_bits_ = kv;
   }
 
+  // The most attention scores and MLP activations one forward pass holds at once (see
+  // attention.h): long prompts go through in blocks of queries and of tokens. Tests set them small.
+  void set_block_limits(int64_t attention_scores, int64_t mlp_values) {
+    attention_scores_ = attention_scores;
+    mlp_values_ = mlp_values;
+  }
+
   const ModelConfig& config() const { return config_; }
   torch::Device device() const { return device_; }
   // Linear layers computing on packed codes, and linear layers in all.
@@ -121,10 +133,10 @@ class Llama {
  private:
   void init(const std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>& fetch,
             const std::map<std::string, std::shared_ptr<const PackedLinear>>& packed = {});
-  // Embeddings, rotary tables and the attention mask for `tokens` after `past` cached positions.
+  // Embeddings, rotary tables and the padding mask for `tokens` after `past` cached positions.
   State prepare(const torch::Tensor& tokens, const torch::Tensor& mask, int64_t past) const;
   torch::Tensor block(int64_t i, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                      const torch::Tensor& bias_mask, KVCache* cache, const HookFn& hook) const;
+                      const torch::Tensor& key_mask, KVCache* cache, const HookFn& hook) const;
 
   ModelConfig config_;
   torch::Device device_ = torch::kCPU;  // host: until a constructor sets it
@@ -133,6 +145,7 @@ class Llama {
   std::vector<DecoderLayer> layers_;
   std::vector<std::vector<std::string>> layer_tensor_names_;
   int act_bits_ = 16, q_bits_ = 16, kv_bits_ = 16;
+  int64_t attention_scores_ = kAttentionScoresPerBlock, mlp_values_ = kMlpValuesPerBlock;
 };
 
 // RoPE inverse frequencies [head_dim / 2] as transformers computes them, with the config's
