@@ -176,6 +176,22 @@ class TstModel : public QObject {
     }
   }
 
+  // Batches of similar lengths: every prompt once, shortest first, at most batch_size a batch, and
+  // none padded past 1.25 times its real tokens unless it holds one prompt.
+  void lengthBatchesBoundPadding() {
+    std::vector<std::vector<int32_t>> prompts;
+    for (size_t n : {1000, 10, 12, 11, 500, 13, 14, 15, 16, 17, 600, 700}) prompts.emplace_back(n, 5);
+    const auto batches = sq::length_batches(prompts, 4);
+    const std::vector<std::vector<size_t>> want = {{1, 3, 2, 5}, {6, 7, 8, 9}, {4, 10, 11}, {0}};
+    QCOMPARE(batches, want);
+    for (const auto& b : batches) {
+      size_t real = 0, longest = 0;
+      for (size_t i : b) real += prompts[i].size(), longest = std::max(longest, prompts[i].size());
+      QVERIFY(b.size() == 1 || double(longest * b.size()) <= 1.25 * double(real));
+    }
+    QVERIFY(sq::length_batches({}, 4).empty());
+  }
+
   void batchEqualsSingles() {
     TinySpec s;
     s.seed = 3;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <regex>
 
 #include "core/error.h"
@@ -96,10 +95,8 @@ EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, cons
                                    std::to_string(context));
     r.truncated = keep_last_tokens(encoded, context - size_t(o.max_new_tokens));
   }
-  // Similar lengths batched together waste less on padding; results do not depend on batching.
-  std::vector<size_t> order(prompts.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return encoded[a].size() < encoded[b].size(); });
+  // Results do not depend on batching (beyond float rounding).
+  const std::vector<size_t> order = shortest_first(encoded);
   std::vector<std::vector<int32_t>> completions(prompts.size());
   GenerateOptions g;
   g.max_new_tokens = o.max_new_tokens;

@@ -13,6 +13,7 @@
 #include "core/model/compressed_tensors.h"
 #include "core/model/gguf_model.h"
 #include "core/model/llama.h"
+#include "core/model/prompt_encoding.h"
 #include "core/quantized/packed_linear.h"
 #include "core/quantized/run_folder.h"
 #include "core/run/resources.h"
@@ -178,9 +179,9 @@ class LlamaModel final : public Model {
       a.last[p].assign(size_t(a.n * a.hidden), 0.f);
       a.mean[p].assign(size_t(a.n * a.hidden), 0.f);
     }
-    const std::vector<Llama::Batch> batches = Llama::left_padded(prompts, size_t(o.batch_size), net_.device());
-    std::vector<size_t> first_row;
-    for (size_t at = 0; at < prompts.size(); at += size_t(o.batch_size)) first_row.push_back(at);
+    const auto sorted = by_length(prompts, size_t(o.batch_size));
+    const std::vector<Llama::Batch>& batches = sorted.first;
+    const std::vector<std::vector<size_t>>& rows = sorted.second;
     const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& tap) {
       auto it = a.last.find(name);
       if (it == a.last.end()) return;
@@ -190,9 +191,11 @@ class LlamaModel final : public Model {
       const torch::Tensor m = batches[b].mask.unsqueeze(-1).to(torch::kFloat32);  // [B, T, 1]
       const torch::Tensor last = v.select(1, -1).to(torch::kCPU).contiguous();  // host: kept as floats
       const torch::Tensor mean = ((v * m).sum(1) / m.sum(1)).to(torch::kCPU).contiguous();  // host: kept as floats
-      const size_t offset = first_row[b] * size_t(a.hidden);
-      std::copy_n(last.data_ptr<float>(), last.numel(), it->second.begin() + std::ptrdiff_t(offset));
-      std::copy_n(mean.data_ptr<float>(), mean.numel(), a.mean[name].begin() + std::ptrdiff_t(offset));
+      for (size_t r = 0; r < rows[b].size(); ++r) {
+        const std::ptrdiff_t at = std::ptrdiff_t(rows[b][r] * size_t(a.hidden));
+        std::copy_n(last.data_ptr<float>() + r * size_t(a.hidden), a.hidden, it->second.begin() + at);
+        std::copy_n(mean.data_ptr<float>() + r * size_t(a.hidden), a.hidden, a.mean[name].begin() + at);
+      }
     };
     net_.forward_layerwise(batches, hook, o.progress, o.onload);
     return a;
@@ -206,7 +209,7 @@ class LlamaModel final : public Model {
     std::map<std::string, torch::Tensor> sums;  // point -> [width] fp64 sum of |activation|
     for (const std::string& p : r.points)
       if (!valid_point(p)) throw Error("unknown hook point '" + p + "' (layer.<i>, layer.<i>.qkv_in, layer.<i>.down_in, …)");
-    const std::vector<Llama::Batch> batches = Llama::left_padded(prompts, size_t(o.batch_size), net_.device());
+    const std::vector<Llama::Batch> batches = by_length(prompts, size_t(o.batch_size)).first;
     for (const std::vector<int32_t>& p : prompts) r.tokens += int64_t(p.size());
     const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& tap) {
       if (std::find(r.points.begin(), r.points.end(), name) == r.points.end()) return;
@@ -224,6 +227,20 @@ class LlamaModel final : public Model {
   }
 
  private:
+  // The prompts in batches of similar lengths (length_batches); with, per batch, the index of
+  // each of its rows among the prompts.
+  std::pair<std::vector<Llama::Batch>, std::vector<std::vector<size_t>>> by_length(
+      const std::vector<std::vector<int32_t>>& prompts, size_t batch_size) const {
+    std::vector<std::vector<size_t>> rows = length_batches(prompts, batch_size);
+    std::vector<Llama::Batch> batches;
+    for (const std::vector<size_t>& r : rows) {
+      std::vector<std::vector<int32_t>> members;
+      for (size_t i : r) members.push_back(prompts[i]);
+      batches.push_back(Llama::left_padded(members, members.size(), net_.device()).front());
+    }
+    return {std::move(batches), std::move(rows)};
+  }
+
   // The residual stream after a block reaches the hooks before the next block reads it, so
   // adding to it in place steers everything downstream.
   HookFn steering_hook(const Steering& s) const {

@@ -1,8 +1,35 @@
 #include "core/model/prompt_encoding.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "core/error.h"
 
 namespace sq {
+
+std::vector<size_t> shortest_first(const std::vector<std::vector<int32_t>>& prompts) {
+  std::vector<size_t> order(prompts.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prompts[a].size() < prompts[b].size(); });
+  return order;
+}
+
+std::vector<std::vector<size_t>> length_batches(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size,
+                                                double padded_share) {
+  std::vector<std::vector<size_t>> batches;
+  size_t real = 0;
+  for (size_t i : shortest_first(prompts)) {
+    const size_t n = prompts[i].size();  // the longest so far: the batch's width if it joins
+    if (batches.empty() || batches.back().size() >= batch_size ||
+        double(n * (batches.back().size() + 1)) > padded_share * double(real + n)) {
+      batches.emplace_back();
+      real = 0;
+    }
+    batches.back().push_back(i);
+    real += n;
+  }
+  return batches;
+}
 
 size_t keep_last_tokens(std::vector<std::vector<int32_t>>& prompts, size_t limit) {
   size_t cut = 0;

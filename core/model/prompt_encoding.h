@@ -15,6 +15,17 @@ namespace sq {
 // assistant header and the request's end stay; returns how many were cut.
 size_t keep_last_tokens(std::vector<std::vector<int32_t>>& prompts, size_t limit);
 
+// The prompts' indices, shortest first (ties in their order): batches taken in this order pad
+// each prompt to a length near its own, so that their cost grows with the real tokens.
+std::vector<size_t> shortest_first(const std::vector<std::vector<int32_t>>& prompts);
+
+// The prompts' indices in batches of at most `batch_size`, shortest first, each closed early
+// where the next prompt would make it compute more than `padded_share` times its real tokens
+// (every row is padded to the batch's longest): a pass over prompts of very different lengths
+// then costs about what their tokens do.
+std::vector<std::vector<size_t>> length_batches(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size,
+                                                double padded_share = 1.25);
+
 // How a run's prompts were rendered, for its report: the template's name ("model", a built-in
 // format, or "raw"), the system message and the date strftime_now read.
 struct ChatRecord {
