@@ -5,6 +5,7 @@
 #include "app/cli/command.h"
 #include "core/error.h"
 #include "core/run/allocator.h"
+#include "core/run/blas_kernels.h"
 #include "core/run/reproducible.h"
 #include "core/version.h"
 
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   for (const Option& o : sq::cli::common_options()) options.push_back(o);
   try {
     if (cmd->reproducible) sq::reexec_reproducible(argv);
+    else sq::reexec_with_fitting_blas(argv);
     return cmd->run(sq::cli::Args::parse(rest, options, cmd->max_positional));
   } catch (const sq::cli::UsageError& e) {
     std::cerr << "safequant " << cmd->name << ": " << e.what() << "\nUsage: safequant " << cmd->synopsis << "\n";

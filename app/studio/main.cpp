@@ -12,6 +12,7 @@
 
 #include "app/studio/studio_options.h"
 #include "core/run/allocator.h"
+#include "core/run/blas_kernels.h"
 #include "core/run/system_info.h"
 #include "core/run/threads.h"
 #include "core/version.h"
@@ -42,6 +43,7 @@ void screenshotWhenSettled(QQuickWindow* window, const QString& path, int delayM
 
 int main(int argc, char** argv) {
   sq::keep_freed_memory();
+  sq::reexec_with_fitting_blas(argv);
   // Qt Charts needs a QApplication (a QGuiApplication crashes in ChartView).
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("safequant-studio"));

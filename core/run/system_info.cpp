@@ -6,6 +6,7 @@
 
 #include "core/quantized/quant_method.h"
 #include "core/run/device.h"
+#include "core/run/reproducible.h"
 #include "core/run/threads.h"
 #include "core/version.h"
 #include "kernels/fake_quant.h"
@@ -19,6 +20,9 @@ SystemInfo system_info() {
   s.torch_version = TORCH_VERSION;
   s.threads = fitted_threads();
   s.thread_policy = thread_policy();
+  const ComputeSettings c = compute_settings();
+  s.cpu = c.cpu;
+  s.kernels = c.aten_capability + ", " + c.blas;
   s.cuda_compiled = kernels::cuda_compiled();
   s.cuda_devices = kernels::cuda_device_count();
   for (const ComputeDevice& d : available_devices()) s.devices.push_back(device_name(d));
@@ -35,7 +39,9 @@ std::string to_json(const SystemInfo& s) {
                         {"cuda_devices", s.cuda_devices},
                         {"devices", s.devices},
                         {"cuda_unavailable", s.cuda_unavailable},
-                        {"thread_policy", s.thread_policy}}
+                        {"thread_policy", s.thread_policy},
+                        {"cpu", s.cpu},
+                        {"kernels", s.kernels}}
       .dump(2);
 }
 

@@ -16,6 +16,8 @@ struct SystemInfo {
   std::vector<std::string> devices;  // where a job can compute (device.h), the CPU first
   std::string cuda_unavailable;      // why no CUDA device is among them, or empty
   std::string thread_policy;  // how `threads` is chosen (threads.h)
+  std::string cpu;            // the CPU's model name
+  std::string kernels;        // ATen's CPU capability and the BLAS's kernel set ("avx2, OpenBLAS SkylakeX")
 };
 
 SystemInfo system_info();
