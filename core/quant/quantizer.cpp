@@ -215,6 +215,7 @@ RunRecord run_record(const std::string& model_dir, const ModelConfig& c, const M
   run.calibration = {int(cal.prompts.size()), o.seq_len, o.ratio, o.seed, cal.composition, {},
                      cal.chat.template_name, cal.chat.system, cal.chat.date};
   for (const Prompt& p : cal.prompts) run.calibration.ids.push_back(p.id);
+  for (const Llama::Batch& b : cal.batches) run.calibration.tokens += b.mask.sum().item<int64_t>();
   run.gptq = {o.damp, o.act_order, 128, o.hessian_f64};
   if (method.learns_blocks)
     run.lwc = RunRecord::Lwc{o.epochs,

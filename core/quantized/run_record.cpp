@@ -38,7 +38,8 @@ void write_run_record(const std::string& dir, const RunRecord& r) {
         {"ids", r.calibration.ids},
         {"chat_template", r.calibration.chat_template},
         {"chat_system", r.calibration.chat_system},
-        {"chat_date", r.calibration.chat_date}}},
+        {"chat_date", r.calibration.chat_date},
+        {"tokens", r.calibration.tokens}}},
       {"gptq", {{"damp", r.gptq.damp}, {"act_order", r.gptq.act_order}, {"block", r.gptq.block},
                 {"hessian_dtype", r.gptq.hessian_f64 ? "float64" : "float32"}}},
       {"lwc", r.lwc ? json{{"epochs", r.lwc->epochs},
@@ -96,6 +97,7 @@ RunRecord read_run_record(const std::string& dir) {
   r.calibration.chat_template = json_field_or<std::string>(cal, "chat_template", path, "");
   r.calibration.chat_system = json_field_or<std::string>(cal, "chat_system", path, "");
   r.calibration.chat_date = json_field_or<std::string>(cal, "chat_date", path, "");
+  r.calibration.tokens = json_field_or<int64_t>(cal, "tokens", path, 0);
   for (const json& s : json_field_or<json>(cal, "composition", path, json::array()))
     r.calibration.composition.push_back({json_field<std::string>(s, "label", path) == "malicious" ? 1 : 0, json_field<std::string>(s, "source", path),
                                          json_field<size_t>(s, "prompts", path), json_field<size_t>(s, "drawn", path)});

@@ -35,6 +35,7 @@ struct RunRecord {
     std::vector<Stratum> composition;
     std::vector<std::string> ids;
     std::string chat_template, chat_system, chat_date;  // how the prompts were rendered
+    int64_t tokens = 0;  // real tokens the samples held after truncation to seq_len (0: not recorded)
   } calibration;
   struct Gptq {
     double damp = 0.01;
