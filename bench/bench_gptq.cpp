@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/quant/gptq.h"
+#include "core/run/blas_kernels.h"
 
 namespace {
 
@@ -22,6 +23,7 @@ struct Shape {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sq::reexec_with_fitting_blas(argv);  // as safequant does
   const int64_t tokens = argc > 1 ? std::atoll(argv[1]) : 128 * 512, chunk = 2048, rank = 64;
   torch::set_num_threads(2);
   torch::NoGradGuard no_grad;
