@@ -65,7 +65,7 @@ std::map<std::string, HessianAccumulator> input_hessians(const Llama& block, int
 }
 
 // Calibration: chat-templated prompts, truncated to seq_len tokens, batched with left padding,
-// with each batch's malicious rows.
+// with each batch's malicious rows (the batches are in the draw's order, or by length for GPTQ).
 struct CalibrationBatches {
   std::vector<Prompt> prompts;
   std::vector<Stratum> composition;
@@ -83,10 +83,23 @@ CalibrationBatches calibration_batches(const Model& model, const QuantizeOptions
   for (auto& e : encoded)
     if (int(e.size()) > o.seq_len) e.resize(size_t(o.seq_len));
   const torch::Device dev = torch_device(o.device);
-  out.batches = Llama::left_padded(encoded, size_t(o.batch_size), dev);
-  for (size_t at = 0; at < encoded.size(); at += size_t(o.batch_size)) {
+  // Where only sums over tokens read the batches (GPTQ's Hessians), prompts of similar lengths go
+  // together: a prompt cut at 512 tokens beside prompts of 50 pads every row of its batch to 512.
+  // Methods that learn take a step a batch at a time, so they keep the draw's order.
+  std::vector<std::vector<size_t>> groups;
+  if (o.method == QuantMethod::Gptq) {
+    groups = length_batches(encoded, size_t(o.batch_size));
+  } else {
+    for (size_t at = 0; at < encoded.size(); at += size_t(o.batch_size)) {
+      groups.emplace_back();
+      for (size_t i = at; i < std::min(encoded.size(), at + size_t(o.batch_size)); ++i) groups.back().push_back(i);
+    }
+  }
+  for (const std::vector<size_t>& g : groups) {
+    std::vector<std::vector<int32_t>> members;
     std::vector<int64_t> labels;
-    for (size_t i = at; i < std::min(encoded.size(), at + size_t(o.batch_size)); ++i) labels.push_back(out.prompts[i].label);
+    for (size_t i : g) members.push_back(encoded[i]), labels.push_back(out.prompts[i].label);
+    out.batches.push_back(Llama::left_padded(members, members.size(), dev).front());
     out.malicious.push_back(torch::tensor(labels, torch::TensorOptions(torch::kInt64).device(dev)).to(torch::kBool));
   }
   return out;
