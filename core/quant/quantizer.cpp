@@ -75,6 +75,7 @@ struct CalibrationBatches {
 };
 
 CalibrationBatches calibration_batches(const Model& model, const QuantizeOptions& o) {
+  if (o.batch_size < 1) throw Error("batch size must be at least 1");
   CalibrationBatches out;
   CalibrationDraw draw = draw_calibration(o.prompts, o.samples, o.ratio, o.seed);
   out.prompts = std::move(draw.prompts);
