@@ -102,7 +102,10 @@ int run_generate(const Args& a) {
   } else {
     if (chat.enabled && chat.format.empty() && !model->chat_template().warning.empty())
       std::cerr << "safequant generate: warning: " << model->chat_template().warning << "\n";
-    prompt = encode_prompts(*model, {Prompt{"prompt", a.get("prompt")}}, chat).front();
+    Prompt p;
+    p.id = "prompt";
+    p.text = a.get("prompt");
+    prompt = encode_prompts(*model, {p}, chat).front();
   }
   if (prompt.empty()) throw UsageError("the prompt is empty");
   const auto tokens = model->generate({prompt}, o).front();
