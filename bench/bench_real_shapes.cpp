@@ -124,12 +124,13 @@ int main(int argc, char** argv) {
                                         "q-realign", "eval", "export", "speed"};
   std::set<std::string> stages;
   if (stages_arg.empty()) stages.insert(all.begin(), all.end());
-  for (std::stringstream ss(stages_arg); std::getline(ss, shape_name, ',');) {
-    if (std::find(all.begin(), all.end(), shape_name) == all.end()) {
-      std::fprintf(stderr, "unknown stage '%s'\n", shape_name.c_str());
+  std::stringstream listed(stages_arg);
+  for (std::string name; std::getline(listed, name, ',');) {
+    if (std::find(all.begin(), all.end(), name) == all.end()) {
+      std::fprintf(stderr, "unknown stage '%s'\n", name.c_str());
       return 2;
     }
-    stages.insert(shape_name);
+    stages.insert(name);
   }
   // Both engines hold exactly this many threads, whatever else runs.
   setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/model/prompt_encoding.h"
 #include "core/quantized/fake_quant_ops.h"
 #include "core/quantized/packed_linear.h"
 #include "core/quantized/run_folder.h"
@@ -86,19 +87,22 @@ torch::Tensor inverse_frequencies(const ModelConfig& c, torch::Device device) {
 
 std::vector<Llama::Batch> Llama::left_padded(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size,
                                              torch::Device device) {
+  return left_padded(prompts, consecutive_batches(prompts.size(), batch_size), device);
+}
+
+std::vector<Llama::Batch> Llama::left_padded(const std::vector<std::vector<int32_t>>& prompts,
+                                             const std::vector<std::vector<size_t>>& groups, torch::Device device) {
   std::vector<Batch> out;
-  if (batch_size == 0) throw Error("a batch needs at least one prompt");
-  for (size_t at = 0; at < prompts.size(); at += batch_size) {
-    const size_t end = std::min(prompts.size(), at + batch_size);
+  for (const std::vector<size_t>& group : groups) {
     size_t longest = 0;
-    for (size_t i = at; i < end; ++i) {
+    for (size_t i : group) {
       if (prompts[i].empty()) throw Error("an empty prompt cannot be run");
       longest = std::max(longest, prompts[i].size());
     }
-    const int64_t B = int64_t(end - at), T = int64_t(longest);
+    const int64_t B = int64_t(group.size()), T = int64_t(longest);
     std::vector<int64_t> tokens(size_t(B * T), 0), mask(size_t(B * T), 0);
     for (int64_t b = 0; b < B; ++b) {
-      const auto& p = prompts[at + size_t(b)];
+      const auto& p = prompts[group[size_t(b)]];
       const size_t off = size_t(b * T + T) - p.size();
       for (size_t j = 0; j < p.size(); ++j) tokens[off + j] = p[j], mask[off + j] = 1;
     }
@@ -253,16 +257,17 @@ torch::Tensor Llama::block(int64_t i, const torch::Tensor& x, const torch::Tenso
     // alone), so that gate, up and their product are never held for every token at once; only a
     // hook on the down projection's input sees that product whole.
     auto rows = [](const torch::Tensor& t, int64_t t0, int64_t n) { return t.defined() ? t.narrow(1, t0, n).contiguous() : t; };
+    auto down = [&](const torch::Tensor& g) { return project(unhooked_input(g, {&L.down}), L.down, act_bits_); };
     std::vector<torch::Tensor> gated, out;
     for (int64_t t0 = 0; t0 < T; t0 += tokens_per_block) {
       const int64_t n = std::min(tokens_per_block, T - t0);
       const torch::Tensor g = swiglu(LinearInput{rows(h2.raw, t0, n), rows(h2.quantized, t0, n)});
       if (hook) gated.push_back(g);
-      else out.push_back(project(unhooked_input(g, {&L.down}), L.down, act_bits_));
+      else out.push_back(down(g));
     }
     if (hook) {
       hook(name + ".down_in", torch::cat(gated, 1));
-      for (const torch::Tensor& g : gated) out.push_back(project(unhooked_input(g, {&L.down}), L.down, act_bits_));
+      for (const torch::Tensor& g : gated) out.push_back(down(g));
     }
     mlp = torch::cat(out, 1);
   }

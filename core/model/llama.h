@@ -92,6 +92,10 @@ class Llama {
   // empty prompt is refused. The batches are on `device`.
   static std::vector<Batch> left_padded(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size,
                                         torch::Device device);
+  // The same with the batches given as groups of prompt indices (e.g. length_batches): row r of
+  // batch b is prompt groups[b][r].
+  static std::vector<Batch> left_padded(const std::vector<std::vector<int32_t>>& prompts,
+                                        const std::vector<std::vector<size_t>>& groups, torch::Device device);
   // Layer-by-layer onloading: every batch goes through decoder layer 0, then every batch through
   // layer 1, …, so each layer's weights are read once; with `release`, a layer's pages are handed
   // back as soon as it is done, and peak memory is about one layer plus the activations, whatever

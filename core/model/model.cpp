@@ -179,9 +179,8 @@ class LlamaModel final : public Model {
       a.last[p].assign(size_t(a.n * a.hidden), 0.f);
       a.mean[p].assign(size_t(a.n * a.hidden), 0.f);
     }
-    const auto sorted = by_length(prompts, size_t(o.batch_size));
-    const std::vector<Llama::Batch>& batches = sorted.first;
-    const std::vector<std::vector<size_t>>& rows = sorted.second;
+    const std::vector<std::vector<size_t>> rows = length_batches(prompts, size_t(o.batch_size));
+    const std::vector<Llama::Batch> batches = Llama::left_padded(prompts, rows, net_.device());
     const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& tap) {
       auto it = a.last.find(name);
       if (it == a.last.end()) return;
@@ -209,7 +208,7 @@ class LlamaModel final : public Model {
     std::map<std::string, torch::Tensor> sums;  // point -> [width] fp64 sum of |activation|
     for (const std::string& p : r.points)
       if (!valid_point(p)) throw Error("unknown hook point '" + p + "' (layer.<i>, layer.<i>.qkv_in, layer.<i>.down_in, …)");
-    const std::vector<Llama::Batch> batches = by_length(prompts, size_t(o.batch_size)).first;
+    const std::vector<Llama::Batch> batches = Llama::left_padded(prompts, length_batches(prompts, size_t(o.batch_size)), net_.device());
     for (const std::vector<int32_t>& p : prompts) r.tokens += int64_t(p.size());
     const auto hook = [&](size_t b, const std::string& name, const torch::Tensor& tap) {
       if (std::find(r.points.begin(), r.points.end(), name) == r.points.end()) return;
@@ -227,20 +226,6 @@ class LlamaModel final : public Model {
   }
 
  private:
-  // The prompts in batches of similar lengths (length_batches); with, per batch, the index of
-  // each of its rows among the prompts.
-  std::pair<std::vector<Llama::Batch>, std::vector<std::vector<size_t>>> by_length(
-      const std::vector<std::vector<int32_t>>& prompts, size_t batch_size) const {
-    std::vector<std::vector<size_t>> rows = length_batches(prompts, batch_size);
-    std::vector<Llama::Batch> batches;
-    for (const std::vector<size_t>& r : rows) {
-      std::vector<std::vector<int32_t>> members;
-      for (size_t i : r) members.push_back(prompts[i]);
-      batches.push_back(Llama::left_padded(members, members.size(), net_.device()).front());
-    }
-    return {std::move(batches), std::move(rows)};
-  }
-
   // The residual stream after a block reaches the hooks before the next block reads it, so
   // adding to it in place steers everything downstream.
   HookFn steering_hook(const Steering& s) const {

@@ -14,8 +14,19 @@ std::vector<size_t> shortest_first(const std::vector<std::vector<int32_t>>& prom
   return order;
 }
 
+std::vector<std::vector<size_t>> consecutive_batches(size_t n, size_t batch_size) {
+  if (batch_size == 0) throw Error("a batch needs at least one prompt");
+  std::vector<std::vector<size_t>> batches;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % batch_size == 0) batches.emplace_back();
+    batches.back().push_back(i);
+  }
+  return batches;
+}
+
 std::vector<std::vector<size_t>> length_batches(const std::vector<std::vector<int32_t>>& prompts, size_t batch_size,
                                                 double padded_share) {
+  if (batch_size == 0) throw Error("a batch needs at least one prompt");
   std::vector<std::vector<size_t>> batches;
   size_t real = 0;
   for (size_t i : shortest_first(prompts)) {

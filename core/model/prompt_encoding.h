@@ -19,6 +19,9 @@ size_t keep_last_tokens(std::vector<std::vector<int32_t>>& prompts, size_t limit
 // each prompt to a length near its own, so that their cost grows with the real tokens.
 std::vector<size_t> shortest_first(const std::vector<std::vector<int32_t>>& prompts);
 
+// Indices 0 … n - 1 in batches of `batch_size` (the last may hold fewer), in order.
+std::vector<std::vector<size_t>> consecutive_batches(size_t n, size_t batch_size);
+
 // The prompts' indices in batches of at most `batch_size`, shortest first, each closed early
 // where the next prompt would make it compute more than `padded_share` times its real tokens
 // (every row is padded to the batch's longest): a pass over prompts of very different lengths

@@ -87,20 +87,13 @@ CalibrationBatches calibration_batches(const Model& model, const QuantizeOptions
   // Where only sums over tokens read the batches (GPTQ's Hessians), prompts of similar lengths go
   // together: a prompt cut at 512 tokens beside prompts of 50 pads every row of its batch to 512.
   // Methods that learn take a step a batch at a time, so they keep the draw's order.
-  std::vector<std::vector<size_t>> groups;
-  if (o.method == QuantMethod::Gptq) {
-    groups = length_batches(encoded, size_t(o.batch_size));
-  } else {
-    for (size_t at = 0; at < encoded.size(); at += size_t(o.batch_size)) {
-      groups.emplace_back();
-      for (size_t i = at; i < std::min(encoded.size(), at + size_t(o.batch_size)); ++i) groups.back().push_back(i);
-    }
-  }
+  const std::vector<std::vector<size_t>> groups = o.method == QuantMethod::Gptq
+                                                      ? length_batches(encoded, size_t(o.batch_size))
+                                                      : consecutive_batches(encoded.size(), size_t(o.batch_size));
+  out.batches = Llama::left_padded(encoded, groups, dev);
   for (const std::vector<size_t>& g : groups) {
-    std::vector<std::vector<int32_t>> members;
     std::vector<int64_t> labels;
-    for (size_t i : g) members.push_back(encoded[i]), labels.push_back(out.prompts[i].label);
-    out.batches.push_back(Llama::left_padded(members, members.size(), dev).front());
+    for (size_t i : g) labels.push_back(out.prompts[i].label);
     out.malicious.push_back(torch::tensor(labels, torch::TensorOptions(torch::kInt64).device(dev)).to(torch::kBool));
   }
   return out;

@@ -1,12 +1,17 @@
 #include "core/run/blas_kernels.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
-#include "core/run/reproducible.h"
-
 namespace sq {
+
+std::string blas_name() {
+  using CoreName = char* (*)();
+  if (auto* f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) return std::string("OpenBLAS ") + f();
+  return "reference BLAS (not OpenBLAS)";
+}
 
 std::string blas_kernels_for_this_cpu() {
   __builtin_cpu_init();
@@ -20,7 +25,7 @@ std::string blas_kernels_for_this_cpu() {
 void reexec_with_fitting_blas(char** argv) {
   // The user's choice stands, and a process that set it already must not loop.
   if (std::getenv("OPENBLAS_CORETYPE")) return;
-  if (compute_settings().blas != "OpenBLAS Prescott") return;
+  if (blas_name() != "OpenBLAS Prescott") return;
   const std::string kernels = blas_kernels_for_this_cpu();
   if (kernels.empty()) return;
   setenv("OPENBLAS_CORETYPE", kernels.c_str(), 1);

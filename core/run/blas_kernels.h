@@ -9,6 +9,10 @@
 
 namespace sq {
 
+// The BLAS and the kernel set it chose: "OpenBLAS Haswell", …, or "reference BLAS (not OpenBLAS)",
+// which has no such choice.
+std::string blas_name();
+
 // The OpenBLAS kernel set this CPU's instructions allow: "SkylakeX" with AVX-512 F, BW, DQ and VL,
 // "Haswell" with AVX2 and FMA, else empty.
 std::string blas_kernels_for_this_cpu();

@@ -2,7 +2,6 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -12,6 +11,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/run/blas_kernels.h"
 
 namespace sq {
 
@@ -54,13 +54,7 @@ bool cpu_has_avx2_fma() {
 ComputeSettings compute_settings() {
   ComputeSettings s;
   s.aten_capability = aten_capability();
-  // OpenBLAS names the kernel set it chose; another BLAS (netlib's reference) has no such call
-  // and no per-CPU kernels either.
-  using CoreName = char* (*)();
-  if (auto* f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename")))
-    s.blas = std::string("OpenBLAS ") + f();
-  else
-    s.blas = "reference BLAS (not OpenBLAS)";
+  s.blas = blas_name();
   s.cpu = cpu_model_name();
   s.cpu_has_avx2_fma = cpu_has_avx2_fma();
   return s;
