@@ -2,9 +2,10 @@
 // one token, torch::mm for many) and against the fake-quantized path the engine used before them
 // (activations fake-quantized, then the fp32 product with dequantized weights); the
 // half-precision product against fp32 and against widening the weight to fp32 first (what the
-// engine did before it). From 32 tokens on (a prefill), the panel product over bf16 and packed
-// weights against fp32 torch::mm and against the path before it (each slice of the weight widened
-// or dequantized to fp32, then torch::mm). Figures are taken interleaved in one run, so the
+// engine did before it), and where the processor multiplies bf16 with bf16 dot products, its
+// widening path as well. From 32 tokens on (a prefill), the panel product over packed weights
+// against fp32 torch::mm and against the path before it (each slice of the weight dequantized to
+// fp32, then torch::mm). Figures are taken interleaved in one run, so the
 // machine's load weighs on all of them alike.
 //   bench_kernels [--threads N (default: every core)] [--reps N]
 #include <omp.h>
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
   struct Shape {
     int64_t rows, cols, n;
   };
-  for (const Shape& s : {Shape{4096, 4096, 1}, Shape{768, 768, 1}, Shape{3072, 768, 1}, Shape{4096, 4096, 16}, Shape{768, 768, 128},
+  for (const Shape& s : {Shape{2048, 2048, 1}, Shape{8192, 2048, 1}, Shape{2048, 8192, 128}, Shape{4096, 4096, 1}, Shape{768, 768, 1}, Shape{3072, 768, 1}, Shape{4096, 4096, 16}, Shape{768, 768, 128},
                         Shape{3072, 768, 128}}) {
     std::printf("\n[%lld x %lld] weight, %lld token%s\n", (long long)s.rows, (long long)s.cols, (long long)s.n, s.n > 1 ? "s" : "");
     std::printf("  %-24s %10s %10s %10s %9s %9s %9s\n", "kernel", "kernel ms", "fp32 ms", "before ms", "vs fp32", "vs before",
@@ -102,17 +103,11 @@ int main(int argc, char** argv) {
           [&] { k::half_matmul(k::Device::Cpu, kind, hp, x.data(), y.data(), s.rows, s.cols, s.n, k::CpuPath::Portable); },
       };
       report(kind == k::HalfKind::F16 ? "F16 weights" : "BF16 weights", runs);
-      if (s.n < 32) continue;
-      const k::WeightRows rows_of_w = [&](int64_t r0, int64_t m, float* out) {
-        k::half_to_float(k::Device::Cpu, kind, hp + r0 * s.cols, out, m * s.cols);
-      };
-      const std::vector<std::function<void()>> panel_runs = {
-          [&] { k::panel_gemm(x.data(), y.data(), s.n, s.rows, s.cols, rows_of_w); },
-          [&] { torch::mm(xt, wt.t()); },
-          [&] { torch::mm(xt, wh.to(torch::kFloat32).t()); },
-          [&] { k::panel_gemm(x.data(), y.data(), s.n, s.rows, s.cols, rows_of_w, k::CpuPath::Portable); },
-      };
-      report(kind == k::HalfKind::F16 ? "F16 panels" : "BF16 panels", panel_runs);
+      if (!k::half_matmul_rounds_to_bf16(kind, k::CpuPath::Best)) continue;
+      // The widening path the bf16 dot products replace, on the same processor.
+      std::vector<std::function<void()>> widened = runs;
+      widened[0] = [&] { k::half_matmul(k::Device::Cpu, kind, hp, x.data(), y.data(), s.rows, s.cols, s.n, k::CpuPath::Avx2); };
+      report("BF16 widened, AVX2", widened);
     }
     for (const Case& c : cases) {
       const int64_t group = c.group > 0 ? c.group : s.cols;
@@ -165,6 +160,11 @@ int main(int argc, char** argv) {
           [&] { k::panel_gemm(x.data(), y.data(), s.n, s.rows, s.cols, rows_of_w, k::CpuPath::Portable); },
       };
       report((std::string(c.name) + " panels").c_str(), panel_runs);
+      if (std::string(k::cpu_path_name(k::CpuPath::Best)) == k::cpu_path_name(k::CpuPath::Avx2)) continue;
+      // The same bits through AVX2's narrower panels, where the processor has more.
+      std::vector<std::function<void()>> narrow = panel_runs;
+      narrow[0] = [&] { k::panel_gemm(x.data(), y.data(), s.n, s.rows, s.cols, rows_of_w, k::CpuPath::Avx2); };
+      report((std::string(c.name) + " panels, AVX2").c_str(), narrow);
     }
   }
   // A rotated run's un-rotation of captured states: the fast Walsh-Hadamard transform against the

@@ -103,7 +103,7 @@ void half_matmul(Device device, HalfKind kind, const uint16_t* w, const float* x
   require(device);
   if (rows == 0 || n == 0) return;
   if (device == Device::Cpu)
-    half_matmul_cpu(kind, w, x, y, rows, cols, n, path != CpuPath::Portable);
+    half_matmul_cpu(kind, w, x, y, rows, cols, n, path);
   else
     half_matmul_cuda(kind, w, x, y, rows, cols, n);
 }

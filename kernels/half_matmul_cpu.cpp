@@ -1,11 +1,17 @@
-// CPU twins of the half-precision products: AVX2 + FMA + F16C where the processor has them, the
-// portable loop (half.h's conversions) elsewhere. Rows run in parallel; each row meets a few
-// tokens at a time, so that its values are widened once per tile of tokens.
+// CPU twins of the half-precision products: bf16 weights against activations rounded to bf16
+// where the processor has bf16 dot products (bf16_dot.h; a decode step widens the weights), else the weights widened: AVX2 + FMA + F16C where the processor
+// has them, the portable loop (half.h's conversions) elsewhere. A few tokens: rows run in
+// parallel, each meeting a few tokens at a time, so that its values are widened once per tile of
+// tokens. Many tokens: the panel product over widened rows (panel_gemm.h).
 #include <immintrin.h>
 
-#include "kernels/half_matmul.h"
+#include <vector>
+
 #include "kernels/avx2_sum.h"
+#include "kernels/bf16_dot.h"
+#include "kernels/half_matmul.h"
 #include "kernels/kernel_impl.h"
+#include "kernels/panel_gemm.h"
 #include "kernels/row_tiles.h"
 
 namespace sq::kernels {
@@ -74,8 +80,24 @@ const bool kHaveF16c = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") && 
 
 }  // namespace
 
-void half_matmul_cpu(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n, bool vectorized) {
-  (vectorized && kHaveF16c ? matmul_avx2 : matmul_portable)(kind, w, x, y, rows, cols, n);
+bool half_matmul_rounds_to_bf16(HalfKind kind, CpuPath path) {
+  return kind == HalfKind::BF16 && path == CpuPath::Best && bf16_dot_available();
+}
+
+void half_matmul_cpu(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n, CpuPath path) {
+  if (half_matmul_rounds_to_bf16(kind, path) && n >= kBf16PanelTokens) {
+    bf16_dot_matmul_cpu(w, x, y, rows, cols, n);
+  } else if (half_matmul_rounds_to_bf16(kind, path)) {
+    thread_local std::vector<float> rounded;
+    rounded.resize(size_t(n * cols));
+    round_to_bf16_values(x, rounded.data(), n * cols);
+    matmul_avx2(kind, w, rounded.data(), y, rows, cols, n);
+  } else if (n >= kHalfPanelTokens) {
+    panel_gemm(x, y, n, rows, cols, [&](int64_t r0, int64_t m, float* out) { half_to_float_cpu(kind, w + r0 * cols, out, m * cols); },
+               path);
+  } else {
+    (path != CpuPath::Portable && kHaveF16c ? matmul_avx2 : matmul_portable)(kind, w, x, y, rows, cols, n);
+  }
 }
 
 void half_to_float_cpu(HalfKind kind, const uint16_t* h, float* out, int64_t count) {

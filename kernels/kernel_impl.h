@@ -37,7 +37,7 @@ void packed_matmul_int_cuda(const PackedWeights& w, const float* x, float* y, in
 void packed_dequantize_cpu(const PackedWeights& w, int64_t row0, int64_t n_rows, float* out);
 void packed_dequantize_cuda(const PackedWeights& w, int64_t row0, int64_t n_rows, float* out);
 
-void half_matmul_cpu(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n, bool vectorized);
+void half_matmul_cpu(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n, CpuPath path);
 void half_matmul_cuda(HalfKind kind, const uint16_t* w, const float* x, float* y, int64_t rows, int64_t cols, int64_t n);
 void half_to_float_cpu(HalfKind kind, const uint16_t* h, float* out, int64_t count);
 void half_to_float_cuda(HalfKind kind, const uint16_t* h, float* out, int64_t count);

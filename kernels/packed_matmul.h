@@ -23,7 +23,7 @@ bool pack_weights(const int32_t* codes, const float* scales, const float* zeros,
                   int bits, GridKind kind, PackedHost& out);
 
 // The CPU code: the processor's best (chosen when the library loads: AVX2 + FMA, with AVX-512 VNNI's
-// dot products where present), AVX2 + FMA alone, or the portable loops every processor runs. Tests
+// dot products where present, and AVX512-BF16's for bf16 weights), AVX2 + FMA alone, or the portable loops every processor runs. Tests
 // and benches hold each against the others; a path the processor lacks runs the next one down.
 enum class CpuPath { Best, Avx2, Portable };
 // True when this processor runs the AVX2 + FMA code.

@@ -359,11 +359,22 @@ class TstKernels : public QObject {
     }
   }
 
-  // Half-precision weights widened as they are read: the same sums as an fp32 copy, on both CPU
-  // paths, for widths that are and are not multiples of 32, and 1 to 9 tokens.
+  // Half-precision weights: the same sums as an fp32 copy on every CPU path, for widths that are
+  // and are not multiples of 32 (and odd), from one token to a prefill's many (the panels past
+  // 12 and 32 tokens). Where the best path multiplies bf16 weights with bf16 dot products, the
+  // sums are those of the activations rounded to bf16, to nearest even, ties included, for a
+  // decode step's few tokens as for a prompt's many.
   void halfMatmulMatchesWidened() {
+    const auto to_bf16 = [](float f) {
+      uint32_t u;
+      std::memcpy(&u, &f, 4);
+      const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+      float r;
+      std::memcpy(&r, &rounded, 4);
+      return r;
+    };
     for (HalfKind kind : {HalfKind::F16, HalfKind::BF16})
-      for (int64_t cols : {32, 40, 768}) {
+      for (int64_t cols : {32, 45, 768}) {
         const int64_t rows = 37;
         const auto wf = random_rows(rows, cols, unsigned(cols));
         std::vector<uint16_t> w(wf.size());
@@ -376,34 +387,49 @@ class TstKernels : public QObject {
         }
         half_to_float(Device::Cpu, kind, w.data(), back.data(), int64_t(w.size()));
         QCOMPARE(back, widened);
-        for (int64_t n : {1, 3, 4, 9}) {
-          const auto x = random_rows(n, cols, unsigned(n));
-          std::vector<double> want, magnitude;
-          reference(x, widened, n, rows, cols, want, magnitude);
-          for (CpuPath path : {CpuPath::Best, CpuPath::Portable}) {
+        for (int64_t n : {1, 3, 4, 9, 12, 13, 40}) {
+          auto x = random_rows(n, cols, unsigned(n));
+          x[0] = 1.f + 1.f / 256;       // halfway between two bf16 values: to the even one, 1
+          x[size_t(cols - 1)] = 1.f + 3.f / 256;  // halfway again: up, to 1 + 1/64
+          std::vector<float> rounded(x.size());
+          for (size_t i = 0; i < x.size(); ++i) rounded[i] = to_bf16(x[i]);
+          QCOMPARE(rounded[0], 1.f);
+          QCOMPARE(rounded[size_t(cols - 1)], 1.f + 1.f / 64);
+          for (CpuPath path : {CpuPath::Best, CpuPath::Avx2, CpuPath::Portable}) {
+            const bool bf16_dot = half_matmul_rounds_to_bf16(kind, path);
+            std::vector<double> want, magnitude;
+            reference(bf16_dot ? rounded : x, widened, n, rows, cols, want, magnitude);
             std::vector<float> y(size_t(n * rows), NAN);
             half_matmul(Device::Cpu, kind, w.data(), x.data(), y.data(), rows, cols, n, path);
-            expectClose(y, want, magnitude, kind == HalfKind::F16 ? "fp16 weights" : "bf16 weights");
+            expectClose(y, want, magnitude, qPrintable(QString("%1 weights, %2 columns, %3 tokens, %4%5")
+                                                          .arg(kind == HalfKind::F16 ? "fp16" : "bf16")
+                                                          .arg(cols)
+                                                          .arg(n)
+                                                          .arg(cpu_path_name(path))
+                                                          .arg(bf16_dot ? " (bf16 dot products)" : "")));
           }
         }
       }
+    QVERIFY(!half_matmul_rounds_to_bf16(HalfKind::F16, CpuPath::Best));
+    QVERIFY(!half_matmul_rounds_to_bf16(HalfKind::BF16, CpuPath::Avx2));
     const std::vector<uint16_t> w(64, 0);
     std::vector<float> x(64), y(1);
     if (cuda_device_count() == 0)
       QVERIFY_THROWS_EXCEPTION(KernelError, half_matmul(Device::Cuda, HalfKind::BF16, w.data(), x.data(), y.data(), 1, 64, 1));
   }
 
-  // The many-token product over decoded panels: token counts and row counts around the tile's
-  // 6 tokens and the panel's 16 rows, against double; every row decoded exactly once.
+  // The many-token product over decoded panels: token counts and row counts around the tiles'
+  // 6 and 12 tokens and the panels' 16 and 32 rows, against double; every row decoded exactly once.
   void panelGemmMatchesReference() {
-    for (int64_t rows : {1, 15, 16, 17, 70})
+    for (int64_t rows : {1, 15, 16, 17, 31, 32, 33, 70})
       for (int64_t cols : {1, 32, 45}) {
         const auto w = random_rows(rows, cols, unsigned(rows * 100 + cols));
-        for (int64_t n : {1, 5, 6, 7, 32, 45}) {
+        for (int64_t n : {1, 5, 6, 7, 12, 13, 32, 45}) {
           const auto x = random_rows(n, cols, unsigned(n));
           std::vector<double> want, magnitude;
           reference(x, w, n, rows, cols, want, magnitude);
-          for (CpuPath path : {CpuPath::Best, CpuPath::Portable}) {
+          std::vector<float> avx2;
+          for (CpuPath path : {CpuPath::Avx2, CpuPath::Best, CpuPath::Portable}) {
             std::vector<float> y(size_t(n * rows), NAN);
             std::vector<std::atomic<int>> decoded(static_cast<size_t>(rows));
             panel_gemm(x.data(), y.data(), n, rows, cols, [&](int64_t r0, int64_t m, float* out) {
@@ -412,6 +438,10 @@ class TstKernels : public QObject {
             }, path);
             expectClose(y, want, magnitude, "panel product");
             for (const auto& d : decoded) QCOMPARE(d.load(), 1);
+            // AVX-512's wider panels sum each row in the same order: the same bits, so that a
+            // run's figures do not depend on the processor's vector width.
+            if (path == CpuPath::Avx2) avx2 = y;
+            if (path == CpuPath::Best && cpu_vectorized()) QVERIFY(std::memcmp(y.data(), avx2.data(), y.size() * sizeof(float)) == 0);
           }
         }
       }

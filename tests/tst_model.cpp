@@ -25,6 +25,7 @@
 #include "core/model/model.h"
 #include "core/model/tokenizer.h"
 #include "core/run/threads.h"
+#include "kernels/half_matmul.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
 #include "tests/logit_diff.h"
@@ -44,6 +45,16 @@ void writeRaw(const std::string& path, const std::string& header, size_t data_by
 
 
 }  // namespace
+
+// How far two computations of a bf16 model may differ, given the largest value compared: float
+// rounding, or where this CPU multiplies bf16 weights against activations rounded to bf16 (to 8
+// significant bits), 1 % of the largest value. Rounded activations move a tiny model's logits
+// by up to 0.5 % of the largest; an error of the kernels or of the blocking moves them by their
+// whole size.
+double bf16_tolerance(double largest) {
+  const bool rounding = sq::kernels::half_matmul_rounds_to_bf16(sq::kernels::HalfKind::BF16, sq::kernels::CpuPath::Best);
+  return rounding ? 1e-2 * largest : 1e-4;
+}
 
 class TstModel : public QObject {
   Q_OBJECT
@@ -168,11 +179,14 @@ class TstModel : public QObject {
     const torch::Tensor a = whole.forward(b.tokens, b.mask, nullptr, keep(seen_whole));
     const torch::Tensor z = blocks.forward(b.tokens, b.mask, nullptr, keep(seen_blocks));
     const torch::Tensor real = b.mask.to(torch::kBool);
-    QVERIFY(torch::allclose(a.index({real}), z.index({real}), 1e-4, 1e-4));
+    // Where bf16 weights meet activations rounded to bf16, a sum's last bit, moved by the order
+    // of summation, can move a rounding in the next layer: agreement within that rounding.
+    QVERIFY(torch::allclose(a.index({real}), z.index({real}), 1e-4, bf16_tolerance(a.abs().max().item<double>())));
     QCOMPARE(seen_blocks.size(), seen_whole.size());
     for (const auto& [name, v] : seen_whole) {
       QCOMPARE(seen_blocks.at(name).sizes(), v.sizes());
-      QVERIFY2(torch::allclose(seen_blocks.at(name).index({real}), v.index({real}), 1e-4, 1e-4), name.c_str());
+      QVERIFY2(torch::allclose(seen_blocks.at(name).index({real}), v.index({real}), 1e-4, bf16_tolerance(v.abs().max().item<double>())),
+               name.c_str());
     }
   }
 
@@ -233,10 +247,19 @@ class TstModel : public QObject {
     // A few tokens go through the half-precision kernel, 32 or more through fp32 slices of
     // each weight: both give the f32 copy's logits.
     std::vector<int32_t> t = {257, 72, 101, 108, 108, 111};
+    // Where the CPU multiplies bf16 with bf16 dot products, the activations are rounded to bf16
+    // first: agreement within that rounding.
     const auto f32 = sq::Model::load(dir("f32")), bf16 = sq::Model::load(dir("bf16"));
-    QVERIFY(max_abs_diff(f32->logits(t), bf16->logits(t)) < 1e-4f);
+    auto agree = [&] {
+      const auto want = f32->logits(t);
+      float largest = 0.f;
+      for (const auto& row : want)
+        for (float v : row) largest = std::max(largest, std::fabs(v));
+      return max_abs_diff(want, bf16->logits(t)) < bf16_tolerance(largest);
+    };
+    QVERIFY(agree());
     while (t.size() < 40) t.push_back(int32_t(t.size() * 7 % 250));
-    QVERIFY(max_abs_diff(f32->logits(t), bf16->logits(t)) < 1e-4f);
+    QVERIFY(agree());
   }
 
   void shardsEqualOneFile() {

@@ -20,8 +20,8 @@ struct LinearInput {
   torch::Tensor raw, quantized;
 };
 
-// x W^T in fp32 whatever W is stored as. Half-precision weights are widened as they are read: a
-// few tokens (a decode step) in a kernel, more through fp32 slices of W; never an fp32 copy of W
+// x W^T in fp32 whatever W is stored as. Half-precision weights go to the half-precision kernels
+// (on a CUDA device, many tokens through fp32 slices of W and cuBLAS); never an fp32 copy of W
 // per call. Gradients go through LibTorch.
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w) {
   const bool half = w.scalar_type() == torch::kHalf || w.scalar_type() == torch::kBFloat16;
@@ -33,7 +33,7 @@ torch::Tensor project(const torch::Tensor& x, const torch::Tensor& w) {
   const auto* bits = static_cast<const uint16_t*>(w.data_ptr());
   const kernels::Device device = kernel_device(w);
   torch::Tensor y;
-  if (n >= kManyTokens) {
+  if (n >= kManyTokens && device != kernels::Device::Cpu) {
     y = many_token_product(flat, rows, cols,
                           [&](int64_t r0, int64_t m, float* out) { kernels::half_to_float(device, kind, bits + r0 * cols, out, m * cols); });
   } else {
