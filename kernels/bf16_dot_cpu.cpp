@@ -8,14 +8,7 @@
 // 12 tokens × 32 rows held in 24 registers, each column pair of a token broadcast to all 16
 // lanes. The columns go in blocks, so that a block of the panel and of the tokens stays in the
 // core's cache while all token tiles pass.
-//
-// GCC 12 reports its own AVX-512 intrinsics' placeholder operands as uninitialized once they are
-// inlined (its bug 105593); the intrinsics are right, so the report is silenced for them only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "kernels/intrinsics.h"
 
 #include <algorithm>
 #include <cstring>

@@ -2,14 +2,7 @@
 // library is loaded), with AVX-512 VNNI's integer dot products for weight-only 4-bit codes where
 // it has those too, and a portable loop elsewhere. All walk the rows in parallel and, for each
 // row, a few tokens at a time, so that a block of codes is decoded once per tile of tokens.
-//
-// GCC 12 reports its own AVX-512 intrinsics' placeholder operands as uninitialized once they are
-// inlined (its bug 105593); the intrinsics are right, so the report is silenced for them only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "kernels/intrinsics.h"
 
 #include <algorithm>
 #include <cmath>

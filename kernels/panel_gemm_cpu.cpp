@@ -4,14 +4,7 @@
 // AVX-512, panels of 32 rows meet 12 tokens: two loads and twelve broadcasts feed 24 FMAs of twice
 // the width. Every lane sums its row's products in column order with FMAs in both, so the two
 // give the same bits. The portable twin runs the same loops in scalar code.
-//
-// GCC 12 reports its own AVX-512 intrinsics' placeholder operands as uninitialized once they are
-// inlined (its bug 105593); the intrinsics are right, so the report is silenced for them only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "kernels/intrinsics.h"
 
 #include <algorithm>
 #include <vector>
