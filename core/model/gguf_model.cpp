@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+
 #include "core/error.h"
 #include "core/io/ggml_blocks.h"
 #include "core/io/json_file.h"
@@ -10,6 +12,25 @@
 #include "core/model/llama.h"
 
 namespace sq {
+
+namespace {
+
+// A tensor's values as the engine keeps them: F16 and BF16 as they are stored (copied, not
+// widened: the half-precision kernels read them as a safetensors checkpoint's), the block types
+// and F32 decoded to fp32. Shape as in the file, outermost first.
+torch::Tensor read_values(const GgufTensorIn& t) {
+  const std::vector<int64_t> shape(t.ne.rbegin(), t.ne.rend());
+  if (t.type == GgmlType::F16 || t.type == GgmlType::BF16) {
+    torch::Tensor x = torch::empty(shape, host(t.type == GgmlType::F16 ? torch::kHalf : torch::kBFloat16));  // host: copied from the file
+    std::memcpy(x.data_ptr(), t.data, size_t(x.numel()) * 2);
+    return x;
+  }
+  torch::Tensor x = torch::empty(shape, host());  // host: decoded from the file
+  decode_values(t.type, t.data, x.numel(), x.data_ptr<float>());
+  return x;
+}
+
+}  // namespace
 
 GgufModel read_gguf_model(const std::string& path) {
   const GgufFile g(path);
@@ -58,7 +79,12 @@ GgufModel read_gguf_model(const std::string& path) {
   c.o_proj_bias = g.tensor("blk.0.attn_output.bias") != nullptr;
   if (const GgufValue* v = g.find("tokenizer.ggml.bos_token_id")) c.bos_token_ids = {v->as_int()};
   if (const GgufValue* v = g.find("tokenizer.ggml.eos_token_id")) c.eos_token_ids = {v->as_int()};
-  c.torch_dtype = "float32";
+  // As the engine holds the weights (read_values).
+  const GgufTensorIn* embed = g.tensor("token_embd.weight");
+  c.torch_dtype = !embed                         ? "float32"
+                  : embed->type == GgmlType::F16  ? "float16"
+                  : embed->type == GgmlType::BF16 ? "bfloat16"
+                                                  : "float32";
   check_config(c, path);
 
   for (const ParamSpec& spec : parameter_specs(c)) {
@@ -67,9 +93,7 @@ GgufModel read_gguf_model(const std::string& path) {
     if (!t) throw Error(path, "missing tensor " + quote_value(name) + " (" + spec.name + ")");
     if (std::vector<int64_t>(spec.shape.rbegin(), spec.shape.rend()) != t->ne)
       throw Error(path, "tensor " + quote_value(name) + " has the wrong shape for this config");
-    torch::Tensor x = torch::empty(spec.shape, host());  // host: decoded from the file
-    decode_values(t->type, t->data, x.numel(), x.data_ptr<float>());
-    m.tensors[spec.name] = gguf_row_order(x, spec.name, c, true);
+    m.tensors[spec.name] = gguf_row_order(read_values(*t), spec.name, c, true);
   }
   m.tokenizer_json = tokenizer_json_from_gguf(g);
   if (const GgufValue* t = g.find("tokenizer.chat_template")) m.chat_template = t->as_string();
