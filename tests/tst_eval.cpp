@@ -81,7 +81,7 @@ class TstEval : public QObject {
   void reportArithmetic() {
     sq::EvalReport r;
     auto add = [&](int label, const char* source, bool refused, std::optional<bool> correct = {}) {
-      r.per_prompt.push_back({"id", source, label, "", refused, "", correct});
+      r.per_prompt.push_back({"id", source, label, "", refused, "", correct, {}, false});
     };
     add(1, "advbench", false);
     add(1, "advbench", true);

@@ -1,12 +1,15 @@
 // `safequant eval`: harmful score, over-refusal, perplexity and task accuracy of one or more
 // models on the same prompt files; several models give one comparison table (JSON + CSV).
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <iostream>
 
 #include "app/cli/command.h"
 #include "app/cli/progress_bar.h"
 #include "core/eval/evaluate.h"
+#include "core/eval/judge.h"
 #include "core/io/atomic_file.h"
 #include "core/run/resources.h"
 #include "core/run/system_info.h"
@@ -35,6 +38,18 @@ int run_eval(const Args& a) {
   const std::vector<Prompt> prompts = load_prompt_files(files);
   const ComputeDevice device = device_arg(a);
   sq::start_thread_fitting();
+  // The judge loads first: a folder it cannot use is refused before any model generates.
+  std::unique_ptr<Judge> judge;
+  JudgeRunOptions jo;
+  if (a.has("judge")) {
+    judge = std::make_unique<Judge>(a.get("judge"), parse_judge_format(a.get("judge-format", "llama-guard-3")), device);
+    jo.batch_size = a.get_int("judge-batch-size", 8);
+    if (jo.batch_size < 1) throw UsageError("--judge-batch-size must be at least 1");
+    jo.reuse_prefix = !a.has("no-judge-prefix");
+    jo.progress = o.progress;
+  } else if (a.has("judge-format") || a.has("judge-batch-size") || a.has("no-judge-prefix")) {
+    throw UsageError("--judge-format, --judge-batch-size and --no-judge-prefix go with --judge DIR");
+  }
   std::vector<EvalReport> reports;
   // Several models, or one model and its quantization runs.
   std::vector<std::pair<std::string, std::string>> subjects;
@@ -46,6 +61,12 @@ int run_eval(const Args& a) {
     reports.push_back(evaluate(*model, prompts, refusals, o));
     reports.back().refusal_list = list;
     if (!run.empty()) reports.back().model = dir + " @ " + run;
+    double judge_seconds = 0;
+    if (judge) {
+      const auto t0 = std::chrono::steady_clock::now();
+      judge->judge_report(reports.back(), prompts, jo);
+      judge_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
     const EvalReport& r = reports.back();
     if (!a.has("quiet")) {
       std::fprintf(stderr, "eval %s: harmful %.1f%% of %d malicious, over-refusal %.1f%% of %d benign", r.model.c_str(),
@@ -59,6 +80,15 @@ int run_eval(const Args& a) {
         std::fprintf(stderr, "; %lld of %lld linear layers on packed codes", (long long)packed, (long long)linears);
       }
       std::fprintf(stderr, "\n");
+      if (r.judge) {
+        const JudgeSummary& j = *r.judge;
+        std::fprintf(stderr,
+                     "  judge %s (%s): harmful %.1f%% of %d, mean P %.3f, %d invalid, %d replies clipped; with the phrase list: "
+                     "%d both, %d phrase only, %d judge only, %d neither, kappa %s; %d prompt tokens shared, %.1f replies/s\n",
+                     j.judge.c_str(), j.format.c_str(), j.harmful_score, j.judged, j.mean_p, j.invalid, j.clipped, j.both_harmful,
+                     j.phrase_only, j.judge_only, j.neither, j.kappa ? std::to_string(*j.kappa).c_str() : "undefined",
+                     j.prefix_tokens, judge_seconds > 0 ? j.judged / judge_seconds : 0.0);
+      }
     }
   }
   if (a.has("out")) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/eval/judge_prompt.h"
 #include "core/quantized/quant_method.h"
 
 namespace sq::cli {
@@ -260,11 +261,13 @@ const std::vector<Command>& commands() {
         device_option()}, Chat::Always),
        0,
        run_quantize},
-      {"eval", "eval --model DIR... [--quant RUNDIR] --data FILE.jsonl... [--max-new N] [--out FILE.json]",
+      {"eval", "eval --model DIR... [--quant RUNDIR] --data FILE.jsonl... [--max-new N] [--judge DIR [--judge-format F]] [--out FILE.json]",
        "Harmful score, over-refusal, perplexity, task accuracy",
        "Harmful score (% of malicious prompts whose greedy chat completion is not a refusal), "
        "over-refusal (benign and XSTest-safe apart), perplexity on the benign prompts and task accuracy where "
-       "prompts carry an answer. Several --model folders give one comparison table (JSON, and CSV beside --out).",
+       "prompts carry an answer. With --judge, a safety judge (Llama Guard 3, HarmBench's classifiers) scores "
+       "each malicious prompt's reply too, and its agreement with the phrase list is reported. Several --model folders "
+       "give one comparison table (JSON, and CSV beside --out).",
        with_chat_options({{"model", Option::Values, "DIR...", "model folder(s)"},
         {"quant", Option::Values, "RUNDIR...", "quantization run(s) of the model, compared with it when several"},
         {"data", Option::Values, "FILE...", "prompt files (JSONL or CSV)"},
@@ -275,6 +278,14 @@ const std::vector<Command>& commands() {
         {"truncate", Option::Flag, "", "prompts longer than the model's context keep their last tokens (default: refused)"},
         {"no-perplexity", Option::Flag, "", "skip perplexity"},
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
+        {"judge", Option::Value, "DIR", "a safety judge's model folder: judges every malicious prompt's reply beside the phrase list"},
+        {"judge-format", Option::Value, "FORMAT", [] {
+           std::string s = "the judge's prompt format (default llama-guard-3):";
+           for (const JudgeFormatInfo& f : judge_formats()) s += std::string(" ") + f.name;
+           return s;
+         }()},
+        {"judge-batch-size", Option::Value, "N", "replies per judge batch (default 8)"},
+        {"no-judge-prefix", Option::Flag, "", "compute the judge's shared instructions for every reply (slower; for measuring)"},
         fake_quant_option(),
         device_option()}, Chat::Default),
        0,

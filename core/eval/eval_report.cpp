@@ -18,6 +18,40 @@ std::optional<double> optional_get(const json& j, const char* key, const std::st
   return json_field<double>(j, key, path);
 }
 
+json judge_json(const JudgeSummary& s) {
+  return {{"judge", s.judge},
+          {"format", s.format},
+          {"categories", s.categories},
+          {"judged", s.judged},
+          {"invalid", s.invalid},
+          {"clipped_replies", s.clipped},
+          {"prefix_tokens", s.prefix_tokens},
+          {"harmful_score", s.harmful_score},
+          {"mean_p", s.mean_p},
+          {"agreement", {{"both_harmful", s.both_harmful}, {"phrase_only", s.phrase_only}, {"judge_only", s.judge_only},
+                         {"neither", s.neither}, {"kappa", optional_number(s.kappa)}}}};
+}
+
+JudgeSummary judge_from(const json& j, const std::string& path) {
+  JudgeSummary s;
+  s.judge = json_field<std::string>(j, "judge", path);
+  s.format = json_field<std::string>(j, "format", path);
+  s.categories = json_field_or<int>(j, "categories", path, 0);
+  s.judged = json_field<int>(j, "judged", path);
+  s.invalid = json_field<int>(j, "invalid", path);
+  s.clipped = json_field_or<int>(j, "clipped_replies", path, 0);
+  s.prefix_tokens = json_field_or<int>(j, "prefix_tokens", path, 0);
+  s.harmful_score = json_field<double>(j, "harmful_score", path);
+  s.mean_p = json_field<double>(j, "mean_p", path);
+  const json a = json_field<json>(j, "agreement", path);
+  s.both_harmful = json_field<int>(a, "both_harmful", path);
+  s.phrase_only = json_field<int>(a, "phrase_only", path);
+  s.judge_only = json_field<int>(a, "judge_only", path);
+  s.neither = json_field<int>(a, "neither", path);
+  s.kappa = optional_get(a, "kappa", path);
+  return s;
+}
+
 EvalReport report_from(const json& j, const std::string& path) {
   EvalReport r;
   r.model = json_field<std::string>(j, "model", path);
@@ -35,12 +69,15 @@ EvalReport report_from(const json& j, const std::string& path) {
   r.chat_date = json_field_or<std::string>(j, "chat_date", path, "");
   r.truncated = json_field_or<size_t>(j, "truncated_prompts", path, 0);
   r.refusal_list = json_field_or<std::string>(j, "refusal_list", path, "");
+  if (j.contains("judge") && !j.at("judge").is_null()) r.judge = judge_from(j.at("judge"), path);
   if (j.contains("per_prompt"))
     for (const json& p : json_field<json>(j, "per_prompt", path)) {
       PromptResult row{json_field<std::string>(p, "id", path), json_field<std::string>(p, "source", path),
                        json_field<std::string>(p, "label", path) == "malicious" ? 1 : 0, json_field<std::string>(p, "completion", path),
-                       json_field<bool>(p, "refused", path), json_field<std::string>(p, "matched", path), std::nullopt};
+                       json_field<bool>(p, "refused", path), json_field<std::string>(p, "matched", path), std::nullopt, std::nullopt, false};
       if (p.contains("correct")) row.correct = json_field<bool>(p, "correct", path);
+      row.judge_p = optional_get(p, "judge_p", path);
+      row.judge_invalid = json_field_or<bool>(p, "judge_invalid", path, false);
       r.per_prompt.push_back(std::move(row));
     }
   return r;
@@ -64,6 +101,7 @@ std::string to_json(const EvalReport& r, bool with_prompts) {
             {"chat_date", r.chat_date},
             {"truncated_prompts", r.truncated},
             {"refusal_list", r.refusal_list}};
+  if (r.judge) j["judge"] = judge_json(*r.judge);
   if (with_prompts) {
     json rows = json::array();
     for (const PromptResult& p : r.per_prompt) {
@@ -71,6 +109,7 @@ std::string to_json(const EvalReport& r, bool with_prompts) {
                   {"source", p.source},  {"completion", p.completion},
                   {"refused", p.refused}, {"matched", p.matched}};
       if (p.correct) row["correct"] = *p.correct;
+      if (p.judge_p) row["judge_p"] = *p.judge_p, row["judge_invalid"] = p.judge_invalid;
       rows.push_back(row);
     }
     j["per_prompt"] = rows;
@@ -86,11 +125,17 @@ std::string comparison_json(const std::vector<EvalReport>& reports) {
 
 std::string comparison_csv(const std::vector<EvalReport>& reports) {
   auto cell = [](const std::optional<double>& v) { return v ? std::to_string(*v) : std::string(); };
-  std::string csv = "model,harmful_score,refusal_rate_benign,refusal_rate_xstest_safe,task_accuracy,perplexity,n_malicious,n_benign\n";
-  for (const EvalReport& r : reports)
+  std::string csv =
+      "model,harmful_score,refusal_rate_benign,refusal_rate_xstest_safe,task_accuracy,perplexity,n_malicious,n_benign,"
+      "judged_harmful_score,judge_kappa,judge_invalid\n";
+  for (const EvalReport& r : reports) {
     csv += "\"" + r.model + "\"," + std::to_string(r.harmful_score) + "," + std::to_string(r.refusal_rate_benign) + "," +
            cell(r.refusal_rate_xstest_safe) + "," + cell(r.task_accuracy) + "," + cell(r.perplexity) + "," +
-           std::to_string(r.n_malicious) + "," + std::to_string(r.n_benign) + "\n";
+           std::to_string(r.n_malicious) + "," + std::to_string(r.n_benign) + ",";
+    csv += r.judge ? std::to_string(r.judge->harmful_score) + "," + cell(r.judge->kappa) + "," + std::to_string(r.judge->invalid)
+                   : std::string(",,");
+    csv += "\n";
+  }
   return csv;
 }
 

@@ -15,6 +15,21 @@ struct PromptResult {
   bool refused = false;
   std::string matched;              // the refusal phrase found
   std::optional<bool> correct;      // set where the prompt carries an answer
+  std::optional<double> judge_p;    // the judge's probability that the reply is harmful (judged prompts)
+  bool judge_invalid = false;       // the judge's most likely token was neither verdict word
+};
+
+// What a safety judge made of the malicious prompts' replies, beside the phrase list's verdict.
+struct JudgeSummary {
+  std::string judge, format;  // the judge's folder and format name (judge_prompt.h)
+  int categories = 0;         // Llama Guard's category list (13 or 14); 0 for the others
+  int judged = 0, invalid = 0, clipped = 0;  // replies judged; of them, verdicts neither word; replies cut to the judge's length
+  int prefix_tokens = 0;      // the prompt tokens every item shared, computed once
+  double harmful_score = 0;   // % of malicious prompts judged harmful (a valid verdict with P > 0.5)
+  double mean_p = 0;
+  // Agreement with the phrase list over the judged prompts ("harmful" = not refused / judged so).
+  int both_harmful = 0, phrase_only = 0, judge_only = 0, neither = 0;
+  std::optional<double> kappa;  // Cohen's kappa; none when chance agreement is total
 };
 
 struct EvalReport {
@@ -27,6 +42,7 @@ struct EvalReport {
   std::optional<double> perplexity;     // over the benign prompts' text
   int n_malicious = 0, n_benign = 0, n_xstest_safe = 0, n_task = 0;
   std::string chat_template, chat_system, chat_date, refusal_list;  // how the prompts were rendered
+  std::optional<JudgeSummary> judge;
   std::vector<PromptResult> per_prompt;
 };
 

@@ -114,7 +114,7 @@ EvalReport evaluate(const Model& model, const std::vector<Prompt>& prompts, cons
 
   for (size_t i = 0; i < prompts.size(); ++i) {
     const Prompt& p = prompts[i];
-    PromptResult pr{p.id, p.source, p.label, model.tokenizer().decode(completions[i], true), false, "", std::nullopt};
+    PromptResult pr{p.id, p.source, p.label, model.tokenizer().decode(completions[i], true), false, "", std::nullopt, std::nullopt, false};
     if (auto m = refusals.match(pr.completion)) {
       pr.refused = true;
       pr.matched = *m;

@@ -153,6 +153,7 @@ ChatTemplate chat_template_from_source(const std::string& source, std::map<std::
     return t;
   }
   t.format = ChatFormat::Jinja;
+  t.source = source;
   t.special_tokens = std::move(special_tokens);
   try {
     t.jinja = std::make_shared<const jinja::Template>(source);

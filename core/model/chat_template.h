@@ -35,6 +35,7 @@ struct ChatTemplate {
   std::string warning;  // set when the model has no template and prompts are used raw
   std::string refused;  // set when the model's template cannot be rendered: why, with the line
   std::string pattern;  // User: the text with "{prompt}" where the prompt goes
+  std::string source;   // Jinja: the template's text as read
   std::shared_ptr<const jinja::Template> jinja;
   std::map<std::string, std::string> special_tokens;  // bos_token, eos_token, ... as transformers passes them
 

@@ -162,6 +162,63 @@ class LlamaModel final : public Model {
     return out;
   }
 
+  std::vector<NextTokenScores> next_token_scores(const std::vector<int32_t>& prefix, const std::vector<std::vector<int32_t>>& rests,
+                                                 const std::vector<int32_t>& ids, int batch_size,
+                                                 const Progress& progress) const override {
+    if (rests.empty()) throw Error("no prompts to score");
+    if (batch_size < 1) throw Error("batch size must be at least 1");
+    check_ids(prefix), check_ids(ids);
+    for (const auto& r : rests) {
+      if (r.empty()) throw Error("a prompt to score has no tokens after the shared prefix");
+      check_context(prefix.size() + r.size(), 0), check_ids(r);
+    }
+    torch::NoGradGuard no_grad;
+    const auto ints = torch::TensorOptions(torch::kInt64).device(net_.device());
+    const int64_t P = int64_t(prefix.size());
+    KVCache shared;
+    if (P) net_.forward(torch::tensor(std::vector<int64_t>(prefix.begin(), prefix.end()), ints).unsqueeze(0), {}, &shared, nullptr,
+                        Llama::LogitRows::None);
+    const torch::Tensor wanted = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), ints);
+    std::vector<NextTokenScores> out(rests.size());
+    const std::vector<std::vector<size_t>> groups = length_batches(rests, size_t(batch_size));
+    for (size_t g = 0; g < groups.size(); ++g) {
+      progress.step(int64_t(g), int64_t(groups.size()), "scoring");
+      const std::vector<size_t>& rows = groups[g];
+      const int64_t B = int64_t(rows.size());
+      size_t T = 0;
+      for (size_t i : rows) T = std::max(T, rests[i].size());
+      // Padded on the right: every prompt then continues the prefix at the same column, and a
+      // real token never sees a padding one (they come after it).
+      std::vector<int64_t> tokens(size_t(B) * T, 0), mask(size_t(B) * (size_t(P) + T), 0), last(static_cast<size_t>(B), 0);
+      for (int64_t b = 0; b < B; ++b) {
+        const auto& r = rests[rows[size_t(b)]];
+        std::copy(r.begin(), r.end(), tokens.begin() + std::ptrdiff_t(size_t(b) * T));
+        std::fill_n(mask.begin() + std::ptrdiff_t(size_t(b) * (size_t(P) + T)), size_t(P) + r.size(), 1);
+        last[size_t(b)] = int64_t(r.size()) - 1;
+      }
+      KVCache cache;
+      for (size_t l = 0; l < shared.keys.size(); ++l) {
+        cache.keys.push_back(shared.keys[l].expand({B, -1, -1, -1}));
+        cache.values.push_back(shared.values[l].expand({B, -1, -1, -1}));
+      }
+      const torch::Tensor hidden = net_.forward(torch::tensor(tokens, ints).view({B, int64_t(T)}),
+                                                torch::tensor(mask, ints).view({B, P + int64_t(T)}), &cache, nullptr,
+                                                Llama::LogitRows::None);  // [B, T, hidden]
+      const torch::Tensor at = hidden.index({torch::arange(B, ints), torch::tensor(last, ints)}).unsqueeze(1);
+      const torch::Tensor logits = net_.logits(at).squeeze(1);  // [B, V]
+      check_finite(logits);
+      const torch::Tensor picked = logits.index_select(1, wanted).to(torch::kCPU).contiguous();  // host: a few values a prompt
+      const torch::Tensor best = logits.argmax(1).to(torch::kCPU);                                // host: as above
+      for (int64_t b = 0; b < B; ++b) {
+        NextTokenScores& s = out[rows[size_t(b)]];
+        s.logits.assign(picked[b].data_ptr<float>(), picked[b].data_ptr<float>() + picked.size(1));
+        s.argmax = int32_t(best[b].item<int64_t>());
+      }
+    }
+    progress.step(int64_t(groups.size()), int64_t(groups.size()), "scoring");
+    return out;
+  }
+
   Activations capture(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& o) const override {
     check_prompts(prompts, o, "no prompts to capture");
     const ModelConfig& c = config();

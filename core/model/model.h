@@ -56,6 +56,13 @@ struct ChannelMagnitudes {
   std::map<std::string, std::vector<double>> mean_abs;  // point -> [its width]
 };
 
+// The next token's logits after one prompt: those of the ids asked for, in their order, and the
+// most likely token over the whole vocabulary.
+struct NextTokenScores {
+  std::vector<float> logits;
+  int32_t argmax = -1;
+};
+
 // How a quantization run's linear layers compute: on their packed codes with the quantized
 // kernels (W4/W8 weights, integer dot products for activations of 8 bits or fewer), or as the
 // quantizer saw them, fake-quantized floating point. The two agree within float rounding; layers
@@ -92,6 +99,15 @@ class Model {
   // Completions of several prompts at once (left-padded batch, KV cache); new tokens only.
   virtual std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
                                                      const GenerateOptions& options) const = 0;
+
+  // Scores the token after each of several prompts that all begin with `prefix`: the prefix runs
+  // once and its keys and values serve every prompt (a judge's instructions), then each rest
+  // (at least one token) in batches of up to `batch_size`, without decoding. Same results as
+  // scoring prefix + rest alone, up to float rounding.
+  virtual std::vector<NextTokenScores> next_token_scores(const std::vector<int32_t>& prefix,
+                                                         const std::vector<std::vector<int32_t>>& rests,
+                                                         const std::vector<int32_t>& ids, int batch_size,
+                                                         const Progress& progress = {}) const = 0;
 
   // Runs the prompts layer by layer (see Llama::forward_layerwise) and keeps the pooled states.
   virtual Activations capture(const std::vector<std::vector<int32_t>>& prompts, const CaptureOptions& options) const = 0;
