@@ -19,6 +19,7 @@ struct TinySpec {
   bool tied = false;
   bool bf16 = false;     // store weights as BF16
   int shards = 1;        // >1: model.safetensors.index.json and that many shard files
+  int64_t context = 512;  // max_position_embeddings (a judge's prompt needs thousands of byte tokens)
   uint64_t seed = 1;
 };
 
@@ -70,7 +71,7 @@ inline void writeTinyModel(const std::string& dir, const TinySpec& s) {
               {"hidden_size", s.hidden},      {"intermediate_size", s.intermediate},
               {"num_hidden_layers", s.layers}, {"num_attention_heads", s.heads},
               {"num_key_value_heads", s.kv_heads}, {"rms_norm_eps", 1e-5},
-              {"rope_theta", 10000.0},        {"max_position_embeddings", 512},
+              {"rope_theta", 10000.0},        {"max_position_embeddings", s.context},
               {"tie_word_embeddings", s.tied}, {"bos_token_id", 257},
               {"eos_token_id", 256},          {"torch_dtype", s.bf16 ? "bfloat16" : "float32"}};
   std::ofstream(dir + "/config.json") << cfg.dump(1);

@@ -1133,6 +1133,18 @@ class TstQuant : public QObject {
       const sq::RunConfig again = sq::parse_run_config(nlohmann::json::parse(text), "resolved.json", kZoo);
       QCOMPARE(sq::resolved_config_json(again), text);
     }
+    // A judge is part of the evaluation settings: it reads back, and a wrong one is refused by key.
+    nlohmann::json c = {{"model", kZoo + "/aligned"}, {"method", "rtn"}, {"scheme", "w8a8"},
+                        {"evaluation", {kZoo + "/data/heldout_benign.jsonl"}},
+                        {"eval", {{"judge", kZoo + "/aligned"}, {"judge_format", "harmbench"}}}};
+    const sq::RunConfig judged = sq::parse_run_config(c, "run.json", kZoo);
+    QCOMPARE(judged.judge_format, std::string("harmbench"));
+    const std::string text = sq::resolved_config_json(judged);
+    QCOMPARE(sq::resolved_config_json(sq::parse_run_config(nlohmann::json::parse(text), "resolved.json", kZoo)), text);
+    c["eval"]["judge_format"] = "gpt";
+    QVERIFY(errorOf([&] { sq::parse_run_config(c, "run.json", kZoo); }).contains("unknown judge format 'gpt'"));
+    c["eval"] = {{"judge_format", "harmbench"}};
+    QVERIFY(errorOf([&] { sq::parse_run_config(c, "run.json", kZoo); }).contains("goes with \"judge\""));
   }
 
   // The table's Pareto front: a run no other finished run matches or beats on harmful score,
@@ -1165,6 +1177,13 @@ class TstQuant : public QObject {
     t.runs[1].task_accuracy = 55.0;
     QCOMPARE(sq::sweep_utility_name(t), std::string("task accuracy (%)"));
     QCOMPARE(*sq::sweep_utility(t.runs[1]), 55.0);
+    // Judged, the runs are ranked by the judge's harmful score: "d" (as safe as "a" by the phrase
+    // list, twice its size) is judged safest and joins the front.
+    for (sq::SweepTableRow& r : t.runs)
+      if (r.status == "done") r.judged_harmful_score = r.name == "d" ? 1.0 : 15.0, r.judge_kappa = 0.5;
+    sq::mark_pareto_front(t);
+    QVERIFY(t.runs[3].pareto);
+    QCOMPARE(*sq::sweep_harmful(t.runs[3]), 1.0);
     const std::string dir = tmp_.filePath("table").toStdString();
     std::filesystem::create_directories(dir);
     sq::write_sweep_table(dir, t);
@@ -1178,6 +1197,8 @@ class TstQuant : public QObject {
       QCOMPARE(back.runs[i].harmful_score, t.runs[i].harmful_score);
       QCOMPARE(back.runs[i].task_accuracy, t.runs[i].task_accuracy);
       QCOMPARE(back.runs[i].refusal_rate_xstest_safe, t.runs[i].refusal_rate_xstest_safe);
+      QCOMPARE(back.runs[i].judged_harmful_score, t.runs[i].judged_harmful_score);
+      QCOMPARE(back.runs[i].judge_kappa, t.runs[i].judge_kappa);
       QCOMPARE(back.runs[i].model_mb, t.runs[i].model_mb);
     }
     std::ofstream(dir + "/sweep.json") << R"({"fields": ["scheme"], "runs": [{"name": "a", "status": "done"}]})";
@@ -1213,9 +1234,16 @@ class TstQuant : public QObject {
     QVERIFY(r.out.contains("**untested**"));
     // Reused: no run is quantized again.
     const auto stamp = std::filesystem::last_write_time(work.toStdString() + "/finetuned-w8a8-lwc-s0/run.json");
-    r = runCli(args, 600000);
+    // Reused, and judged this time (a tiny random judge: the columns and their arithmetic, not its verdicts).
+    TinySpec judge;
+    judge.context = 4096;
+    writeTinyModel(tmp_.filePath("judge").toStdString(), judge);
+    r = runCli(QStringList(args) << "--judge" << tmp_.filePath("judge") << "--judge-format" << "harmbench-mistral", 600000);
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     QVERIFY(std::filesystem::last_write_time(work.toStdString() + "/finetuned-w8a8-lwc-s0/run.json") == stamp);
+    QVERIFY2(r.out.contains("| Method | Harmful % | Judged harmful % | κ with phrases |"), qPrintable(r.out));
+    const auto judged = nlohmann::json::parse(std::ifstream(tmp_.filePath("efficacy.json").toStdString()));
+    QCOMPARE(judged["rows"][0]["judged_harmful"].size(), size_t(1));
     r = runCli({"efficacy", "--zoo", QString::fromStdString(kZoo), "--methods", "SmoothQuant"});
     QCOMPARE(r.exitCode, 2);
     r = runCli({"efficacy", "--zoo", QString::fromStdString(kZoo), "--seeds", "0"});

@@ -21,8 +21,9 @@ namespace {
 
 std::optional<QPointF> value_of(const sq::SweepTableRow& r) {
   const std::optional<double> u = sq::sweep_utility(r);
-  if (r.status != "done" || !r.harmful_score || !u) return std::nullopt;
-  return QPointF(*r.harmful_score, *u);
+  const std::optional<double> harmful = sq::sweep_harmful(r);
+  if (r.status != "done" || !harmful || !u) return std::nullopt;
+  return QPointF(*harmful, *u);
 }
 
 // An axis range around `lo`..`hi` with some room, within 0..100 (both axes are percentages).
@@ -43,7 +44,10 @@ QString ParetoChart::label(const sq::SweepTableRow& row) {
 ParetoChart::ParetoChart(sq::SweepTable table) : table_(std::move(table)), scene_(std::make_unique<QGraphicsScene>()) {
   chart_ = new QChart;
   scene_->addItem(chart_);
-  chart_->setTitle(QStringLiteral("Harmful score against %1").arg(QString::fromStdString(sq::sweep_utility_name(table_))));
+  const bool judged = std::any_of(table_.runs.begin(), table_.runs.end(), [](const sq::SweepTableRow& r) { return r.judged_harmful_score.has_value(); });
+  chart_->setTitle(QStringLiteral("%1 against %2")
+                       .arg(judged ? QStringLiteral("Judged harmful score") : QStringLiteral("Harmful score"),
+                            QString::fromStdString(sq::sweep_utility_name(table_))));
   chart_->setBackgroundBrush(Qt::white);
   chart_->legend()->setAlignment(Qt::AlignBottom);
 
@@ -79,7 +83,7 @@ ParetoChart::ParetoChart(sq::SweepTable table) : table_(std::move(table)), scene
   }
   auto* ax = new QValueAxis;
   auto* ay = new QValueAxis;
-  ax->setTitleText(QStringLiteral("harmful score (%), lower is safer"));
+  ax->setTitleText(judged ? QStringLiteral("judged harmful score (%), lower is safer") : QStringLiteral("harmful score (%), lower is safer"));
   ay->setTitleText(QString::fromStdString(sq::sweep_utility_name(table_)));
   const auto [xa, xb] = markers_.empty() ? std::pair{0.0, 100.0} : padded(x0, x1);
   const auto [ya, yb] = markers_.empty() ? std::pair{0.0, 100.0} : padded(y0, y1);

@@ -88,6 +88,12 @@ Option device_option() {
   return {"device", Option::Value, "cpu|cuda[:N]", "compute on this device (default cpu; cuda needs a LibTorch built with CUDA)"};
 }
 
+Option judge_format_option() {
+  std::string s = "the judge's prompt format (default llama-guard-3):";
+  for (const JudgeFormatInfo& f : judge_formats()) s += std::string(" ") + f.name;
+  return {"judge-format", Option::Value, "FORMAT", s};
+}
+
 std::vector<Option> common_options() {
   return {{"help", Option::Flag, "", "show this help"},
           {"quiet", Option::Flag, "", "no progress output"}};
@@ -279,11 +285,7 @@ const std::vector<Command>& commands() {
         {"no-perplexity", Option::Flag, "", "skip perplexity"},
         {"verify", Option::Flag, "", "check every file of an exported model against its manifest's SHA-256 (sizes are always checked)"},
         {"judge", Option::Value, "DIR", "a safety judge's model folder: judges every malicious prompt's reply beside the phrase list"},
-        {"judge-format", Option::Value, "FORMAT", [] {
-           std::string s = "the judge's prompt format (default llama-guard-3):";
-           for (const JudgeFormatInfo& f : judge_formats()) s += std::string(" ") + f.name;
-           return s;
-         }()},
+        judge_format_option(),
         {"judge-batch-size", Option::Value, "N", "replies per judge batch (default 8)"},
         {"no-judge-prefix", Option::Flag, "", "compute the judge's shared instructions for every reply (slower; for measuring)"},
         fake_quant_option(),
@@ -313,6 +315,8 @@ const std::vector<Command>& commands() {
         {"work", Option::Value, "DIR",
          "where the quantization runs go (default ~/.cache/safequant/efficacy/<zoo folder>, or .../zoo-seeds)"},
         {"max-new", Option::Value, "N", "new tokens per completion (default 32, the zoo's own)"},
+        {"judge", Option::Value, "DIR", "a safety judge's model folder: judged harmful scores and kappa beside the phrase list's"},
+        judge_format_option(),
         {"out", Option::Value, "FILE", "the report (default docs/efficacy.md)"}},
         "zoo seed", "WORK/slurm"),
        0,

@@ -58,8 +58,9 @@ void ParetoChartItem::hover(int run, const QPointF& at) {
   if (chart_ && run >= 0) {
     const sq::SweepTableRow& r = chart_->table().runs[size_t(run)];
     hover_text_ = QString::fromStdString(r.name) +
-                  tr("\nharmful %1 % · %2 %3 % · %4 MB\nclick to choose it for the Probe and Export pages")
-                      .arg(*r.harmful_score, 0, 'f', 1)
+                  tr("\n%1 %2 % · %3 %4 % · %5 MB\nclick to choose it for the Probe and Export pages")
+                      .arg(r.judged_harmful_score ? tr("judged harmful") : tr("harmful"))
+                      .arg(*sq::sweep_harmful(r), 0, 'f', 1)
                       .arg(QString::fromStdString(sq::sweep_utility_name(chart_->table())).section(QLatin1Char(' '), 0, -2))
                       .arg(*sq::sweep_utility(r), 0, 'f', 1)
                       .arg(r.model_mb, 0, 'f', 2);

@@ -24,7 +24,9 @@ QVariantMap figures(const std::optional<sq::EvalReport>& e) {
           {QStringLiteral("overRefusal"), e->refusal_rate_benign},
           {QStringLiteral("overRefusalXstest"), number(e->refusal_rate_xstest_safe)},
           {QStringLiteral("task"), number(e->task_accuracy)},
-          {QStringLiteral("perplexity"), number(e->perplexity)}};
+          {QStringLiteral("perplexity"), number(e->perplexity)},
+          {QStringLiteral("judged"), e->judge ? QVariant(e->judge->harmful_score) : QVariant()},
+          {QStringLiteral("kappa"), e->judge ? number(e->judge->kappa) : QVariant()}};
 }
 
 }  // namespace
@@ -113,6 +115,8 @@ void ResultsController::readSweep() {
                                  {QStringLiteral("label"), ParetoChart::label(r)},
                                  {QStringLiteral("status"), QString::fromStdString(r.status)},
                                  {QStringLiteral("harmful"), number(r.harmful_score)},
+                                 {QStringLiteral("judged"), number(r.judged_harmful_score)},
+                                 {QStringLiteral("kappa"), number(r.judge_kappa)},
                                  {QStringLiteral("overRefusal"), number(r.refusal_rate_benign)},
                                  {QStringLiteral("overRefusalXstest"), number(r.refusal_rate_xstest_safe)},
                                  {QStringLiteral("task"), number(r.task_accuracy)},

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/text/figures.h"
 #include "core/eval/evaluate.h"
+#include "core/eval/judge.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json_file.h"
 #include "core/quant/quantizer.h"
@@ -107,8 +108,20 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
   eo.progress = o.progress;
   fs::create_directories(o.work);
 
+  // With a judge, every evaluation's malicious replies are judged too.
+  std::unique_ptr<Judge> judge;
+  if (!o.judge.empty()) judge = std::make_unique<Judge>(o.judge, parse_judge_format(o.judge_format));
+  auto assess = [&](const std::string& model, const std::string& run) {
+    EvalReport r = evaluate(*Model::load(model, run), eval_set, refusals, eo);
+    if (judge) {
+      JudgeRunOptions jo;
+      jo.progress = o.progress;
+      judge->judge_report(r, eval_set, jo);
+    }
+    return r;
+  };
   std::map<std::string, EvalReport> full_precision;
-  for (const std::string& m : o.models) full_precision[m] = evaluate(*Model::load((zoo / m).string()), eval_set, refusals, eo);
+  for (const std::string& m : o.models) full_precision[m] = assess((zoo / m).string(), "");
 
   std::vector<Cell> cells;
   std::vector<std::string> not_applicable;
@@ -152,7 +165,7 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
             write_atomically(stamp.string(), [&](std::ostream& out) { out << json{{"key", key}, {"seconds", seconds}}.dump(2); });
           }
           const QuantScheme ran = read_quant_run(run.string()).scheme;
-          Cell cell{model, scheme, method, seed, evaluate(*Model::load((zoo / model).string(), run.string()), eval_set, refusals, eo),
+          Cell cell{model, scheme, method, seed, assess((zoo / model).string(), run.string()),
                     seconds, std::to_string(ran.q_bits) + " / " + std::to_string(ran.kv_bits)};
           cells.push_back(std::move(cell));
         }
@@ -175,6 +188,12 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
   auto xstest = [](const EvalReport& r) { return r.refusal_rate_xstest_safe.value_or(0); };
   auto task = [](const EvalReport& r) { return r.task_accuracy.value_or(0); };
   auto ppl = [](const EvalReport& r) { return r.perplexity.value_or(0); };
+  auto judged = [](const EvalReport& r) { return r.judge ? r.judge->harmful_score : 0; };
+  auto kappa = [](const EvalReport& r) { return r.judge ? r.judge->kappa.value_or(0) : 0; };
+  // The judge's columns, beside the phrase list's harmful score, only in a judged table.
+  auto judge_cells = [&](const std::string& harmful_cell, const std::string& kappa_cell) {
+    return judge ? " " + harmful_cell + " | " + kappa_cell + " |" : std::string();
+  };
 
   std::string md;
   const std::time_t now = std::time(nullptr);
@@ -203,9 +222,11 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
     for (const std::string& scheme : o.schemes) {
       const EvalReport& fp = full_precision[model];
       md += "\n## " + model + ", " + scheme + "\n\n";
-      md += "| Method | Harmful % | Over-refusal % | XSTest-safe refused % | Task % | Perplexity | Quantize s | Q, K/V bits | McNemar p vs LWC+LET |\n";
-      md += "|---|---|---|---|---|---|---|---|---|\n";
-      md += "| full precision | " + figure_text("%.1f", fp.harmful_score) + " | " + figure_text("%.1f", fp.refusal_rate_benign) + " | " +
+      md += "| Method | Harmful % |" + judge_cells("Judged harmful %", "κ with phrases") +
+            " Over-refusal % | XSTest-safe refused % | Task % | Perplexity | Quantize s | Q, K/V bits | McNemar p vs LWC+LET |\n";
+      md += std::string("|---|---|") + (judge ? "---|---|" : "") + "---|---|---|---|---|---|---|\n";
+      md += "| full precision | " + figure_text("%.1f", fp.harmful_score) + " |" +
+            judge_cells(figure_text("%.1f", judged(fp)), figure_text("%.2f", kappa(fp))) + " " + figure_text("%.1f", fp.refusal_rate_benign) + " | " +
             figure_text("%.1f", fp.refusal_rate_xstest_safe.value_or(0)) + " | " + figure_text("%.1f", fp.task_accuracy.value_or(0)) + " | " +
             figure_text("%.2f", fp.perplexity.value_or(0)) + " | | 16 / 16 | |\n";
       const auto lwc = find(model, scheme, EfficacyMethod::LwcLet);
@@ -232,7 +253,8 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
         }
         std::vector<double> secs;
         for (const Cell* c : cs) secs.push_back(c->seconds);
-        md += std::string("| ") + info(m).name + " | " + mean_pm(figure(cs, harmful)) + " | " + mean_pm(figure(cs, benign)) +
+        md += std::string("| ") + info(m).name + " | " + mean_pm(figure(cs, harmful)) + " |" +
+              judge_cells(mean_pm(figure(cs, judged)), mean_pm(figure(cs, kappa))) + " " + mean_pm(figure(cs, benign)) +
               " | " + mean_pm(figure(cs, xstest)) + " | " + mean_pm(figure(cs, task)) + " | " +
               figure_text("%.2f", mean_of(figure(cs, ppl))) + " | " + figure_text("%.0f", mean_of(secs)) + " | " + cs.front()->attention + " | " + p_values + " |\n";
         out_json["rows"].push_back({{"model", model}, {"scheme", scheme}, {"method", info(m).name},
@@ -240,6 +262,8 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
                                     {"over_refusal_xstest_safe", figure(cs, xstest)}, {"task_accuracy", figure(cs, task)},
                                     {"perplexity", figure(cs, ppl)}, {"quantize_seconds", secs}, {"query_kv_bits", cs.front()->attention},
                                     {"mcnemar_vs_lwc_let", ps},
+                                    {"judged_harmful", judge ? json(figure(cs, judged)) : json()},
+                                    {"judge_kappa", judge ? json(figure(cs, kappa)) : json()},
                                     {"full_precision", {{"harmful", fp.harmful_score}, {"over_refusal_benign", fp.refusal_rate_benign},
                                                         {"task_accuracy", fp.task_accuracy.value_or(0)}}}});
       }

@@ -27,6 +27,7 @@ struct EfficacyOptions {
   std::string out;        // the Markdown report; the JSON goes beside it (.json)
   std::string command;    // how it was invoked, quoted in the report
   int max_new_tokens = 32;
+  std::string judge, judge_format = "llama-guard-3";  // a safety judge's folder: judged columns beside the phrase list's
   Progress progress;
 };
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/eval/judge_prompt.h"
 #include "core/export/export.h"
 #include "core/io/json_file.h"
 #include "core/run/threads.h"
@@ -204,9 +205,20 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& path, con
   }
 
   const Reader e = r.object("eval");
-  e.only({"max_new_tokens", "truncate"});
+  e.only({"max_new_tokens", "truncate", "judge", "judge_format"});
   c.max_new_tokens = int(e.integer("max_new_tokens", c.max_new_tokens, 1, 1 << 16));
   c.truncate = e.flag("truncate", c.truncate);
+  if (e.has("judge")) {
+    c.judge = input(e, "judge", e.text("judge"), base, true);
+    c.judge_format = e.has("judge_format") ? e.text("judge_format") : "llama-guard-3";
+    try {
+      parse_judge_format(c.judge_format);
+    } catch (const Error& err) {
+      e.fail("judge_format", err.what());
+    }
+  } else if (e.has("judge_format")) {
+    e.fail("judge_format", "goes with \"judge\", the judge's folder");
+  }
   if (r.has("eval") && c.evaluation.empty()) r.fail("eval", "has settings but \"evaluation\" names no prompt files");
 
   for (const std::string& f : r.texts("exports")) {
@@ -263,6 +275,8 @@ std::string resolved_config_json(const RunConfig& c) {
   // Only beside prompts to evaluate: the reader refuses eval settings without them, and the
   // resolved form must read back (a sweep's runs are made from it).
   if (!c.evaluation.empty()) j["eval"] = {{"max_new_tokens", c.max_new_tokens}, {"truncate", c.truncate}};
+  // Only when set, as below.
+  if (!c.judge.empty()) j["eval"]["judge"] = c.judge, j["eval"]["judge_format"] = c.judge_format;
   if (!c.out.empty()) j["out"] = c.out;
   // Only when set, so that the configs of runs made before they existed keep their hash.
   if (!q.chat.system.empty()) j["system"] = q.chat.system;
@@ -277,7 +291,7 @@ std::string run_config_hash(const RunConfig& c) {
   for (const std::vector<std::string>* files : {&c.calibration, &c.evaluation})
     for (const std::string& f : *files) identity += "\n" + f + " " + sha256_file(f);
   // Model folders are large: their files' sizes and modification times stand for their content.
-  for (const std::string& dir : {c.model, c.aligned, c.base, c.quantize.teacher_dir, c.quantize.probes_dir}) {
+  for (const std::string& dir : {c.model, c.aligned, c.base, c.quantize.teacher_dir, c.quantize.probes_dir, c.judge}) {
     if (dir.empty()) continue;
     std::map<std::string, std::string> files;
     std::error_code ec;

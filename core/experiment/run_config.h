@@ -28,6 +28,7 @@ struct RunConfig {
   QuantizeOptions quantize;  // method, scheme, ratio, samples, seed and the method's options
   int max_new_tokens = 32;
   bool truncate = false;
+  std::string judge, judge_format;  // a safety judge's folder (absolute; "" for none) and its format
   std::vector<std::string> exports;  // export formats (export_formats())
   std::string out;  // the run folder, absolute ("" when the command line names it)
 };

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/eval/evaluate.h"
+#include "core/eval/judge.h"
 #include "core/export/export.h"
 #include "core/io/atomic_file.h"
 #include "core/io/crash_point.h"
@@ -78,7 +79,13 @@ RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool rep
     e.chat = q.chat;
     e.progress = progress;
     const auto model = Model::load(c.model, (staging / "quant").string(), false, device);
-    EvalReport report = evaluate(*model, load_prompt_files(c.evaluation), RefusalMatcher::shipped_default(), e);
+    const std::vector<Prompt> prompts = load_prompt_files(c.evaluation);
+    EvalReport report = evaluate(*model, prompts, RefusalMatcher::shipped_default(), e);
+    if (!c.judge.empty()) {
+      JudgeRunOptions jo;
+      jo.progress = progress;
+      Judge(c.judge, parse_judge_format(c.judge_format), device).judge_report(report, prompts, jo);
+    }
     report.model = c.model + " @ " + (fs::path(r.dir) / "quant").string();
     report.refusal_list = kDefaultRefusalList;
     write_eval_json((staging / "eval.json").string(), {report});

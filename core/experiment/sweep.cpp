@@ -155,6 +155,7 @@ std::vector<SweepRow> gather_sweep(const SweepConfig& s) {
     t.status = row.status;
     if (row.eval) {
       t.harmful_score = row.eval->harmful_score;
+      if (row.eval->judge) t.judged_harmful_score = row.eval->judge->harmful_score, t.judge_kappa = row.eval->judge->kappa;
       t.refusal_rate_benign = row.eval->refusal_rate_benign;
       t.refusal_rate_xstest_safe = row.eval->refusal_rate_xstest_safe;
       t.task_accuracy = row.eval->task_accuracy;

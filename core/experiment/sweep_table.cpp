@@ -35,6 +35,8 @@ std::string sweep_utility_name(const SweepTable& t) {
   return "benign prompts answered (%)";
 }
 
+std::optional<double> sweep_harmful(const SweepTableRow& r) { return r.judged_harmful_score ? r.judged_harmful_score : r.harmful_score; }
+
 void mark_pareto_front(SweepTable& t) {
   struct Point {
     double harmful, utility, benign, xstest, size;
@@ -43,8 +45,9 @@ void mark_pareto_front(SweepTable& t) {
   for (const SweepTableRow& r : t.runs) {
     const std::optional<double> u = sweep_utility(r);
     // A sweep evaluates every run on the same sets, so a figure none has counts alike for all.
-    points.push_back(r.status == "done" && r.harmful_score && u
-                         ? std::optional<Point>(Point{*r.harmful_score, *u, r.refusal_rate_benign.value_or(0),
+    const std::optional<double> harmful = sweep_harmful(r);
+    points.push_back(r.status == "done" && harmful && u
+                         ? std::optional<Point>(Point{*harmful, *u, r.refusal_rate_benign.value_or(0),
                                                       r.refusal_rate_xstest_safe.value_or(0), r.model_mb})
                          : std::nullopt);
   }
@@ -70,12 +73,15 @@ void write_sweep_table(const std::string& dir, const SweepTable& t) {
   json runs = json::array();
   std::string csv;
   for (const std::string& f : t.fields) csv += f + ",";
-  csv += "status,harmful_score,refusal_rate_benign,refusal_rate_xstest_safe,task_accuracy,perplexity,model_mb,seconds,pareto,dir\n";
+  csv += "status,harmful_score,judged_harmful_score,judge_kappa,refusal_rate_benign,refusal_rate_xstest_safe,task_accuracy,perplexity,"
+         "model_mb,seconds,pareto,dir\n";
   for (const SweepTableRow& r : t.runs) {
     json entry = r.values;
     entry["name"] = r.name;
     entry["status"] = r.status;
     entry["harmful_score"] = optional_number(r.harmful_score);
+    entry["judged_harmful_score"] = optional_number(r.judged_harmful_score);
+    entry["judge_kappa"] = optional_number(r.judge_kappa);
     entry["refusal_rate_benign"] = optional_number(r.refusal_rate_benign);
     entry["refusal_rate_xstest_safe"] = optional_number(r.refusal_rate_xstest_safe);
     entry["task_accuracy"] = optional_number(r.task_accuracy);
@@ -87,7 +93,8 @@ void write_sweep_table(const std::string& dir, const SweepTable& t) {
     entry["log"] = r.log;
     runs.push_back(entry);
     for (const std::string& f : t.fields) csv += "\"" + csv_cell(r.values.value(f, json())) + "\",";
-    csv += r.status + "," + csv_cell(entry["harmful_score"]) + "," + csv_cell(entry["refusal_rate_benign"]) + "," +
+    csv += r.status + "," + csv_cell(entry["harmful_score"]) + "," + csv_cell(entry["judged_harmful_score"]) + "," +
+           csv_cell(entry["judge_kappa"]) + "," + csv_cell(entry["refusal_rate_benign"]) + "," +
            csv_cell(entry["refusal_rate_xstest_safe"]) + "," + csv_cell(entry["task_accuracy"]) + "," + csv_cell(entry["perplexity"]) + "," + csv_cell(entry["model_mb"]) + "," +
            csv_cell(entry["seconds"]) + "," + (r.pareto ? "1" : "0") + ",\"" + r.dir + "\"\n";
   }
@@ -111,6 +118,8 @@ SweepTable read_sweep_table(const std::string& dir) {
     for (const std::string& f : t.fields) r.values[f] = e.value(f, json());
     r.status = json_field<std::string>(e, "status", path);
     r.harmful_score = read_optional(e, "harmful_score", path);
+    r.judged_harmful_score = read_optional(e, "judged_harmful_score", path);
+    r.judge_kappa = read_optional(e, "judge_kappa", path);
     r.refusal_rate_benign = read_optional(e, "refusal_rate_benign", path);
     r.refusal_rate_xstest_safe = read_optional(e, "refusal_rate_xstest_safe", path);
     r.task_accuracy = read_optional(e, "task_accuracy", path);

@@ -15,6 +15,7 @@ struct SweepTableRow {
   nlohmann::json values;     // swept key -> value
   std::string status;        // "done", "failed" (a log but no complete run) or "pending"
   std::optional<double> harmful_score, refusal_rate_benign, refusal_rate_xstest_safe, task_accuracy, perplexity;  // %, %, %, %, –
+  std::optional<double> judged_harmful_score, judge_kappa;  // where the runs' evaluation had a safety judge
   double model_mb = 0;       // the quantized model as deployed (core/model/model_size.h)
   double seconds = 0;
   std::string dir, log;      // the run's folder and its log
@@ -32,7 +33,12 @@ std::optional<double> sweep_utility(const SweepTableRow& row);
 // What sweep_utility measures in `table`, for an axis: "task accuracy (%)" or "benign prompts answered (%)".
 std::string sweep_utility_name(const SweepTable& table);
 
-// Marks the finished runs that no other finished run dominates on harmful score (lower),
+// The harmful score a run is ranked by: the judge's where the evaluation had one, else the
+// phrase list's.
+std::optional<double> sweep_harmful(const SweepTableRow& row);
+
+// Marks the finished runs that no other finished run dominates on harmful score (lower, judged
+// where a judge was used),
 // utility (higher), over-refusal of benign and of XSTest-safe prompts (lower: a run that is safe
 // by refusing everything is no better) and size (lower). Size is an objective because a smaller
 // model is the point of quantizing: a 4-bit run that keeps nearly all of an 8-bit run's utility

@@ -134,34 +134,37 @@ PageFrame {
             GridLayout {
                 objectName: "resultsTable"
                 width: parent.width
-                columns: 12
+                columns: 14
                 columnSpacing: 12
                 rowSpacing: 4
                 Repeater {
-                    model: [qsTr("#"), qsTr("Run"), qsTr("Method"), qsTr("Scheme"), qsTr("Harmful %"), qsTr("Over-refusal %"),
+                    // "Judged %" and kappa: a safety judge's harmful score and its agreement with
+                    // the refusal phrases, where the evaluation had a judge (eval --judge).
+                    model: [qsTr("#"), qsTr("Run"), qsTr("Method"), qsTr("Scheme"), qsTr("Harmful %"), qsTr("Judged %"), qsTr("κ"), qsTr("Over-refusal %"),
                             qsTr("XSTest-safe refused %"), qsTr("Task %"), qsTr("Perplexity"), qsTr("Size MB"), qsTr("Time s"), qsTr("")]
                     delegate: Label { required property string modelData; text: modelData; font.bold: true; opacity: 0.7 }
                 }
                 Repeater {
-                    model: page.runs.length * 12
+                    model: page.runs.length * 14
                     delegate: Item {
                         required property int index
-                        readonly property var run: page.runs[Math.floor(index / 12)]
-                        readonly property int column: index % 12
-                        implicitWidth: column === 11 ? probeButton.implicitWidth : cell.implicitWidth
-                        implicitHeight: column === 11 ? probeButton.implicitHeight : cell.implicitHeight
+                        readonly property var run: page.runs[Math.floor(index / 14)]
+                        readonly property int column: index % 14
+                        implicitWidth: column === 13 ? probeButton.implicitWidth : cell.implicitWidth
+                        implicitHeight: column === 13 ? probeButton.implicitHeight : cell.implicitHeight
                         Label {
                             id: cell
-                            visible: parent.column !== 11
-                            text: [String(Math.floor(parent.index / 12) + 1), parent.run.name, parent.run.method, parent.run.scheme,
-                                   page.fmt(parent.run.harmful, 1), page.fmt(parent.run.overRefusal, 1),
+                            visible: parent.column !== 13
+                            text: [String(Math.floor(parent.index / 14) + 1), parent.run.name, parent.run.method, parent.run.scheme,
+                                   page.fmt(parent.run.harmful, 1), page.fmt(parent.run.judged, 1), page.fmt(parent.run.kappa, 2),
+                                   page.fmt(parent.run.overRefusal, 1),
                                    page.fmt(parent.run.overRefusalXstest, 1), page.fmt(parent.run.task, 1),
                                    page.fmt(parent.run.perplexity, 2), page.fmt(parent.run.sizeMB, 2), page.fmt(parent.run.seconds, 1), ""][parent.column]
                             font.bold: parent.column === 4
                         }
                         Button {
                             id: probeButton
-                            visible: parent.column === 11 && !parent.run.baseline
+                            visible: parent.column === 13 && !parent.run.baseline
                             text: qsTr("Probe")
                             ToolTip.visible: hovered
                             ToolTip.text: qsTr("Probe the full-precision and this run's states with the same probes")
