@@ -24,8 +24,11 @@ namespace sq {
 class PackedLinear;
 
 // The most MLP activations ([tokens, intermediate_size] values of one of gate, up or their
-// product) a forward pass holds at once: 16 Mi fp32 values, 64 MB. Every demo-sized batch fits.
-constexpr int64_t kMlpValuesPerBlock = int64_t(1) << 24;
+// product) a forward pass holds at once: 4 Mi fp32 values, 16 MB. Below glibc's 32 MB ceiling for
+// heap blocks, so that each block reuses freed heap memory instead of mapping fresh pages (at
+// 64 MB blocks, page faults on them cost a batch of judge prompts at Llama-3.2-1B's width a third
+// of its time). Every demo-sized batch fits in one block.
+constexpr int64_t kMlpValuesPerBlock = int64_t(1) << 22;
 
 // A linear layer's weight [out, in]: a floating-point tensor, or the packed codes of a quantized
 // one, which the layer then computes on.
