@@ -920,6 +920,16 @@ class TstQuant : public QObject {
       QVERIFY2(r.err.contains(QString::fromStdString(dir) + "/config.json: " + message), qPrintable(r.err));
     }
     QVERIFY(!fs::exists(dir + "/run-b"));
+    // With a judge (a tiny random one), the run's eval.json carries its verdicts.
+    TinySpec judge;
+    judge.context = 4096;
+    writeTinyModel(dir + "/judge", judge);
+    r = runCli({"run", config({{"method", "rtn"}, {"aligned", nullptr}, {"calibration", nullptr}, {"exports", nlohmann::json::array()},
+                               {"eval", {{"judge", "judge"}, {"judge_format", "harmbench"}}}, {"out", "run-j"}}),
+                "--quiet"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const sq::EvalReport judged = sq::read_eval_json(dir + "/run-j/eval.json").front();
+    QVERIFY(judged.judge && judged.judge->judged == judged.n_malicious && judged.judge->format == "harmbench");
     // Killed for real at every step: the folder is absent, or says it is incomplete and is redone.
     const QString killed = config({{"method", "rtn"}, {"aligned", nullptr}, {"calibration", nullptr}, {"out", "run-k"}});
     const int kills = killAtEveryStep({"run", killed, "--quiet"}, [&](const QString& step) {
