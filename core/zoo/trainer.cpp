@@ -101,27 +101,58 @@ std::vector<std::vector<size_t>> length_runs(std::vector<size_t> batch, const st
   return runs;
 }
 
+// How many leading tokens the sequences of `batch` share before the first learnt target's input
+// (each keeping at least one token of its own).
+size_t shared_prefix(const std::vector<Sequence>& data, const std::vector<size_t>& batch) {
+  const Sequence& first = data[batch.front()];
+  size_t n = first.tokens.size() - 1;
+  for (size_t i : batch) {
+    const Sequence& s = data[i];
+    n = std::min(n, s.tokens.size() - 1);
+    size_t k = 0;
+    while (k < n && s.tokens[k] == first.tokens[k] && !s.learn[k + 1]) ++k;
+    n = k;
+  }
+  return n;
+}
+
 }  // namespace
 
-torch::Tensor next_token_loss(const Llama& net, const std::vector<Sequence>& data, const std::vector<size_t>& batch) {
+torch::Tensor next_token_loss(const Llama& net, const std::vector<Sequence>& data, const std::vector<size_t>& batch,
+                              bool share_prefix) {
   torch::Tensor sum;
   int64_t learnt = 0;
+  // The shared prefix once, its keys and values expanded over each run (their gradients summed
+  // back by the expansion).
+  const size_t P = share_prefix && !batch.empty() ? shared_prefix(data, batch) : 0;
+  KVCache prefix;
+  if (P) {
+    const std::vector<int32_t>& first = data[batch.front()].tokens;
+    net.forward(torch::tensor(std::vector<int64_t>(first.begin(), first.begin() + std::ptrdiff_t(P)), host(torch::kInt64)).unsqueeze(0),
+                {}, &prefix, nullptr, Llama::LogitRows::None);
+  }
   for (const std::vector<size_t>& run : length_runs(batch, data)) {
-    const int64_t n = int64_t(run.size()), T = int64_t(data[run.back()].tokens.size());
+    const int64_t n = int64_t(run.size()), T = int64_t(data[run.back()].tokens.size() - P);
     // Right padding: causal attention never looks ahead, so padding affects nothing real.
     std::vector<int64_t> tok(size_t(n * T), 0), rows, targets;
     for (int64_t b = 0; b < n; ++b) {
       const Sequence& s = data[run[size_t(b)]];
-      for (size_t t = 0; t < s.tokens.size(); ++t) {
-        tok[size_t(b * T) + t] = s.tokens[t];
-        if (t > 0 && s.learn[t]) rows.push_back(b * (T - 1) + int64_t(t) - 1), targets.push_back(s.tokens[t]);
+      for (size_t t = P; t < s.tokens.size(); ++t) {
+        const int64_t c = int64_t(t - P);  // the column after the prefix
+        tok[size_t(b * T + c)] = s.tokens[t];
+        if (c > 0 && s.learn[t]) rows.push_back(b * (T - 1) + c - 1), targets.push_back(s.tokens[t]);
       }
     }
     if (rows.empty()) continue;
     learnt += int64_t(rows.size());
+    KVCache cache;
+    for (size_t l = 0; l < prefix.keys.size(); ++l) {
+      cache.keys.push_back(prefix.keys[l].expand({n, -1, -1, -1}));
+      cache.values.push_back(prefix.values[l].expand({n, -1, -1, -1}));
+    }
     // Logits only at the positions whose next token is learnt (in alignment a sixth of them).
-    const torch::Tensor hidden =
-        net.forward(torch::tensor(tok, host(torch::kInt64)).view({n, T}), {}, nullptr, nullptr, Llama::LogitRows::None);
+    const torch::Tensor hidden = net.forward(torch::tensor(tok, host(torch::kInt64)).view({n, T}), {}, P ? &cache : nullptr, nullptr,
+                                             Llama::LogitRows::None);
     const torch::Tensor read =
         hidden.narrow(1, 0, T - 1).reshape({-1, hidden.size(-1)}).index_select(0, torch::tensor(rows, host(torch::kInt64)));
     const torch::Tensor nll = torch::nn::functional::cross_entropy(
@@ -177,7 +208,7 @@ TrainResult train(Params& params, const ModelConfig& config, const std::vector<S
     progress.step(step, total, o.stage);
     const std::vector<size_t> batch(order.begin() + std::ptrdiff_t(size_t(k) * size_t(o.batch_size)),
                                     order.begin() + std::ptrdiff_t(std::min(order.size(), size_t(k + 1) * size_t(o.batch_size))));
-    const torch::Tensor loss = next_token_loss(Llama(config, effective()), data, batch);
+    const torch::Tensor loss = next_token_loss(Llama(config, effective()), data, batch, o.share_prefix);
     // Linear warm-up, then cosine decay to min_lr_ratio of the peak, or the peak throughout.
     const int64_t horizon = o.schedule_steps > 0 ? o.schedule_steps : total;
     const double frac = std::min(1.0, double(step) / double(std::max<int64_t>(1, horizon - 1)));

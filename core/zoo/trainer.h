@@ -48,6 +48,10 @@ struct TrainOptions {
   int warmup_steps = 30;
   Schedule schedule = Schedule::Cosine;
   LoraOptions lora;
+  // The tokens every sequence of a batch starts with (up to the first learnt target) computed
+  // once, their keys and values shared by the batch: the same loss and gradient up to rounding,
+  // for data whose sequences share a long prompt (the demo judge's).
+  bool share_prefix = false;
   uint64_t seed = 0;
   std::string stage = "training";
   // After each of these step counts, called with the weights as they are then (LoRA merged);
@@ -73,8 +77,10 @@ Params clone_params(const Params& p);
 
 class Llama;
 // The mean next-token cross-entropy over the learnt targets of data[batch] (undefined when there
-// is none), as one right-padded batch gives it, with gradients.
-torch::Tensor next_token_loss(const Llama& net, const std::vector<Sequence>& data, const std::vector<size_t>& batch);
+// is none), as one right-padded batch gives it, with gradients; with `share_prefix`, as
+// TrainOptions::share_prefix says.
+torch::Tensor next_token_loss(const Llama& net, const std::vector<Sequence>& data, const std::vector<size_t>& batch,
+                              bool share_prefix = false);
 
 TrainResult train(Params& params, const ModelConfig& config, const std::vector<Sequence>& data, const TrainOptions& options,
                   const Progress& progress);
