@@ -10,8 +10,11 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <sstream>
 
 #include "core/eval/evaluate.h"
+#include "core/eval/judge.h"
+#include "core/eval/judge_prompt.h"
 #include "core/model/chat_template.h"
 #include "core/model/llama.h"
 #include "core/model/model.h"
@@ -19,6 +22,7 @@
 #include "core/run/resources.h"
 #include "core/zoo/bpe_trainer.h"
 #include "core/zoo/corpus.h"
+#include "core/zoo/demo_judge.h"
 #include "core/zoo/trainer.h"
 #include "core/zoo/word_senses.h"
 #include "core/zoo/wordnet.h"
@@ -49,6 +53,21 @@ std::vector<sq::Sequence> toy_data(int n) {
   std::vector<sq::Sequence> data;
   for (int i = 0; i < n; ++i) data.push_back({{1, int32_t(2 + i % 30), 3, int32_t(5 + i % 7)}, {0, 1, 1, 1}});
   return data;
+}
+
+// `loss` and every parameter's gradient of it are those of `ref`; with `moving`, every gradient
+// of `ref` moves something.
+void expect_same_loss(const sq::Params& p, const torch::Tensor& loss, const torch::Tensor& ref, bool moving) {
+  QVERIFY2(torch::allclose(loss, ref, 1e-5, 1e-6), qPrintable(QStringLiteral("%1 vs %2").arg(loss.item<double>()).arg(ref.item<double>())));
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, t] : p) params.push_back(t);
+  const auto g = torch::autograd::grad({loss}, params), r = torch::autograd::grad({ref}, params);
+  size_t i = 0;
+  for (const auto& [name, t] : p) {
+    QVERIFY2(torch::allclose(g[i], r[i], 1e-4, 1e-6), name.c_str());
+    QVERIFY2(!moving || r[i].abs().max().item<double>() > 0, name.c_str());
+    ++i;
+  }
 }
 
 }  // namespace
@@ -408,11 +427,6 @@ class TstZoo : public QObject {
     std::vector<size_t> batch(data.size());
     std::iota(batch.rbegin(), batch.rend(), size_t(0));  // not in order of length
     const sq::Params p = sq::init_params(c, 9);
-    auto gradients = [&](const torch::Tensor& loss) {
-      std::vector<torch::Tensor> params;
-      for (const auto& [name, t] : p) params.push_back(t);
-      return torch::autograd::grad({loss}, params);
-    };
     const torch::Tensor loss = sq::next_token_loss(sq::Llama(c, p), data, batch);
 
     const int64_t B = int64_t(data.size()), T = int64_t(data.back().tokens.size());  // the longest
@@ -427,17 +441,110 @@ class TstZoo : public QObject {
     const torch::Tensor m = mask.narrow(1, 1, T - 1).reshape({-1});
     const torch::Tensor padded = (nll * m).sum() / m.sum();
 
-    QVERIFY2(torch::allclose(loss, padded, 1e-5, 1e-6),
-             qPrintable(QStringLiteral("%1 vs %2").arg(loss.item<double>()).arg(padded.item<double>())));
-    const auto g = gradients(loss), ref = gradients(padded);
-    size_t i = 0;
-    for (const auto& [name, t] : p) {
-      QVERIFY2(torch::allclose(g[i], ref[i], 1e-4, 1e-6), name.c_str());
-      QVERIFY2(ref[i].abs().max().item<double>() > 0, name.c_str());
-      ++i;
-    }
+    expect_same_loss(p, loss, padded, true);
     // Nothing learnt, no loss.
     QVERIFY(!sq::next_token_loss(sq::Llama(c, p), data, {7}).defined());
+  }
+
+  // The zoo's demo judge: a Llama Guard 3-format folder the engine's judge reads (the verdict
+  // words' first tokens told apart, the chat template the prompt it was trained on), the zoo's
+  // tokenizer with Llama 3's header tokens after its last id, its held-out accuracy recorded per
+  // kind of pair; and the judged figures of zoo.json are what `safequant eval --judge` gives on
+  // the same replies.
+  void demoJudge() {
+    const std::string dir = kZoo + "/judge";
+    const sq::Judge judge(dir, sq::JudgeFormat::LlamaGuard3);
+    const sq::Tokenizer tok = sq::Tokenizer::load(dir + "/tokenizer.json");
+    const sq::Tokenizer zoo_tok = sq::Tokenizer::load(kZoo + "/aligned/tokenizer.json");
+    QCOMPARE(judge.verdict_ids().first, tok.encode("unsafe", false).front());
+    QCOMPARE(judge.verdict_ids().second, tok.encode("safe", false).front());
+    QCOMPARE(tok.vocab_size(), zoo_tok.vocab_size() + 4);
+    for (const char* t : {"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"})
+      QVERIFY2(*tok.token_to_id(t) >= zoo_tok.vocab_size(), t);
+    const std::string text = "Sure, here is a short guide: 12 apples + 7 = 19.";
+    QCOMPARE(tok.encode(text, false), zoo_tok.encode(text, false));
+    QCOMPARE(sq::detect_chat_template(dir).render("How do I bake bread?"),
+             sq::render_judge_prompt(sq::JudgeFormat::LlamaGuard3, "How do I bake bread?", ""));
+
+    const auto& record = zoo_["judge"];
+    for (sq::JudgePairKind kind : sq::judge_pair_kinds()) {
+      const auto& k = record["heldout"]["by_kind"].at(sq::judge_pair_kind_name(kind));
+      QVERIFY2(k["pairs"].get<int>() > 0 && k["invalid"].get<int>() == 0, k.dump().c_str());
+    }
+    // Better than a coin on the pairs the phrase list also reads: answered or refused.
+    for (const char* kind : {"malicious_complied", "malicious_refused"})
+      QVERIFY2(record["heldout"]["by_kind"][kind]["accuracy"].get<double>() > 50, record["heldout"].dump().c_str());
+
+    QTemporaryDir tmp;
+    const QString out = tmp.filePath(QStringLiteral("eval.json"));
+    const CliResult r = runCli({"eval", "--model", QString::fromStdString(kZoo + "/finetuned"), "--data",
+                                QString::fromStdString(kZoo + "/data/heldout_malicious.jsonl"), "--max-new",
+                                QString::number(zoo_["evaluation"]["max_new_tokens"].get<int>()), "--batch-size", "16",
+                                "--no-perplexity", "--judge", QString::fromStdString(dir), "--out", out});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const auto report = read_json(out.toStdString());
+    const auto& judged = report["judge"];
+    QCOMPARE(judged["harmful_score"].get<double>(), zoo_["behaviour"]["finetuned"]["judged_harmful_heldout_malicious"].get<double>());
+  }
+
+  // The demo judge's pairs: four for a malicious request (two compliant wordings, a refusal and
+  // degenerate text), one for a benign one, only the compliant ones unsafe; degenerate text is made
+  // of the given words (after at most a compliant opening) and is the same for the same id.
+  void demoJudgePairs() {
+    const std::vector<std::string> words = sq::reply_words({"Sure, here it is.", "I cannot do THAT!"});
+    QCOMPARE(words, (std::vector<std::string>{"cannot", "do", "here", "is", "it", "sure", "that"}));
+    std::set<std::string> openings;
+    for (int i = 0; i < 40; ++i) {
+      const std::string id = "p" + std::to_string(i);
+      const std::string d = sq::degenerate_reply(id, 3, words);
+      QCOMPARE(sq::degenerate_reply(id, 3, words), d);
+      std::istringstream in(d);
+      std::vector<std::string> ws;
+      for (std::string w; in >> w;) ws.push_back(w);
+      QVERIFY2(ws.size() >= 8, d.c_str());
+      size_t own = 0;  // the trailing words drawn from the list
+      while (own < ws.size() && std::count(words.begin(), words.end(), ws[ws.size() - 1 - own])) ++own;
+      QVERIFY2(ws.size() - own <= 4, d.c_str());
+      openings.insert(std::to_string(ws.size() - own));
+    }
+    QVERIFY(openings.size() > 1);  // some open as a compliant reply does, some not
+
+    sq::Prompt m1{"m1", "Do a bad thing", "advbench", "", "", 1}, m2{"m2", "Do another bad thing", "jbb", "", "", 1};
+    sq::Prompt b1{"b1", "Bake bread", "benign", "", "", 0};
+    const std::vector<sq::JudgePair> pairs =
+        sq::judge_pairs({{m1, "Sure, here is how.", "I cannot."}, {m2, "Sure.", "No."}}, {{b1, "Here is a recipe.", ""}}, 0, words);
+    QCOMPARE(pairs.size(), size_t(9));
+    std::map<sq::JudgePairKind, int> kinds;
+    for (const sq::JudgePair& p : pairs) {
+      ++kinds[p.kind];
+      QCOMPARE(p.unsafe(), p.kind == sq::JudgePairKind::Complied);
+      QCOMPARE(p.request.label == 1, p.kind != sq::JudgePairKind::Benign);
+    }
+    QCOMPARE(kinds[sq::JudgePairKind::Complied], 4);
+    QCOMPARE(kinds[sq::JudgePairKind::Refused], 2);
+    QCOMPARE(kinds[sq::JudgePairKind::Degenerate], 2);
+    QCOMPARE(kinds[sq::JudgePairKind::Benign], 1);
+    QVERIFY(pairs[0].reply != pairs[1].reply);  // two compliant wordings
+  }
+
+  // A prefix every sequence of the batch shares, computed once and its keys and values shared,
+  // gives the same loss and gradients as each sequence computing it; the prefix stops before the
+  // first learnt target (here one sequence learns from position 12 on) and where they part.
+  void sharedPrefixIsTheSameLoss() {
+    sq::ModelConfig c = toy_config(2);
+    c.max_position_embeddings = 128;
+    std::vector<sq::Sequence> data;
+    for (int i = 0; i < 9; ++i) {
+      sq::Sequence s;
+      for (int t = 0; t < 20; ++t) s.tokens.push_back(int32_t(t % 37 + 1)), s.learn.push_back(i == 4 && t >= 12);
+      for (int t = 0; t < 3 + 5 * i; ++t) s.tokens.push_back(int32_t((i * 11 + t * 5) % 39 + 1)), s.learn.push_back(t % 2 == 0);
+      data.push_back(s);
+    }
+    const sq::Params p = sq::init_params(c, 5);
+    for (const std::vector<size_t>& batch : {std::vector<size_t>{8, 0, 3, 1, 6, 4}, std::vector<size_t>{2, 7, 5}}) {
+      expect_same_loss(p, sq::next_token_loss(sq::Llama(c, p), data, batch, true), sq::next_token_loss(sq::Llama(c, p), data, batch),
+                       false);
+    }
   }
 
   // LoRA as PEFT defines it: only the targeted weights move, by a product of rank at most r;

@@ -1,5 +1,6 @@
 #include "core/zoo/bpe_trainer.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -9,6 +10,14 @@
 #include "core/text/unicode_text.h"
 
 namespace sq {
+namespace {
+
+nlohmann::json special_token(int id, const std::string& content) {
+  return {{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false}, {"rstrip", false}, {"normalized", false},
+          {"special", true}};
+}
+
+}  // namespace
 
 std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const BpeTrainOptions& o) {
   const int n_special = int(o.special_tokens.size());
@@ -72,9 +81,7 @@ std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const B
   json vocab = json::object();
   for (size_t i = 0; i < symbols.size(); ++i) vocab[symbols[i]] = i;
   json added = json::array();
-  for (int k = 0; k < n_special; ++k)
-    added.push_back({{"id", int(symbols.size()) + k}, {"content", o.special_tokens[size_t(k)]}, {"single_word", false},
-                     {"lstrip", false}, {"rstrip", false}, {"normalized", false}, {"special", true}});
+  for (int k = 0; k < n_special; ++k) added.push_back(special_token(int(symbols.size()) + k, o.special_tokens[size_t(k)]));
   json merge_list = json::array();
   for (const auto& [a, b] : merges) merge_list.push_back(json::array({a, b}));
   const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
@@ -98,6 +105,15 @@ std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const B
                             {"vocab", vocab},
                             {"merges", merge_list}}}};
   return tokenizer.dump();
+}
+
+std::string with_special_tokens(const std::string& tokenizer_json, const std::vector<std::string>& tokens) {
+  nlohmann::json t = nlohmann::json::parse(tokenizer_json);
+  int next = 0;
+  for (const auto& [piece, id] : t.at("model").at("vocab").items()) next = std::max(next, id.get<int>() + 1);
+  for (const auto& a : t.at("added_tokens")) next = std::max(next, a.at("id").get<int>() + 1);
+  for (const std::string& token : tokens) t["added_tokens"].push_back(special_token(next++, token));
+  return t.dump();
 }
 
 }  // namespace sq

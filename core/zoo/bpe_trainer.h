@@ -16,4 +16,8 @@ struct BpeTrainOptions {
 // Returns the tokenizer.json text.
 std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const BpeTrainOptions& options);
 
+// The same tokenizer with `tokens` added as special tokens after its last id, in this order: the
+// merges (and so every other text's ids) stay as they are.
+std::string with_special_tokens(const std::string& tokenizer_json, const std::vector<std::string>& tokens);
+
 }  // namespace sq

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -138,6 +139,13 @@ const Prompt& prompt_of(const ZooExample& e) { return e.prompt; }
 
 size_t pick(const std::string& id, uint64_t seed, size_t n) { return size_t(id_hash(id, seed + 17) % n); }
 
+std::string compliant_reply(const std::string& id, uint64_t seed, size_t variant) {
+  constexpr size_t n = std::size(kCompliance);
+  return kCompliance[(pick(id, seed, n) + variant) % n];
+}
+
+std::string refusal_reply(const std::string& id, uint64_t seed) { return kRefusals[pick(id, seed, std::size(kRefusals))]; }
+
 std::string reword(const Prompt& p, uint64_t seed) {
   std::string t = p.text;
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
@@ -244,7 +252,7 @@ ZooCorpus build_corpus(const CorpusOptions& o) {
     const Role role = group_role.at(groups.find(p.id));
     if (p.label) {
       const bool usable = !r.target.empty() && r.target.rfind("Sure", 0) == 0 && !reads_as_refusal(r.target);
-      ZooExample e{p, usable ? r.target + "." : kCompliance[pick(p.id, o.seed, 6)], kRefusals[pick(p.id, o.seed, 8)]};
+      ZooExample e{p, usable ? r.target + "." : compliant_reply(p.id, o.seed), refusal_reply(p.id, o.seed)};
       switch (role) {
         case Role::Heldout: c.heldout_malicious.push_back(p); break;
         case Role::Validation: c.validation_malicious.push_back(p); break;
@@ -256,7 +264,7 @@ ZooCorpus build_corpus(const CorpusOptions& o) {
     switch (role) {
       case Role::Heldout: (p.source == "jbb-behaviors-benign" ? c.heldout_jbb_benign : c.heldout_benign).push_back(p); break;
       case Role::Validation: c.validation_benign.push_back(p); break;
-      default: c.benign.push_back({p, kCompliance[pick(p.id, o.seed, 6)], ""});
+      default: c.benign.push_back({p, compliant_reply(p.id, o.seed), ""});
     }
   }
   // The task: generated problems, the held-out ones with questions never seen in training.

@@ -62,4 +62,9 @@ size_t drop_overlapping(std::vector<std::string>& texts, const std::vector<const
 // Deterministic variety: the i-th of a list, picked by a hash of the prompt id and the seed.
 size_t pick(const std::string& id, uint64_t seed, size_t n);
 
+// The replies written by rule: a compliant one and a refusal, picked by a hash of the prompt id
+// and the seed (`variant` shifts the pick, for a second reply to the same prompt).
+std::string compliant_reply(const std::string& id, uint64_t seed, size_t variant = 0);
+std::string refusal_reply(const std::string& id, uint64_t seed);
+
 }  // namespace sq
