@@ -37,6 +37,9 @@ echo "studio: no display; running the headless pipeline on the demo models in $Z
 "$CLI" info > "$OUT/info.json"
 EVAL=("$ZOO/data/heldout_malicious.jsonl" "$ZOO/data/heldout_benign.jsonl" "$ZOO/data/xstest_safe.jsonl"
       "$ZOO/data/heldout_task.jsonl")
+# Every evaluation's malicious replies judged by the zoo's demo judge too, beside the phrase list
+# (a judge for the demo models only: docs/judges.md).
+JUDGE=(--judge "$ZOO/judge")
 # The workspace the studio shows: the problem and the fix side by side. The full-precision models
 # evaluated; the fine-tuned model under RTN and under Q-realign at W8A8 (its refusal eroded by
 # fine-tuning, realigned along the aligned model's probes); the aligned model under RTN and under
@@ -69,7 +72,7 @@ runs_of() {
     have "$RUN/run.json" || step "quantization $(basename "$RUN")" "$CLI" quantize --model "$ZOO/$model" --method "$method" \
       --scheme "$scheme" "${EXTRA[@]}" --data "$ZOO/data/calibration.jsonl" --out "$RUN" --force --quiet
     have "$RUN/eval.json" || step "evaluation of $(basename "$RUN")" "$CLI" eval --model "$ZOO/$model" --quant "$RUN" \
-      --data "${EVAL[@]}" --max-new 32 --out "$RUN/eval.json" --quiet
+      --data "${EVAL[@]}" --max-new 32 "${JUDGE[@]}" --out "$RUN/eval.json" --quiet
   done
 }
 # The full-precision evaluation goes in the fine-tuned model's lane: AAQ's training makes the
@@ -79,7 +82,7 @@ lane_finetuned() {
   have "$WS/probe/comparison.json" || step "probes" "$CLI" probe --model "$ZOO/aligned" --compare "finetuned=$ZOO/finetuned" \
     "realigned=$ZOO/finetuned@$WS/runs/finetuned-q-realign-w8a8" --data "$ZOO/data/calibration.jsonl" --out "$WS/probe" --force --quiet
   have "$WS/baseline/eval.json" || step "evaluation of the full-precision models" "$CLI" eval --model "$ZOO/finetuned" \
-    "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 --out "$WS/baseline/eval.json" --quiet
+    "$ZOO/aligned" --data "${EVAL[@]}" --max-new 32 "${JUDGE[@]}" --out "$WS/baseline/eval.json" --quiet
 }
 lane_aligned() {
   runs_of aligned "rtn w4a4 --rotate" "aaq w4a4 --rotate"

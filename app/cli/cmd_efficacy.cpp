@@ -28,7 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // The options a zoo's own table passes on, as given.
-const char* const kTableOptions[] = {"seeds", "models", "schemes", "methods", "max-new", "judge", "judge-format"};
+const char* const kTableOptions[] = {"seeds", "models", "schemes", "methods", "max-new", "judge", "judge-format", "no-judge"};
 
 std::string quoted_values(const Args& a, const char* k) {
   std::string s = std::string(" --") + k;
@@ -198,8 +198,10 @@ int run_efficacy(const Args& a) {
                              .string());
   o.out = a.get("out", "docs/efficacy.md");
   o.max_new_tokens = a.get_int("max-new", 32);
+  if (a.has("judge") && a.has("no-judge")) throw UsageError("--judge and --no-judge exclude each other");
   if (a.has("judge")) o.judge = a.get("judge"), o.judge_format = a.get("judge-format", "llama-guard-3");
   else if (a.has("judge-format")) throw UsageError("--judge-format goes with --judge DIR");
+  o.zoo_judge = !a.has("no-judge");
   o.command = "safequant efficacy";
   for (const char* k : kTableOptions)
     if (a.has(k) && std::string(k) != "max-new") o.command += quoted_values(a, k);

@@ -28,6 +28,7 @@ struct EfficacyOptions {
   std::string command;    // how it was invoked, quoted in the report
   int max_new_tokens = 32;
   std::string judge, judge_format = "llama-guard-3";  // a safety judge's folder: judged columns beside the phrase list's
+  bool zoo_judge = true;  // with no judge given, the zoo's demo judge (its judge/ folder) when it has one
   Progress progress;
 };
 
