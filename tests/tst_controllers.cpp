@@ -70,6 +70,8 @@ class TstControllers : public QObject {
     ModelsController* m = wb_->models();
     QCOMPARE(m->target(), kZoo + QStringLiteral("/finetuned"));  // SAFEQUANT_ZOO loads the demo models
     QCOMPARE(m->base(), kZoo + QStringLiteral("/base"));
+    QCOMPARE(m->judge(), kZoo + QStringLiteral("/judge"));  // the zoo's demo judge
+    QCOMPARE(m->models().size(), 4);
     const QVariantMap target = m->models()[0].toMap();
     QVERIFY(target[QStringLiteral("ok")].toBool());
     QCOMPARE(target[QStringLiteral("layers")].toInt(), 2);
@@ -135,6 +137,7 @@ class TstControllers : public QObject {
     const QVariantMap run = runs[0].toMap();
     QCOMPARE(run[QStringLiteral("method")].toString(), QStringLiteral("lwc"));
     QVERIFY(run[QStringLiteral("harmful")].isValid());
+    QVERIFY(run[QStringLiteral("judged")].isValid());  // judged by the Models page's judge
     QVERIFY(run[QStringLiteral("task")].isValid());
     QVERIFY(run[QStringLiteral("sizeMB")].toDouble() > 0);
 

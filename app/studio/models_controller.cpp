@@ -70,7 +70,9 @@ void ModelsController::setDevice(const QString& name) {
 
 QString ModelsController::cudaNote() const { return QString::fromStdString(sq::cuda_unavailable_reason()); }
 
-QStringList ModelsController::roles() { return {QStringLiteral("target"), QStringLiteral("aligned"), QStringLiteral("base")}; }
+QStringList ModelsController::roles() {
+  return {QStringLiteral("target"), QStringLiteral("aligned"), QStringLiteral("base"), QStringLiteral("judge")};
+}
 
 bool ModelsController::setModel(const QString& role, const QString& path) {
   const int i = int(roles().indexOf(role));
@@ -110,15 +112,18 @@ bool ModelsController::useDemoModels() {
   const bool ok = setModel(QStringLiteral("target"), zoo + QStringLiteral("/finetuned")) &&
                   setModel(QStringLiteral("aligned"), zoo + QStringLiteral("/aligned")) &&
                   setModel(QStringLiteral("base"), zoo + QStringLiteral("/base"));
+  // A zoo from before the demo judge has none: its evaluations go unjudged.
+  if (QFileInfo::exists(zoo + QStringLiteral("/judge/config.json"))) setModel(QStringLiteral("judge"), zoo + QStringLiteral("/judge"));
+  else clear(QStringLiteral("judge"));
   if (ok) Q_EMIT demoLoaded(zoo);
   return ok;
 }
 
 QVariantList ModelsController::models() const {
   static const QStringList labels = {QStringLiteral("Target (to quantize)"), QStringLiteral("Aligned reference"),
-                                     QStringLiteral("Unaligned base (AAQ)")};
+                                     QStringLiteral("Unaligned base (AAQ)"), QStringLiteral("Safety judge (Llama Guard 3 format)")};
   QVariantList out;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < kRoles; ++i) {
     QVariantMap m = infos_[i];
     m.insert(QStringLiteral("role"), roles()[i]);
     m.insert(QStringLiteral("roleLabel"), labels[i]);

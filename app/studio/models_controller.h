@@ -1,6 +1,7 @@
 #pragma once
 // The Models page's state: which folder plays which role (target = the model to quantize,
-// aligned = the full-precision aligned reference, base = its unaligned pre-trained base for AAQ)
+// aligned = the full-precision aligned reference, base = its unaligned pre-trained base for AAQ,
+// judge = a safety judge in Llama Guard 3's format that evaluations run beside the refusal phrases)
 // and what each holds, read from its config.json, tokenizer.json and weights; loading errors are
 // kept per role with the file and the reason. Recent folders are remembered (QSettings), and so
 // is the device the models compute on.
@@ -18,6 +19,7 @@ class ModelsController : public QObject {
   Q_PROPERTY(QString target READ target NOTIFY changed)
   Q_PROPERTY(QString aligned READ aligned NOTIFY changed)
   Q_PROPERTY(QString base READ base NOTIFY changed)
+  Q_PROPERTY(QString judge READ judge NOTIFY changed)
   Q_PROPERTY(QString zooDir READ zooDir NOTIFY changed)
   Q_PROPERTY(QStringList recent READ recent NOTIFY changed)
   // The devices this build can compute on here ("cpu", "cuda:0", …), the one chosen, and why
@@ -29,16 +31,18 @@ class ModelsController : public QObject {
  public:
   explicit ModelsController(QObject* parent = nullptr);
 
-  // role: "target", "aligned" or "base"; path: a model folder (or .gguf file). Returns whether it loaded.
+  // role: "target", "aligned", "base" or "judge"; path: a model folder (or .gguf file). Returns whether it loaded.
   Q_INVOKABLE bool setModel(const QString& role, const QString& path);
   Q_INVOKABLE void clear(const QString& role);
-  // The demo models: $SAFEQUANT_ZOO, else the cached demo zoo. Emits demoLoaded(zoo folder).
+  // The demo models: $SAFEQUANT_ZOO, else the cached demo zoo, and its demo judge when it has one.
+  // Emits demoLoaded(zoo folder).
   Q_INVOKABLE bool useDemoModels();
 
   QVariantList models() const;
   QString target() const { return paths_[0]; }
   QString aligned() const { return paths_[1]; }
   QString base() const { return paths_[2]; }
+  QString judge() const { return paths_[3]; }
   QString zooDir() const { return zoo_; }
   QStringList recent() const { return recent_; }
   QStringList devices() const;
@@ -55,8 +59,9 @@ class ModelsController : public QObject {
   void deviceChanged();
 
  private:
-  QString paths_[3];
-  QVariantMap infos_[3];
+  static constexpr int kRoles = 4;
+  QString paths_[kRoles];
+  QVariantMap infos_[kRoles];
   QString zoo_;
   QStringList recent_;
   sq::ComputeDevice device_;

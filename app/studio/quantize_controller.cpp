@@ -12,6 +12,7 @@
 #include "app/studio/results_controller.h"
 #include "app/charts/pareto_chart.h"
 #include "core/eval/evaluate.h"
+#include "core/eval/judge.h"
 #include "core/experiment/sweep.h"
 #include "core/io/atomic_file.h"
 #include "core/quant/quantizer.h"
@@ -97,6 +98,7 @@ bool QuantizeController::startSweep(const QVariantMap& s, const QVariantList& ra
                           {"options", {{"epochs", s.value(QStringLiteral("epochs"), d.epochs).toInt()},
                                        {"rotate", s.value(QStringLiteral("rotate"), d.rotate).toBool()}}},
                           {"eval", {{"max_new_tokens", s.value(QStringLiteral("maxNew"), 32).toInt()}}}};
+    if (!models_->judge().isEmpty()) run["eval"]["judge"] = models_->judge().toStdString();
     if (const QString system = s.value(QStringLiteral("system")).toString().trimmed(); !system.isEmpty())
       run["system"] = system.toStdString();
     if (m.needs_base) run["options"]["lambda"] = s.value(QStringLiteral("lambda"), d.lambda).toDouble();
@@ -175,6 +177,7 @@ bool QuantizeController::start(const QVariantMap& s) {
   const bool evaluate = s.value(QStringLiteral("evaluate"), true).toBool();
   const int max_new = s.value(QStringLiteral("maxNew"), 32).toInt();
   const std::string target = models_->target().toStdString();
+  const std::string judge = models_->judge().toStdString();
   const QString dir = QString::fromStdString(workspace_->new_run_dir(
       o.method, o.scheme.name, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")).toStdString()));
   // Read on this thread (the file list belongs to the GUI); a bad file fails the job with its name.
@@ -209,8 +212,10 @@ bool QuantizeController::start(const QVariantMap& s) {
       e.chat = o.chat;
       e.progress = progress;
       const auto refusals = sq::RefusalMatcher::shipped_default();
-      sq::write_eval_json((dir + QStringLiteral("/eval.json")).toStdString(),
-                          {sq::evaluate(*sq::Model::load(target, dir.toStdString(), false, o.device), eval_prompts, refusals, e)});
+      std::vector<sq::EvalReport> reports = {
+          sq::evaluate(*sq::Model::load(target, dir.toStdString(), false, o.device), eval_prompts, refusals, e)};
+      sq::judge_reports(reports, eval_prompts, judge, sq::JudgeFormat::LlamaGuard3, o.device, progress);
+      sq::write_eval_json((dir + QStringLiteral("/eval.json")).toStdString(), reports);
     }
     return [this, dir] {
       last_run_ = dir;

@@ -12,6 +12,7 @@
 #include "app/studio/models_controller.h"
 #include "app/charts/pareto_chart.h"
 #include "core/eval/evaluate.h"
+#include "core/eval/judge.h"
 #include "core/experiment/sweep_table.h"
 
 namespace {
@@ -165,6 +166,7 @@ bool ResultsController::evaluateBaseline(int maxNewTokens) {
     problem = e.what();
   }
   const sq::ComputeDevice device = models_->computeDevice();
+  const std::string judge = models_->judge().toStdString();
   return jobs_->start(QStringLiteral("evaluate"), [=](const sq::Progress& progress) -> std::function<void()> {
     if (!problem.empty()) throw std::runtime_error(problem);
     const auto refusals = sq::RefusalMatcher::shipped_default();
@@ -173,6 +175,7 @@ bool ResultsController::evaluateBaseline(int maxNewTokens) {
     o.progress = progress;
     std::vector<sq::EvalReport> reports;
     for (const std::string& d : dirs) reports.push_back(sq::evaluate(*sq::Model::load(d, "", false, device), prompts, refusals, o));
+    sq::judge_reports(reports, prompts, judge, sq::JudgeFormat::LlamaGuard3, device, progress);
     std::filesystem::create_directories(std::filesystem::path(out).parent_path());
     sq::write_eval_json(out, reports);
     return [this] { reload(); };

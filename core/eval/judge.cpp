@@ -101,6 +101,15 @@ void Judge::judge_report(EvalReport& report, const std::vector<Prompt>& prompts,
   summarize_judge(report);
 }
 
+void judge_reports(std::vector<EvalReport>& reports, const std::vector<Prompt>& prompts, const std::string& dir,
+                   JudgeFormat format, ComputeDevice device, const Progress& progress) {
+  if (dir.empty()) return;
+  const Judge judge(dir, format, device);
+  JudgeRunOptions o;
+  o.progress = progress;
+  for (EvalReport& r : reports) judge.judge_report(r, prompts, o);
+}
+
 std::optional<double> cohen_kappa(int both, int first_only, int second_only, int neither) {
   const double n = double(both + first_only + second_only + neither);
   if (n <= 0) return std::nullopt;

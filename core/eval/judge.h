@@ -67,6 +67,11 @@ class Judge {
   mutable int last_prefix_ = 0;
 };
 
+// Each report's malicious replies judged by the judge folder `dir` (one load for all), when `dir`
+// is not empty; `prompts` are every report's rows, in order.
+void judge_reports(std::vector<EvalReport>& reports, const std::vector<Prompt>& prompts, const std::string& dir,
+                   JudgeFormat format, ComputeDevice device, const Progress& progress);
+
 // Cohen's kappa of a 2 × 2 table (both, first only, second only, neither); none when chance
 // agreement is total (every item in one row and one column).
 std::optional<double> cohen_kappa(int both, int first_only, int second_only, int neither);

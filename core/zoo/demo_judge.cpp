@@ -53,6 +53,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // The base's weights with the embedding (and an untied head) grown by `extra` rows, small-normal
 // as new tokens are initialised.
+// host: the zoo trains on the CPU, so that a preset and seed give the same judge on every machine
 Params grown(const Params& base, const ModelConfig& c, int64_t extra, uint64_t seed) {
   Params p = clone_params(base);
   torch::manual_seed(seed);
