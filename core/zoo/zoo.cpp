@@ -99,8 +99,8 @@ Preset preset_of(const std::string& name, const std::string& data_dir, uint64_t 
     p.aligned_ladder = {10, 20, 30, 45, 60, 80, 100, 130, 160};
     p.finetune_ladder = {5, 10, 15, 20, 30, 40, 60};
     p.max_new = 20;
-    p.judge.epochs = 3;
-    p.judge.lr = 2e-3;
+    p.judge.epochs = 2;  // the tests train this zoo three times: a judge better than a coin is enough
+    p.judge.lr = 3e-3;
   } else if (name == "demo" || name == "wordnet" || name == "senses") {
     p.hidden = 128, p.layers = 4, p.heads = 4, p.kv_heads = 2, p.intermediate = 384, p.vocab = 1024;
     p.corpus.task_train = 2000, p.corpus.task_heldout = 200;
