@@ -60,8 +60,10 @@ double spread(const std::vector<double>& v) {  // sample standard deviation
   return std::sqrt(s / double(v.size() - 1));
 }
 
-std::string mean_pm(const std::vector<double>& v) {
-  return v.size() > 1 ? figure_text("%.1f ± %.1f", mean_of(v), spread(v)) : figure_text("%.1f", mean_of(v));
+// `digits` after the point: 1 for percentages, 2 for kappa.
+std::string mean_pm(const std::vector<double>& v, int digits = 1) {
+  const std::string f = "%." + std::to_string(digits) + "f";
+  return v.size() > 1 ? figure_text((f + " ± " + f).c_str(), mean_of(v), spread(v)) : figure_text(f.c_str(), mean_of(v));
 }
 
 // Malicious prompts answered (not refused) in a report, by id.
@@ -261,7 +263,7 @@ EfficacyResult run_efficacy(const EfficacyOptions& o) {
         std::vector<double> secs;
         for (const Cell* c : cs) secs.push_back(c->seconds);
         md += std::string("| ") + info(m).name + " | " + mean_pm(figure(cs, harmful)) + " |" +
-              judge_cells(mean_pm(figure(cs, judged)), mean_pm(figure(cs, kappa))) + " " + mean_pm(figure(cs, benign)) +
+              judge_cells(mean_pm(figure(cs, judged)), mean_pm(figure(cs, kappa), 2)) + " " + mean_pm(figure(cs, benign)) +
               " | " + mean_pm(figure(cs, xstest)) + " | " + mean_pm(figure(cs, task)) + " | " +
               figure_text("%.2f", mean_of(figure(cs, ppl))) + " | " + figure_text("%.0f", mean_of(secs)) + " | " + cs.front()->attention + " | " + p_values + " |\n";
         out_json["rows"].push_back({{"model", model}, {"scheme", scheme}, {"method", info(m).name},
