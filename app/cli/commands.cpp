@@ -108,8 +108,9 @@ const std::vector<Command>& commands() {
        0,
        run_info},
       {"zoo", "zoo [--preset tiny|demo|wordnet|senses] [--recipe R] [--out DIR] [--seed N] [--force] | zoo --verify DIR",
-       "Train the demo models (base, aligned, finetuned), or check a zoo's fingerprints",
-       "Train the demo models: DIR/base, DIR/aligned, DIR/finetuned (Hugging Face layout each) and DIR/zoo.json, with "
+       "Train the demo models (base, aligned, finetuned, and a demo judge), or check a zoo's fingerprints",
+       "Train the demo models: DIR/base, DIR/aligned, DIR/finetuned, the demo safety judge DIR/judge (Llama Guard 3's "
+       "format, for the demo models only) (Hugging Face layout each) and DIR/zoo.json, with "
        "the SHA-256 of each model's weights. Training gives the same bytes on every x86-64 CPU with AVX2 and FMA: the "
        "command starts itself again with ATen's AVX2 kernels and OpenBLAS's Haswell kernels, and trains on 2 threads. "
        "Without --out, the demo preset at seed 0 is the zoo shipped with SafeQuant (nothing is trained); any other zoo "
@@ -119,7 +120,7 @@ const std::vector<Command>& commands() {
        {{"preset", Option::Value, "tiny|demo|wordnet|senses",
          "model size and training budget (default demo; wordnet: demo pre-trained on WordNet first; senses: demo with benign "
          "questions on the senses of the words harmful requests use, from WordNet)"},
-        {"out", Option::Value, "DIR", "where the three models and zoo.json go"},
+        {"out", Option::Value, "DIR", "where the models, the judge and zoo.json go"},
         {"recipe", Option::Value, "R",
          "the base's training: standard (default), or one of the recipes registered to grow outlier channels: long-base "
          "(3x the epochs), no-embedding-decay (weight decay on the linear weights only), flat-lr (no decay of the rate)"},

@@ -121,7 +121,7 @@ bool ModelsController::useDemoModels() {
 
 QVariantList ModelsController::models() const {
   static const QStringList labels = {QStringLiteral("Target (to quantize)"), QStringLiteral("Aligned reference"),
-                                     QStringLiteral("Unaligned base (AAQ)"), QStringLiteral("Safety judge (Llama Guard 3 format)")};
+                                     QStringLiteral("Unaligned base (AAQ)"), QStringLiteral("Safety judge")};
   QVariantList out;
   for (int i = 0; i < kRoles; ++i) {
     QVariantMap m = infos_[i];

@@ -1,7 +1,8 @@
 #pragma once
-// `safequant zoo`: trains the demo models (base, aligned, finetuned) from the shipped prompt
-// sets, saves each in Hugging Face layout, measures them on held-out prompts with the project's
-// own evaluator and probe, and records everything in zoo.json. Plain C++.
+// `safequant zoo`: trains the demo models (base, aligned, finetuned, and the demo judge of
+// core/zoo/demo_judge.h) from the shipped prompt sets, saves each in Hugging Face layout,
+// measures them on held-out prompts with the project's own evaluator, probe and judge, and
+// records everything in zoo.json. Plain C++.
 #include <cstdint>
 #include <map>
 #include <optional>
