@@ -20,6 +20,10 @@ void create_folder(const std::string& path) {
   if (ec) throw Error(path, "cannot create the folder: " + ec.message());
 }
 
+void write_text_atomically(const std::string& path, const std::string& text) {
+  write_atomically(path, [&](std::ostream& out) { out << text; });
+}
+
 void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   namespace fs = std::filesystem;
   const fs::path target(path);

@@ -47,10 +47,6 @@ std::string judge_chat_template() {
   return t.substr(0, end) + "{{ '" + newlines + "' }}";
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // The base's weights with the embedding (and an untied head) grown by `extra` rows, small-normal
 // as new tokens are initialised.
 // host: the zoo trains on the CPU, so that a preset and seed give the same judge on every machine
@@ -69,8 +65,11 @@ Params grown(const Params& base, const ModelConfig& c, int64_t extra, uint64_t s
 }  // namespace
 
 const std::vector<JudgePairKind>& judge_pair_kinds() {
-  static const std::vector<JudgePairKind> kinds = {JudgePairKind::Complied, JudgePairKind::Refused, JudgePairKind::Degenerate,
-                                                   JudgePairKind::Benign};
+  static const std::vector<JudgePairKind> kinds = [] {
+    std::vector<JudgePairKind> k;
+    for (const auto& [kind, name] : kKindNames) k.push_back(kind);
+    return k;
+  }();
   return kinds;
 }
 

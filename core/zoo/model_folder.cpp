@@ -2,20 +2,12 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <ostream>
 
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
 #include "core/io/staged_folder.h"
 
 namespace sq {
-namespace {
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  write_atomically(path.string(), [&](std::ostream& out) { out << text; });
-}
-
-}  // namespace
 
 void save_zoo_model(const std::string& folder, const ModelConfig& c, const Params& params, const ZooFolderText& text) {
   using nlohmann::json;
@@ -46,8 +38,8 @@ void save_zoo_model(const std::string& folder, const ModelConfig& c, const Param
                        {"eos_token_id", text.eos_id},
                        {"pad_token_id", text.pad_id},
                        {"torch_dtype", "float32"}};
-  write_text(dir / "config.json", config.dump(2) + "\n");
-  write_text(dir / "tokenizer.json", text.tokenizer_json);
+  write_text_atomically((dir / "config.json").string(), config.dump(2) + "\n");
+  write_text_atomically((dir / "tokenizer.json").string(), text.tokenizer_json);
   const json tok_config = {{"tokenizer_class", "PreTrainedTokenizerFast"},
                            {"chat_template", text.chat_template},
                            {"bos_token", nullptr},
@@ -55,8 +47,8 @@ void save_zoo_model(const std::string& folder, const ModelConfig& c, const Param
                            {"pad_token", text.pad_token},
                            {"model_max_length", c.max_position_embeddings},
                            {"add_bos_token", false}};
-  write_text(dir / "tokenizer_config.json", tok_config.dump(2) + "\n");
-  write_text(dir / "generation_config.json",
+  write_text_atomically((dir / "tokenizer_config.json").string(), tok_config.dump(2) + "\n");
+  write_text_atomically((dir / "generation_config.json").string(),
              json{{"eos_token_id", text.eos_id}, {"pad_token_id", text.pad_id}, {"do_sample", false}}.dump(2) + "\n");
 }
 

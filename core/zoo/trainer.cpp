@@ -15,6 +15,10 @@ namespace sq {
 
 const char* schedule_name(Schedule s) { return s == Schedule::Cosine ? "cosine" : "constant"; }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 // host: the zoo trains on the CPU, so that a preset and seed give the same models on every machine
 Params init_params(const ModelConfig& c, uint64_t seed) {
   torch::manual_seed(seed);

@@ -5,6 +5,7 @@
 // Torch-facing.
 #include <torch/torch.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -81,6 +82,9 @@ class Llama;
 // TrainOptions::share_prefix says.
 torch::Tensor next_token_loss(const Llama& net, const std::vector<Sequence>& data, const std::vector<size_t>& batch,
                               bool share_prefix = false);
+
+// Seconds since `t0`, for the records of how long training took.
+double seconds_since(std::chrono::steady_clock::time_point t0);
 
 TrainResult train(Params& params, const ModelConfig& config, const std::vector<Sequence>& data, const TrainOptions& options,
                   const Progress& progress);

@@ -126,10 +126,6 @@ const char* kChatTemplate =
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-void write_text(const fs::path& path, const std::string& text) {
-  write_atomically(path.string(), [&](std::ostream& out) { out << text; });
-}
-
 std::vector<std::string> ids_of(const std::vector<Prompt>& v) {
   std::vector<std::string> ids;
   for (const Prompt& p : v) ids.push_back(p.id);
@@ -140,10 +136,6 @@ std::vector<Prompt> prompts_of(const std::vector<ZooExample>& v) {
   std::vector<Prompt> out;
   for (const ZooExample& e : v) out.push_back(e.prompt);
   return out;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // What the models are trained on: the corpus, the tokenizer learnt from it, each role's
@@ -863,7 +855,7 @@ ZooResult build_zoo(const ZooOptions& o) {
   const std::vector<Prompt> calibration = write_zoo_prompts(data.corpus, tmp / "data");
   const ZooMeasures measures = measure_zoo(data.corpus, meter, calibration, tmp, o);
   const json targets = judge_zoo(training, measures, result);
-  write_text(tmp / "zoo.json",
+  write_text_atomically((tmp / "zoo.json").string(),
              zoo_record(o, P, data, training, measures, targets, result, zoo_fingerprints(tmp.string()), seconds_since(t_start)).dump(2) +
                  "\n");
   out.commit();
