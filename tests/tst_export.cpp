@@ -11,6 +11,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
+#include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -19,6 +20,7 @@
 #include "core/error.h"
 #include "core/export/export.h"
 #include "core/io/ggml_blocks.h"
+#include "core/io/ggml_kquants.h"
 #include "core/io/gguf.h"
 #include "core/io/sha256.h"
 #include "core/model/gguf_layout.h"
@@ -129,6 +131,75 @@ class TstExport : public QObject {
     QCOMPARE(y[1], 1.f + 4.f / 256.f);  // tie -> even (up)
     auto h = sq::encode_floats(sq::GgmlType::F16, x + 2, 1);
     QCOMPARE(int(h[0] | h[1] << 8), 0x3555);
+  }
+
+  // K-quants and the 5-bit blocks against ggml's own reference quantizers and decoders, called in
+  // llama.cpp's libggml-base (node-llama-cpp's prebuilt binary) on the same floats: the bytes and
+  // the decoded values are the same, bit for bit.
+  void kQuantsMatchGgml_data() {
+    QTest::addColumn<int>("type");
+    QTest::addColumn<QString>("ggml");
+    for (auto [t, n] : std::vector<std::pair<sq::GgmlType, const char*>>{{sq::GgmlType::Q2_K, "q2_K"},
+                                                                           {sq::GgmlType::Q3_K, "q3_K"},
+                                                                           {sq::GgmlType::Q4_K, "q4_K"},
+                                                                           {sq::GgmlType::Q5_K, "q5_K"},
+                                                                           {sq::GgmlType::Q6_K, "q6_K"},
+                                                                           {sq::GgmlType::Q5_0, "q5_0"},
+                                                                           {sq::GgmlType::Q5_1, "q5_1"}})
+      QTest::newRow(n) << int(t) << QString::fromLatin1(n);
+  }
+  void kQuantsMatchGgml() {
+    QFETCH(int, type);
+    QFETCH(QString, ggml);
+    const QString lib = kLlamaDir + QStringLiteral("/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-base.so");
+    if (!QFile::exists(lib))
+      QSKIP("node-llama-cpp is not installed: packaging/install-deps.sh installs it from the npm registry, which it could not reach");
+    // Opened once and kept: the library's initialiser installs a terminate handler and asserts
+    // when it runs a second time.
+    static void* handle = dlopen(lib.toLocal8Bit().constData(), RTLD_NOW | RTLD_LOCAL);
+    QVERIFY2(handle, dlerror());
+    using Quantize = void (*)(const float*, void*, int64_t);
+    using Dequantize = void (*)(const void*, float*, int64_t);
+    auto theirs_q = reinterpret_cast<Quantize>(dlsym(handle, ("quantize_row_" + ggml + "_ref").toLatin1().constData()));
+    auto theirs_d = reinterpret_cast<Dequantize>(dlsym(handle, ("dequantize_row_" + ggml).toLatin1().constData()));
+    QVERIFY(theirs_q && theirs_d);
+    const auto t = sq::GgmlType(type);
+    // Weights as trained models have them, and the corners: heavy tails, a lone outlier, all
+    // zeros, one value repeated, all positive, fp16-subnormal magnitudes, and a block whose
+    // sub-blocks differ in scale by orders of magnitude.
+    const int64_t n = 256 * 24;
+    torch::manual_seed(7);
+    torch::Tensor x = torch::randn({n}) * 0.02;
+    x.narrow(0, 256, 256).copy_(torch::randn({256}).pow(3));
+    x.narrow(0, 512, 256).copy_(torch::randn({256}) * 0.01);
+    x[600] = 4.0;
+    x.narrow(0, 768, 256).zero_();
+    x.narrow(0, 1024, 256).fill_(0.125);
+    x.narrow(0, 1280, 256).copy_(torch::rand({256}));
+    x.narrow(0, 1536, 256).copy_(torch::randn({256}) * 1e-6);
+    for (int j = 0; j < 16; ++j) x.narrow(0, 1792 + 16 * j, 16).copy_(torch::randn({16}) * std::pow(10.0, j % 5 - 3));
+    x.narrow(0, 2048, 32).fill_(-1.0);
+    const float* xs = x.data_ptr<float>();
+    const size_t bytes = size_t(sq::ggml_row_bytes(t, n));
+    std::vector<uint8_t> ours(bytes), theirs(bytes);
+    sq::quantize_row_reference(t, xs, n, ours.data());
+    theirs_q(xs, theirs.data(), n);
+    const int64_t block_bytes = int64_t(sq::ggml_row_bytes(t, sq::ggml_block_size(t)));
+    for (size_t i = 0; i < bytes; ++i)
+      if (ours[i] != theirs[i])
+        QFAIL(qPrintable(QStringLiteral("%1: byte %2 (block %3) is %4, ggml writes %5")
+                             .arg(ggml)
+                             .arg(i)
+                             .arg(int64_t(i) / block_bytes)
+                             .arg(ours[i])
+                             .arg(theirs[i])));
+    std::vector<float> back_ours(static_cast<size_t>(n)), back_theirs(static_cast<size_t>(n));
+    sq::decode_values(t, theirs.data(), n, back_ours.data());
+    theirs_d(theirs.data(), back_theirs.data(), n);
+    QVERIFY(std::memcmp(back_ours.data(), back_theirs.data(), size_t(n) * 4) == 0);
+    const torch::Tensor err = (torch::from_blob(back_ours.data(), {n}) - x).abs().narrow(0, 0, 256).max();
+    qInfo("%s: %.4f bits per weight, max |error| %.4g in the first Gaussian super-block", qPrintable(ggml),
+          double(bytes) * 8 / double(n), err.item<double>());
   }
 
   void ggufContainer() {

@@ -16,7 +16,8 @@ std::vector<uint8_t> encode_quant_blocks(GgmlType type, const int32_t* codes, co
 // F32 / F16 / BF16 (rounding to nearest even) of n floats.
 std::vector<uint8_t> encode_floats(GgmlType type, const float* x, int64_t n);
 
-// n values of any of the five types back to floats (Q8_0: d * q; Q4_0: d * (q - 8)).
+// n values of any type gguf.h names back to floats (Q8_0: d * q; Q4_0: d * (q - 8); the others as
+// core/io/ggml_kquants.h decodes them).
 void decode_values(GgmlType type, const unsigned char* data, int64_t n, float* out);
 
 }  // namespace sq

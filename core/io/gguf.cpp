@@ -111,29 +111,53 @@ void read_scalar(Cursor& c, GgufValueType t, GgufValue& v, const std::string& pa
 
 }  // namespace
 
-const char* ggml_type_name(GgmlType t) {
-  switch (t) {
-    case GgmlType::F32: return "F32";
-    case GgmlType::F16: return "F16";
-    case GgmlType::Q4_0: return "Q4_0";
-    case GgmlType::Q8_0: return "Q8_0";
-    case GgmlType::BF16: return "BF16";
-  }
-  return "?";
+namespace {
+
+// Each type's name, values per block and bytes per block (ggml-common.h).
+struct TypeInfo {
+  GgmlType type;
+  const char* name;
+  int64_t block;
+  uint64_t bytes;
+};
+const TypeInfo kTypes[] = {
+    {GgmlType::F32, "F32", 1, 4},     {GgmlType::F16, "F16", 1, 2},       {GgmlType::BF16, "BF16", 1, 2},
+    {GgmlType::Q8_0, "Q8_0", 32, 34}, {GgmlType::Q4_0, "Q4_0", 32, 18},   {GgmlType::Q5_0, "Q5_0", 32, 22},
+    {GgmlType::Q5_1, "Q5_1", 32, 24}, {GgmlType::Q2_K, "Q2_K", 256, 84},  {GgmlType::Q3_K, "Q3_K", 256, 110},
+    {GgmlType::Q4_K, "Q4_K", 256, 144}, {GgmlType::Q5_K, "Q5_K", 256, 176}, {GgmlType::Q6_K, "Q6_K", 256, 210},
+};
+
+const TypeInfo* type_info(GgmlType t) {
+  for (const TypeInfo& i : kTypes)
+    if (i.type == t) return &i;
+  return nullptr;
 }
 
-int64_t ggml_block_size(GgmlType t) { return t == GgmlType::Q4_0 || t == GgmlType::Q8_0 ? 32 : 1; }
+}  // namespace
+
+const char* ggml_type_name(GgmlType t) {
+  const TypeInfo* i = type_info(t);
+  return i ? i->name : "?";
+}
+
+std::string ggml_type_names() {
+  std::string out;
+  for (const TypeInfo& i : kTypes) out += (out.empty() ? "" : ", ") + std::string(i.name);
+  return out;
+}
+
+int64_t ggml_block_size(GgmlType t) {
+  const TypeInfo* i = type_info(t);
+  return i ? i->block : 1;
+}
 
 uint64_t ggml_row_bytes(GgmlType t, int64_t n) {
-  if (n % ggml_block_size(t) != 0)
-    throw Error(std::string("GGUF: ") + ggml_type_name(t) + " needs rows of a multiple of 32 values, not " + std::to_string(n));
-  switch (t) {
-    case GgmlType::F32: return uint64_t(n) * 4;
-    case GgmlType::F16: case GgmlType::BF16: return uint64_t(n) * 2;
-    case GgmlType::Q8_0: return uint64_t(n / 32) * 34;  // fp16 scale + 32 int8
-    case GgmlType::Q4_0: return uint64_t(n / 32) * 18;  // fp16 scale + 16 bytes of nibbles
-  }
-  throw Error("GGUF: unknown tensor type");
+  const TypeInfo* i = type_info(t);
+  if (!i) throw Error("GGUF: unknown tensor type");
+  if (n % i->block != 0)
+    throw Error(std::string("GGUF: ") + i->name + " needs rows of a multiple of " + std::to_string(i->block) + " values, not " +
+                std::to_string(n));
+  return uint64_t(n / i->block) * i->bytes;
 }
 
 GgufValue GgufValue::u32(uint32_t v) { GgufValue x; x.type = GgufValueType::U32; x.ints = {v}; return x; }
@@ -259,7 +283,7 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
     const uint32_t type = c.get<uint32_t>();
     t.type = GgmlType(type);
     if (std::string(ggml_type_name(t.type)) == "?")
-      throw Error(path, "tensor " + quote_value(t.name) + " has ggml type " + std::to_string(type) + ", which this build does not read (F32, F16, BF16, Q8_0, Q4_0)");
+      throw Error(path, "tensor " + quote_value(t.name) + " has ggml type " + std::to_string(type) + ", which this build does not read (" + ggml_type_names() + ")");
     offsets.push_back(c.get<uint64_t>());
     try {
       t.nbytes = ggml_row_bytes(t.type, t.ne[0]);

@@ -20,8 +20,13 @@ enum class GgufValueType : uint32_t {
 };
 
 // ggml_type values of the tensor types this project writes and reads.
-enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8, BF16 = 30 };
+enum class GgmlType : uint32_t {
+  F32 = 0, F16 = 1, Q4_0 = 2, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
+  Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, BF16 = 30
+};
 const char* ggml_type_name(GgmlType t);
+// Every type this build reads and writes, comma-separated, for messages.
+std::string ggml_type_names();
 // Bytes of `n` elements (n a multiple of the type's block size); throws for other n.
 uint64_t ggml_row_bytes(GgmlType t, int64_t n);
 int64_t ggml_block_size(GgmlType t);
