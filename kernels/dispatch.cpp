@@ -13,6 +13,7 @@ int64_t checked_group(int64_t cols, const WeightGridSpec& spec) {
   const int64_t group = spec.group > 0 ? spec.group : cols;
   if (group <= 0 || cols % group != 0) throw KernelError("weight quantization: columns are not a multiple of the group size");
   if (spec.bits < 2 || spec.bits > 8) throw KernelError("weight quantization: bits must be 2..8");
+  if (spec.kind == GridKind::GgufK) throw KernelError("weight quantization: K-quant super-blocks are computed on the host, not by the kernels");
   return group;
 }
 
@@ -51,6 +52,7 @@ void fake_quant_weight(Device device, const float* w, float* y, int64_t rows, in
 void fake_quant_with_params(Device device, const float* x, float* y, int32_t* codes, int64_t n, const GroupParams* params,
                             int bits, GridKind kind) {
   if (bits < 2 || bits > 8) throw KernelError("weight quantization: bits must be 2..8");
+  if (kind == GridKind::GgufK) throw KernelError("weight quantization: K-quant super-blocks are computed on the host, not by the kernels");
   require(device);
   if (n <= 0) return;
   (device == Device::Cpu ? fake_quant_with_params_cpu : fake_quant_with_params_cuda)(x, y, codes, n, params, bits, kind);

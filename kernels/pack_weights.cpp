@@ -8,7 +8,8 @@ namespace sq::kernels {
 bool pack_weights(const int32_t* codes, const float* scales, const float* zeros, int64_t rows, int64_t cols, int64_t group,
                   int bits, GridKind kind, PackedHost& out) {
   out = PackedHost{};
-  if (bits < 2 || bits > 8 || rows <= 0 || cols <= 0 || group <= 0 || cols % group != 0 || group % kPackBlock != 0)
+  if (bits < 2 || bits > 8 || rows <= 0 || cols <= 0 || group <= 0 || cols % group != 0 || group % kPackBlock != 0 ||
+      kind == GridKind::GgufK)
     return false;
   const int64_t n_groups = rows * (cols / group);
   for (int64_t g = 0; g < n_groups; ++g)

@@ -9,7 +9,10 @@
 
 namespace sq::kernels {
 
-enum class GridKind : int { Symmetric = 0, Asymmetric = 1, GgufQ8_0 = 2, GgufQ4_0 = 3 };
+// GgufK: llama.cpp's K-quant super-blocks (Q2_K..Q6_K by the bit width), whose sub-block scales
+// depend on the whole super-block of 256 values; core/quantized/ggml_grid computes them on the
+// host, and these kernels refuse them.
+enum class GridKind : int { Symmetric = 0, Asymmetric = 1, GgufQ8_0 = 2, GgufQ4_0 = 3, GgufK = 4 };
 
 struct GroupParams {
   float scale;  // dequantized value = (code - zero) * scale
@@ -67,6 +70,7 @@ SQ_HOST_DEVICE int32_t quantize_value(float x, GroupParams p, int bits, GridKind
       return int32_t(fminf(fmaxf(q, 0.f), float((1 << bits) - 1)));
     }
     case GridKind::Symmetric:
+    case GridKind::GgufK:  // refused before the kernels run (dispatch.cpp)
       break;
   }
   const float qmax = float((1 << (bits - 1)) - 1);

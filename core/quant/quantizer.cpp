@@ -151,6 +151,11 @@ void check_inputs(const QuantizeOptions& o, const std::string& run_dir) {
   const QuantMethodInfo& method = info(o.method);
   if (method.learns_blocks && o.scheme.gguf_exact())
     throw Error(std::string(method.name) + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
+  // GPTQ fixes a group's grid when it reaches the group's first column; a K-quant super-block's
+  // sub-block scales are fitted to all 256 of its values at once, which GPTQ has not yet rounded.
+  if (method.rounds_gptq && o.scheme.w_kind == kernels::GridKind::GgufK)
+    throw Error(std::string(method.name) + " rounds with GPTQ, which is not built for llama.cpp's K-quant super-blocks; use rtn with " +
+                o.scheme.name);
   if (method.needs_base && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
   if (method.needs_aligned && o.aligned_dir.empty() && o.probes_dir.empty())
     throw Error(std::string("q-realign needs probes") + kOwnProbes);
@@ -193,7 +198,11 @@ RoundedLayer round_layer(const Params& layer, bool keep_dense, const std::map<st
     } else if (method.learns_blocks) {
       q = quantize_weight(w, o.scheme, clips.at(name));
     } else {
-      q = quantize_weight(w, o.scheme);
+      try {
+        q = quantize_weight(w, o.scheme);
+      } catch (const Error& e) {
+        throw Error("'" + name + "': " + e.what());
+      }
     }
     const double err = (q.dequant - w).pow(2).mean().item<double>() / std::max(1e-30, w.pow(2).mean().item<double>());
     log.push_back({{"tensor", name}, {"relative_mse", err}});

@@ -1,6 +1,7 @@
 #include "core/quantized/fake_quant_ops.h"
 
 #include "core/error.h"
+#include "core/quantized/ggml_grid.h"
 #include "kernels/fake_quant.h"
 #include "kernels/weight_quant.h"
 
@@ -42,6 +43,10 @@ int64_t group_width(const QuantScheme& s, int64_t rows, int64_t cols) {
 }
 
 QuantizedWeight quantize_weight(const torch::Tensor& w_in, const QuantScheme& s, const torch::Tensor& clip) {
+  if (s.w_kind == kernels::GridKind::GgufK) {
+    if (clip.defined()) throw Error("K-quant grids fix their own scales; there is no clipping range to learn");
+    return quantize_ggml_blocks(w_in, ggml_grid_type(s));
+  }
   const torch::Tensor w = w_in.detach().to(torch::kFloat32).contiguous();
   const int64_t rows = w.size(0), cols = w.size(1);
   const int64_t g = group_width(s, rows, cols);

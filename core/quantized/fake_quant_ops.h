@@ -24,6 +24,9 @@ struct QuantizedWeight {
   torch::Tensor codes;    // int32 [rows, cols]
   torch::Tensor scales;   // f32 [rows, groups] (as stored: fp16-rounded for GGUF grids)
   torch::Tensor zeros;    // f32 [rows, groups]
+  // K-quant grids only (ggml_grid.h), which hold their scales in the blocks: uint8 [rows, row
+  // bytes] as a GGUF file stores them; codes, scales and zeros are then undefined.
+  torch::Tensor blocks;
 };
 
 // Round-to-nearest on the scheme's grid; `clip` [rows, groups] optional.

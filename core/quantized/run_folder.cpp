@@ -6,6 +6,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
 #include "core/io/torch_view.h"
+#include "core/quantized/ggml_grid.h"
 
 namespace sq {
 namespace fs = std::filesystem;
@@ -50,6 +51,10 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
                        size_t(keep.back().numel() * keep.back().element_size())});
   };
   for (const auto& [name, q] : weights) {
+    if (q.blocks.defined()) {
+      add(name + ".blocks", q.blocks, DType::U8);
+      continue;
+    }
     add(name + ".codes", q.codes.to(is_signed ? torch::kInt8 : torch::kUInt8), is_signed ? DType::I8 : DType::U8);
     add(name + ".scales", q.scales, DType::F32);
     add(name + ".zeros", q.zeros, DType::F32);
@@ -82,6 +87,27 @@ std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int
   };
   for (const auto& [name, view] : file.tensors()) {
     if (ends_with(name, ".scales") || ends_with(name, ".zeros")) continue;
+    if (ends_with(name, ".blocks")) {  // a K-quant grid's rows as GGUF stores them
+      const std::string base = name.substr(0, name.size() - 7);
+      if (run.scheme.w_kind != kernels::GridKind::GgufK)
+        throw Error(path, "'" + name + "' holds K-quant blocks, but the run's scheme " + run.scheme.name + " is not a K-quant grid");
+      const GgmlType type = ggml_grid_type(run.scheme);
+      const auto shape = run.shapes.find(base + ".weight");
+      if (view.dtype != DType::U8 || view.shape.size() != 2)
+        throw Error(path, "'" + name + "' must be a U8 matrix of ggml blocks");
+      // The width comes from the model; without it, from the bytes a row holds.
+      const int64_t per_block = int64_t(ggml_row_bytes(type, ggml_block_size(type)));
+      const int64_t cols = shape != run.shapes.end() ? shape->second.at(1) : view.shape[1] / per_block * ggml_block_size(type);
+      if (cols % ggml_block_size(type) != 0 || int64_t(ggml_row_bytes(type, cols)) != view.shape[1])
+        throw Error(path, "'" + name + "' has " + std::to_string(view.shape[1]) + " bytes a row, which do not hold " + std::to_string(cols) +
+                              " values of " + ggml_type_name(type));
+      check_fits(base + ".weight", {view.shape[0], cols});
+      QuantizedWeight q;
+      q.blocks = as_tensor(view).clone();
+      q.dequant = dequantize_ggml_blocks(q.blocks, type, cols);  // always: no packed kernel runs K-quant blocks
+      out[base + ".weight"] = std::move(q);
+      continue;
+    }
     if (!ends_with(name, ".codes")) {  // a parameter the run changed without quantizing it (rotation, smoothing)
       if (view.dtype != DType::F32 && view.dtype != DType::F16 && view.dtype != DType::BF16)
         throw Error(path, "'" + name + "' is " + dtype_name(view.dtype) + "; a changed parameter must be F32, F16 or BF16");

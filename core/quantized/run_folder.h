@@ -41,7 +41,8 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
                        const QuantScheme& scheme, const std::map<std::string, torch::Tensor>& dense = {});
 
 // One layer's quantized linears by checkpoint weight name ("model.layers.<i>.mlp.up_proj.weight"):
-// codes, scales and zero points as stored, and (with `dequantize`) the dequantized weight;
+// codes, scales and zero points as stored (K-quant grids: their blocks), and (with `dequantize`,
+// and always for K-quant blocks) the dequantized weight;
 // parameters changed without quantization have only `dequant`. Layer -1: the model-wide ones
 // (empty when none).
 std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int64_t layer, bool dequantize = true);

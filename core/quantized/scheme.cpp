@@ -12,7 +12,8 @@ using kernels::GridKind;
 QuantScheme parse_scheme_named(const std::string& spec, const std::string& name);
 
 const std::vector<std::string>& scheme_presets() {
-  static const std::vector<std::string> presets = {"w8a8", "w4a4", "w4a4kv4", "w4a16", "w8a16", "gguf-q8_0", "gguf-q4_0"};
+  static const std::vector<std::string> presets = {"w8a8",      "w4a4",      "w4a4kv4",   "w4a16",     "w8a16",     "gguf-q8_0",
+                                                   "gguf-q4_0", "gguf-q6_k", "gguf-q5_k", "gguf-q4_k", "gguf-q3_k", "gguf-q2_k"};
   return presets;
 }
 
@@ -23,6 +24,14 @@ QuantScheme parse_scheme(const std::string& text) {
     s.w_bits = text == "gguf-q8_0" ? 8 : 4;
     s.w_kind = text == "gguf-q8_0" ? GridKind::GgufQ8_0 : GridKind::GgufQ4_0;
     s.group = 32;
+    return s;
+  }
+  static const std::regex k_quant(R"(gguf-q([2-6])_k)");
+  std::smatch km;
+  if (std::regex_match(text, km, k_quant)) {
+    s.w_bits = std::stoi(km[1]);
+    s.w_kind = GridKind::GgufK;
+    s.group = 256;  // the super-block; its sub-blocks of 16 or 32 carry their own scales
     return s;
   }
   // Presets: Q-realign's W8A8 (per-channel asymmetric weights), QuaRot/AAQ's W4A4 (per-channel
@@ -80,7 +89,7 @@ bool QuantScheme::quantizes(const std::string& name) const {
 }
 
 std::string to_json(const QuantScheme& s) {
-  static const char* kinds[] = {"symmetric", "asymmetric", "gguf-q8_0", "gguf-q4_0"};
+  static const char* kinds[] = {"symmetric", "asymmetric", "gguf-q8_0", "gguf-q4_0", "gguf-k"};
   return nlohmann::json{{"name", s.name},
                         {"weight_bits", s.w_bits},
                         {"weight_grid", kinds[int(s.w_kind)]},
@@ -107,6 +116,7 @@ QuantScheme scheme_from_json(const std::string& text) {
   s.w_kind = grid == "symmetric" ? GridKind::Symmetric
              : grid == "asymmetric" ? GridKind::Asymmetric
              : grid == "gguf-q8_0" ? GridKind::GgufQ8_0
+             : grid == "gguf-k"    ? GridKind::GgufK
                                    : GridKind::GgufQ4_0;
   s.group = j.at("group").get<int64_t>();
   s.a_bits = j.at("activation_bits").get<int>();

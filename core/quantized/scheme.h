@@ -21,13 +21,16 @@ struct QuantScheme {
   // replaces them.
   bool attention_named = false;
   std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-  bool gguf_exact() const { return w_kind == kernels::GridKind::GgufQ8_0 || w_kind == kernels::GridKind::GgufQ4_0; }
+  bool gguf_exact() const {
+    return w_kind == kernels::GridKind::GgufQ8_0 || w_kind == kernels::GridKind::GgufQ4_0 || w_kind == kernels::GridKind::GgufK;
+  }
   // Is a checkpoint parameter ("model.layers.3.mlp.up_proj.weight") a linear weight this scheme
   // quantizes (its linear's name ends with one of the targets)?
   bool quantizes(const std::string& param_name) const;
 };
 
-// Presets: w8a8, w4a4, w4a4kv4 (AAQ's setting), w4a16, w8a16, gguf-q8_0, gguf-q4_0; or custom
+// Presets: w8a8, w4a4, w4a4kv4 (AAQ's setting), w4a16, w8a16, gguf-q8_0, gguf-q4_0, and llama.cpp's
+// K-quants gguf-q2_k ... gguf-q6_k (super-blocks of 256, ggml_grid.h); or custom
 // "w<bits>a<bits>[kv<4|8|16>|qkv<4|8|16>]" with optional "-g<group>" (32, 64, 128; "-gt" per
 // tensor), "-sym" / "-asym". Throws sq::Error.
 QuantScheme parse_scheme(const std::string& text);
