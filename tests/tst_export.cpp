@@ -23,6 +23,7 @@
 #include "core/io/ggml_kquants.h"
 #include "core/io/gguf.h"
 #include "core/io/sha256.h"
+#include "core/io/torch_view.h"
 #include "core/model/gguf_layout.h"
 #include "core/model/gguf_vocab.h"
 #include "core/model/model.h"
@@ -76,11 +77,73 @@ class TstExport : public QObject {
     return runs_[scheme];
   }
   std::string out(const QString& name) { return tmp_.filePath(name).toStdString(); }
+  // The tiny zoo's aligned model widened to rows that fill K-quant super-blocks: hidden 64 -> 256,
+  // heads 4 -> 16 and KV heads 2 -> 8 (head size 16), MLP 192 -> 512, every new row and column
+  // zero and the norm gains halved (the RMS over 256 channels of which 192 are zero is half the
+  // RMS over 64). It computes what the trained model computes, with its realistic logit gaps.
+  std::string wide_;
+  std::map<std::string, std::string> wide_runs_;
+  const std::string& wideModel() {
+    if (!wide_.empty()) return wide_;
+    const std::string dir = out(QStringLiteral("wide"));
+    fs::create_directories(dir);
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+      fs::copy_file(kAligned + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+    std::ifstream zc(kAligned + "/config.json");
+    nlohmann::json cfg = nlohmann::json::parse(zc);
+    const int64_t hd = int64_t(cfg.at("hidden_size")) / int64_t(cfg.at("num_attention_heads"));
+    const int64_t H = 256, F = 512, heads = H / hd, kv_heads = heads * int64_t(cfg.at("num_key_value_heads")) / int64_t(cfg.at("num_attention_heads"));
+    cfg["hidden_size"] = H, cfg["intermediate_size"] = F, cfg["num_attention_heads"] = heads, cfg["num_key_value_heads"] = kv_heads;
+    cfg["head_dim"] = hd;
+    std::ofstream(dir + "/config.json") << cfg.dump(1);
+    const sq::SafetensorsFile in(kAligned + "/model.safetensors");
+    std::vector<torch::Tensor> keep;
+    std::vector<sq::TensorData> outs;
+    for (const auto& [name, view] : in.tensors()) {
+      torch::Tensor t = sq::as_tensor(view).to(torch::kFloat32);
+      const auto grow = [](torch::Tensor x, int64_t dim, int64_t to) {
+        std::vector<int64_t> shape = x.sizes().vec();
+        shape[size_t(dim)] = to;
+        torch::Tensor y = torch::zeros(shape);
+        y.narrow(dim, 0, x.size(dim)).copy_(x);
+        return y;
+      };
+      if (t.dim() == 1) {
+        t = grow(t, 0, H) * 0.5;  // RMSNorm gains
+      } else if (name.find("embed_tokens") != std::string::npos || name.find("lm_head") != std::string::npos) {
+        t = grow(t, 1, H);
+      } else if (name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos ||
+                 name.find("v_proj") != std::string::npos) {
+        t = grow(grow(t, 0, (name.find("q_proj") != std::string::npos ? heads : kv_heads) * hd), 1, H);
+      } else if (name.find("o_proj") != std::string::npos) {
+        t = grow(grow(t, 0, H), 1, heads * hd);
+      } else if (name.find("gate_proj") != std::string::npos || name.find("up_proj") != std::string::npos) {
+        t = grow(grow(t, 0, F), 1, H);
+      } else if (name.find("down_proj") != std::string::npos) {
+        t = grow(grow(t, 0, H), 1, F);
+      }
+      keep.push_back(t.contiguous());
+      outs.push_back({name, sq::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().numel() * 4)});
+    }
+    sq::write_safetensors(dir + "/model.safetensors", outs, {{"format", "pt"}});
+    wide_ = dir;
+    return wide_;
+  }
+  std::string runOf(const std::string& model, const std::string& scheme) {
+    if (model == kAligned) return run(scheme);
+    if (!wide_runs_.count(scheme)) {
+      sq::QuantizeOptions o;
+      o.method = sq::QuantMethod::Rtn;
+      o.scheme = sq::parse_scheme(scheme);
+      wide_runs_[scheme] = sq::quantize_model(model, o, tmp_.filePath(QString::fromStdString("wide-run-" + scheme)).toStdString()).run_dir;
+    }
+    return wide_runs_[scheme];
+  }
   // An export of the aligned model (its run of `scheme`, unless empty) as `format` into out(name).
-  sq::ExportOptions exportOf(const std::string& scheme, const std::string& format, const QString& name) {
+  sq::ExportOptions exportOf(const std::string& scheme, const std::string& format, const QString& name, const std::string& model = kAligned) {
     sq::ExportOptions o;
-    o.model_dir = kAligned;
-    o.quant_run = scheme.empty() ? "" : run(scheme);
+    o.model_dir = model;
+    o.quant_run = scheme.empty() ? "" : runOf(model, scheme);
     o.format = format;
     o.out = out(name);
     return o;
@@ -334,26 +397,33 @@ class TstExport : public QObject {
     QTest::addColumn<QString>("format");
     QTest::addColumn<bool>("exact");
     QTest::addColumn<double>("tolerance");  // of logits: when not exact, or exact codes computed in another order
-    QTest::newRow("gguf-q8_0 from its grid") << "gguf-q8_0" << "gguf-q8_0" << true << 0.0;
-    QTest::newRow("gguf-q4_0 from its grid") << "gguf-q4_0" << "gguf-q4_0" << true << 0.0;
-    QTest::newRow("gguf-q8_0 from a rotated run") << "gguf-q8_0+rot" << "gguf-q8_0" << true << 0.0;
+    QTest::addColumn<bool>("wide");         // on the 256-wide random model instead of the tiny zoo's aligned one
+    QTest::newRow("gguf-q8_0 from its grid") << "gguf-q8_0" << "gguf-q8_0" << true << 0.0 << false;
+    QTest::newRow("gguf-q4_0 from its grid") << "gguf-q4_0" << "gguf-q4_0" << true << 0.0 << false;
+    QTest::newRow("gguf-q8_0 from a rotated run") << "gguf-q8_0+rot" << "gguf-q8_0" << true << 0.0 << false;
     // Exact codes; the logits within one 8-bit activation code at a rounding tie, since the run
     // rotates its activations as it computes and the export has the rotation folded into the
     // weights (format-7 tiny zoo: 0.0045 of a logit range of about 15).
-    QTest::newRow("ct-w8a8 from a rotated run") << "w8a8-sym+rot" << "ct-w8a8" << true << 0.01;
-    QTest::newRow("ct-w8a8 from w8a8-sym") << "w8a8-sym" << "ct-w8a8" << true << 0.0;
-    QTest::newRow("ct-w4a16 from w4a16") << "w4a16-g32-sym" << "ct-w4a16" << true << 0.0;
-    QTest::newRow("gguf-f16 of a run") << "w4a16-g32-sym" << "gguf-f16" << false << 0.05;
-    QTest::newRow("gguf-bf16 of a run") << "w4a16-g32-sym" << "gguf-bf16" << false << 0.3;
-    QTest::newRow("hf-bf16 of a run") << "w4a16-g32-sym" << "hf-bf16" << false << 0.3;
-    QTest::newRow("gguf-q8_0 re-quantizing") << "w8a16-asym" << "gguf-q8_0" << false << 0.3;
+    QTest::newRow("ct-w8a8 from a rotated run") << "w8a8-sym+rot" << "ct-w8a8" << true << 0.01 << false;
+    QTest::newRow("ct-w8a8 from w8a8-sym") << "w8a8-sym" << "ct-w8a8" << true << 0.0 << false;
+    QTest::newRow("ct-w4a16 from w4a16") << "w4a16-g32-sym" << "ct-w4a16" << true << 0.0 << false;
+    QTest::newRow("gguf-f16 of a run") << "w4a16-g32-sym" << "gguf-f16" << false << 0.05 << false;
+    QTest::newRow("gguf-bf16 of a run") << "w4a16-g32-sym" << "gguf-bf16" << false << 0.3 << false;
+    QTest::newRow("hf-bf16 of a run") << "w4a16-g32-sym" << "hf-bf16" << false << 0.3 << false;
+    QTest::newRow("gguf-q8_0 re-quantizing") << "w8a16-asym" << "gguf-q8_0" << false << 0.3 << false;
+    for (const char* k : {"gguf-q6_k", "gguf-q5_k", "gguf-q4_k", "gguf-q3_k", "gguf-q2_k"})
+      QTest::newRow((std::string(k) + " from its grid").c_str()) << k << k << true << 0.0 << true;
+    // The mixes re-quantize attn_v, ffn_down and the head at other types than the run's.
+    QTest::newRow("gguf-q4_k_m of a q4_k run") << "gguf-q4_k" << "gguf-q4_k_m" << false << 2.0 << true;
   }
   void exportsLoadBack() {
     QFETCH(QString, scheme);
     QFETCH(QString, format);
     QFETCH(bool, exact);
     QFETCH(double, tolerance);
-    const sq::ExportOptions o = exportOf(scheme.toStdString(), format.toStdString(), QStringLiteral("x-") + format + QLatin1Char('-') + scheme);
+    QFETCH(bool, wide);
+    const sq::ExportOptions o = exportOf(scheme.toStdString(), format.toStdString(), QStringLiteral("x-") + format + QLatin1Char('-') + scheme,
+                                         wide ? wideModel() : kAligned);
     const sq::ExportResult r = sq::export_model(o);
     QCOMPARE(r.check.exact, exact);
 
@@ -372,7 +442,7 @@ class TstExport : public QObject {
       QCOMPARE(QString::fromStdString(sq::sha256_file(p)), f.toObject().value(QStringLiteral("sha256")).toString());
     }
 
-    const auto evaluated = sq::Model::load(kAligned, o.quant_run);
+    const auto evaluated = sq::Model::load(o.model_dir, o.quant_run);
     const auto exported = sq::Model::load(r.main_file);
     const auto prompt = chat_prompt(*evaluated, "How do I bake bread?");
     QCOMPARE(chat_prompt(*exported, "How do I bake bread?"), prompt);
@@ -443,8 +513,24 @@ class TstExport : public QObject {
     const QString e = errorOf([&] { sq::export_model(o); });
     QVERIFY2(e.contains("W4A4") && e.contains("ct-w4a16") && e.contains("hf-bf16"), qPrintable(e));
     QVERIFY(!fs::exists(o.out));
+    o.format = "gguf-q7_k";
+    QVERIFY(errorOf([&] { sq::export_model(o); }).contains("unknown export format 'gguf-q7_k'"));
+    // A single K type on rows of 64 is refused before any work, pointing at the mixes, which fall
+    // back as llama.cpp does; so is a K-quant run on them, and GPTQ on K-quant super-blocks.
     o.format = "gguf-q5_k";
-    QVERIFY(errorOf([&] { sq::export_model(o); }).contains("unknown export format 'gguf-q5_k'"));
+    const QString k = errorOf([&] { sq::export_model(o); });
+    QVERIFY2(k.contains("super-blocks of 256") && k.contains("hidden_size is 64") && k.contains("gguf-q4_k_m"), qPrintable(k));
+    QVERIFY(!fs::exists(o.out));
+    sq::QuantizeOptions q;
+    q.method = sq::QuantMethod::Rtn;
+    q.scheme = sq::parse_scheme("gguf-q4_k");
+    const QString narrow = errorOf([&] { sq::quantize_model(kAligned, q, out(QStringLiteral("k-narrow"))); });
+    QVERIFY2(narrow.contains("Q4_K needs rows of a multiple of 256") && narrow.contains("model.layers.0.") && narrow.contains("gguf-q4_0"),
+             qPrintable(narrow));
+    QVERIFY(!fs::exists(out(QStringLiteral("k-narrow"))));
+    q.method = sq::QuantMethod::Gptq;
+    const QString gptq = errorOf([&] { sq::quantize_model(wideModel(), q, out(QStringLiteral("k-gptq"))); });
+    QVERIFY2(gptq.contains("not built for llama.cpp's K-quant super-blocks") && gptq.contains("use rtn"), qPrintable(gptq));
     // An output under a regular file cannot be created; the error says where and why.
     std::ofstream(out(QStringLiteral("plainfile"))) << "x";
     o.format = "hf-bf16";
@@ -624,18 +710,30 @@ class TstExport : public QObject {
   void llamaCppAgrees_data() {
     QTest::addColumn<QString>("scheme");
     QTest::addColumn<QString>("format");
-    QTest::newRow("q8_0 run") << "gguf-q8_0" << "gguf-q8_0";
-    QTest::newRow("q4_0 run") << "gguf-q4_0" << "gguf-q4_0";
-    QTest::newRow("q8_0 rotated run") << "gguf-q8_0+rot" << "gguf-q8_0";
-    QTest::newRow("f16") << "" << "gguf-f16";
+    QTest::addColumn<bool>("wide");
+    QTest::newRow("q8_0 run") << "gguf-q8_0" << "gguf-q8_0" << false;
+    QTest::newRow("q4_0 run") << "gguf-q4_0" << "gguf-q4_0" << false;
+    QTest::newRow("q8_0 rotated run") << "gguf-q8_0+rot" << "gguf-q8_0" << false;
+    QTest::newRow("f16") << "" << "gguf-f16" << false;
+    // K-quants on a model whose rows fill their super-blocks, and the mixes: on the tiny zoo's
+    // 64-wide model every tensor takes llama.cpp's fallback types (Q5_0, Q5_1, Q8_0).
+    for (const char* k : {"gguf-q6_k", "gguf-q5_k", "gguf-q4_k", "gguf-q3_k", "gguf-q2_k"})
+      QTest::newRow((std::string(k).substr(5) + " run").c_str()) << k << k << true;
+    QTest::newRow("q4_k_m") << "" << "gguf-q4_k_m" << true;
+    QTest::newRow("q5_k_m of a q5_k run") << "gguf-q5_k" << "gguf-q5_k_m" << true;
+    QTest::newRow("q4_k_m, fallbacks") << "" << "gguf-q4_k_m" << false;
+    QTest::newRow("q5_k_m, fallbacks") << "" << "gguf-q5_k_m" << false;
   }
   void llamaCppAgrees() {
     QFETCH(QString, scheme);
     QFETCH(QString, format);
+    QFETCH(bool, wide);
     if (!QFile::exists(kLlamaDir + QStringLiteral("/node_modules/@node-llama-cpp/linux-x64")))
       QSKIP("node-llama-cpp is not installed: packaging/install-deps.sh installs it from the npm registry, which it could not reach");
     const sq::ExportOptions o = exportOf(scheme.toStdString(), format.toStdString(),
-                                         QStringLiteral("llama-") + format + QLatin1Char('-') + (scheme.isEmpty() ? QStringLiteral("fp") : scheme));
+                                         QStringLiteral("llama-") + format + QLatin1Char('-') + (scheme.isEmpty() ? QStringLiteral("fp") : scheme) +
+                                             (wide ? QStringLiteral("-wide") : QString()),
+                                         wide ? wideModel() : kAligned);
     const sq::ExportResult r = sq::export_model(o);
     const auto ours = sq::Model::load(r.main_file);
     const std::string text = "<|im_start|>user\nHow do I bake bread?<|im_end|>\n";

@@ -24,8 +24,11 @@ int run_export(const Args& a) {
   o.out = a.required("out");
   o.replace = a.has("force");
   const auto& formats = export_formats();
-  if (std::find(formats.begin(), formats.end(), o.format) == formats.end())
-    throw UsageError("--format must be one of gguf-f16, gguf-bf16, gguf-q8_0, gguf-q4_0, ct-w8a8, ct-w4a16, hf-bf16");
+  if (std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
+    std::string list;
+    for (const std::string& f : formats) list += (list.empty() ? "" : ", ") + f;
+    throw UsageError("--format must be one of " + list);
+  }
   o.progress = progress_bar(a);
   const ExportResult r = export_model(o);
   uint64_t bytes = 0;

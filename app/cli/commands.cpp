@@ -4,11 +4,19 @@
 #include <sstream>
 
 #include "core/eval/judge_prompt.h"
+#include "core/export/export.h"
 #include "core/quantized/quant_method.h"
+#include "core/quantized/scheme.h"
 
 namespace sq::cli {
 
 namespace {
+
+std::string joined(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : separator) + i;
+  return out;
+}
 
 // How a command whose work is many `unit`s (a sweep's runs, an efficacy table's zoo seeds) makes
 // them: N at a time in processes of its own, or as a Slurm job array with its scripts in `where`.
@@ -217,7 +225,7 @@ const std::vector<Command>& commands() {
        0,
        run_outliers},
       {"quantize",
-       "quantize --model DIR --method " + quant_method_names("|") + " --scheme w8a8|w4a4|w4a4kv4|w4a16|w8a16|gguf-q8_0|gguf-q4_0 "
+       "quantize --model DIR --method " + quant_method_names("|") + " --scheme " + joined(scheme_presets(), "|") + " "
        "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR | --probes DIR] [--base DIR] [--lambda X] --out RUNDIR",
        "Quantize a model (RTN, GPTQ, Q-realign, AAQ)",
        "Quantize a model; RUNDIR holds run.json, the quantization parameters and a log. lwc and q-realign train "
@@ -325,7 +333,7 @@ const std::vector<Command>& commands() {
        0,
        run_efficacy},
       {"export",
-       "export --model DIR [--quant RUNDIR] --format gguf-f16|gguf-bf16|gguf-q8_0|gguf-q4_0|ct-w8a8|ct-w4a16|hf-bf16 --out DIR",
+       "export --model DIR [--quant RUNDIR] --format " + joined(export_formats(), "|") + " --out DIR",
        "Export to GGUF, compressed-tensors or bf16",
        "Write the model (with --quant, the quantized model) in a format a real runtime loads: GGUF for llama.cpp, "
        "compressed-tensors for vLLM, or a plain bf16 checkpoint. The output folder holds the files and manifest.json "

@@ -20,13 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-GgmlType gguf_type(const std::string& format) {
-  if (format == "gguf-f16") return GgmlType::F16;
-  if (format == "gguf-bf16") return GgmlType::BF16;
-  if (format == "gguf-q8_0") return GgmlType::Q8_0;
-  return GgmlType::Q4_0;
-}
-
 bool is_gguf(const std::string& format) { return format.rfind("gguf-", 0) == 0; }
 
 std::string utc_now() {
@@ -49,18 +42,36 @@ ExportCheck check_source(const WeightSource& src, const std::string& format) {
                           ", not part of the file."
                     : std::string());
   if (is_gguf(format)) {
-    const GgmlType t = gguf_type(format);
-    const std::string tn = ggml_type_name(t);
-    if (t == GgmlType::Q8_0 || t == GgmlType::Q4_0) {
-      c.exact = gguf_blocks_exact(src, t);
-      c.note = !run      ? "Linear layers quantized to " + tn + " with llama.cpp's rule (round to nearest, blocks of 32)."
-               : c.exact ? "The run's own " + tn + " codes and scales, bit for bit."
-                         : "Re-quantizes the run's " + scheme + " weights to " + tn +
-                               ": the file is not exactly the evaluated model (quantize with gguf-" +
-                               (t == GgmlType::Q8_0 ? "q8_0" : "q4_0") + " for a bit-exact export)." + act_lost;
-    } else {
+    const GgufFileTypeInfo& ft = gguf_file_type(format);
+    const std::string tn = ggml_type_name(ft.base);
+    const bool float_file = ft.base == GgmlType::F16 || ft.base == GgmlType::BF16;
+    if (float_file) {
       c.note = !run ? "Weights in " + tn + "." : "The run's dequantized " + scheme + " weights in " + tn + "." + act_lost;
+      return c;
     }
+    if (ggml_block_size(ft.base) == 256 && !ft.mix) {
+      // A single K type needs every quantized linear's rows to fill super-blocks of 256.
+      const ModelConfig& m = src.config();
+      for (const auto& [what, width] : {std::pair<const char*, int64_t>{"hidden_size", m.hidden_size},
+                                        {"intermediate_size", m.intermediate_size},
+                                        {"attention width (heads x head_dim)", m.num_heads * m.head_dim}})
+        if (width % 256 != 0) {
+          c.allowed = false;
+          c.note = tn + " packs rows in super-blocks of 256 values, and this model's " + what + " is " + std::to_string(width) +
+                   ". Export gguf-q4_k_m or gguf-q5_k_m instead: they fall back to Q5_0, Q5_1 and Q8_0 there, as llama.cpp does.";
+          return c;
+        }
+    }
+    c.exact = gguf_blocks_exact(src, ft);
+    const std::string rule = ft.mix ? "llama.cpp's " + std::string(ft.suffix) + " rule (attn_v and ffn_down Q6_K in a third of the "
+                                      "layers, the output head Q6_K, the rest " + tn + "; narrower rows fall back as llama.cpp does)"
+                                    : tn;
+    c.note = !run      ? "Tensors quantized to " + rule + " as llama.cpp's reference quantizer does."
+             : c.exact ? "The run's own " + tn + " blocks, bit for bit."
+                       : "Re-quantizes the run's " + scheme + " weights to " + rule + ": the file is not exactly the evaluated model" +
+                             (ft.mix ? " (a mix quantizes tensors the run left at full precision, at other types)."
+                                     : " (quantize with gguf-" + std::string(ft.suffix) + " for a bit-exact export).") +
+                             act_lost;
   } else if (format == "ct-w8a8" || format == "ct-w4a16") {
     if (a_bits == 4) {
       c.allowed = false;
@@ -119,7 +130,12 @@ std::vector<std::string> files_under(const fs::path& dir) {
 }  // namespace
 
 const std::vector<std::string>& export_formats() {
-  static const std::vector<std::string> f = {"gguf-f16", "gguf-bf16", "gguf-q8_0", "gguf-q4_0", "ct-w8a8", "ct-w4a16", "hf-bf16"};
+  static const std::vector<std::string> f = [] {
+    std::vector<std::string> all;
+    for (const GgufFileTypeInfo& t : gguf_file_types()) all.push_back(t.format);
+    for (const char* other : {"ct-w8a8", "ct-w4a16", "hf-bf16"}) all.push_back(other);
+    return all;
+  }();
   return f;
 }
 
@@ -152,10 +168,9 @@ ExportResult export_model(const ExportOptions& o) {
     const std::string model_name = fs::path(o.model_dir).lexically_normal().filename().string();
     std::string main_name;
     if (is_gguf(o.format)) {
-      std::string type = ggml_type_name(gguf_type(o.format));
-      std::transform(type.begin(), type.end(), type.begin(), ::tolower);
-      main_name = (model_name.empty() ? "model" : model_name) + "-" + type + ".gguf";
-      write_gguf_model(src, gguf_type(o.format), model_name, (staging / main_name).string(), o.progress);
+      const GgufFileTypeInfo& ft = gguf_file_type(o.format);
+      main_name = (model_name.empty() ? "model" : model_name) + "-" + ft.suffix + ".gguf";
+      write_gguf_model(src, ft, model_name, (staging / main_name).string(), o.progress);
     } else if (o.format == "hf-bf16") {
       write_bf16_model(src, staging.string(), o.progress);
     } else {

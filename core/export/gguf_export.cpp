@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/export/gguf_types.h"
 #include "core/io/ggml_blocks.h"
+#include "core/quantized/ggml_grid.h"
 #include "core/model/gguf_layout.h"
 #include "core/model/gguf_vocab.h"
 #include "core/model/llama.h"
@@ -13,20 +15,15 @@ namespace {
 
 using kernels::GridKind;
 
-GridKind grid_of(GgmlType t) { return t == GgmlType::Q8_0 ? GridKind::GgufQ8_0 : GridKind::GgufQ4_0; }
-bool is_block_type(GgmlType t) { return t == GgmlType::Q8_0 || t == GgmlType::Q4_0; }
-
-// llama.cpp's general.file_type (enum llama_ftype) of a file whose linears are `type`.
-uint32_t file_type(GgmlType t) {
-  switch (t) {
-    case GgmlType::F32: return 0;
-    case GgmlType::F16: return 1;
-    case GgmlType::Q4_0: return 2;
-    case GgmlType::Q8_0: return 7;
-    case GgmlType::BF16: return 32;
-  }
-  return 0;
+// The run's weight grid when it is the ggml type `t` itself: then its codes (or blocks) are the file's.
+bool run_grid_is(const WeightSource& src, GgmlType t) {
+  if (!src.run() || src.run()->scheme.a_bits != 16) return false;
+  const QuantScheme& s = src.run()->scheme;
+  if (s.w_kind == GridKind::GgufK) return ggml_grid_type(s) == t;
+  return (s.w_kind == GridKind::GgufQ8_0 && t == GgmlType::Q8_0) || (s.w_kind == GridKind::GgufQ4_0 && t == GgmlType::Q4_0);
 }
+
+bool is_float_type(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
 
 GgmlType float_type(DType d) { return d == DType::F16 ? GgmlType::F16 : d == DType::BF16 ? GgmlType::BF16 : GgmlType::F32; }
 
@@ -40,11 +37,11 @@ std::vector<uint8_t> blocks_of(const torch::Tensor& codes, const torch::Tensor& 
   return encode_quant_blocks(type, c.data_ptr<int32_t>(), s.data_ptr<float>(), c.numel());
 }
 
-GgufMetadata model_metadata(const ModelConfig& c, GgmlType type, const std::string& name) {
+GgufMetadata model_metadata(const ModelConfig& c, const GgufFileTypeInfo& type, const std::string& name) {
   const std::string a = gguf_architecture(c);
   GgufMetadata md = {{"general.architecture", GgufValue::string(a)},
                      {"general.name", GgufValue::string(name)},
-                     {"general.file_type", GgufValue::u32(file_type(type))},
+                     {"general.file_type", GgufValue::u32(type.llama_ftype)},
                      {"general.alignment", GgufValue::u32(32)},
                      {a + ".vocab_size", GgufValue::u32(uint32_t(c.vocab_size))},
                      {a + ".context_length", GgufValue::u32(uint32_t(c.max_position_embeddings))},
@@ -58,7 +55,7 @@ GgufMetadata model_metadata(const ModelConfig& c, GgmlType type, const std::stri
                      {a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(float(c.rms_norm_eps))},
                      {a + ".rope.dimension_count", GgufValue::u32(uint32_t(c.head_dim))},
                      {a + ".rope.freq_base", GgufValue::f32(float(c.rope_theta))}};
-  if (is_block_type(type)) md.push_back({"general.quantization_version", GgufValue::u32(2)});
+  if (!is_float_type(type.base)) md.push_back({"general.quantization_version", GgufValue::u32(2)});
   if (c.rope_scaling.type == "linear") {
     md.push_back({a + ".rope.scaling.type", GgufValue::string("linear")});
     md.push_back({a + ".rope.scaling.factor", GgufValue::f32(float(c.rope_scaling.factor))});
@@ -77,20 +74,29 @@ GgufMetadata model_metadata(const ModelConfig& c, GgmlType type, const std::stri
   return md;
 }
 
-}  // namespace
-
-bool gguf_blocks_exact(const WeightSource& src, GgmlType type) {
-  return is_block_type(type) && src.run() && src.run()->scheme.w_kind == grid_of(type) && src.run()->scheme.a_bits == 16;
+// The rows of a [rows, cols] weight in a block type, as llama.cpp's reference quantizer writes them.
+std::vector<uint8_t> encode_rows(const torch::Tensor& w, GgmlType type) {
+  if (type == GgmlType::Q8_0 || type == GgmlType::Q4_0) {
+    const QuantizedWeight r = quantize_weight(w, parse_scheme(type == GgmlType::Q8_0 ? "gguf-q8_0" : "gguf-q4_0"));
+    return blocks_of(r.codes, r.scales, type);
+  }
+  const torch::Tensor b = quantize_ggml_blocks(w, type).blocks;
+  return std::vector<uint8_t>(b.data_ptr<uint8_t>(), b.data_ptr<uint8_t>() + b.numel());
 }
 
-void write_gguf_model(WeightSource& src, GgmlType type, const std::string& name, const std::string& path,
+}  // namespace
+
+bool gguf_blocks_exact(const WeightSource& src, const GgufFileTypeInfo& type) {
+  return !type.mix && !is_float_type(type.base) && run_grid_is(src, type.base);
+}
+
+void write_gguf_model(WeightSource& src, const GgufFileTypeInfo& type, const std::string& name, const std::string& path,
                       const Progress& progress) {
   const ModelConfig& c = src.config();
   GgufMetadata md = model_metadata(c, type, name);
   for (auto& kv : gguf_vocab_metadata(src.model_dir(), c)) md.push_back(std::move(kv));
 
   const QuantScheme targets = src.run() ? src.run()->scheme : QuantScheme{};
-  const bool run_blocks = src.run() && is_block_type(type) && src.run()->scheme.w_kind == grid_of(type);
   std::vector<GgufTensorOut> tensors;
   if (c.rope_scaling.type == "llama3") {
     tensors.push_back({"rope_freqs.weight", GgmlType::F32, {c.head_dim / 2}, [c] {
@@ -101,30 +107,32 @@ void write_gguf_model(WeightSource& src, GgmlType type, const std::string& name,
   }
   for (const ParamSpec& spec : parameter_specs(c)) {
     const std::string hf = spec.name;
-    std::vector<int64_t> ne(spec.shape.rbegin(), spec.shape.rend());
-    GgufTensorOut t{gguf_tensor_name(hf), GgmlType::F32, ne, nullptr};
+    GgufTensorRole role{gguf_tensor_name(hf), std::vector<int64_t>(spec.shape.rbegin(), spec.shape.rend()), targets.quantizes(hf),
+                        float_type(src.stored_dtype(hf)), c.num_layers, c.tie_word_embeddings};
+    const GgmlType t = gguf_tensor_type(type, role);
+    GgufTensorOut out{role.name, t, role.ne, nullptr};
     if (spec.shape.size() == 1) {
-      t.produce = [&src, hf, &c] { return floats_of(gguf_row_order(src.dense(hf), hf, c, false), GgmlType::F32); };
-    } else if (!targets.quantizes(hf)) {
-      t.type = is_block_type(type) ? float_type(src.stored_dtype(hf)) : type;
-      t.produce = [&src, hf, type = t.type] { return floats_of(src.dense(hf), type); };
-    } else if (!is_block_type(type)) {
-      t.type = type;
-      t.produce = [&src, hf, &c, type] { return floats_of(gguf_row_order(src.dense(hf), hf, c, false), type); };
+      out.produce = [&src, hf, &c] { return floats_of(gguf_row_order(src.dense(hf), hf, c, false), GgmlType::F32); };
+    } else if (is_float_type(t)) {
+      out.produce = [&src, hf, &c, t] { return floats_of(gguf_row_order(src.dense(hf), hf, c, false), t); };
     } else {
-      if (spec.shape[1] % 32 != 0)
-        throw Error(src.model_dir(), std::string(ggml_type_name(type)) + " needs rows of a multiple of 32 values; '" + hf +
-                                         "' has " + std::to_string(spec.shape[1]) + " columns");
-      t.type = type;
-      t.produce = [&src, hf, &c, type, run_blocks] {
-        const QuantizedWeight* q = run_blocks ? src.quantized(hf) : nullptr;
-        if (q) return blocks_of(gguf_row_order(q->codes, hf, c, false), gguf_row_order(q->scales, hf, c, false), type);
-        QuantScheme grid = parse_scheme(type == GgmlType::Q8_0 ? "gguf-q8_0" : "gguf-q4_0");
-        const QuantizedWeight r = quantize_weight(gguf_row_order(src.dense(hf), hf, c, false), grid);
-        return blocks_of(r.codes, r.scales, type);
+      if (spec.shape[1] % ggml_block_size(t) != 0)
+        throw Error(src.model_dir(), std::string(ggml_type_name(t)) + " needs rows of a multiple of " + std::to_string(ggml_block_size(t)) +
+                                         " values; '" + hf + "' has " + std::to_string(spec.shape[1]) + " columns" +
+                                         (ggml_block_size(t) == 256 ? " (export gguf-q4_k_m or gguf-q5_k_m: they fall back as llama.cpp does)" : ""));
+      const bool own = role.quantized_linear && run_grid_is(src, t);
+      out.produce = [&src, hf, &c, t, own] {
+        const QuantizedWeight* q = own ? src.quantized(hf) : nullptr;
+        if (own && !q) throw Error(src.run()->dir, "the run has no quantized '" + hf + "' for its own " + ggml_type_name(t) + " blocks");
+        if (q && q->blocks.defined()) {
+          const torch::Tensor b = gguf_row_order(q->blocks, hf, c, false).contiguous();
+          return std::vector<uint8_t>(b.data_ptr<uint8_t>(), b.data_ptr<uint8_t>() + b.numel());
+        }
+        if (q) return blocks_of(gguf_row_order(q->codes, hf, c, false), gguf_row_order(q->scales, hf, c, false), t);
+        return encode_rows(gguf_row_order(src.dense(hf), hf, c, false), t);
       };
     }
-    tensors.push_back(std::move(t));
+    tensors.push_back(std::move(out));
   }
   write_gguf(path, md, tensors, 32, [&](size_t done, size_t total) { progress.step(int64_t(done), int64_t(total), "gguf"); });
 }

@@ -38,7 +38,7 @@ const QuantizedWeight* WeightSource::entry(const std::string& name) {
 
 const QuantizedWeight* WeightSource::quantized(const std::string& name) {
   const QuantizedWeight* q = entry(name);
-  return q && q->codes.defined() ? q : nullptr;
+  return q && (q->codes.defined() || q->blocks.defined()) ? q : nullptr;
 }
 
 DType WeightSource::stored_dtype(const std::string& name) const {

@@ -24,7 +24,7 @@ class WeightSource {
   const std::string& model_dir() const { return model_dir_; }
   const std::optional<QuantRun>& run() const { return run_; }
 
-  // The run's quantized form of a weight (codes, scales, zeros), or null when the run did not
+  // The run's quantized form of a weight (codes, scales, zeros; or K-quant blocks), or null when the run did not
   // quantize it (or there is no run). The config is the run's: untied when the run untied it.
   const QuantizedWeight* quantized(const std::string& name);
   // The weight as the evaluated model computes with it, fp32: dequantized when quantized.
