@@ -98,8 +98,9 @@ Item {
         function test_exportPageListsFormats() {
             const page = createTemporaryObject(exportPage, root)
             verify(page)
-            compare(page.checks.length, 7)
+            compare(page.checks.length, 14)  // export_formats(): eleven GGUF types, two compressed-tensors, hf-bf16
             verify(page.checks.some(c => c.format === "gguf-q8_0" && c.allowed))
+            verify(page.checks.some(c => c.format === "gguf-q4_k_m" && c.allowed))
         }
     }
 }
