@@ -11,6 +11,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
+#include <deque>
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
@@ -77,27 +78,36 @@ class TstExport : public QObject {
     return runs_[scheme];
   }
   std::string out(const QString& name) { return tmp_.filePath(name).toStdString(); }
-  // The tiny zoo's aligned model widened to rows that fill K-quant super-blocks: hidden 64 -> 256,
-  // heads 4 -> 16 and KV heads 2 -> 8 (head size 16), MLP 192 -> 512, every new row and column
-  // zero and the norm gains halved (the RMS over 256 channels of which 192 are zero is half the
-  // RMS over 64). It computes what the trained model computes, with its realistic logit gaps.
-  std::string wide_;
+  // The tiny zoo's aligned model widened to `width` channels and an MLP of `mlp` (wideModel: 256 and
+  // 512, rows that fill K-quant super-blocks): heads of the same size added (4 -> 16, KV 2 -> 8),
+  // every new row and column zero, the norm gains scaled by sqrt(64 / width) (the RMS over width
+  // channels of which only 64 are not zero). It computes what the trained model computes, with
+  // its realistic logit gaps. `layers` beyond the zoo's two repeat them with o_proj and
+  // down_proj zero, blocks that add nothing to the residual stream (the model stays the same
+  // function; the mix rule sees a deeper model). Every weight is rounded to half precision, so
+  // that a gguf-f16 export holds exactly the model's values (llama.cpp's own quantizer starts from
+  // that file).
+  std::map<std::pair<int64_t, int64_t>, std::string> widened_;
   std::map<std::string, std::string> wide_runs_;
-  const std::string& wideModel() {
-    if (!wide_.empty()) return wide_;
-    const std::string dir = out(QStringLiteral("wide"));
+  const std::string& wideModel() { return widened(256, 512); }
+  const std::string& widened(int64_t width, int64_t mlp, int64_t layers = 2) {
+    if (widened_.count({width, layers})) return widened_[{width, layers}];
+    const std::string dir = out(QStringLiteral("widened-%1-%2").arg(width).arg(layers));
     fs::create_directories(dir);
     for (const char* f : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"})
       fs::copy_file(kAligned + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
     std::ifstream zc(kAligned + "/config.json");
     nlohmann::json cfg = nlohmann::json::parse(zc);
-    const int64_t hd = int64_t(cfg.at("hidden_size")) / int64_t(cfg.at("num_attention_heads"));
-    const int64_t H = 256, F = 512, heads = H / hd, kv_heads = heads * int64_t(cfg.at("num_key_value_heads")) / int64_t(cfg.at("num_attention_heads"));
+    const int64_t h = cfg.at("hidden_size"), hd = h / int64_t(cfg.at("num_attention_heads"));
+    const int64_t H = width, F = mlp, heads = H / hd, kv_heads = heads * int64_t(cfg.at("num_key_value_heads")) / int64_t(cfg.at("num_attention_heads"));
     cfg["hidden_size"] = H, cfg["intermediate_size"] = F, cfg["num_attention_heads"] = heads, cfg["num_key_value_heads"] = kv_heads;
     cfg["head_dim"] = hd;
+    const int64_t zoo_layers = cfg.at("num_hidden_layers");
+    cfg["num_hidden_layers"] = layers;
     std::ofstream(dir + "/config.json") << cfg.dump(1);
     const sq::SafetensorsFile in(kAligned + "/model.safetensors");
     std::vector<torch::Tensor> keep;
+    std::deque<std::string> names;
     std::vector<sq::TensorData> outs;
     for (const auto& [name, view] : in.tensors()) {
       torch::Tensor t = sq::as_tensor(view).to(torch::kFloat32);
@@ -109,7 +119,7 @@ class TstExport : public QObject {
         return y;
       };
       if (t.dim() == 1) {
-        t = grow(t, 0, H) * 0.5;  // RMSNorm gains
+        t = grow(t, 0, H) * std::sqrt(double(h) / double(H));  // RMSNorm gains
       } else if (name.find("embed_tokens") != std::string::npos || name.find("lm_head") != std::string::npos) {
         t = grow(t, 1, H);
       } else if (name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos ||
@@ -122,12 +132,23 @@ class TstExport : public QObject {
       } else if (name.find("down_proj") != std::string::npos) {
         t = grow(grow(t, 0, H), 1, F);
       }
-      keep.push_back(t.contiguous());
-      outs.push_back({name, sq::DType::F32, keep.back().sizes().vec(), keep.back().data_ptr(), size_t(keep.back().numel() * 4)});
+      t = t.to(torch::kHalf).to(torch::kFloat32).contiguous();
+      int layer = -1;
+      if (std::sscanf(name.c_str(), "model.layers.%d.", &layer) != 1) {
+        keep.push_back(t);
+        outs.push_back({name, sq::DType::F32, t.sizes().vec(), t.data_ptr(), size_t(t.numel() * 4)});
+        continue;
+      }
+      const std::string rest = name.substr(name.find('.', 13) + 1);
+      for (int64_t l = layer; l < layers; l += zoo_layers) {
+        const bool silent = l >= zoo_layers && (rest.find("o_proj") != std::string::npos || rest.find("down_proj") != std::string::npos);
+        keep.push_back(silent ? torch::zeros_like(t) : t);
+        names.push_back("model.layers." + std::to_string(l) + "." + rest);
+        outs.push_back({names.back(), sq::DType::F32, t.sizes().vec(), keep.back().data_ptr(), size_t(t.numel() * 4)});
+      }
     }
     sq::write_safetensors(dir + "/model.safetensors", outs, {{"format", "pt"}});
-    wide_ = dir;
-    return wide_;
+    return widened_[{width, layers}] = dir;
   }
   std::string runOf(const std::string& model, const std::string& scheme) {
     if (model == kAligned) return run(scheme);
@@ -711,6 +732,70 @@ class TstExport : public QObject {
     QVERIFY(!theirs.empty());
     tokens.resize(theirs.size());
     QCOMPARE(theirs, tokens);
+  }
+
+  // Our Q4_K_M and Q5_K_M files are llama.cpp's own: its quantizer (llama_model_quantize in
+  // node-llama-cpp's libllama, called in this process) makes the same files from our F16 export
+  // of the same model, tensor for tensor the same type, shape and bytes; on the 256-wide model
+  // and on the 64-wide one, where every K type falls back.
+  void mixesMatchLlamaQuantize_data() {
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<int>("ftype");  // llama.cpp's llama_ftype
+    QTest::addColumn<int>("width");
+    QTest::addColumn<int>("layers");
+    // 16 layers: use_more_bits picks layers 0, 1, 4, 7, 10, 13, 14, 15.
+    QTest::newRow("q4_k_m, 256 wide, 16 layers") << "gguf-q4_k_m" << 15 << 256 << 16;
+    QTest::newRow("q5_k_m, 256 wide, 16 layers") << "gguf-q5_k_m" << 17 << 256 << 16;
+    QTest::newRow("q4_k_m, 64 wide") << "gguf-q4_k_m" << 15 << 64 << 2;
+    QTest::newRow("q5_k_m, 64 wide") << "gguf-q5_k_m" << 17 << 64 << 2;
+  }
+  void mixesMatchLlamaQuantize() {
+    QFETCH(QString, format);
+    QFETCH(int, ftype);
+    QFETCH(int, width);
+    QFETCH(int, layers);
+    const QString bins = kLlamaDir + QStringLiteral("/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/");
+    if (!QFile::exists(bins + QStringLiteral("libllama.v0.5.0.so")))
+      QSKIP("node-llama-cpp is not installed: packaging/install-deps.sh installs it from the npm registry, which it could not reach");
+    // llama_model_quantize_params begins {int32 nthread; int32 ftype; ...}; the rest is kept as
+    // llama_model_quantize_default_params returns it (the buffer is larger than the struct).
+    struct Params {
+      int32_t nthread, ftype;
+      unsigned char rest[248];
+    };
+    static void* llama = dlopen((bins + QStringLiteral("libllama.v0.5.0.so")).toLocal8Bit().constData(), RTLD_NOW | RTLD_LOCAL);
+    QVERIFY2(llama, dlerror());
+    auto defaults = reinterpret_cast<Params (*)()>(dlsym(llama, "llama_model_quantize_default_params"));
+    auto quantize = reinterpret_cast<uint32_t (*)(const char*, const char*, const Params*)>(dlsym(llama, "llama_model_quantize"));
+    auto log_set = reinterpret_cast<void (*)(void (*)(int, const char*, void*), void*)>(dlsym(llama, "llama_log_set"));
+    QVERIFY(defaults && quantize && log_set);
+    log_set([](int, const char*, void*) {}, nullptr);
+
+    const std::string model = widened(width, width == 256 ? 512 : 192, layers);
+    const QString tag = format + QLatin1Char('-') + QString::number(width);
+    const sq::ExportResult f16 = sq::export_model(exportOf("", "gguf-f16", QStringLiteral("mixsrc-") + tag, model));
+    const sq::ExportResult ours = sq::export_model(exportOf("", format.toStdString(), QStringLiteral("mix-") + tag, model));
+    const std::string theirs_path = out(QStringLiteral("llama-quantize-") + tag + QStringLiteral(".gguf"));
+    Params p = defaults();
+    p.nthread = 1;
+    p.ftype = ftype;
+    QCOMPARE(quantize(f16.main_file.c_str(), theirs_path.c_str(), &p), 0u);
+
+    const sq::GgufFile a(ours.main_file), b(theirs_path);
+    QCOMPARE(a.tensors().size(), b.tensors().size());
+    std::map<std::string, int> types;
+    for (const sq::GgufTensorIn& t : a.tensors()) {
+      const sq::GgufTensorIn* u = b.tensor(t.name);
+      QVERIFY2(u, t.name.c_str());
+      QVERIFY2(t.type == u->type, qPrintable(QString::fromStdString(t.name + ": ours " + sq::ggml_type_name(t.type) + ", llama.cpp " +
+                                                                    sq::ggml_type_name(u->type))));
+      QCOMPARE(t.ne, u->ne);
+      QVERIFY2(t.nbytes == u->nbytes && std::memcmp(t.data, u->data, t.nbytes) == 0, t.name.c_str());
+      ++types[sq::ggml_type_name(t.type)];
+    }
+    QString mix;
+    for (const auto& [name, n] : types) mix += QStringLiteral(" %1 x%2").arg(QString::fromStdString(name)).arg(n);
+    qInfo("%s: %zu tensors the same as llama.cpp's;%s", qPrintable(tag), a.tensors().size(), qPrintable(mix));
   }
 
   // llama.cpp loads our GGUF files and, greedy, generates exactly what our engine generates.
