@@ -3,7 +3,7 @@
 # and none includes Qt. Prints every include that breaks this and fails on any.
 set -euo pipefail
 core=$(cd "$(dirname "$0")/../core" && pwd)
-order=(io text jinja data quantized run model probe quant eval export zoo experiment workspace)
+order=(io text jinja data quantized run model probe quant eval mixed export zoo experiment workspace)
 bad=0
 for ((i = 0; i < ${#order[@]}; ++i)); do
   layer=${order[$i]}

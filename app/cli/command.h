@@ -48,6 +48,7 @@ int run_logits(const Args& args);
 int run_generate(const Args& args);
 int run_probe(const Args& args);
 int run_outliers(const Args& args);
+int run_sensitivity(const Args& args);
 int run_eval(const Args& args);
 int run_zoo(const Args& args);
 int run_quantize(const Args& args);

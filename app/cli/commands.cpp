@@ -224,6 +224,29 @@ const std::vector<Command>& commands() {
         fake_quant_option(), device_option()}, Chat::Default),
        0,
        run_outliers},
+      {"sensitivity",
+       "sensitivity --model DIR --data FILE.jsonl... [--options w8a16-g32-sym,...] [--samples 64] [--ratio 0.5] --out DIR",
+       "What quantizing each unit alone does to refusals and to utility",
+       "For every unit of the model (each decoder layer's q/k/v, o, gate/up and down linears, the embedding, an untied "
+       "output head) and each weight option (schemes without activation quantization: w<bits>a16 with groups, gguf "
+       "types), quantize that unit alone to nearest and compare with full precision on calibration prompts drawn from "
+       "--data: the KL of the first --tokens reply tokens on malicious prompts (safety) and on benign ones (utility), "
+       "and the change of the log-probability of the model's own refusals. The full-precision model runs once with "
+       "every layer's input kept; a unit of layer i recomputes layers i onwards. DIR gets sensitivity.json and "
+       "sensitivity.csv.",
+       with_chat_options({{"model", Option::Value, "DIR", "model folder"},
+        {"data", Option::Values, "FILE...", "labelled prompt files (JSONL or CSV) with malicious and benign prompts"},
+        {"options", Option::Value, "LIST", "comma-separated weight schemes (default w8a16-g32-sym,w6a16-g32-sym,w4a16-g32-sym,w3a16-g32-sym,w2a16-g32-sym)"},
+        {"samples", Option::Value, "N", "prompts drawn (default 64)"},
+        {"ratio", Option::Value, "X", "share of malicious prompts in the draw (default 0.5)"},
+        {"seed", Option::Value, "N", "draw seed (default 0)"},
+        {"tokens", Option::Value, "N", "first reply tokens compared (default 16)"},
+        {"batch-size", Option::Value, "N", "prompts per forward batch (default 8)"},
+        {"no-embeddings", Option::Flag, "", "decoder units only"},
+        {"out", Option::Value, "DIR", "where the table goes"},
+        device_option()}, Chat::Default),
+       0,
+       run_sensitivity},
       {"quantize",
        "quantize --model DIR --method " + quant_method_names("|") + " --scheme " + joined(scheme_presets(), "|") + " "
        "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR | --probes DIR] [--base DIR] [--lambda X] --out RUNDIR",

@@ -9,7 +9,10 @@ namespace sq {
 
 // Each weight the scheme quantizes at its bits, packed, with a 16-bit scale per group (per row,
 // or per tensor) and a 16-bit zero point on asymmetric grids (llama.cpp's Q8_0 and Q4_0 blocks
-// come to the same: 34 and 18 bytes per 32 weights); every other weight in 16 bits.
+// come to the same: 34 and 18 bytes per 32 weights; K-quants are counted by their super-blocks);
+// every other weight in 16 bits.
 double quantized_model_bytes(const ModelConfig& config, const QuantScheme& scheme);
+// One [rows, cols] weight under the scheme, counted as above.
+double quantized_weight_bytes(const QuantScheme& scheme, int64_t rows, int64_t cols);
 
 }  // namespace sq

@@ -6,18 +6,6 @@
 
 namespace sq {
 
-GgmlType ggml_grid_type(const QuantScheme& s) {
-  if (s.w_kind != kernels::GridKind::GgufK) throw Error("scheme '" + s.name + "' is not a K-quant grid");
-  switch (s.w_bits) {
-    case 2: return GgmlType::Q2_K;
-    case 3: return GgmlType::Q3_K;
-    case 4: return GgmlType::Q4_K;
-    case 5: return GgmlType::Q5_K;
-    case 6: return GgmlType::Q6_K;
-    default: throw Error("scheme '" + s.name + "': K-quants have 2 to 6 bits");
-  }
-}
-
 QuantizedWeight quantize_ggml_blocks(const torch::Tensor& w_in, GgmlType type) {
   const torch::Tensor w = w_in.detach().to(torch::kCPU, torch::kFloat32).contiguous();  // host: ggml's encoders run on the CPU
   const int64_t rows = w.size(0), cols = w.size(1), block = ggml_block_size(type);

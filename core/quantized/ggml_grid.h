@@ -10,9 +10,6 @@
 
 namespace sq {
 
-// The ggml type of a K-quant scheme (Q2_K for 2 bits ... Q6_K for 6); throws for other schemes.
-GgmlType ggml_grid_type(const QuantScheme& s);
-
 // w [rows, cols] (cols a multiple of 256) as `type`'s blocks: QuantizedWeight::blocks uint8
 // [rows, row bytes], and the decoded weight as dequant. Computed on the host; dequant comes back
 // on w's device. Throws naming the width when the rows do not fit the super-blocks.

@@ -75,6 +75,18 @@ QuantScheme with_attention_at_activation_bits(QuantScheme s) {
   return s;
 }
 
+GgmlType ggml_grid_type(const QuantScheme& s) {
+  if (s.w_kind != kernels::GridKind::GgufK) throw Error("scheme '" + s.name + "' is not a K-quant grid");
+  switch (s.w_bits) {
+    case 2: return GgmlType::Q2_K;
+    case 3: return GgmlType::Q3_K;
+    case 4: return GgmlType::Q4_K;
+    case 5: return GgmlType::Q5_K;
+    case 6: return GgmlType::Q6_K;
+    default: throw Error("scheme '" + s.name + "': K-quants have 2 to 6 bits");
+  }
+}
+
 bool QuantScheme::quantizes(const std::string& name) const {
   const std::string suffix = ".weight";
   if (name.rfind("model.layers.", 0) != 0 || name.size() <= suffix.size() ||

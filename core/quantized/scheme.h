@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/gguf.h"
 #include "kernels/weight_quant_math.h"
 
 namespace sq {
@@ -43,6 +44,9 @@ const std::vector<std::string>& scheme_presets();
 // quantizers); a scheme that names its attention bits keeps them. Returns the scheme unchanged
 // otherwise, or with q_bits = kv_bits = a_bits and the name marked "+qkv<bits>".
 QuantScheme with_attention_at_activation_bits(QuantScheme s);
+
+// The ggml type of a K-quant scheme (Q2_K for 2 bits ... Q6_K for 6); throws for other schemes.
+GgmlType ggml_grid_type(const QuantScheme& s);
 
 std::string to_json(const QuantScheme& s);
 QuantScheme scheme_from_json(const std::string& json_text);

@@ -1,0 +1,112 @@
+// Mixed precision's first stage: the sensitivity table on the tiny zoo's aligned model. Every unit
+// and option is measured, finite, and ordered as bits order it; the table reads back as written;
+// bad options, a draw without both labels and cancellation are refused before anything is
+// written; the command writes both files.
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+#include <filesystem>
+
+#include "core/data/prompt_set.h"
+#include "core/error.h"
+#include "core/mixed/sensitivity.h"
+#include "tests/cli_runner.h"
+#include "tests/error_text.h"
+
+namespace {
+const std::string kZoo = SQ_BINARY_DIR "/zoo-tiny";
+}
+
+class TstMixed : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  sq::SensitivityOptions options() const {
+    sq::SensitivityOptions o;
+    o.options = {"w8a16-g32-sym", "w2a16-g32-sym"};
+    o.prompts = sq::load_prompt_files({kZoo + "/data/calibration.jsonl"});
+    o.samples = 24;
+    o.response_tokens = 8;
+    return o;
+  }
+
+ private Q_SLOTS:
+  void measuresEveryUnit() {
+    const sq::SensitivityTable t = sq::measure_sensitivity(kZoo + "/aligned", options());
+    // Two layers of four groups, and the (tied) embedding.
+    QCOMPARE(t.units.size(), size_t(9));
+    QCOMPARE(t.units[0].name(), std::string("layer 0 qkv"));
+    QCOMPARE(t.units[0].params.size(), size_t(3));
+    QCOMPARE(t.units.back().name(), std::string("embed"));
+    QCOMPARE(t.malicious + t.benign, 24);
+    QVERIFY(t.refused > 0 && t.refused <= t.malicious);
+    int refusals_lost = 0;
+    for (size_t u = 0; u < t.units.size(); ++u) {
+      const sq::SensitivityCell &w8 = t.cells[u][0], &w2 = t.cells[u][1];
+      for (double v : {w8.safety_kl, w8.utility_kl, w2.safety_kl, w2.utility_kl, w8.refusal_change, w2.refusal_change})
+        QVERIFY(std::isfinite(v));
+      // KL is never negative, and 2-bit weights move the replies more than 8-bit ones, unit by unit.
+      QVERIFY(w8.safety_kl >= 0 && w8.utility_kl >= 0);
+      QVERIFY2(w2.safety_kl > w8.safety_kl && w2.utility_kl > w8.utility_kl, t.units[u].name().c_str());
+      // Bytes as deployed: 2 bits plus a 16-bit scale per 32 weights, against 8 bits plus the same.
+      QCOMPARE(w2.bytes, double(t.units[u].weights) * (2.0 / 8 + 2.0 / 32));
+      QCOMPARE(w8.bytes, double(t.units[u].weights) * (8.0 / 8 + 2.0 / 32));
+      if (w2.refusal_change < w8.refusal_change) ++refusals_lost;
+    }
+    // 2-bit weights make the model's own refusals less likely in most units.
+    QVERIFY2(refusals_lost * 2 > int(t.units.size()), qPrintable(QString::number(refusals_lost)));
+
+    const std::string dir = tmp_.filePath(QStringLiteral("table")).toStdString();
+    sq::write_sensitivity(dir, t);
+    const sq::SensitivityTable back = sq::read_sensitivity(dir);
+    QCOMPARE(back.options, t.options);
+    QCOMPARE(back.units.size(), t.units.size());
+    for (size_t u = 0; u < t.units.size(); ++u) {
+      QCOMPARE(back.units[u].name(), t.units[u].name());
+      QCOMPARE(back.units[u].params, t.units[u].params);
+      QCOMPARE(back.cells[u][1].safety_kl, t.cells[u][1].safety_kl);
+      QCOMPARE(back.cells[u][1].refusal_change, t.cells[u][1].refusal_change);
+    }
+    QVERIFY(std::filesystem::exists(dir + "/sensitivity.csv"));
+  }
+
+  void refusesWhatItCannotMeasure() {
+    sq::SensitivityOptions o = options();
+    o.options = {"w4a4"};
+    QVERIFY(errorOf([&] { sq::measure_sensitivity(kZoo + "/aligned", o); }).contains("quantizes activations"));
+    o.options = {"w5a16-g48"};
+    QVERIFY(errorOf([&] { sq::measure_sensitivity(kZoo + "/aligned", o); }).contains("unknown scheme"));
+    o = options();
+    std::vector<sq::Prompt> benign;
+    for (const sq::Prompt& p : o.prompts)
+      if (p.label == 0) benign.push_back(p);
+    o.prompts = benign;
+    const QString e = errorOf([&] { sq::measure_sensitivity(kZoo + "/aligned", o); });
+    QVERIFY2(e.contains("malicious"), qPrintable(e));
+    const std::string bad = tmp_.filePath(QStringLiteral("not-a-table")).toStdString();
+    std::filesystem::create_directories(bad);
+    QVERIFY(errorOf([&] { sq::read_sensitivity(bad); }).contains("sensitivity.json"));
+    sq::CancelToken cancel;
+    cancel.cancel();
+    o = options();
+    o.progress.cancel = &cancel;
+    QVERIFY_THROWS_EXCEPTION(sq::Cancelled, sq::measure_sensitivity(kZoo + "/aligned", o));
+  }
+
+  void command() {
+    const QString out = tmp_.filePath(QStringLiteral("cli"));
+    const CliResult r = runCli({"sensitivity", "--model", QString::fromStdString(kZoo + "/aligned"), "--data",
+                                QString::fromStdString(kZoo + "/data/calibration.jsonl"), "--samples", "16", "--tokens", "4",
+                                "--options", "w8a16-g32-sym,w3a16-g32-sym", "--no-embeddings", "--out", out});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY(r.err.contains(QStringLiteral("layer 1 down")));
+    QVERIFY(!r.err.contains(QStringLiteral("embed ")));
+    const sq::SensitivityTable t = sq::read_sensitivity(out.toStdString());
+    QCOMPARE(t.units.size(), size_t(8));
+    QCOMPARE(t.options.size(), size_t(2));
+    const CliResult none = runCli({"sensitivity", "--model", QString::fromStdString(kZoo + "/aligned"), "--out", out});
+    QVERIFY(none.exitCode != 0 && none.err.contains(QStringLiteral("--data")));
+  }
+};
+
+QTEST_GUILESS_MAIN(TstMixed)
+#include "tst_mixed.moc"
