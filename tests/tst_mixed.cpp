@@ -6,9 +6,11 @@
 #include <QtTest>
 #include <cmath>
 #include <filesystem>
+#include <random>
 
 #include "core/data/prompt_set.h"
 #include "core/error.h"
+#include "core/mixed/allocation.h"
 #include "core/mixed/sensitivity.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
@@ -92,6 +94,53 @@ class TstMixed : public QObject {
     QVERIFY_THROWS_EXCEPTION(sq::Cancelled, sq::measure_sensitivity(kZoo + "/aligned", o));
   }
 
+  // The knapsack is exact: on random tables of 6 units and 4 options, its choice within each
+  // budget has the least loss of all 4^6 choices that fit (brute force), and never exceeds the
+  // budget; the front's points fit their own budgets, cost more as they lose less, and a budget
+  // below every unit's smallest option is refused naming what it needs.
+  void allocationIsExact() {
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<double> u01(0, 1);
+    for (int trial = 0; trial < 20; ++trial) {
+      sq::SensitivityTable t;
+      t.options = {"w8", "w6", "w4", "w2"};
+      for (int u = 0; u < 6; ++u) {
+        t.units.push_back({u, sq::UnitGroup::Down, {"model.layers." + std::to_string(u) + ".mlp.down_proj.weight"}, 1024});
+        std::vector<sq::SensitivityCell> cells;
+        double kl = 0;
+        for (int k = 0; k < 4; ++k) {
+          kl += u01(rng) * 0.01;  // fewer bits, more loss
+          cells.push_back({kl * (1 + u01(rng)), -kl, kl, double(1024 * (8 - 2 * k) / 8 + 64 * (1 + (trial + k) % 3))});
+        }
+        t.cells.push_back(cells);
+      }
+      for (double budget : {3000.0, 4000.0, 5200.0}) {
+        const sq::Allocation a = sq::allocate_bits(t, budget, sq::AllocationObjective::Safety, 0.5);
+        QVERIFY(a.bytes <= budget);
+        double best = 1e300;
+        for (int code = 0; code < 4096; ++code) {
+          double bytes = 0, loss = 0;
+          for (int u = 0, c = code; u < 6; ++u, c /= 4) {
+            bytes += t.cells[size_t(u)][size_t(c % 4)].bytes;
+            loss += t.cells[size_t(u)][size_t(c % 4)].safety_kl + 0.5 * t.cells[size_t(u)][size_t(c % 4)].utility_kl;
+          }
+          if (bytes <= budget) best = std::min(best, loss);
+        }
+        QCOMPARE(a.resolution >= 1, true);
+        QVERIFY2(std::abs(a.predicted_safety_kl + 0.5 * a.predicted_utility_kl - best) < 1e-12,
+                 qPrintable(QStringLiteral("trial %1, budget %2").arg(trial).arg(budget)));
+      }
+      const std::vector<sq::Allocation> front = sq::loss_bytes_front(t, sq::AllocationObjective::Safety, 0.5);
+      QVERIFY(front.size() >= 2);
+      for (size_t i = 1; i < front.size(); ++i) {
+        QVERIFY(front[i].bytes >= front[i - 1].bytes);
+        QVERIFY(front[i].predicted_safety_kl + 0.5 * front[i].predicted_utility_kl <=
+                front[i - 1].predicted_safety_kl + 0.5 * front[i - 1].predicted_utility_kl + 1e-15);
+      }
+      QVERIFY(errorOf([&] { sq::allocate_bits(t, 100, sq::AllocationObjective::Safety, 1); }).contains("below the smallest option"));
+    }
+  }
+
   void command() {
     const QString out = tmp_.filePath(QStringLiteral("cli"));
     const CliResult r = runCli({"sensitivity", "--model", QString::fromStdString(kZoo + "/aligned"), "--data",
@@ -105,6 +154,14 @@ class TstMixed : public QObject {
     QCOMPARE(t.options.size(), size_t(2));
     const CliResult none = runCli({"sensitivity", "--model", QString::fromStdString(kZoo + "/aligned"), "--out", out});
     QVERIFY(none.exitCode != 0 && none.err.contains(QStringLiteral("--data")));
+    // allocate reads the table and writes an allocation that reads back against it.
+    const CliResult alloc = runCli({"allocate", "--sensitivity", out, "--budget-bits", "5"});
+    QVERIFY2(alloc.exitCode == 0, qPrintable(alloc.err));
+    const sq::Allocation a = sq::read_allocation((out + QStringLiteral("/allocation.json")).toStdString());
+    QCOMPARE(a.choice.size(), size_t(8));
+    QVERIFY(a.bits_per_weight <= 5.0 + 1e-9);
+    const CliResult front = runCli({"allocate", "--sensitivity", out, "--front"});
+    QVERIFY(front.exitCode == 0 && front.out.startsWith(QStringLiteral("bytes,bits_per_weight")));
   }
 };
 

@@ -49,6 +49,7 @@ int run_generate(const Args& args);
 int run_probe(const Args& args);
 int run_outliers(const Args& args);
 int run_sensitivity(const Args& args);
+int run_allocate(const Args& args);
 int run_eval(const Args& args);
 int run_zoo(const Args& args);
 int run_quantize(const Args& args);

@@ -247,6 +247,24 @@ const std::vector<Command>& commands() {
         device_option()}, Chat::Default),
        0,
        run_sensitivity},
+      {"allocate",
+       "allocate --sensitivity DIR (--budget-bits 4.5 | --budget-bytes N | --front) [--mu 1] [--objective safety|utility] [--out FILE]",
+       "Bits per unit under a budget, from a sensitivity table",
+       "Pick one option per unit of a `safequant sensitivity` table so that the units' weights fit the budget (an "
+       "average of --budget-bits per weight as deployed, or --budget-bytes) and the predicted loss, the units' losses "
+       "added, is least: safety KL + mu x utility KL, or utility KL alone with --objective utility (the perplexity-driven "
+       "baseline). An exact multiple-choice knapsack, by dynamic programming over the units. --front prints instead the "
+       "whole front of predicted loss against bytes (a Lagrangian sweep) as CSV. Writes allocation.json into the table's "
+       "folder unless --out says otherwise.",
+       {{"sensitivity", Option::Value, "DIR", "a `safequant sensitivity` folder"},
+        {"budget-bits", Option::Value, "B", "average bits per weight over the units, scales included"},
+        {"budget-bytes", Option::Value, "N", "bytes for the units' weights"},
+        {"front", Option::Flag, "", "print the loss-bytes front as CSV instead"},
+        {"mu", Option::Value, "X", "weight of utility KL against safety KL (default 1)"},
+        {"objective", Option::Value, "safety|utility", "what to minimise (default safety)"},
+        {"out", Option::Value, "FILE", "where allocation.json goes"}},
+       0,
+       run_allocate},
       {"quantize",
        "quantize --model DIR --method " + quant_method_names("|") + " --scheme " + joined(scheme_presets(), "|") + " "
        "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR | --probes DIR] [--base DIR] [--lambda X] --out RUNDIR",
