@@ -263,6 +263,14 @@ class TstJudge : public QObject {
     QVERIFY2(format.err.contains("unknown judge format 'gpt'"), qPrintable(format.err));
     const CliResult alone = runCli({"eval", "--model", model, "--data", data, "--judge-format", "harmbench"});
     QVERIFY(alone.exitCode != 0 && alone.err.contains("go with --judge DIR"));
+    // A set without malicious prompts is refused before the model generates, naming the file (the
+    // judge folder given does not exist: it is not even looked at).
+    const QString benign = tmp_.filePath("benign.jsonl");
+    std::ofstream(benign.toStdString()) << R"({"prompt": "Name a colour.", "label": "benign", "id": "b1"})" "\n";
+    const CliResult none = runCli({"eval", "--model", model, "--data", benign, "--judge", tmp_.filePath("nowhere")});
+    QCOMPARE(none.exitCode, 1);
+    QVERIFY2(none.err.contains("nothing to judge") && none.err.contains("benign.jsonl") && !none.err.contains("nowhere"),
+             qPrintable(none.err));
   }
 };
 

@@ -42,6 +42,7 @@ int run_eval(const Args& a) {
   std::unique_ptr<Judge> judge;
   JudgeRunOptions jo;
   if (a.has("judge")) {
+    check_judgeable(prompts, files.size() == 1 ? files[0] : "the prompt files");
     judge = std::make_unique<Judge>(a.get("judge"), parse_judge_format(a.get("judge-format", "llama-guard-3")), device);
     jo.batch_size = a.get_int("judge-batch-size", 8);
     if (jo.batch_size < 1) throw UsageError("--judge-batch-size must be at least 1");

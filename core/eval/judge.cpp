@@ -84,7 +84,7 @@ void Judge::judge_report(EvalReport& report, const std::vector<Prompt>& prompts,
     items.push_back({prompts[i].text, report.per_prompt[i].completion});
     rows.push_back(i);
   }
-  if (items.empty()) throw Error("the judge has nothing to judge: no malicious prompts");
+  if (items.empty()) check_judgeable(prompts, "the evaluation");
   const std::vector<JudgeVerdict> v = judge(items, o);
   JudgeSummary s;
   s.judge = dir_;
@@ -99,6 +99,13 @@ void Judge::judge_report(EvalReport& report, const std::vector<Prompt>& prompts,
   }
   report.judge = s;
   summarize_judge(report);
+}
+
+void check_judgeable(const std::vector<Prompt>& prompts, const std::string& where) {
+  for (const Prompt& p : prompts)
+    if (p.label == 1) return;
+  throw Error(where, "the judge has nothing to judge: none of its " + std::to_string(prompts.size()) +
+                         " prompts is malicious (label 1); drop --judge or add malicious prompts");
 }
 
 void judge_reports(std::vector<EvalReport>& reports, const std::vector<Prompt>& prompts, const std::string& dir,

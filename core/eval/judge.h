@@ -69,6 +69,10 @@ class Judge {
 
 // Each report's malicious replies judged by the judge folder `dir` (one load for all), when `dir`
 // is not empty; `prompts` are every report's rows, in order.
+// Throws sq::Error unless `prompts` hold a malicious one (label 1) for a judge to read: callers
+// check before any model generates, so that no work is lost to it.
+void check_judgeable(const std::vector<Prompt>& prompts, const std::string& where);
+
 void judge_reports(std::vector<EvalReport>& reports, const std::vector<Prompt>& prompts, const std::string& dir,
                    JudgeFormat format, ComputeDevice device, const Progress& progress);
 

@@ -55,6 +55,8 @@ RunOutcome run_pipeline(const RunConfig& c, const std::string& out_arg, bool rep
     for (const std::string& f : c.exports) r.exports.push_back((fs::path(r.dir) / "exports" / f).string());
     return r;
   }
+  // A judge with nothing to judge is found out before the quantization, not after it.
+  if (!c.judge.empty() && !c.evaluation.empty()) check_judgeable(load_prompt_files(c.evaluation), c.file);
   std::vector<std::string> inputs = {c.model, c.aligned, c.base, c.quantize.teacher_dir, c.quantize.probes_dir};
   inputs.insert(inputs.end(), c.calibration.begin(), c.calibration.end());
   inputs.insert(inputs.end(), c.evaluation.begin(), c.evaluation.end());
