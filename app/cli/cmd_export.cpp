@@ -5,6 +5,7 @@
 #include "app/cli/command.h"
 #include "app/cli/progress_bar.h"
 #include "core/export/export.h"
+#include "core/run/threads.h"
 
 namespace sq::cli {
 
@@ -30,6 +31,7 @@ int run_export(const Args& a) {
     throw UsageError("--format must be one of " + list);
   }
   o.progress = progress_bar(a);
+  sq::start_thread_fitting();
   const ExportResult r = export_model(o);
   uint64_t bytes = 0;
   for (const auto& f : r.files) bytes += f.size;

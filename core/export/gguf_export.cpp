@@ -6,6 +6,7 @@
 #include "core/export/gguf_types.h"
 #include "core/io/ggml_blocks.h"
 #include "core/quantized/ggml_grid.h"
+#include "core/run/threads.h"
 #include "core/model/gguf_layout.h"
 #include "core/model/gguf_vocab.h"
 #include "core/model/llama.h"
@@ -76,6 +77,7 @@ GgufMetadata model_metadata(const ModelConfig& c, const GgufFileTypeInfo& type, 
 
 // The rows of a [rows, cols] weight in a block type, as llama.cpp's reference quantizer writes them.
 std::vector<uint8_t> encode_rows(const torch::Tensor& w, GgmlType type) {
+  fit_threads();  // rows encode independently: the bytes are the same at any thread count
   if (type == GgmlType::Q8_0 || type == GgmlType::Q4_0) {
     const QuantizedWeight r = quantize_weight(w, parse_scheme(type == GgmlType::Q8_0 ? "gguf-q8_0" : "gguf-q4_0"));
     return blocks_of(r.codes, r.scales, type);
