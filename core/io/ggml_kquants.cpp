@@ -40,23 +40,30 @@ float get_half(const uint8_t* p) {
   return fp16_to_fp32(h);
 }
 
+// The value of largest magnitude, the first of equals (ggml's `max` beside `amax`).
+float largest_magnitude(const float* x, int n) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i)
+    if (fabsf(x[i]) > amax) amax = fabsf(x[i]), max = x[i];
+  return max;
+}
+
+// The signed level of v (already scaled) on -nmax..nmax-1.
+int clamped_level(float v, int nmax) { return std::max(-nmax, std::min(nmax - 1, nearest_int(v))); }
+
 // Signed levels -nmax..nmax-1 for n values by a weighted least-squares scale search over 19
 // trial scales around nmax / max (weights x², as the reference without an importance matrix);
 // L receives level + nmax. Returns the scale.
 float signed_levels_rmse(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = fabsf(x[i]);
-    if (ax > amax) amax = ax, max = x[i];
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = largest_magnitude(x, n);
+  if (fabsf(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;
   }
   float iscale = -nmax / max;
   float sumlx = 0, suml2 = 0;
   for (int i = 0; i < n; ++i) {
-    const int l = std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i])));
+    const int l = clamped_level(iscale * x[i], nmax);
     L[i] = int8_t(l + nmax);
     const float w = x[i] * x[i];
     sumlx += w * x[i] * l;
@@ -69,13 +76,13 @@ float signed_levels_rmse(int n, int nmax, const float* x, int8_t* L) {
     iscale = -(nmax + 0.1f * is) / max;
     sumlx = suml2 = 0;
     for (int i = 0; i < n; ++i) {
-      const int l = std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i])));
+      const int l = clamped_level(iscale * x[i], nmax);
       const float w = x[i] * x[i];
       sumlx += w * x[i] * l;
       suml2 += w * l * l;
     }
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (int i = 0; i < n; ++i) L[i] = int8_t(nmax + std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i]))));
+      for (int i = 0; i < n; ++i) L[i] = int8_t(nmax + clamped_level(iscale * x[i], nmax));
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
@@ -86,19 +93,15 @@ float signed_levels_rmse(int n, int nmax, const float* x, int8_t* L) {
 // Q3_K's sub-block search: start from nmax / max, then move single levels while the weighted
 // fit improves (at most five sweeps). L receives level + nmax.
 float signed_levels_refined(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = fabsf(x[i]);
-    if (ax > amax) amax = ax, max = x[i];
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = largest_magnitude(x, n);
+  if (fabsf(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;
   }
   const float iscale = -nmax / max;
   float sumlx = 0, suml2 = 0;
   for (int i = 0; i < n; ++i) {
-    const int l = std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i])));
+    const int l = clamped_level(iscale * x[i], nmax);
     L[i] = int8_t(l);
     const float w = x[i] * x[i];
     sumlx += w * x[i] * l;
@@ -111,7 +114,7 @@ float signed_levels_refined(int n, int nmax, const float* x, int8_t* L) {
       float slx = sumlx - w * x[i] * L[i];
       if (slx > 0) {
         float sl2 = suml2 - w * L[i] * L[i];
-        const int nl = std::max(-nmax, std::min(nmax - 1, nearest_int(x[i] * sl2 / slx)));
+        const int nl = clamped_level(x[i] * sl2 / slx, nmax);
         if (nl != L[i]) {
           slx += w * x[i] * nl;
           sl2 += w * nl * nl;
@@ -332,12 +335,8 @@ void encode_q3_k(const float* x, uint8_t* y) {
   float scales[16];
   uint8_t* hmask = y;
   uint8_t* s = y + 96;
-  float max_scale = 0, amax = 0;
-  for (int j = 0; j < 16; ++j) {
-    scales[j] = signed_levels_refined(16, 4, x + 16 * j, L + 16 * j);
-    const float a = fabsf(scales[j]);
-    if (a > amax) amax = a, max_scale = scales[j];
-  }
+  for (int j = 0; j < 16; ++j) scales[j] = signed_levels_refined(16, 4, x + 16 * j, L + 16 * j);
+  const float max_scale = largest_magnitude(scales, 16);
   std::memset(s, 0, 12);
   if (max_scale) {
     const float iscale = -32.f / max_scale;
@@ -374,16 +373,12 @@ void encode_q3_k(const float* x, uint8_t* y) {
 void encode_q6_k(const float* x, uint8_t* y) {
   int8_t L[kSuper];
   float scales[16];
-  float max_scale = 0, max_abs_scale = 0;
-  for (int ib = 0; ib < 16; ++ib) {
-    scales[ib] = signed_levels_rmse(16, 32, x + 16 * ib, L + 16 * ib);
-    const float a = fabsf(scales[ib]);
-    if (a > max_abs_scale) max_abs_scale = a, max_scale = scales[ib];
-  }
+  for (int ib = 0; ib < 16; ++ib) scales[ib] = signed_levels_rmse(16, 32, x + 16 * ib, L + 16 * ib);
+  const float max_scale = largest_magnitude(scales, 16);
   uint8_t* ql = y;
   uint8_t* qh = y + 128;
   int8_t* sc = reinterpret_cast<int8_t*>(y + 192);
-  if (max_abs_scale < kGroupMaxEps) {
+  if (fabsf(max_scale) < kGroupMaxEps) {
     std::memset(y, 0, 210);
     put_half(y + 208, 0.f);
     return;
@@ -418,10 +413,7 @@ void put_fifth_bits(uint8_t* qh, uint8_t* qs, const uint8_t* codes) {
 }
 
 void encode_q5_0(const float* x, uint8_t* y) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < 32; ++j)
-    if (amax < fabsf(x[j])) amax = fabsf(x[j]), max = x[j];
-  const float d = max / -16;
+  const float d = largest_magnitude(x, 32) / -16;
   const float id = d ? 1.0f / d : 0.0f;
   put_half(y, d);
   uint8_t codes[32];
