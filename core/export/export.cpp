@@ -44,8 +44,7 @@ ExportCheck check_source(const WeightSource& src, const std::string& format) {
   if (is_gguf(format)) {
     const GgufFileTypeInfo& ft = gguf_file_type(format);
     const std::string tn = ggml_type_name(ft.base);
-    const bool float_file = ft.base == GgmlType::F16 || ft.base == GgmlType::BF16;
-    if (float_file) {
+    if (ggml_is_float(ft.base)) {
       c.note = !run ? "Weights in " + tn + "." : "The run's dequantized " + scheme + " weights in " + tn + "." + act_lost;
       return c;
     }

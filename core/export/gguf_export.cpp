@@ -24,8 +24,6 @@ bool run_grid_is(const WeightSource& src, GgmlType t) {
   return (s.w_kind == GridKind::GgufQ8_0 && t == GgmlType::Q8_0) || (s.w_kind == GridKind::GgufQ4_0 && t == GgmlType::Q4_0);
 }
 
-bool is_float_type(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
-
 GgmlType float_type(DType d) { return d == DType::F16 ? GgmlType::F16 : d == DType::BF16 ? GgmlType::BF16 : GgmlType::F32; }
 
 std::vector<uint8_t> floats_of(const torch::Tensor& t, GgmlType type) {
@@ -56,7 +54,7 @@ GgufMetadata model_metadata(const ModelConfig& c, const GgufFileTypeInfo& type, 
                      {a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(float(c.rms_norm_eps))},
                      {a + ".rope.dimension_count", GgufValue::u32(uint32_t(c.head_dim))},
                      {a + ".rope.freq_base", GgufValue::f32(float(c.rope_theta))}};
-  if (!is_float_type(type.base)) md.push_back({"general.quantization_version", GgufValue::u32(2)});
+  if (!ggml_is_float(type.base)) md.push_back({"general.quantization_version", GgufValue::u32(2)});
   if (c.rope_scaling.type == "linear") {
     md.push_back({a + ".rope.scaling.type", GgufValue::string("linear")});
     md.push_back({a + ".rope.scaling.factor", GgufValue::f32(float(c.rope_scaling.factor))});
@@ -82,14 +80,14 @@ std::vector<uint8_t> encode_rows(const torch::Tensor& w, GgmlType type) {
     const QuantizedWeight r = quantize_weight(w, parse_scheme(type == GgmlType::Q8_0 ? "gguf-q8_0" : "gguf-q4_0"));
     return blocks_of(r.codes, r.scales, type);
   }
-  const torch::Tensor b = quantize_ggml_blocks(w, type).blocks;
+  const torch::Tensor b = encode_ggml_blocks(w, type);
   return std::vector<uint8_t>(b.data_ptr<uint8_t>(), b.data_ptr<uint8_t>() + b.numel());
 }
 
 }  // namespace
 
 bool gguf_blocks_exact(const WeightSource& src, const GgufFileTypeInfo& type) {
-  return !type.mix && !is_float_type(type.base) && run_grid_is(src, type.base);
+  return !type.mix && !ggml_is_float(type.base) && run_grid_is(src, type.base);
 }
 
 void write_gguf_model(WeightSource& src, const GgufFileTypeInfo& type, const std::string& name, const std::string& path,
@@ -115,7 +113,7 @@ void write_gguf_model(WeightSource& src, const GgufFileTypeInfo& type, const std
     GgufTensorOut out{role.name, t, role.ne, nullptr};
     if (spec.shape.size() == 1) {
       out.produce = [&src, hf, &c] { return floats_of(gguf_row_order(src.dense(hf), hf, c, false), GgmlType::F32); };
-    } else if (is_float_type(t)) {
+    } else if (ggml_is_float(t)) {
       out.produce = [&src, hf, &c, t] { return floats_of(gguf_row_order(src.dense(hf), hf, c, false), t); };
     } else {
       if (spec.shape[1] % ggml_block_size(t) != 0)

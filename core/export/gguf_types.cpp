@@ -34,8 +34,6 @@ const GgufFileTypeInfo& gguf_file_type(const std::string& format) {
 
 namespace {
 
-bool is_float(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
-
 // llama.cpp's choice of layers for more bits in Q4_K_M and Q5_K_M.
 bool use_more_bits(int64_t layer, int64_t n_layers) {
   return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
@@ -60,7 +58,7 @@ GgmlType fallback(GgmlType t, int64_t width) {
 
 GgmlType gguf_tensor_type(const GgufFileTypeInfo& t, const GgufTensorRole& x) {
   if (x.ne.size() < 2) return GgmlType::F32;
-  if (is_float(t.base)) return t.base;
+  if (ggml_is_float(t.base)) return t.base;
   if (!t.mix) return x.quantized_linear ? t.base : x.stored;
   const bool head = x.name == "output.weight" || (x.tied && x.name == "token_embd.weight");
   GgmlType type = t.base;

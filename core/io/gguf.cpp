@@ -151,6 +151,8 @@ int64_t ggml_block_size(GgmlType t) {
   return i ? i->block : 1;
 }
 
+bool ggml_is_float(GgmlType t) { return ggml_block_size(t) == 1; }
+
 uint64_t ggml_row_bytes(GgmlType t, int64_t n) {
   const TypeInfo* i = type_info(t);
   if (!i) throw Error("GGUF: unknown tensor type");

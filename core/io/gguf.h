@@ -30,6 +30,8 @@ std::string ggml_type_names();
 // Bytes of `n` elements (n a multiple of the type's block size); throws for other n.
 uint64_t ggml_row_bytes(GgmlType t, int64_t n);
 int64_t ggml_block_size(GgmlType t);
+// F32, F16 or BF16: values one by one, no blocks.
+bool ggml_is_float(GgmlType t);
 
 // One metadata value: a scalar, or an array of one scalar type. Integers and floats are held
 // widened; the type says how they are stored.

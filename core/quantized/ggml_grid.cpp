@@ -6,7 +6,7 @@
 
 namespace sq {
 
-QuantizedWeight quantize_ggml_blocks(const torch::Tensor& w_in, GgmlType type) {
+torch::Tensor encode_ggml_blocks(const torch::Tensor& w_in, GgmlType type) {
   const torch::Tensor w = w_in.detach().to(torch::kCPU, torch::kFloat32).contiguous();  // host: ggml's encoders run on the CPU
   const int64_t rows = w.size(0), cols = w.size(1), block = ggml_block_size(type);
   if (cols % block != 0)
@@ -14,14 +14,19 @@ QuantizedWeight quantize_ggml_blocks(const torch::Tensor& w_in, GgmlType type) {
                 std::to_string(cols) + " columns (quantize with gguf-q4_0 or gguf-q8_0, whose blocks hold 32, or export a mix such as "
                 "gguf-q4_k_m, which falls back there as llama.cpp does)");
   const int64_t row_bytes = int64_t(ggml_row_bytes(type, cols));
-  QuantizedWeight q;
-  q.blocks = torch::empty({rows, row_bytes}, torch::kUInt8);
+  torch::Tensor blocks = torch::empty({rows, row_bytes}, torch::kUInt8);
   const float* x = w.data_ptr<float>();
-  uint8_t* out = q.blocks.data_ptr<uint8_t>();
+  uint8_t* out = blocks.data_ptr<uint8_t>();
   at::parallel_for(0, rows, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) quantize_row_reference(type, x + r * cols, cols, out + r * row_bytes);
   });
-  q.dequant = dequantize_ggml_blocks(q.blocks, type, cols).to(w_in.device());
+  return blocks;
+}
+
+QuantizedWeight quantize_ggml_blocks(const torch::Tensor& w, GgmlType type) {
+  QuantizedWeight q;
+  q.blocks = encode_ggml_blocks(w, type);
+  q.dequant = dequantize_ggml_blocks(q.blocks, type, w.size(1)).to(w.device());
   return q;
 }
 

@@ -10,9 +10,11 @@
 
 namespace sq {
 
-// w [rows, cols] (cols a multiple of 256) as `type`'s blocks: QuantizedWeight::blocks uint8
-// [rows, row bytes], and the decoded weight as dequant. Computed on the host; dequant comes back
-// on w's device. Throws naming the width when the rows do not fit the super-blocks.
+// w [rows, cols] (cols a multiple of the type's block) as `type`'s blocks, uint8 [rows, row
+// bytes], on the host. Throws naming the width when the rows do not fit the blocks.
+torch::Tensor encode_ggml_blocks(const torch::Tensor& w, GgmlType type);
+
+// The same as a quantized weight: the blocks, and the decoded weight as dequant on w's device.
 QuantizedWeight quantize_ggml_blocks(const torch::Tensor& w, GgmlType type);
 
 // The float32 [rows, cols] values of blocks [rows, row bytes] of `type`.
