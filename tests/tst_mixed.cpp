@@ -1,7 +1,8 @@
 // Mixed precision's first stage: the sensitivity table on the tiny zoo's aligned model. Every unit
 // and option is measured, finite, and ordered as bits order it; the table reads back as written;
 // bad options, a draw without both labels and cancellation are refused before anything is
-// written; the command writes both files.
+// written; the command writes both files. The allocator is exact; a mixed run rounds each unit on
+// its own scheme, records the plan, and loads the same on packed codes as fake-quantized.
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
@@ -12,8 +13,14 @@
 #include "core/error.h"
 #include "core/mixed/allocation.h"
 #include "core/mixed/sensitivity.h"
+#include "core/io/safetensors.h"
+#include "core/io/torch_view.h"
+#include "core/model/model.h"
+#include "core/quant/quantizer.h"
+#include "core/quantized/run_folder.h"
 #include "tests/cli_runner.h"
 #include "tests/error_text.h"
+#include "tests/logit_diff.h"
 
 namespace {
 const std::string kZoo = SQ_BINARY_DIR "/zoo-tiny";
@@ -162,6 +169,93 @@ class TstMixed : public QObject {
     QVERIFY(a.bits_per_weight <= 5.0 + 1e-9);
     const CliResult front = runCli({"allocate", "--sensitivity", out, "--front"});
     QVERIFY(front.exitCode == 0 && front.out.startsWith(QStringLiteral("bytes,bits_per_weight")));
+  }
+  // A plan of four kinds of grid (symmetric, asymmetric, Q8_0, and 2 to 8 bits) over the tiny
+  // model's units, the embedding included: each weight is stored as its own scheme rounds it
+  // (the same values as rounding it alone), run.json keeps the plan, and the model computes the
+  // same on packed codes as fake-quantized.
+  void quantizesTheMix() {
+    const std::string model = kZoo + "/aligned";
+    const char* schemes[] = {"w8a16-g32-sym", "w3a16-g32-sym", "w4a16-g32-asym", "gguf-q8_0", "w2a16-g32-sym", "w6a16-g64-asym",
+                             "w4a16-g32-sym", "w8a16-g32-sym"};
+    std::vector<sq::MixUnit> units;
+    for (int i = 0; i < 2; ++i) {
+      const std::string p = "model.layers." + std::to_string(i) + ".";
+      units.push_back({"layer " + std::to_string(i) + " qkv", schemes[4 * i],
+                       {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"}});
+      units.push_back({"layer " + std::to_string(i) + " o", schemes[4 * i + 1], {p + "self_attn.o_proj.weight"}});
+      units.push_back({"layer " + std::to_string(i) + " gate_up", schemes[4 * i + 2], {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}});
+      units.push_back({"layer " + std::to_string(i) + " down", schemes[4 * i + 3], {p + "mlp.down_proj.weight"}});
+    }
+    units.push_back({"embed", "w6a16-g32-sym", {"model.embed_tokens.weight"}});
+    sq::QuantizeOptions o;
+    o.mix = sq::make_scheme_mix("by hand", 0, 0, units);
+    const std::string run = tmp_.filePath(QStringLiteral("run-mixed")).toStdString();
+    sq::quantize_model(model, o, run);
+
+    const sq::QuantRun r = sq::read_quant_run(run);
+    QCOMPARE(r.scheme.name, std::string("mixed"));
+    QVERIFY(r.mix.has_value());
+    QCOMPARE(r.mix->units.size(), units.size());
+    QCOMPARE(r.mix->units[4].scheme, std::string("w2a16-g32-sym"));
+    QCOMPARE(r.scheme_for("model.layers.1.self_attn.v_proj.weight")->name, std::string("w2a16-g32-sym"));
+    QVERIFY(r.scheme_for("model.norm.weight") == nullptr);
+    const sq::Checkpoint ckpt(model);
+    const auto stored = sq::read_quant_weights(r);
+    QCOMPARE(stored.size(), size_t(15));  // 14 linears and the embedding
+    for (const sq::MixUnit& u : units)
+      for (const std::string& name : u.params) {
+        const auto direct = sq::quantize_weight(sq::as_tensor(ckpt.tensor(name)).to(torch::kFloat32), sq::parse_scheme(u.scheme));
+        QVERIFY2(torch::equal(stored.at(name), direct.dequant), name.c_str());
+      }
+
+    const auto on_codes = sq::Model::load(model, run), fake = sq::Model::load(model, run, false, {}, sq::QuantExecution::FakeQuant);
+    QVERIFY(on_codes->packed_linears().first > 0);
+    const auto tokens = on_codes->tokenizer().encode("<|im_start|>user\nHow do I bake bread?<|im_end|>\n<|im_start|>assistant\n");
+    const auto a = on_codes->logits(tokens), b = fake->logits(tokens), full = sq::Model::load(model)->logits(tokens);
+    QVERIFY2(max_abs_diff(a, b) < 1e-3, qPrintable(QString::number(max_abs_diff(a, b))));
+    QVERIFY(max_abs_diff(b, full) > 1e-3);  // and it is not the full-precision model
+
+    // A plan GPTQ cannot follow (a K-quant unit), one naming a weight the model lacks, and one with
+    // quantized activations are refused before any work.
+    sq::QuantizeOptions g;
+    g.method = sq::QuantMethod::Gptq;
+    units[0].scheme = "gguf-q4_k";
+    g.mix = sq::make_scheme_mix("by hand", 0, 0, units);
+    QVERIFY(errorOf([&] { sq::quantize_model(model, g, run + "-gptq"); }).contains("K-quant"));
+    QVERIFY(!std::filesystem::exists(run + "-gptq"));
+    o.mix = sq::make_scheme_mix("by hand", 0, 0, {{"head", "w8a16-g32-sym", {"lm_head.weight"}}});
+    QVERIFY(errorOf([&] { sq::quantize_model(model, o, run + "-head"); }).contains("'lm_head.weight', which is not a weight"));
+    QVERIFY(errorOf([&] { sq::make_scheme_mix("", 0, 0, {{"embed", "w8a8", {"model.embed_tokens.weight"}}}); }).contains("quantizes activations"));
+    QVERIFY(errorOf([&] { sq::make_scheme_mix("", 0, 0, {{"a", "w8a16", {"x"}}, {"b", "w4a16", {"x"}}}); }).contains("two units"));
+  }
+
+  // `quantize --mixed` from a sensitivity folder and a budget, and from an allocation.json.
+  void quantizeCommand() {
+    const QString table = tmp_.filePath(QStringLiteral("cli-mixed"));
+    const QString model = QString::fromStdString(kZoo + "/aligned");
+    QCOMPARE(runCli({"sensitivity", "--model", model, "--data", QString::fromStdString(kZoo + "/data/calibration.jsonl"), "--samples", "16",
+                     "--tokens", "4", "--options", "w8a16-g32-sym,w4a16-g32-sym,w2a16-g32-sym", "--out", table, "--quiet"})
+                 .exitCode,
+             0);
+    const CliResult r = runCli({"quantize", "--model", model, "--method", "rtn", "--mixed", table, "--budget-bits", "4.6", "--out",
+                                tmp_.filePath(QStringLiteral("cli-mixed-run"))});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const sq::QuantRun run = sq::read_quant_run(tmp_.filePath(QStringLiteral("cli-mixed-run")).toStdString());
+    QVERIFY(run.mix && run.mix->bits_per_weight <= 4.6 + 1e-9 && run.mix->units.size() == 9);
+    QVERIFY(run.mix->chosen_by.find("safety objective") != std::string::npos);
+    // The same plan through an allocation file.
+    QCOMPARE(runCli({"allocate", "--sensitivity", table, "--budget-bits", "4.6", "--quiet"}).exitCode, 0);
+    const CliResult f = runCli({"quantize", "--model", model, "--method", "rtn", "--mixed", table + QStringLiteral("/allocation.json"), "--out",
+                                tmp_.filePath(QStringLiteral("cli-mixed-run2"))});
+    QVERIFY2(f.exitCode == 0, qPrintable(f.err));
+    const sq::QuantRun run2 = sq::read_quant_run(tmp_.filePath(QStringLiteral("cli-mixed-run2")).toStdString());
+    for (size_t u = 0; u < run.mix->units.size(); ++u) QCOMPARE(run2.mix->units[u].scheme, run.mix->units[u].scheme);
+    const CliResult both = runCli({"quantize", "--model", model, "--method", "rtn", "--mixed", table, "--scheme", "w4a16", "--out",
+                                   tmp_.filePath(QStringLiteral("x"))});
+    QVERIFY(both.exitCode != 0 && both.err.contains(QStringLiteral("no --scheme")));
+    const CliResult none = runCli({"quantize", "--model", model, "--method", "rtn", "--mixed", table, "--out", tmp_.filePath(QStringLiteral("x"))});
+    QVERIFY(none.exitCode != 0 && none.err.contains(QStringLiteral("--budget-bits")));
   }
 };
 

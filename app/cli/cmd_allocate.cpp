@@ -20,9 +20,8 @@ int run_allocate(const Args& a) {
     return 0;
   }
   if (a.has("budget-bits") == a.has("budget-bytes")) throw UsageError("give one of --budget-bits or --budget-bytes (or --front)");
-  const double budget = a.has("budget-bits") ? budget_for_bits(t, a.get_double("budget-bits", 0)) : a.get_double("budget-bytes", 0);
-  Allocation r = allocate_bits(t, budget, objective, mu);
-  r.sensitivity_dir = dir;
+  const Allocation r = allocate_for(dir, a.get_double("budget-bits", 0), a.get_double("budget-bytes", 0), objective, mu);
+  const double budget = r.budget_bytes;
   if (!a.has("quiet")) {
     std::cerr << "allocate: " << std::fixed << std::setprecision(3) << r.bits_per_weight << " bits per weight (" << std::setprecision(0)
               << r.bytes << " of " << budget << " bytes), predicted safety KL " << std::setprecision(4) << r.predicted_safety_kl

@@ -1,13 +1,36 @@
 // `safequant quantize`: a quantization run folder from a model, a method and a scheme.
 #include <cstdio>
+#include <filesystem>
 
 #include "app/cli/command.h"
 #include "app/cli/progress_bar.h"
+#include "core/mixed/allocation.h"
 #include "core/quant/quantizer.h"
 #include "core/run/system_info.h"
 #include "core/run/threads.h"
 
 namespace sq::cli {
+namespace {
+
+// --mixed: an allocation.json as `safequant allocate` wrote it, or a sensitivity folder to
+// allocate from within --budget-bits / --budget-bytes.
+SchemeMix mixed_arg(const Args& a) {
+  const std::string from = a.get("mixed");
+  const bool budget = a.has("budget-bits") || a.has("budget-bytes");
+  Allocation allocation;
+  if (std::filesystem::is_regular_file(from)) {
+    if (budget || a.has("mu") || a.has("objective"))
+      throw UsageError("--mixed " + from + " is an allocation already; --budget-bits, --budget-bytes, --mu and --objective go with a sensitivity folder");
+    allocation = read_allocation(from);
+  } else {
+    if (a.has("budget-bits") == a.has("budget-bytes")) throw UsageError("--mixed with a sensitivity folder needs one of --budget-bits or --budget-bytes");
+    allocation = allocate_for(from, a.get_double("budget-bits", 0), a.get_double("budget-bytes", 0),
+                              parse_allocation_objective(a.get("objective", "safety")), a.get_double("mu", 1.0));
+  }
+  return scheme_mix(read_sensitivity(allocation.sensitivity_dir), allocation);
+}
+
+}  // namespace
 
 int run_quantize(const Args& a) {
   QuantMethod method;
@@ -19,10 +42,15 @@ int run_quantize(const Args& a) {
   const QuantMethodInfo& m = info(method);
   QuantizeOptions o = QuantizeOptions::for_method(method);
   o.device = device_arg(a);
-  try {
-    o.scheme = parse_scheme(a.required("scheme"));
-  } catch (const Error& e) {
-    throw UsageError(e.what());
+  if (a.has("mixed")) {
+    if (a.has("scheme")) throw UsageError("--mixed gives each unit its own scheme; it takes no --scheme");
+    o.mix = mixed_arg(a);
+  } else {
+    try {
+      o.scheme = parse_scheme(a.required("scheme"));
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
   }
   o.samples = a.get_int("samples", 200);
   o.ratio = a.get_double("ratio", 0.75);
@@ -71,7 +99,9 @@ int run_quantize(const Args& a) {
   const QuantizeResult r = quantize_model(a.required("model"), o, a.required("out"));
   for (const std::string& n : r.notes) std::fprintf(stderr, "quantize: note: %s\n", n.c_str());
   if (!a.has("quiet"))
-    std::fprintf(stderr, "quantize: %s %s in %.1f s -> %s\n", m.name, o.scheme.name.c_str(), r.seconds, r.run_dir.c_str());
+    std::fprintf(stderr, "quantize: %s %s in %.1f s -> %s\n", m.name,
+                 o.mix ? ("mixed, " + std::to_string(o.mix->bits_per_weight).substr(0, 5) + " bits per weight").c_str() : o.scheme.name.c_str(),
+                 r.seconds, r.run_dir.c_str());
   std::printf("%s\n", r.run_dir.c_str());
   return 0;
 }

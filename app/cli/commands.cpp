@@ -266,7 +266,8 @@ const std::vector<Command>& commands() {
        0,
        run_allocate},
       {"quantize",
-       "quantize --model DIR --method " + quant_method_names("|") + " --scheme " + joined(scheme_presets(), "|") + " "
+       "quantize --model DIR --method " + quant_method_names("|") + " (--scheme " + joined(scheme_presets(), "|") +
+       " | --mixed SENSITIVITY_DIR --budget-bits B | --mixed ALLOCATION.json) "
        "[--data FILE.jsonl...] [--ratio 0.75] [--samples 200] [--aligned DIR | --probes DIR] [--base DIR] [--lambda X] --out RUNDIR",
        "Quantize a model (RTN, GPTQ, Q-realign, AAQ)",
        "Quantize a model; RUNDIR holds run.json, the quantization parameters and a log. lwc and q-realign train "
@@ -284,6 +285,13 @@ const std::vector<Command>& commands() {
         {"scheme", Option::Value, "SCHEME",
          "a preset, or w<2-8>a<4|6|8|16>[kv<b>|qkv<b>][-g32|-g64|-g128|-gt][-sym|-asym] (kv: keys and values as the KV cache "
          "holds them; qkv: the queries too)"},
+        {"mixed", Option::Value, "DIR|FILE",
+         "mixed precision: a scheme per unit, from a `safequant sensitivity` folder allocated within --budget-bits or "
+         "--budget-bytes (as `safequant allocate`), or from an allocation.json; run.json records each unit's choice"},
+        {"budget-bits", Option::Value, "B", "--mixed: average bits per weight over the units, scales included"},
+        {"budget-bytes", Option::Value, "N", "--mixed: bytes for the units' weights"},
+        {"mu", Option::Value, "X", "--mixed: weight of utility KL against safety KL (default 1)"},
+        {"objective", Option::Value, "safety|utility", "--mixed: what the allocation minimises (default safety)"},
         {"data", Option::Values, "FILE...", "calibration prompt files"},
         {"ratio", Option::Value, "X", "share of malicious calibration samples"},
         {"samples", Option::Value, "N", "calibration samples"},

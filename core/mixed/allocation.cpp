@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -131,6 +133,26 @@ std::vector<Allocation> loss_bytes_front(const SensitivityTable& t, AllocationOb
     }
   std::sort(front.begin(), front.end(), [](const Allocation& x, const Allocation& y) { return x.bytes < y.bytes; });
   return front;
+}
+
+SchemeMix scheme_mix(const SensitivityTable& t, const Allocation& a) {
+  if (a.choice.size() != t.units.size()) throw Error("the allocation does not fit its sensitivity table");
+  std::vector<MixUnit> units;
+  for (size_t u = 0; u < t.units.size(); ++u) units.push_back({t.units[u].name(), t.options[a.choice[u]], t.units[u].params});
+  std::ostringstream by;
+  by << allocation_objective_name(a.objective) << " objective";
+  if (a.objective == AllocationObjective::Safety) by << " (mu " << a.mu << ")";
+  by << ", budget " << std::llround(a.budget_bytes) << " bytes, from the sensitivity table " << a.sensitivity_dir;
+  return make_scheme_mix(by.str(), a.bytes, a.bits_per_weight, std::move(units));
+}
+
+Allocation allocate_for(const std::string& sensitivity_dir, double budget_bits, double budget_bytes, AllocationObjective objective,
+                        double mu) {
+  if ((budget_bits > 0) == (budget_bytes > 0)) throw Error("give one budget: bits per weight or bytes, above zero");
+  const SensitivityTable t = read_sensitivity(sensitivity_dir);
+  Allocation a = allocate_bits(t, budget_bits > 0 ? budget_for_bits(t, budget_bits) : budget_bytes, objective, mu);
+  a.sensitivity_dir = std::filesystem::absolute(sensitivity_dir).string();
+  return a;
 }
 
 void write_allocation(const std::string& path, const SensitivityTable& t, const Allocation& a) {

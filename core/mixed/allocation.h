@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/mixed/sensitivity_table.h"
+#include "core/quantized/scheme_mix.h"
 
 namespace sq {
 
@@ -37,6 +38,14 @@ double budget_for_bits(const SensitivityTable& t, double bits);
 // The lower convex front of predicted loss against bytes: for each multiplier, every unit takes
 // its option minimising loss + multiplier * bytes; the distinct allocations, smallest first.
 std::vector<Allocation> loss_bytes_front(const SensitivityTable& t, AllocationObjective objective, double mu);
+
+// The plan a quantization run follows (`quantize --mixed`): each unit of the table on its option.
+SchemeMix scheme_mix(const SensitivityTable& t, const Allocation& a);
+
+// The allocation `quantize --mixed` and `allocate` take from a sensitivity folder: within
+// `budget_bits` per weight (when > 0) or `budget_bytes`; throws sq::Error when neither or both are given.
+Allocation allocate_for(const std::string& sensitivity_dir, double budget_bits, double budget_bytes, AllocationObjective objective,
+                        double mu);
 
 void write_allocation(const std::string& path, const SensitivityTable& t, const Allocation& a);
 // Reads an allocation and checks it against the table it names; throws sq::Error naming the file.

@@ -432,11 +432,15 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& qu
     for (int64_t i = -1; i < run.layers; ++i)
       for (auto& [name, q] : read_quant_layer(run, i, /*dequantize=*/!kernels)) {
         if (name == kResidualRotation) continue;
+        // Kernels run a decoder layer's linears; a quantized embedding or head (a mixed run's) is
+        // looked up or multiplied dense.
+        const QuantScheme* s = run.scheme_for(name);
         if (kernels && q.codes.defined()) {
-          if (auto p = PackedLinear::pack(q, run.scheme, torch_device(device), run.dir + ": " + name)) {
-            packed[name] = std::move(p);
-            continue;
-          }
+          if (i >= 0 && s)
+            if (auto p = PackedLinear::pack(q, *s, torch_device(device), run.dir + ": " + name)) {
+              packed[name] = std::move(p);
+              continue;
+            }
           q.dequant = dequantize(q);
         }
         overrides[name] = std::move(q.dequant);

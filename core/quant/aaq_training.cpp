@@ -85,7 +85,7 @@ std::vector<LayerSmoothing> train_aaq(const ModelConfig& c, const ModelConfig& c
     for (size_t b = 0; b < batches.size(); ++b) {
       if (o.progress.cancel) o.progress.cancel->check();
       Params t = full;
-      for (int64_t i = 0; i < c.num_layers; ++i) t = merged(t, fake_quantized_layer(cq, layers[size_t(i)], i, &smoothing[size_t(i)], {}, o.scheme));
+      for (int64_t i = 0; i < c.num_layers; ++i) t = merged(t, fake_quantized_layer(cq, layers[size_t(i)], i, &smoothing[size_t(i)], {}, o.scheme, o.mix));
       Llama q(cq, t);
       q.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);
       const AaqLoss l = aaq_loss(q.forward(batches[b].tokens, batches[b].mask, nullptr), targets[b], batches[b].mask, o.lambda);

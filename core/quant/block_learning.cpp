@@ -16,8 +16,8 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
   Params theta;
   std::vector<torch::Tensor> params;
   for (const auto& [name, w] : layer)
-    if (o.scheme.quantizes(name)) {
-      theta[name] = torch::full_like(clip_shape(w, o.scheme), 4.0).set_requires_grad(true);  // sigmoid(4) = 0.982, OmniQuant's start
+    if (const QuantScheme* s = o.scheme_for(name)) {
+      theta[name] = torch::full_like(clip_shape(w, *s), 4.0).set_requires_grad(true);  // sigmoid(4) = 0.982, OmniQuant's start
       params.push_back(theta[name]);
     }
   LearnedBlock out;
@@ -45,7 +45,7 @@ LearnedBlock learn_block(const ModelConfig& cq, const std::shared_ptr<const Chec
     double sum = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
       if (o.progress.cancel) o.progress.cancel->check();  // training a block can take a while
-      Llama qnet(cq, weights, dev, merged(globals, fake_quantized_layer(cq, layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme)));
+      Llama qnet(cq, weights, dev, merged(globals, fake_quantized_layer(cq, layer, i, out.smoothing ? &*out.smoothing : nullptr, theta, o.scheme, o.mix)));
       qnet.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);
       std::vector<Llama::State> one = {states[b]};
       qnet.run_block(i, one, nullptr);

@@ -31,13 +31,14 @@ InputAbsMax input_absmax(const Llama& net, int64_t i, const std::vector<Llama::S
 }
 
 Params fake_quantized_layer(const ModelConfig& c, const Params& layer, int64_t i, const LayerSmoothing* smoothing,
-                            const Params& clip_logits, const QuantScheme& scheme) {
+                            const Params& clip_logits, const QuantScheme& scheme, const std::optional<SchemeMix>& mix) {
   Params out = smoothing ? apply_smoothing(c, layer, i, *smoothing) : layer;
   for (auto& [name, w] : out) {
-    if (!scheme.quantizes(name)) continue;
+    const QuantScheme* s = weight_scheme(name, scheme, mix);
+    if (!s) continue;
     auto it = clip_logits.find(name);
-    const torch::Tensor clip = it != clip_logits.end() ? torch::sigmoid(it->second) : torch::ones_like(clip_shape(w, scheme));
-    w = fake_quant_weight_ste(w, scheme, clip);
+    const torch::Tensor clip = it != clip_logits.end() ? torch::sigmoid(it->second) : torch::ones_like(clip_shape(w, *s));
+    w = fake_quant_weight_ste(w, *s, clip);
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include "core/model/llama.h"
 #include "core/quant/smoothing.h"
 #include "core/quantized/scheme.h"
+#include "core/quantized/scheme_mix.h"
 
 namespace sq {
 
@@ -26,9 +27,9 @@ torch::Tensor clip_shape(const torch::Tensor& w, const QuantScheme& s);
 InputAbsMax input_absmax(const Llama& net, int64_t i, const std::vector<Llama::State>& states, const std::vector<Llama::Batch>& batches);
 
 // Layer i's parameters as the quantized model computes with them while training: smoothed, and
-// the targeted linears fake-quantized with straight-through rounding on sigmoid(clip_logits)
-// (1 where a weight has none).
+// the targeted linears (each on its scheme: weight_scheme) fake-quantized with straight-through
+// rounding on sigmoid(clip_logits) (1 where a weight has none).
 Params fake_quantized_layer(const ModelConfig& c, const Params& layer, int64_t i, const LayerSmoothing* smoothing,
-                            const Params& clip_logits, const QuantScheme& scheme);
+                            const Params& clip_logits, const QuantScheme& scheme, const std::optional<SchemeMix>& mix);
 
 }  // namespace sq

@@ -1,5 +1,6 @@
 #include "core/quant/quantizer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -149,13 +150,18 @@ AlignedProbes aligned_probes(const std::string& model_dir, const ModelConfig& c,
 // What a run cannot be made of, refused before any work.
 void check_inputs(const QuantizeOptions& o, const std::string& run_dir) {
   const QuantMethodInfo& method = info(o.method);
-  if (method.learns_blocks && o.scheme.gguf_exact())
-    throw Error(std::string(method.name) + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + o.scheme.name);
-  // GPTQ fixes a group's grid when it reaches the group's first column; a K-quant super-block's
-  // sub-block scales are fitted to all 256 of its values at once, which GPTQ has not yet rounded.
-  if (method.rounds_gptq && o.scheme.w_kind == kernels::GridKind::GgufK)
-    throw Error(std::string(method.name) + " rounds with GPTQ, which is not built for llama.cpp's K-quant super-blocks; use rtn with " +
-                o.scheme.name);
+  std::vector<const QuantScheme*> schemes = {&o.scheme};
+  if (o.mix)
+    for (const auto& [param, scheme] : o.mix->schemes) schemes.push_back(&scheme);
+  for (const QuantScheme* scheme : schemes) {
+    if (method.learns_blocks && scheme->gguf_exact())
+      throw Error(std::string(method.name) + " learns clipping ranges, which llama.cpp's block grids fix; use rtn or gptq with " + scheme->name);
+    // GPTQ fixes a group's grid when it reaches the group's first column; a K-quant super-block's
+    // sub-block scales are fitted to all 256 of its values at once, which GPTQ has not yet rounded.
+    if (method.rounds_gptq && scheme->w_kind == kernels::GridKind::GgufK)
+      throw Error(std::string(method.name) + " rounds with GPTQ, which is not built for llama.cpp's K-quant super-blocks; use rtn with " +
+                  scheme->name);
+  }
   if (method.needs_base && o.base_dir.empty()) throw Error("aaq needs the unaligned base model to push away from (--base)");
   if (method.needs_aligned && o.aligned_dir.empty() && o.probes_dir.empty())
     throw Error(std::string("q-realign needs probes") + kOwnProbes);
@@ -177,7 +183,8 @@ RoundedLayer round_layer(const Params& layer, bool keep_dense, const std::map<st
   const QuantMethodInfo& method = info(o.method);
   RoundedLayer out;
   for (const auto& [name, w] : layer) {
-    if (!o.scheme.quantizes(name)) {
+    const QuantScheme* scheme = o.scheme_for(name);
+    if (!scheme) {
       if (keep_dense) out.dense[name] = w;
       out.replaced[name] = w;
       continue;
@@ -192,14 +199,14 @@ RoundedLayer round_layer(const Params& layer, bool keep_dense, const std::map<st
       GptqOptions go;
       go.damp = o.damp;
       go.act_order = o.act_order;
-      GptqResult g = gptq_quantize(w, hessians.at(input).hessian(), o.scheme, go);
+      GptqResult g = gptq_quantize(w, hessians.at(input).hessian(), *scheme, go);
       if (!g.note.empty()) result.notes.push_back(name + ": " + g.note);
       q = std::move(g.weight);
     } else if (method.learns_blocks) {
-      q = quantize_weight(w, o.scheme, clips.at(name));
+      q = quantize_weight(w, *scheme, clips.at(name));
     } else {
       try {
-        q = quantize_weight(w, o.scheme);
+        q = quantize_weight(w, *scheme);
       } catch (const Error& e) {
         throw Error("'" + name + "': " + e.what());
       }
@@ -225,6 +232,7 @@ RunRecord run_record(const std::string& model_dir, const ModelConfig& c, const M
   run.layers = c.num_layers;
   run.method = o.method;
   run.scheme = o.scheme;
+  run.mix = o.mix;
   run.untied = cq.tie_word_embeddings != c.tie_word_embeddings;
   if (o.rotate)
     run.rotation = RunRecord::Rotation{(c.hidden_size & (c.hidden_size - 1)) == 0 ? "randomized hadamard" : "random orthogonal", o.seed};
@@ -271,6 +279,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   const QuantMethodInfo& method = info(options.method);
   const bool learned = method.learns_blocks;
   QuantizeOptions o = options;
+  if (o.mix) o.scheme = mixed_run_scheme();
   if (learned) o.scheme = with_attention_at_activation_bits(o.scheme);
   QuantizeResult result;
   result.run_dir = run_dir;
@@ -285,6 +294,12 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   const auto model = Model::load(model_dir, "", false, o.device);
   const ModelConfig& c = model->config();
   auto weights = std::make_shared<const Checkpoint>(model_dir);
+  if (o.mix)
+    for (const auto& [param, scheme] : o.mix->schemes) {
+      const std::vector<ParamSpec> specs = parameter_specs(c);
+      if (std::none_of(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.name == param && p.shape.size() == 2; }))
+        throw Error(model_dir, "the mixed-precision plan names '" + param + "', which is not a weight matrix of this model");
+    }
 
   const CalibrationBatches cal = method.calibrated ? calibration_batches(*model, o) : CalibrationBatches{};
   const std::vector<Llama::Batch>& batches = cal.batches;
@@ -309,6 +324,17 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       if (spec.name.rfind(prefix, 0) == 0) p[spec.name] = fetch(spec.name);
     return o.rotate ? merged(p, rotate_layer(c, i, fetch, rotation)) : p;
   };
+  // A mix's embedding and head units, rounded to nearest before anything runs on them.
+  const Params fp_globals = globals;
+  std::map<std::string, QuantizedWeight> quantized_globals;
+  for (const std::string name : {"model.embed_tokens.weight", "lm_head.weight"})
+    if (const QuantScheme* s = o.mix ? o.scheme_for(name) : nullptr) {
+      const torch::Tensor w = globals.count(name) ? globals.at(name) : fetch(name);
+      QuantizedWeight q = quantize_weight(w, *s);
+      globals[name] = q.dequant;
+      quantized_globals[name.substr(0, name.size() - 7)] = std::move(q);
+      result.notes.push_back("'" + name + "' rounded to nearest on " + s->name + " (its unit in the mix)");
+    }
   std::vector<LayerSmoothing> aaq_smoothing;
   if (o.method == QuantMethod::Aaq) aaq_smoothing = train_aaq(c, cq, weights, globals, layer_params, batches, o, result);
 
@@ -316,8 +342,15 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   std::vector<int> block_epochs;
   {
     std::vector<Llama::State> states = batches.empty() ? std::vector<Llama::State>{} : Llama(cq, weights, dev, globals).embed(batches);
-    std::vector<Llama::State> fp_states = learned && o.fp_targets ? states : std::vector<Llama::State>{};
-    if (o.rotate) write_quant_layer(tmp.string(), -1, {}, o.scheme, merged(globals, {{kResidualRotation, rotation}}));
+    std::vector<Llama::State> fp_states =
+        !learned || !o.fp_targets       ? std::vector<Llama::State>{}
+        : quantized_globals.empty() ? states
+                                    : Llama(cq, weights, dev, fp_globals).embed(batches);
+    if (o.rotate || !quantized_globals.empty()) {
+      Params dense = o.rotate ? merged(globals, {{kResidualRotation, rotation}}) : Params{};
+      for (const auto& [name, q] : quantized_globals) dense.erase(name + ".weight");
+      write_quant_layer(tmp.string(), -1, quantized_globals, o.scheme, o.mix, dense);
+    }
     for (int64_t i = 0; i < c.num_layers; ++i) {
       o.progress.step(i, c.num_layers, "quantizing layers");
       const Params fp_layer = layer_params(i);
@@ -343,7 +376,7 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
       if (method.rounds_gptq) hessians = input_hessians(ref, i, layer, states, batches, o.hessian_f64 ? torch::kFloat64 : torch::kFloat32);
       // Rotation and smoothing change parameters they do not quantize; the run keeps them.
       const RoundedLayer rounded = round_layer(layer, o.rotate || smoothing, hessians, learned_block.clips, o, result, log);
-      write_quant_layer(tmp.string(), i, rounded.quantized, o.scheme, rounded.dense);
+      write_quant_layer(tmp.string(), i, rounded.quantized, o.scheme, o.mix, rounded.dense);
       if (!states.empty()) {
         Llama qnet(cq, weights, dev, merged(globals, rounded.replaced));
         qnet.set_runtime_bits(o.scheme.a_bits, o.scheme.q_bits, o.scheme.kv_bits);

@@ -11,6 +11,7 @@
 #include "core/model/chat_template.h"
 #include "core/quantized/quant_method.h"
 #include "core/quantized/scheme.h"
+#include "core/quantized/scheme_mix.h"
 #include "core/run/device.h"
 #include "core/run/progress.h"
 
@@ -22,6 +23,10 @@ struct QuantizeOptions {
 
   QuantMethod method = QuantMethod::Rtn;
   QuantScheme scheme;
+  // A mixed-precision plan: each unit's weights on the unit's scheme (RTN, GPTQ, LWC and AAQ
+  // alike), the embedding and head by RTN; `scheme` is then mixed_run_scheme().
+  std::optional<SchemeMix> mix;
+  const QuantScheme* scheme_for(const std::string& param) const { return weight_scheme(param, scheme, mix); }
   std::vector<Prompt> prompts;  // calibration pool (GPTQ); drawn at `ratio`
   ChatSettings chat;            // how the calibration prompts are rendered (always chat-templated)
   int samples = 200, seq_len = 128, batch_size = 8;

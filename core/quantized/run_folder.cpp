@@ -40,9 +40,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std::string, QuantizedWeight>& weights,
-                       const QuantScheme& scheme, const std::map<std::string, torch::Tensor>& dense) {
-  // Codes fit a byte on every grid: signed for symmetric and Q8_0, unsigned otherwise.
-  const bool is_signed = scheme.w_kind == kernels::GridKind::Symmetric || scheme.w_kind == kernels::GridKind::GgufQ8_0;
+                       const QuantScheme& scheme, const std::optional<SchemeMix>& mix, const std::map<std::string, torch::Tensor>& dense) {
   std::vector<torch::Tensor> keep;
   std::vector<TensorData> tensors;
   auto add = [&](const std::string& name, torch::Tensor t, DType dtype) {
@@ -55,6 +53,10 @@ void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std
       add(name + ".blocks", q.blocks, DType::U8);
       continue;
     }
+    // Codes fit a byte on every grid: signed for symmetric and Q8_0, unsigned otherwise.
+    const QuantScheme* s = weight_scheme(name + ".weight", scheme, mix);
+    if (!s) throw Error(layer_file(dir, layer), "'" + name + "' is not a weight the run's scheme quantizes");
+    const bool is_signed = s->w_kind == kernels::GridKind::Symmetric || s->w_kind == kernels::GridKind::GgufQ8_0;
     add(name + ".codes", q.codes.to(is_signed ? torch::kInt8 : torch::kUInt8), is_signed ? DType::I8 : DType::U8);
     add(name + ".scales", q.scales, DType::F32);
     add(name + ".zeros", q.zeros, DType::F32);
@@ -89,9 +91,11 @@ std::map<std::string, QuantizedWeight> read_quant_layer(const QuantRun& run, int
     if (ends_with(name, ".scales") || ends_with(name, ".zeros")) continue;
     if (ends_with(name, ".blocks")) {  // a K-quant grid's rows as GGUF stores them
       const std::string base = name.substr(0, name.size() - 7);
-      if (run.scheme.w_kind != kernels::GridKind::GgufK)
-        throw Error(path, "'" + name + "' holds K-quant blocks, but the run's scheme " + run.scheme.name + " is not a K-quant grid");
-      const GgmlType type = ggml_grid_type(run.scheme);
+      const QuantScheme* s = run.scheme_for(base + ".weight");
+      if (!s || s->w_kind != kernels::GridKind::GgufK)
+        throw Error(path, "'" + name + "' holds K-quant blocks, but the run's scheme for it, " + (s ? s->name : run.scheme.name) +
+                              ", is not a K-quant grid");
+      const GgmlType type = ggml_grid_type(*s);
       const auto shape = run.shapes.find(base + ".weight");
       if (view.dtype != DType::U8 || view.shape.size() != 2)
         throw Error(path, "'" + name + "' must be a U8 matrix of ggml blocks");

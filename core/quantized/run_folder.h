@@ -10,6 +10,7 @@
 #include "core/quantized/fake_quant_ops.h"
 #include "core/quantized/run_record.h"
 #include "core/quantized/scheme.h"
+#include "core/quantized/scheme_mix.h"
 
 namespace sq {
 
@@ -34,11 +35,13 @@ QuantRun read_quant_run(const std::string& run_dir);
 // model with another depth. The caller unties the model's head when the run says `untied`.
 QuantRun read_quant_run_for(const std::string& run_dir, const std::string& model_dir, int64_t layers);
 
-// Writes one layer's quantized linears (name -> weight) and the parameters the run changed
-// without quantizing them (`dense`, by checkpoint name). Layer -1: the model-wide parameters
-// (embeddings, final norm, output head) in quant/globals.safetensors.
+// Writes one layer's quantized weights (name without ".weight" -> weight, each on its scheme:
+// weight_scheme) and the parameters the run changed without quantizing them (`dense`, by
+// checkpoint name). Layer -1: the model-wide parameters (embeddings, final norm, output head) in
+// quant/globals.safetensors.
 void write_quant_layer(const std::string& dir, int64_t layer, const std::map<std::string, QuantizedWeight>& weights,
-                       const QuantScheme& scheme, const std::map<std::string, torch::Tensor>& dense = {});
+                       const QuantScheme& scheme, const std::optional<SchemeMix>& mix,
+                       const std::map<std::string, torch::Tensor>& dense = {});
 
 // One layer's quantized linears by checkpoint weight name ("model.layers.<i>.mlp.up_proj.weight"):
 // codes, scales and zero points as stored (K-quant grids: their blocks), and (with `dequantize`,

@@ -27,6 +27,7 @@ void write_run_record(const std::string& dir, const RunRecord& r) {
       {"layers", r.layers},
       {"method", info(r.method).name},
       {"scheme", json::parse(to_json(r.scheme))},
+      {"mix", r.mix ? json::parse(mix_to_json(*r.mix)) : json()},
       {"untied", r.untied},
       {"rotation", r.rotation ? json{{"kind", r.rotation->kind}, {"seed", r.rotation->seed}} : json()},
       {"calibration",
@@ -82,6 +83,7 @@ RunRecord read_run_record(const std::string& dir) {
   try {
     r.method = parse_quant_method(json_field<std::string>(j, "method", path));
     r.scheme = scheme_from_json(json_field<json>(j, "scheme", path).dump());
+    if (const json m = json_field_or<json>(j, "mix", path, json()); !m.is_null()) r.mix = mix_from_json(m.dump());
   } catch (const Error& e) {
     throw Error(path, e.what());
   }

@@ -12,6 +12,7 @@
 #include "core/data/prompt_set.h"
 #include "core/quantized/quant_method.h"
 #include "core/quantized/scheme.h"
+#include "core/quantized/scheme_mix.h"
 
 namespace sq {
 
@@ -21,7 +22,10 @@ struct RunRecord {
   std::string model, model_type;  // the model folder (absolute) and its architecture
   int64_t layers = 0;
   QuantMethod method = QuantMethod::Rtn;
-  QuantScheme scheme;
+  QuantScheme scheme;  // mixed_run_scheme() in a mixed-precision run
+  std::optional<SchemeMix> mix;  // a scheme per unit (a mixed-precision run)
+  // The scheme a weight of the model was rounded on; nullptr when the run did not quantize it.
+  const QuantScheme* scheme_for(const std::string& param) const { return weight_scheme(param, scheme, mix); }
   bool untied = false;  // the run unties the output head from the embeddings (rotation)
   struct Rotation {
     std::string kind;  // "randomized hadamard" | "random orthogonal"
