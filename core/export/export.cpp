@@ -48,7 +48,13 @@ ExportCheck check_source(const WeightSource& src, const std::string& format) {
       c.note = !run ? "Weights in " + tn + "." : "The run's dequantized " + scheme + " weights in " + tn + "." + act_lost;
       return c;
     }
-    if (ggml_block_size(ft.base) == 256 && !ft.mix) {
+    if (ft.rule == GgufRule::RunSchemes && (!run || !run->mix)) {
+      c.allowed = false;
+      c.note = format + " writes each weight in the ggml type of its own scheme in a mixed-precision run (quantize --mixed); "
+               "this is not one. Export a single type (gguf-q4_k ...) or llama.cpp's gguf-q4_k_m.";
+      return c;
+    }
+    if (ggml_block_size(ft.base) == 256 && ft.rule == GgufRule::Single) {
       // A single K type needs every quantized linear's rows to fill super-blocks of 256.
       const ModelConfig& m = src.config();
       for (const auto& [what, width] : {std::pair<const char*, int64_t>{"hidden_size", m.hidden_size},
@@ -62,13 +68,21 @@ ExportCheck check_source(const WeightSource& src, const std::string& format) {
         }
     }
     c.exact = gguf_blocks_exact(src, ft);
-    const std::string rule = ft.mix ? "llama.cpp's " + std::string(ft.suffix) + " rule (attn_v and ffn_down Q6_K in a third of the "
+    const bool mix = ft.rule == GgufRule::LlamaMix;
+    if (ft.rule == GgufRule::RunSchemes) {
+      c.note = c.exact ? "Each weight in the ggml type of its unit's scheme, the run's own blocks bit for bit."
+                       : "Each weight in the ggml type of its unit's scheme; units on grids that are not llama.cpp's (w<bits> "
+                         "schemes) are re-quantized to the K-quant of the same bits, so the file is not exactly the evaluated "
+                         "model (allocate over gguf-* options for a bit-exact export)." + act_lost;
+      return c;
+    }
+    const std::string rule = mix ? "llama.cpp's " + std::string(ft.suffix) + " rule (attn_v and ffn_down Q6_K in a third of the "
                                       "layers, the output head Q6_K, the rest " + tn + "; narrower rows fall back as llama.cpp does)"
                                     : tn;
     c.note = !run      ? "Tensors quantized to " + rule + " as llama.cpp's reference quantizer does."
              : c.exact ? "The run's own " + tn + " blocks, bit for bit."
                        : "Re-quantizes the run's " + scheme + " weights to " + rule + ": the file is not exactly the evaluated model" +
-                             (ft.mix ? " (a mix quantizes tensors the run left at full precision, at other types)."
+                             (mix ? " (a mix quantizes tensors the run left at full precision, at other types)."
                                      : " (quantize with gguf-" + std::string(ft.suffix) + " for a bit-exact export).") +
                              act_lost;
   } else if (format == "ct-w8a8" || format == "ct-w4a16") {

@@ -1,5 +1,7 @@
 #include "core/export/gguf_export.h"
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -16,15 +18,39 @@ namespace {
 
 using kernels::GridKind;
 
-// The run's weight grid when it is the ggml type `t` itself: then its codes (or blocks) are the file's.
-bool run_grid_is(const WeightSource& src, GgmlType t) {
-  if (!src.run() || src.run()->scheme.a_bits != 16) return false;
-  const QuantScheme& s = src.run()->scheme;
-  if (s.w_kind == GridKind::GgufK) return ggml_grid_type(s) == t;
-  return (s.w_kind == GridKind::GgufQ8_0 && t == GgmlType::Q8_0) || (s.w_kind == GridKind::GgufQ4_0 && t == GgmlType::Q4_0);
+// The run's scheme for weight `hf`, if it quantized it.
+const QuantScheme* run_scheme(const WeightSource& src, const std::string& hf) { return src.run() ? src.run()->scheme_for(hf) : nullptr; }
+
+// The run's grid for weight `hf` when it is the ggml type `t` itself: then its codes (or blocks) are the file's.
+bool run_grid_is(const WeightSource& src, const std::string& hf, GgmlType t) {
+  const QuantScheme* s = run_scheme(src, hf);
+  return s && s->a_bits == 16 && s->gguf_exact() && gguf_type_of_scheme(*s) == t;
 }
 
 GgmlType float_type(DType d) { return d == DType::F16 ? GgmlType::F16 : d == DType::BF16 ? GgmlType::BF16 : GgmlType::F32; }
+
+// How the type rule sees one of the model's parameters.
+GgufTensorRole role_of(const WeightSource& src, const ParamSpec& spec) {
+  const ModelConfig& c = src.config();
+  const QuantScheme* s = run_scheme(src, spec.name);
+  GgufTensorRole role{gguf_tensor_name(spec.name), std::vector<int64_t>(spec.shape.rbegin(), spec.shape.rend()),
+                      src.run() ? s != nullptr : QuantScheme{}.quantizes(spec.name), float_type(src.stored_dtype(spec.name)),
+                      c.num_layers, c.tie_word_embeddings};
+  if (s) role.run_type = gguf_type_of_scheme(*s);
+  return role;
+}
+
+// general.file_type of a file whose types the run chose: that of the type most of its matrices
+// take, as llama.cpp guesses a file type it is not told (F16 where no file type has it as base).
+uint32_t majority_ftype(const WeightSource& src, const GgufFileTypeInfo& type) {
+  std::map<GgmlType, int> count;
+  for (const ParamSpec& spec : parameter_specs(src.config()))
+    if (spec.shape.size() == 2) ++count[gguf_tensor_type(type, role_of(src, spec))];
+  const GgmlType most = std::max_element(count.begin(), count.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+  for (const GgufFileTypeInfo& t : gguf_file_types())
+    if (t.rule == GgufRule::Single && t.base == most) return t.llama_ftype;
+  return 1;
+}
 
 std::vector<uint8_t> floats_of(const torch::Tensor& t, GgmlType type) {
   const torch::Tensor c = t.to(torch::kFloat32).contiguous();
@@ -87,16 +113,27 @@ std::vector<uint8_t> encode_rows(const torch::Tensor& w, GgmlType type) {
 }  // namespace
 
 bool gguf_blocks_exact(const WeightSource& src, const GgufFileTypeInfo& type) {
-  return !type.mix && !ggml_is_float(type.base) && run_grid_is(src, type.base);
+  if (!src.run() || type.rule == GgufRule::LlamaMix || ggml_is_float(type.base)) return false;
+  bool any = false;
+  for (const ParamSpec& spec : parameter_specs(src.config())) {
+    if (spec.shape.size() != 2 || !run_scheme(src, spec.name)) continue;
+    if (!run_grid_is(src, spec.name, gguf_tensor_type(type, role_of(src, spec)))) return false;
+    any = true;
+  }
+  return any;
 }
 
 void write_gguf_model(WeightSource& src, const GgufFileTypeInfo& type, const std::string& name, const std::string& path,
                       const Progress& progress) {
   const ModelConfig& c = src.config();
-  GgufMetadata md = model_metadata(c, type, name);
+  GgufFileTypeInfo ft = type;
+  if (type.rule == GgufRule::RunSchemes) {
+    if (!src.run() || !src.run()->mix) throw Error(src.model_dir(), std::string(type.format) + " writes a mixed-precision run's own types; it needs one");
+    ft.llama_ftype = majority_ftype(src, type);
+  }
+  GgufMetadata md = model_metadata(c, ft, name);
   for (auto& kv : gguf_vocab_metadata(src.model_dir(), c)) md.push_back(std::move(kv));
 
-  const QuantScheme targets = src.run() ? src.run()->scheme : QuantScheme{};
   std::vector<GgufTensorOut> tensors;
   if (c.rope_scaling.type == "llama3") {
     tensors.push_back({"rope_freqs.weight", GgmlType::F32, {c.head_dim / 2}, [c] {
@@ -107,8 +144,7 @@ void write_gguf_model(WeightSource& src, const GgufFileTypeInfo& type, const std
   }
   for (const ParamSpec& spec : parameter_specs(c)) {
     const std::string hf = spec.name;
-    GgufTensorRole role{gguf_tensor_name(hf), std::vector<int64_t>(spec.shape.rbegin(), spec.shape.rend()), targets.quantizes(hf),
-                        float_type(src.stored_dtype(hf)), c.num_layers, c.tie_word_embeddings};
+    const GgufTensorRole role = role_of(src, spec);
     const GgmlType t = gguf_tensor_type(type, role);
     GgufTensorOut out{role.name, t, role.ne, nullptr};
     if (spec.shape.size() == 1) {
@@ -120,7 +156,7 @@ void write_gguf_model(WeightSource& src, const GgufFileTypeInfo& type, const std
         throw Error(src.model_dir(), std::string(ggml_type_name(t)) + " needs rows of a multiple of " + std::to_string(ggml_block_size(t)) +
                                          " values; '" + hf + "' has " + std::to_string(spec.shape[1]) + " columns" +
                                          (ggml_block_size(t) == 256 ? " (export gguf-q4_k_m or gguf-q5_k_m: they fall back as llama.cpp does)" : ""));
-      const bool own = role.quantized_linear && run_grid_is(src, t);
+      const bool own = run_grid_is(src, hf, t);
       out.produce = [&src, hf, &c, t, own] {
         const QuantizedWeight* q = own ? src.quantized(hf) : nullptr;
         if (own && !q) throw Error(src.run()->dir, "the run has no quantized '" + hf + "' for its own " + ggml_type_name(t) + " blocks");
