@@ -25,6 +25,8 @@
 #include "core/io/gguf.h"
 #include "core/io/sha256.h"
 #include "core/io/torch_view.h"
+#include "core/io/json_file.h"
+#include "core/model/compressed_tensors_config.h"
 #include "core/model/gguf_layout.h"
 #include "core/model/gguf_vocab.h"
 #include "core/model/model.h"
@@ -165,7 +167,9 @@ class TstExport : public QObject {
     units.push_back({"embed", schemes.back(), {"model.embed_tokens.weight"}});
     return sq::make_scheme_mix("test", 0, 0, units);
   }
-  // Mixed runs: "mixed-gguf", every unit on one of llama.cpp's grids; "mixed-w", on w<bits> grids.
+  // Mixed runs: "mixed-gguf", every unit on one of llama.cpp's grids; "mixed-sym", on symmetric
+  // w<bits> grids (3 and 6 bits leave the last packed word of a row part empty); "mixed-w", on
+  // w<bits> grids, one of them asymmetric.
   std::string runOf(const std::string& model, const std::string& scheme) {
     if (model == kAligned) return run(scheme);
     if (!wide_runs_.count(scheme)) {
@@ -173,6 +177,8 @@ class TstExport : public QObject {
       o.method = sq::QuantMethod::Rtn;
       if (scheme == "mixed-gguf")
         o.mix = mixOf({"gguf-q8_0", "gguf-q6_k", "gguf-q4_k", "gguf-q2_k", "gguf-q4_k", "gguf-q3_k", "gguf-q5_k", "gguf-q6_k"});
+      else if (scheme == "mixed-sym")
+        o.mix = mixOf({"w8a16-g32-sym", "w4a16-g32-sym", "w3a16-g64-sym", "w2a16-g32-sym", "w6a16-g32-sym"});
       else if (scheme == "mixed-w")
         o.mix = mixOf({"w8a16-g32-sym", "w4a16-g32-sym", "w3a16-g64-asym", "w6a16-g32-sym"});
       else
@@ -461,6 +467,10 @@ class TstExport : public QObject {
     QTest::newRow("gguf-mixed of a mixed run") << "mixed-gguf" << "gguf-mixed" << true << 0.0 << true;
     QTest::newRow("gguf-mixed re-quantizing") << "mixed-w" << "gguf-mixed" << false << 2.0 << true;
     QTest::newRow("gguf-q4_k of a mixed run") << "mixed-gguf" << "gguf-q4_k" << false << 2.0 << true;
+    QTest::newRow("ct-mixed of a mixed run") << "mixed-sym" << "ct-mixed" << true << 0.0 << true;
+    // Its asymmetric 3-bit unit re-rounded to the symmetric 3-bit grid, whose levels are 7 of 8
+    // (wide random model: 2.7 against 0.9 for the same run through gguf-mixed's Q3_K).
+    QTest::newRow("ct-mixed re-quantizing") << "mixed-w" << "ct-mixed" << false << 4.0 << true;
   }
   void exportsLoadBack() {
     QFETCH(QString, scheme);
@@ -848,8 +858,10 @@ class TstExport : public QObject {
   }
 
   // A mixed run's GGUF holds each weight in its unit's type (the embedding too), names the type
-  // most matrices take as its file type, and is refused for a run that is not mixed.
-  void mixedRunTypes() {
+  // most matrices take as its file type; its compressed-tensors config has a group per scheme
+  // whose anchored patterns put each linear in its unit's group; both formats are refused for a
+  // run that is not mixed.
+  void mixedRunFiles() {
     const sq::ExportResult r = sq::export_model(exportOf("mixed-gguf", "gguf-mixed", QStringLiteral("mixed-types"), wideModel()));
     const sq::GgufFile f(r.main_file);
     const std::pair<const char*, sq::GgmlType> expect[] = {
@@ -863,6 +875,23 @@ class TstExport : public QObject {
     QCOMPARE(f.at("general.file_type").as_int(), int64_t(14));  // Q4_K (five of 15 matrices), written as gguf-q4_k's file type
     const sq::ExportCheck plain = sq::check_export(wideModel(), runOf(wideModel(), "gguf-q4_k"), "gguf-mixed");
     QVERIFY(!plain.allowed && plain.note.find("mixed-precision run") != std::string::npos);
+    QVERIFY(!sq::check_export(wideModel(), runOf(wideModel(), "w4a16-g32-sym"), "ct-mixed").allowed);
+
+    const sq::ExportResult ct = sq::export_model(exportOf("mixed-sym", "ct-mixed", QStringLiteral("mixed-ct"), wideModel()));
+    const std::string config_path = ct.out + "/config.json";
+    const sq::CompressedTensorsConfig cfg = sq::parse_compressed_tensors_config(sq::read_text_file(config_path), config_path);
+    // mixOf cycles the five schemes over the eight linear units: layer 0 w8, w4, w3, w2; layer 1 w6,
+    // w8, w4, w3; the embedding (w6) is written dense.
+    QCOMPARE(cfg.groups.size(), size_t(5));
+    for (const auto& [module, b] : {std::pair<const char*, int>{"model.layers.0.self_attn.k_proj", 8}, {"model.layers.0.self_attn.o_proj", 4},
+                                    {"model.layers.0.mlp.up_proj", 3}, {"model.layers.0.mlp.down_proj", 2},
+                                    {"model.layers.1.self_attn.v_proj", 6}, {"model.layers.1.self_attn.o_proj", 8},
+                                    {"model.layers.1.mlp.gate_proj", 4}, {"model.layers.1.mlp.down_proj", 3}}) {
+      const sq::CompressedTensorsGroup* g = cfg.group_of(module);
+      QVERIFY2(g && g->weight_bits == b && g->format == "pack-quantized", module);
+    }
+    QVERIFY(cfg.group_of("lm_head") == nullptr);
+    QVERIFY(cfg.group_of("model.layers.0.self_attn.k_proj_extra") == nullptr);  // the patterns are anchored at both ends
   }
   void llamaCppAgrees() {
     QFETCH(QString, scheme);

@@ -85,6 +85,20 @@ ExportCheck check_source(const WeightSource& src, const std::string& format) {
                              (mix ? " (a mix quantizes tensors the run left at full precision, at other types)."
                                      : " (quantize with gguf-" + std::string(ft.suffix) + " for a bit-exact export).") +
                              act_lost;
+  } else if (format == "ct-mixed") {
+    if (!run || !run->mix) {
+      c.allowed = false;
+      c.note = "ct-mixed writes each unit of a mixed-precision run (quantize --mixed) in a config group of its own scheme; "
+               "this is not one. Export ct-w4a16 or ct-w8a8.";
+      return c;
+    }
+    c.exact = compressed_tensors_exact(src, format);
+    c.note = std::string(c.exact ? "The run's own integer codes and scales" : "Units on symmetric grids with their own codes; the others "
+                                                                              "re-quantized to the symmetric grid of their bits (the file is not exactly the evaluated model)") +
+             ", one config group per scheme, each unit an anchored pattern over its fused linears." +
+             (run->mix->schemes.count("model.embed_tokens.weight") ? " The embedding's unit is written as its dequantized values in fp32 "
+                                                                     "(compressed-tensors quantizes linear layers)." : "") +
+             " vLLM's WNA16 kernels serve 4- and 8-bit groups.";
   } else if (format == "ct-w8a8" || format == "ct-w4a16") {
     if (a_bits == 4) {
       c.allowed = false;
@@ -146,7 +160,7 @@ const std::vector<std::string>& export_formats() {
   static const std::vector<std::string> f = [] {
     std::vector<std::string> all;
     for (const GgufFileTypeInfo& t : gguf_file_types()) all.push_back(t.format);
-    for (const char* other : {"ct-w8a8", "ct-w4a16", "hf-bf16"}) all.push_back(other);
+    for (const char* other : {"ct-w8a8", "ct-w4a16", "ct-mixed", "hf-bf16"}) all.push_back(other);
     return all;
   }();
   return f;

@@ -16,7 +16,7 @@
 
 namespace sq {
 
-// gguf-f16, gguf-bf16, gguf-q8_0, gguf-q4_0, ct-w8a8, ct-w4a16, hf-bf16.
+// Every export format: the GGUF file types (gguf_types.h), ct-w8a8, ct-w4a16, ct-mixed, hf-bf16.
 const std::vector<std::string>& export_formats();
 
 // What exporting a model (and optional run) to `format` means: whether it is allowed, whether

@@ -1,6 +1,7 @@
 #include "core/export/safetensors_export.h"
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -65,8 +66,40 @@ QuantScheme compressed_tensors_scheme(const std::string& format) {
   return parse_scheme(format == "ct-w8a8" ? "w8a8-sym" : "w4a16-g128-sym");
 }
 
+QuantScheme compressed_tensors_scheme_of(const QuantScheme& s) {
+  if (s.w_kind == kernels::GridKind::Symmetric) return s;
+  // Llama.cpp's grids hold groups of 32 (K-quants: sub-blocks of 16 or 32); others keep theirs.
+  const int64_t group = s.gguf_exact() ? 32 : s.group;
+  return parse_scheme("w" + std::to_string(s.w_bits) + "a16" + (group > 0 ? "-g" + std::to_string(group) : group < 0 ? "-gt" : "") + "-sym");
+}
+
+namespace {
+
+// The decoder linears of a mixed run by the scheme each is written in: linears only, since
+// compressed-tensors quantizes Linear modules (a mix's embedding or head is written dense).
+std::map<std::string, QuantScheme> mixed_linears(const WeightSource& src) {
+  std::map<std::string, QuantScheme> out;
+  for (const auto& [param, scheme] : src.run()->mix->schemes)
+    if (param.rfind("model.layers.", 0) == 0) out.emplace(param, compressed_tensors_scheme_of(scheme));
+  return out;
+}
+
+std::string escaped(const std::string& name) {
+  std::string out;
+  for (char ch : name) out += ch == '.' ? std::string("\\.") : std::string(1, ch);
+  return out;
+}
+
+}  // namespace
+
 bool compressed_tensors_exact(const WeightSource& src, const std::string& format) {
   if (!src.run()) return false;
+  if (format == "ct-mixed") {
+    if (!src.run()->mix) return false;
+    for (const auto& [param, scheme] : src.run()->mix->schemes)
+      if (param.rfind("model.layers.", 0) == 0 && scheme.w_kind != kernels::GridKind::Symmetric) return false;
+    return true;
+  }
   const QuantScheme& r = src.run()->scheme;
   const QuantScheme want = compressed_tensors_scheme(format);
   const bool group_ok = format == "ct-w8a8" ? r.group == 0 : (r.group == 0 || r.group == 32 || r.group == 64 || r.group == 128);
@@ -76,19 +109,28 @@ bool compressed_tensors_exact(const WeightSource& src, const std::string& format
 void write_compressed_tensors_model(WeightSource& src, const std::string& format, const std::string& dir,
                                     const Progress& progress) {
   const ModelConfig& c = src.config();
+  const bool mixed = format == "ct-mixed";
+  if (mixed && (!src.run() || !src.run()->mix)) throw Error(src.model_dir(), "ct-mixed writes a mixed-precision run; it needs one");
   const bool exact = compressed_tensors_exact(src, format);
-  const QuantScheme scheme = exact ? src.run()->scheme : compressed_tensors_scheme(format);
-  const bool packed = format == "ct-w4a16";
+  const QuantScheme uniform = exact && !mixed ? src.run()->scheme : compressed_tensors_scheme(format);
+  const std::map<std::string, QuantScheme> by_weight = mixed ? mixed_linears(src) : std::map<std::string, QuantScheme>{};
+  const bool packed = format != "ct-w8a8";
   TensorList out;
   const auto specs = parameter_specs(c);
   int64_t done = 0;
   for (const ParamSpec& spec : specs) {
     progress.step(done++, int64_t(specs.size()), "weights");
-    if (!scheme.quantizes(spec.name)) {
-      out.add(spec.name, src.dense(spec.name).to(torch_type(src.stored_dtype(spec.name))));
+    const auto own = by_weight.find(spec.name);
+    const QuantScheme* target = mixed ? (own == by_weight.end() ? nullptr : &own->second) : uniform.quantizes(spec.name) ? &uniform : nullptr;
+    if (!target) {
+      // A mix's quantized embedding or head is kept exact in fp32; the rest in its stored type.
+      const bool keep_exact = mixed && src.run()->scheme_for(spec.name);
+      out.add(spec.name, src.dense(spec.name).to(keep_exact ? torch::kFloat32 : torch_type(src.stored_dtype(spec.name))));
       continue;
     }
-    const QuantizedWeight* q = exact ? src.quantized(spec.name) : nullptr;
+    const QuantScheme& scheme = *target;
+    const bool own_codes = mixed ? src.run()->scheme_for(spec.name)->name == scheme.name : exact;
+    const QuantizedWeight* q = own_codes ? src.quantized(spec.name) : nullptr;
     const QuantizedWeight r = q ? QuantizedWeight{} : quantize_weight(src.dense(spec.name), scheme);
     const QuantizedWeight& w = q ? *q : r;
     const std::string base = spec.name.substr(0, spec.name.size() - std::string(".weight").size());
@@ -106,18 +148,40 @@ void write_compressed_tensors_model(WeightSource& src, const std::string& format
   }
   write_safetensors((fs::path(dir) / "model.safetensors").string(), out.list, {{"format", "pt"}});
 
-  json group = {{"targets", {"Linear"}}, {"weights", quant_args(scheme)}, {"output_activations", nullptr}};
-  group["input_activations"] =
-      packed ? json()
-             : json{{"num_bits", 8}, {"type", "int"}, {"symmetric", true}, {"strategy", "token"}, {"dynamic", true},
-                    {"group_size", nullptr}, {"actorder", nullptr}, {"block_structure", nullptr},
-                    {"observer", nullptr}, {"observer_kwargs", json::object()}};
+  const std::string weight_format = packed ? "pack-quantized" : "int-quantized";
+  auto group_of = [&](const QuantScheme& scheme, json targets) {
+    json group = {{"targets", std::move(targets)}, {"weights", quant_args(scheme)}, {"output_activations", nullptr}, {"format", weight_format}};
+    group["input_activations"] =
+        packed ? json()
+               : json{{"num_bits", 8}, {"type", "int"}, {"symmetric", true}, {"strategy", "token"}, {"dynamic", true},
+                      {"group_size", nullptr}, {"actorder", nullptr}, {"block_structure", nullptr},
+                      {"observer", nullptr}, {"observer_kwargs", json::object()}};
+    return group;
+  };
+  json groups = json::object();
+  if (!mixed) {
+    groups["group_0"] = group_of(uniform, {"Linear"});
+  } else {
+    // One group per scheme; its targets are the units on it, each one anchored pattern over the
+    // unit's linears, so that the parts vLLM fuses (q/k/v, gate/up) share a group.
+    std::map<std::string, std::pair<QuantScheme, json>> by_scheme;
+    for (const MixUnit& u : src.run()->mix->units) {
+      std::string modules;
+      for (const std::string& p : u.params)
+        if (by_weight.count(p)) modules += (modules.empty() ? "" : "|") + escaped(p.substr(0, p.size() - 7));
+      if (modules.empty()) continue;
+      const QuantScheme& s = by_weight.at(u.params.front());
+      auto& [scheme, targets] = by_scheme.emplace(s.name, std::make_pair(s, json::array())).first->second;
+      targets.push_back("re:^(" + modules + ")$");
+    }
+    for (auto& [name, entry] : by_scheme) groups["group_" + std::to_string(groups.size())] = group_of(entry.first, entry.second);
+  }
   json config = read_json_file((fs::path(src.model_dir()) / "config.json").string());
   config["tie_word_embeddings"] = c.tie_word_embeddings;
   config["quantization_config"] = {{"quant_method", "compressed-tensors"},
-                                   {"format", packed ? "pack-quantized" : "int-quantized"},
+                                   {"format", weight_format},
                                    {"quantization_status", "compressed"},
-                                   {"config_groups", {{"group_0", group}}},
+                                   {"config_groups", groups},
                                    {"ignore", {"lm_head"}},
                                    {"kv_cache_scheme", nullptr},
                                    {"sparsity_config", json::object()}};

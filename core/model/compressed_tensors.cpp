@@ -13,9 +13,10 @@ namespace sq {
 using json = nlohmann::json;
 
 torch::Tensor pack_int32(const torch::Tensor& codes, int bits) {
-  const int64_t per = 32 / bits, rows = codes.size(0), cols = codes.size(1);
-  if (cols % per != 0) throw Error("packing needs a multiple of " + std::to_string(per) + " columns, not " + std::to_string(cols));
-  const torch::Tensor u = (codes.to(torch::kInt64) + (int64_t(1) << (bits - 1))).reshape({rows, cols / per, per});
+  const int64_t per = 32 / bits, rows = codes.size(0), cols = codes.size(1), words_per_row = (cols + per - 1) / per;
+  // A row whose codes do not fill its last word is padded with zero bits, as compressed-tensors pads.
+  const torch::Tensor u = torch::constant_pad_nd(codes.to(torch::kInt64) + (int64_t(1) << (bits - 1)), {0, words_per_row * per - cols}, 0)
+                              .reshape({rows, words_per_row, per});
   const torch::Tensor shifts = torch::arange(per, beside(codes, torch::kInt64)) * bits;
   // Summing disjoint bit fields in 64 bits, then keeping the low 32 as a signed int32 word.
   const torch::Tensor words = torch::bitwise_left_shift(u, shifts).sum(-1);
@@ -36,8 +37,6 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
   CompressedTensors out;
   out.activation_bits = q.activation_bits;
   out.description = q.description;
-  const std::string& format = q.format;
-  const int bits = q.weight_bits;
 
   const std::string suffix = ".weight_scale";
   const auto shapes = run_shapes(config);
@@ -45,6 +44,11 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
     if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
     const std::string base = name.substr(0, name.size() - suffix.size());
     const TensorView& scale_view = ckpt.tensor(name);
+    const CompressedTensorsGroup* group = q.group_of(base);
+    if (!group) throw Error(scale_view.file->path(), "'" + name + "' is quantized, but no config group of " + path + " targets '" + base + "'");
+    const std::string& format = group->format;
+    const std::string& strategy = group->strategy;
+    const int bits = group->weight_bits;
     const torch::Tensor scale = as_tensor(scale_view).to(torch::kFloat32);
     torch::Tensor codes;
     if (format == "int-quantized") {
@@ -78,13 +82,13 @@ CompressedTensors read_compressed_tensors(const std::string& model_dir, const Ch
                   "'" + name + "' " + scale_view.describe() + " (or its zero point) does not fit the weight " + shape_text({rows, cols}));
     // The scale's layout must be the one the config declares: a per-channel scale redeclared as
     // one value would otherwise dequantize every row with the first row's scale.
-    const bool fits = q.strategy == "tensor" ? scale.numel() == 1
-                      : q.strategy == "channel" ? sr == rows && sg == 1
+    const bool fits = strategy == "tensor" ? scale.numel() == 1
+                      : strategy == "channel" ? sr == rows && sg == 1
                                                 : sr == rows && sg >= 1;
     if (!fits)
-      throw Error(scale_view.file->path(), "'" + name + "' " + scale_view.describe() + " is not a " + q.strategy +
-                                               "-strategy scale for the weight " + shape_text({rows, cols}) +
-                                               " (config.json's quantization_config declares \"" + q.strategy + "\")");
+      throw Error(scale_view.file->path(), "'" + name + "' " + scale_view.describe() + " is not a " + strategy +
+                                               "-strategy scale for the weight " + shape_text({rows, cols}) + " (config.json's " +
+                                               group->name + " declares \"" + strategy + "\")");
     const torch::Tensor c = codes.to(torch::kFloat32).reshape({sr, sg, -1});
     out.dense[base + ".weight"] =
         ((c - zero.reshape({sr, sg, 1})) * scale.reshape({sr, sg, 1})).reshape({rows, cols}).contiguous();

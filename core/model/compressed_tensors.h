@@ -15,7 +15,8 @@
 namespace sq {
 
 // Signed codes [rows, cols] (within ±2^(bits-1)) packed along columns into int32 words, value i
-// of a word in bits [bits*i, bits*(i+1)) after adding 2^(bits-1), as compressed-tensors packs.
+// of a word in bits [bits*i, bits*(i+1)) after adding 2^(bits-1), as compressed-tensors packs
+// (the last word of a row padded with zero bits).
 torch::Tensor pack_int32(const torch::Tensor& codes, int bits);
 torch::Tensor unpack_int32(const torch::Tensor& packed, int bits, int64_t cols);
 

@@ -1,6 +1,8 @@
 #include "core/model/compressed_tensors_config.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "core/error.h"
 #include "core/io/json_file.h"
@@ -40,40 +42,101 @@ CompressedTensorsConfig parse_compressed_tensors_config(const std::string& text,
   if (!found) throw Error(origin, "declares no compressed-tensors quantization_config");
   const json& q = *found;
   CompressedTensorsConfig out;
-  out.format = text_of(q, "format", "", origin);
-  if (out.format != "int-quantized" && out.format != "pack-quantized")
-    throw Error(origin, "compressed-tensors format '" + out.format + "' is not supported (int-quantized, pack-quantized)");
-  if (!q.contains("config_groups") || !q["config_groups"].is_object() || q["config_groups"].size() != 1)
-    throw Error(origin, "compressed-tensors needs exactly one config group in 'config_groups'");
-  const json& g = q["config_groups"].begin().value();
-  if (!g.is_object() || !g.contains("weights") || !g["weights"].is_object())
-    throw Error(origin, "the compressed-tensors config group has no 'weights' object");
-  const json& w = g["weights"];
-  if (text_of(w, "type", "int", origin) != "int") throw Error(origin, "weight type '" + text_of(w, "type", "", origin) + "' is not supported (int)");
+  const std::string format = text_of(q, "format", "", origin);
+  const bool mixed = format == "mixed-precision";
+  auto check_format = [&](const std::string& f, const std::string& where) {
+    if (f != "int-quantized" && f != "pack-quantized")
+      throw Error(origin, where + "compressed-tensors format '" + f + "' is not supported (int-quantized, pack-quantized" +
+                              (where.empty() ? ", mixed-precision" : "") + ")");
+  };
+  if (!mixed) check_format(format, "");
+  if (!q.contains("config_groups") || !q["config_groups"].is_object() || q["config_groups"].empty())
+    throw Error(origin, "compressed-tensors needs at least one config group in 'config_groups'");
   // num_bits sizes shifts and code ranges: only widths integer kernels have.
-  auto bits_of = [&](const json& object, const char* what) {
+  auto bits_of = [&](const json& object, const std::string& what) {
     const json v = object.contains("num_bits") ? object["num_bits"] : json();
     if (!v.is_number_integer() || v.get<int64_t>() < 2 || v.get<int64_t>() > 8)
-      throw Error(origin, std::string(what) + " num_bits must be a whole number from 2 to 8, got " + json_excerpt(v, 24));
+      throw Error(origin, what + " num_bits must be a whole number from 2 to 8, got " + json_excerpt(v, 24));
     return int(v.get<int64_t>());
   };
-  out.weight_bits = bits_of(w, "weights");
-  out.strategy = text_of(w, "strategy", "", origin);
-  if (out.strategy != "channel" && out.strategy != "group" && out.strategy != "tensor")
-    throw Error(origin, "weight strategy '" + out.strategy + "' is not supported (tensor, channel, group)");
-  if (out.format == "pack-quantized" && !flag_of(w, "symmetric", true, origin))
-    throw Error(origin, "asymmetric packed weights are not supported");
-  const json a = g.contains("input_activations") ? g["input_activations"] : json();
-  if (a.is_object()) {
-    if (!flag_of(a, "dynamic", false, origin) || text_of(a, "strategy", "", origin) != "token" || text_of(a, "type", "int", origin) != "int")
-      throw Error(origin, "only dynamic per-token integer activation quantization is supported");
-    out.activation_bits = bits_of(a, "input_activations");
-  } else if (!a.is_null()) {
-    throw Error(origin, "compressed-tensors 'input_activations' must be an object or null, got " + json_excerpt(a, 24));
+  auto names_of = [&](const json& object, const char* key, const std::string& where) {
+    std::vector<std::string> names;
+    const json v = object.contains(key) ? object[key] : json::array();
+    if (!v.is_array()) throw Error(origin, where + "'" + key + "' must be a list of names, got " + json_excerpt(v, 24));
+    for (const json& n : v) {
+      if (!n.is_string()) throw Error(origin, where + "'" + key + "' must be a list of names, got " + json_excerpt(n, 24));
+      const std::string t = n.get<std::string>();
+      // std::regex recurses on a pattern's nesting: an untrusted pattern is kept short.
+      if (t.size() > 1000) throw Error(origin, where + "'" + key + "' holds a name of more than 1000 characters");
+      if (t.rfind("re:", 0) == 0) try {
+          std::regex check(t.substr(3));
+        } catch (const std::regex_error&) {
+          throw Error(origin, where + "'" + key + "' holds a pattern that is not a regular expression: " + json_excerpt(n, 60));
+        }
+      names.push_back(t);
+    }
+    return names;
+  };
+  out.ignore = names_of(q, "ignore", "");
+  bool first = true;
+  for (const auto& [name, g] : q["config_groups"].items()) {
+    const std::string where = "config group '" + name.substr(0, 40) + "': ";
+    if (!g.is_object() || !g.contains("weights") || !g["weights"].is_object()) throw Error(origin, where + "no 'weights' object");
+    CompressedTensorsGroup group;
+    group.name = name;
+    group.format = mixed ? text_of(g, "format", "", origin) : format;
+    if (mixed) check_format(group.format, where);
+    const json& w = g["weights"];
+    if (text_of(w, "type", "int", origin) != "int") throw Error(origin, where + "weight type '" + text_of(w, "type", "", origin) + "' is not supported (int)");
+    group.weight_bits = bits_of(w, where + "weights");
+    group.strategy = text_of(w, "strategy", "", origin);
+    if (group.strategy != "channel" && group.strategy != "group" && group.strategy != "tensor")
+      throw Error(origin, where + "weight strategy '" + group.strategy + "' is not supported (tensor, channel, group)");
+    if (group.format == "pack-quantized" && !flag_of(w, "symmetric", true, origin))
+      throw Error(origin, where + "asymmetric packed weights are not supported");
+    group.targets = names_of(g, "targets", where);
+    if (group.targets.empty()) throw Error(origin, where + "targets no module");
+    const json a = g.contains("input_activations") ? g["input_activations"] : json();
+    int activation_bits = 16;
+    if (a.is_object()) {
+      if (!flag_of(a, "dynamic", false, origin) || text_of(a, "strategy", "", origin) != "token" || text_of(a, "type", "int", origin) != "int")
+        throw Error(origin, where + "only dynamic per-token integer activation quantization is supported");
+      activation_bits = bits_of(a, where + "input_activations");
+    } else if (!a.is_null()) {
+      throw Error(origin, where + "'input_activations' must be an object or null, got " + json_excerpt(a, 24));
+    }
+    if (!first && activation_bits != out.activation_bits)
+      throw Error(origin, "config groups with different activation quantization are not supported (the engine quantizes every linear's input alike)");
+    out.activation_bits = activation_bits;
+    first = false;
+    out.description += (out.description.empty() ? "" : "; ") + group.format + " w" + std::to_string(group.weight_bits) + " " + group.strategy;
+    out.groups.push_back(std::move(group));
   }
-  out.description = out.format + " w" + std::to_string(out.weight_bits) + " " + out.strategy +
-                    (out.activation_bits < 16 ? ", a" + std::to_string(out.activation_bits) + " token" : "");
+  if (out.activation_bits < 16) out.description += ", a" + std::to_string(out.activation_bits) + " token";
   return out;
+}
+
+namespace {
+
+bool names(const std::vector<std::string>& targets, const std::string& module, bool patterns) {
+  for (const std::string& t : targets) {
+    if (!patterns && t == module) return true;
+    if (patterns && t.rfind("re:", 0) == 0 && std::regex_search(module, std::regex(t.substr(3)), std::regex_constants::match_continuous))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const CompressedTensorsGroup* CompressedTensorsConfig::group_of(const std::string& module) const {
+  if (names(ignore, module, false) || names(ignore, module, true)) return nullptr;
+  for (const bool patterns : {false, true})
+    for (const CompressedTensorsGroup& g : groups)
+      if (names(g.targets, module, patterns)) return &g;
+  for (const CompressedTensorsGroup& g : groups)
+    if (std::find(g.targets.begin(), g.targets.end(), "Linear") != g.targets.end()) return &g;
+  return nullptr;
 }
 
 }  // namespace sq
