@@ -516,6 +516,42 @@ class TstExport : public QObject {
       QVERIFY2(d > 0.f && d < tolerance, qPrintable(QString::number(double(d))));
   }
 
+  // A quantization_config of several groups: "mixed-precision" with a format per group, a linear
+  // in the group naming it before one whose pattern matches it before one targeting Linear, the
+  // ignore list above all; malformed groups are refused by name.
+  void compressedTensorsGroups() {
+    const auto config = [](const std::string& groups, const std::string& format = "mixed-precision") {
+      return "{\"quantization_config\": {\"quant_method\": \"compressed-tensors\", \"format\": \"" + format +
+             "\", \"ignore\": [\"lm_head\", \"re:.*down_proj$\"], \"config_groups\": {" + groups + "}}}";
+    };
+    const std::string w8 = "\"weights\": {\"num_bits\": 8, \"type\": \"int\", \"symmetric\": true, \"strategy\": \"channel\"}";
+    const std::string w4 = "\"weights\": {\"num_bits\": 4, \"type\": \"int\", \"symmetric\": true, \"strategy\": \"group\", \"group_size\": 32}";
+    const std::string w2 = "\"weights\": {\"num_bits\": 2, \"type\": \"int\", \"symmetric\": true, \"strategy\": \"channel\"}";
+    const std::string three = "\"g8\": {\"format\": \"int-quantized\", \"targets\": [\"re:.*\\\\.q_proj$\"], " + w8 + "}, " +
+                              "\"g4\": {\"format\": \"pack-quantized\", \"targets\": [\"Linear\"], " + w4 + "}, " +
+                              "\"g2\": {\"format\": \"pack-quantized\", \"targets\": [\"model.layers.0.self_attn.q_proj\"], " + w2 + "}";
+    const sq::CompressedTensorsConfig c = sq::parse_compressed_tensors_config(config(three), "config.json");
+    QCOMPARE(c.groups.size(), size_t(3));
+    QCOMPARE(c.group_of("model.layers.0.self_attn.q_proj")->name, std::string("g2"));
+    QCOMPARE(c.group_of("model.layers.1.self_attn.q_proj")->name, std::string("g8"));
+    QCOMPARE(c.group_of("model.layers.1.self_attn.q_proj")->format, std::string("int-quantized"));
+    QCOMPARE(c.group_of("model.layers.1.mlp.up_proj")->name, std::string("g4"));
+    QVERIFY(c.group_of("model.layers.1.mlp.down_proj") == nullptr);
+    QVERIFY(c.group_of("lm_head") == nullptr);
+    const auto refused = [&](const std::string& groups, const std::string& format = "mixed-precision") {
+      return errorOf([&] { sq::parse_compressed_tensors_config(config(groups, format), "config.json"); });
+    };
+    const std::string no_format = "\"g\": {\"targets\": [\"Linear\"], " + w8 + "}";
+    const std::string bad_pattern = "\"g\": {\"format\": \"pack-quantized\", \"targets\": [\"re:[\"], " + w4 + "}";
+    const std::string no_targets = "\"g\": {\"format\": \"pack-quantized\", \"targets\": [], " + w4 + "}";
+    const std::string acts = "\"a\": {\"targets\": [\"Linear\"], " + w4 + "}, \"b\": {\"targets\": [\"re:x\"], " + w8 +
+                             ", \"input_activations\": {\"num_bits\": 8, \"type\": \"int\", \"strategy\": \"token\", \"dynamic\": true}}";
+    QVERIFY(refused(no_format).contains("format ''"));
+    QVERIFY(refused(bad_pattern).contains("not a regular expression"));
+    QVERIFY(refused(no_targets).contains("targets no module"));
+    QVERIFY(refused(acts, "pack-quantized").contains("different activation quantization"));
+  }
+
   // A compressed-tensors export whose packed weights, their shape or their scales do not fit one
   // another or the config is refused naming the file and the tensor, before LibTorch sees them.
   void compressedTensorsCheckedByTensor() {
