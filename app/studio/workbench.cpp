@@ -9,6 +9,7 @@ Workbench::Workbench(QObject* parent)
     : QObject(parent),
       results_(&models_, &calibration_, &jobs_),
       probe_(&models_, &calibration_, &jobs_),
+      sensitivity_(&models_, &calibration_, &jobs_),
       quantize_(&models_, &calibration_, &results_, &jobs_),
       export_(&models_, &jobs_) {
   QString ws = qEnvironmentVariable("SAFEQUANT_WORKSPACE");
@@ -18,6 +19,7 @@ Workbench::Workbench(QObject* parent)
     calibration_.useDemoData(zoo);
     results_.reload();
     probe_.load(QString::fromStdString(workspace_->probe_dir(false)));
+    sensitivity_.load(QString::fromStdString(workspace_->sensitivity_dir()));
     // The newest run's training curve on the Quantize page, until a new run starts.
     QString newest;
     QDateTime when;
@@ -41,6 +43,7 @@ void Workbench::setWorkspace(const QString& dir) {
   }
   results_.setWorkspace(ws);
   probe_.setWorkspace(ws);
+  sensitivity_.setWorkspace(ws);
   quantize_.setWorkspace(ws);
   Q_EMIT workspaceChanged();
 }

@@ -13,6 +13,7 @@
 #include "app/studio/probe_controller.h"
 #include "app/studio/quantize_controller.h"
 #include "app/studio/results_controller.h"
+#include "app/studio/sensitivity_controller.h"
 
 class Workbench : public QObject {
   Q_OBJECT
@@ -21,6 +22,7 @@ class Workbench : public QObject {
   Q_PROPERTY(ModelsController* models READ models CONSTANT)
   Q_PROPERTY(CalibrationController* calibration READ calibration CONSTANT)
   Q_PROPERTY(ProbeController* probe READ probe CONSTANT)
+  Q_PROPERTY(SensitivityController* sensitivity READ sensitivity CONSTANT)
   Q_PROPERTY(QuantizeController* quantize READ quantize CONSTANT)
   Q_PROPERTY(ResultsController* results READ results CONSTANT)
   Q_PROPERTY(ExportController* exporter READ exporter CONSTANT)
@@ -37,6 +39,7 @@ class Workbench : public QObject {
   ModelsController* models() { return &models_; }
   CalibrationController* calibration() { return &calibration_; }
   ProbeController* probe() { return &probe_; }
+  SensitivityController* sensitivity() { return &sensitivity_; }
   QuantizeController* quantize() { return &quantize_; }
   ResultsController* results() { return &results_; }
   ExportController* exporter() { return &export_; }
@@ -54,6 +57,7 @@ class Workbench : public QObject {
   CalibrationController calibration_;
   ResultsController results_;
   ProbeController probe_;
+  SensitivityController sensitivity_;
   QuantizeController quantize_;
   ExportController export_;
 };

@@ -42,6 +42,8 @@ std::string Workspace::probe_dir(bool from_aligned, const std::string& run) cons
   return (fs::path(dir_) / ((from_aligned ? "probe-aligned" : "probe") + (run.empty() ? "" : "-" + run))).string();
 }
 
+std::string Workspace::sensitivity_dir() const { return (fs::path(dir_) / "sensitivity").string(); }
+
 std::vector<Workspace::Run> Workspace::runs() const {
   std::vector<Run> out;
   std::error_code ec;

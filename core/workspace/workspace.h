@@ -30,6 +30,8 @@ class Workspace {
   // The probes of the target (or, from_aligned, of the aligned model), alone or compared with
   // the target under the run named `run` (its folder's name).
   std::string probe_dir(bool from_aligned, const std::string& run = {}) const;
+  // The target's sensitivity table (each unit quantized alone at each weight option).
+  std::string sensitivity_dir() const;
 
   struct Run {
     std::string dir, name;

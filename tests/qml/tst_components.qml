@@ -17,6 +17,7 @@ Item {
     Component { id: fact; Fact { name: "Layers"; value: "2" } }
     Component { id: calibrationPage; CalibrationPage { width: 1000; height: 700 } }
     Component { id: exportPage; ExportPage { width: 1000; height: 700 } }
+    Component { id: probePage; ProbePage { width: 1000; height: 700 } }
     Component { id: paretoChart; ParetoChartItem { width: 900; height: 560 } }
 
     function findChild(item, name) {
@@ -95,10 +96,30 @@ Item {
             verify(chart.error.indexOf("sweep.json") >= 0)
         }
 
+        // The Probe page's heat map: measuring the tiny target's sensitivity fills one row per unit
+        // (two layers of four, and the embedding) and one column per option, for each metric.
+        function test_sensitivityHeatMap() {
+            const page = createTemporaryObject(probePage, root)
+            mouseClick(findChild(page, "sensitivityTab"))
+            const map = findChild(page, "sensitivityMap")
+            verify(map)
+            verify(Workbench.sensitivity.run())
+            tryVerify(() => !Workbench.jobs.busy, 300000)
+            compare(Workbench.jobs.error, "")
+            compare(map.rows.length, 9)
+            compare(map.columns.length, 5)
+            compare(map.values.length, 9)
+            verify(map.values[0][4] > map.values[0][0])  // W2 moves the replies more than W8
+            const bytes = Workbench.sensitivity.cells("bytes")
+            verify(bytes[0][0] > bytes[0][4])  // 8-bit weights take more bytes than 2-bit ones
+            compare(Workbench.sensitivity.cells("refusal").length, 9)
+        }
+
         function test_exportPageListsFormats() {
             const page = createTemporaryObject(exportPage, root)
             verify(page)
-            compare(page.checks.length, 14)  // export_formats(): eleven GGUF types, two compressed-tensors, hf-bf16
+            compare(page.checks.length, 16)  // export_formats(): twelve GGUF types, three compressed-tensors, hf-bf16
+            verify(page.checks.some(c => c.format === "gguf-mixed" && !c.allowed))  // the demo target is no mixed run
             verify(page.checks.some(c => c.format === "gguf-q8_0" && c.allowed))
             verify(page.checks.some(c => c.format === "gguf-q4_k_m" && c.allowed))
         }
