@@ -78,6 +78,22 @@ class TstMixed : public QObject {
     QVERIFY(std::filesystem::exists(dir + "/sensitivity.csv"));
   }
 
+  // Whole allocations on the same draw: all units at W2 move the replies more than all at W8, and
+  // each allocation's bytes are its units' bytes in the table.
+  void allocationsMeasuredWhole() {
+    const sq::SensitivityTable t = sq::measure_sensitivity(kZoo + "/aligned", options());
+    const std::vector<std::vector<size_t>> choices = {std::vector<size_t>(9, 0), std::vector<size_t>(9, 1)};
+    const std::vector<sq::SensitivityCell> whole = sq::measure_allocations(kZoo + "/aligned", options(), choices);
+    QCOMPARE(whole.size(), size_t(2));
+    QVERIFY(whole[1].safety_kl > whole[0].safety_kl && whole[1].utility_kl > whole[0].utility_kl);
+    for (size_t a = 0; a < 2; ++a) {
+      double bytes = 0;
+      for (size_t u = 0; u < t.units.size(); ++u) bytes += t.cells[u][choices[a][u]].bytes;
+      QCOMPARE(whole[a].bytes, bytes);
+    }
+    QVERIFY(errorOf([&] { sq::measure_allocations(kZoo + "/aligned", options(), {{0, 1}}); }).contains("chooses for 2 units"));
+  }
+
   void refusesWhatItCannotMeasure() {
     sq::SensitivityOptions o = options();
     o.options = {"w4a4"};

@@ -35,4 +35,11 @@ struct SensitivityOptions {
 // model it cannot read; sq::Cancelled when cancelled.
 SensitivityTable measure_sensitivity(const std::string& model_dir, const SensitivityOptions& options);
 
+// Whole allocations measured the same way, every unit at its chosen option at once (an option
+// index per unit of the table the same options give): whether the units' effects add up. Each
+// cell's bytes are the allocation's. Throws sq::Error as measure_sensitivity does, and for a
+// choice that does not fit the model's units or the options.
+std::vector<SensitivityCell> measure_allocations(const std::string& model_dir, const SensitivityOptions& options,
+                                                 const std::vector<std::vector<size_t>>& choices);
+
 }  // namespace sq
