@@ -13,6 +13,9 @@
 #include "core/error.h"
 #include "core/mixed/allocation.h"
 #include "core/mixed/sensitivity.h"
+#include "core/experiment/line_chart_svg.h"
+#include "core/experiment/mixed_sweep.h"
+#include "core/io/json_file.h"
 #include "core/io/safetensors.h"
 #include "core/io/torch_view.h"
 #include "core/model/model.h"
@@ -92,6 +95,29 @@ class TstMixed : public QObject {
       QCOMPARE(whole[a].bytes, bytes);
     }
     QVERIFY(errorOf([&] { sq::measure_allocations(kZoo + "/aligned", options(), {{0, 1}}); }).contains("chooses for 2 units"));
+  }
+
+  // Spearman's rank correlation: 1 for any increasing relation, -1 for a decreasing one, ties at
+  // their mean rank (a textbook case: 0.5), undefined for a constant series or too few points; and
+  // the sweep's chart is an SVG with one line per series of several points.
+  void sweepFigures() {
+    QCOMPARE(sq::spearman({1, 2, 3, 4}, {10, 20, 35, 1000}), 1.0);
+    QCOMPARE(sq::spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
+    QVERIFY(std::abs(sq::spearman({1, 2, 2, 3}, {1, 3, 2, 4}) - 0.9486832980505138) < 1e-12);
+    QVERIFY(std::isnan(sq::spearman({1, 1, 1}, {1, 2, 3})));
+    QVERIFY(std::isnan(sq::spearman({1, 2}, {1, 2})));
+    const std::string svg = tmp_.filePath(QStringLiteral("chart.svg")).toStdString();
+    sq::write_line_chart_svg(svg, "t <&>", "x", "y", {{"a", {{1, 2}, {2, 3}, {3, 1}}, "#ff0000"}, {"b", {{2, 2}}, "#00ff00", true}});
+    const std::string text = sq::read_text_file(svg);
+    QVERIFY(text.rfind("<svg", 0) == 0 && text.find("</svg>") != std::string::npos);
+    QVERIFY(text.find("t &lt;&amp;&gt;") != std::string::npos);
+    size_t lines = 0;
+    for (size_t at = text.find("<polyline"); at != std::string::npos; at = text.find("<polyline", at + 1)) ++lines;
+    QCOMPARE(lines, size_t(1));  // "b" has one point: a marker, no line
+    sq::MixedSweepOptions o;
+    o.budget_bits.clear();
+    o.out = tmp_.filePath(QStringLiteral("sweep")).toStdString();
+    QVERIFY(errorOf([&] { sq::run_mixed_sweep(o); }).contains("no budgets"));
   }
 
   void refusesWhatItCannotMeasure() {

@@ -50,6 +50,7 @@ int run_probe(const Args& args);
 int run_outliers(const Args& args);
 int run_sensitivity(const Args& args);
 int run_allocate(const Args& args);
+int run_mixed_sweep(const Args& args);
 int run_eval(const Args& args);
 int run_zoo(const Args& args);
 int run_quantize(const Args& args);

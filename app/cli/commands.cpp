@@ -265,6 +265,23 @@ const std::vector<Command>& commands() {
         {"out", Option::Value, "FILE", "where allocation.json goes"}},
        0,
        run_allocate},
+      {"mixed-sweep",
+       "mixed-sweep [--zoo-seeds 0-4] [--bits 3,3.5,4,4.5] [--random 5] [--no-judge] --out DIR",
+       "The evidence for safety-aware mixed precision on the demo zoos",
+       "On each demo zoo's aligned model (trained with `safequant zoo --preset demo --seed N`; seed 0 is the shipped "
+       "one): the sensitivity table, then at each budget the safety-aware allocation, the utility-only one and random "
+       "ones, each quantized with RTN and evaluated on the held-out sets (judged by the zoo's demo judge), beside every "
+       "uniform option and llama.cpp's Q4_K_M of the full-precision model. Each allocation is also measured whole on the "
+       "calibration draw: the rank correlation of predicted and measured loss says whether unit effects add. Writes "
+       "DIR/mixed-sweep.md, .json and the chart mixed-sweep.svg; DIR/zoo-<N>/ keeps each zoo's table, runs and rows, and "
+       "a zoo with its rows is not measured again.",
+       {{"zoo-seeds", Option::Value, "LIST", "zoo training seeds, as 0,1,2 or 0-4 (default 0)"},
+        {"bits", Option::Value, "LIST", "budgets in bits per weight (default 3,3.5,4,4.5)"},
+        {"random", Option::Value, "N", "random allocations per budget (default 5)"},
+        {"no-judge", Option::Flag, "", "the phrase list only, without the zoo's demo judge"},
+        {"out", Option::Value, "DIR", "where the report and each zoo's work go"}},
+       0,
+       run_mixed_sweep},
       {"quantize",
        "quantize --model DIR --method " + quant_method_names("|") + " (--scheme " + joined(scheme_presets(), "|") +
        " | --mixed SENSITIVITY_DIR --budget-bits B | --mixed ALLOCATION.json) "
