@@ -19,6 +19,7 @@
 #include "core/io/safetensors.h"
 #include "core/io/torch_view.h"
 #include "core/model/model.h"
+#include "core/model/model_size.h"
 #include "core/quant/quantizer.h"
 #include "core/quantized/run_folder.h"
 #include "tests/cli_runner.h"
@@ -250,6 +251,16 @@ class TstMixed : public QObject {
         const auto direct = sq::quantize_weight(sq::as_tensor(ckpt.tensor(name)).to(torch::kFloat32), sq::parse_scheme(u.scheme));
         QVERIFY2(torch::equal(stored.at(name), direct.dequant), name.c_str());
       }
+
+    // Its deployed size counts each weight on its unit's scheme, the rest in 16 bits.
+    const sq::ModelConfig config = sq::load_config(model + "/config.json");
+    double expected = 0;
+    for (const sq::ParamSpec& spec : sq::parameter_specs(config)) {
+      const auto s = r.mix->schemes.find(spec.name);
+      expected += s != r.mix->schemes.end() ? sq::quantized_weight_bytes(s->second, spec.shape[0], spec.shape[1])
+                                            : 2.0 * double(spec.shape[0] * (spec.shape.size() > 1 ? spec.shape[1] : 1));
+    }
+    QCOMPARE(sq::quantized_model_bytes(config, r.scheme, r.mix), expected);
 
     const auto on_codes = sq::Model::load(model, run), fake = sq::Model::load(model, run, false, {}, sq::QuantExecution::FakeQuant);
     QVERIFY(on_codes->packed_linears().first > 0);

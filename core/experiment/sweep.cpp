@@ -49,7 +49,7 @@ double model_mb(const RunConfig& config, const fs::path& quant_run) {
   const RunRecord record = read_run_record(quant_run.string());
   ModelConfig c = load_config((fs::path(config.model) / "config.json").string());
   if (record.untied) c.tie_word_embeddings = false;
-  return quantized_model_bytes(c, record.scheme) / 1e6;
+  return quantized_model_bytes(c, record.scheme, record.mix) / 1e6;
 }
 
 }  // namespace

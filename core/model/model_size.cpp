@@ -12,15 +12,16 @@ double quantized_weight_bytes(const QuantScheme& s, int64_t rows, int64_t cols) 
   return double(rows) * double(cols) * s.w_bits / 8.0 + 2.0 * double(params) * double(groups);
 }
 
-double quantized_model_bytes(const ModelConfig& c, const QuantScheme& s) {
+double quantized_model_bytes(const ModelConfig& c, const QuantScheme& scheme, const std::optional<SchemeMix>& mix) {
   double bytes = 0;
   for (const ParamSpec& spec : parameter_specs(c)) {
     int64_t n = 1;
     for (int64_t d : spec.shape) n *= d;
-    if (!s.quantizes(spec.name) || spec.shape.size() != 2)
+    const QuantScheme* s = weight_scheme(spec.name, scheme, mix);
+    if (!s || spec.shape.size() != 2)
       bytes += 2.0 * double(n);
     else
-      bytes += quantized_weight_bytes(s, spec.shape[0], spec.shape[1]);
+      bytes += quantized_weight_bytes(*s, spec.shape[0], spec.shape[1]);
   }
   return bytes;
 }
