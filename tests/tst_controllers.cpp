@@ -16,6 +16,7 @@
 #include "app/studio/workbench.h"
 #include "core/error.h"
 #include "core/export/export.h"
+#include "core/quantized/run_record.h"
 #include "tests/time_scale.h"
 
 namespace {
@@ -255,6 +256,26 @@ class TstControllers : public QObject {
     QCOMPARE(p->points(1, QStringLiteral("probe_plane"), 1).size(), fp.size());
     QVERIFY(p->exportCoordinates(ws_.filePath(QStringLiteral("coords.csv"))));
     QVERIFY(QFileInfo(ws_.filePath(QStringLiteral("coords.csv"))).size() > 100);
+  }
+
+  // Mixed precision from the Quantize page: refused until the target's sensitivity is measured,
+  // then a run whose plan stays within the budget.
+  void mixedRunFromTheQuantizePage() {
+    const QVariantMap s{{QStringLiteral("method"), QStringLiteral("rtn")}, {QStringLiteral("mixedBits"), 4.5}, {QStringLiteral("evaluate"), false}};
+    QVERIFY(wb_->sensitivity()->units().isEmpty());  // a fresh workspace
+    QVERIFY(wb_->quantize()->check(s).contains(QStringLiteral("sensitivity")));
+    QVERIFY(wb_->sensitivity()->run());
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(300000)));
+    QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
+    QCOMPARE(wb_->sensitivity()->units().size(), 9);
+    QVERIFY2(wb_->quantize()->check(s).isEmpty(), qPrintable(wb_->quantize()->check(s)));
+    QVERIFY(wb_->quantize()->start(s));
+    QVERIFY(wb_->jobs()->waitForIdle(scaledMs(300000)));
+    QVERIFY2(wb_->jobs()->error().isEmpty(), qPrintable(wb_->jobs()->error()));
+    const sq::RunRecord r = sq::read_run_record(wb_->quantize()->lastRun().toStdString());
+    QVERIFY(r.mix.has_value());
+    QVERIFY(r.mix->bits_per_weight <= 4.5 + 1e-9);
+    QVERIFY(wb_->quantize()->lastRun().contains(QStringLiteral("mixed-4.5")));
   }
 
   // Quitting during a job cancels it: the workbench goes away promptly and leaves no partial run.

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QMetaObject>
 
+#include <filesystem>
 #include <map>
 
 #include "app/studio/calibration_controller.h"
@@ -15,6 +16,7 @@
 #include "core/eval/judge.h"
 #include "core/experiment/sweep.h"
 #include "core/io/atomic_file.h"
+#include "core/mixed/allocation.h"
 #include "core/quant/quantizer.h"
 #include "core/quantized/run_record.h"
 
@@ -56,12 +58,25 @@ sq::QuantMethod method_of(const QVariantMap& s) {
 
 }  // namespace
 
+double QuantizeController::mixed_bits(const QVariantMap& s) { return s.value(QStringLiteral("mixedBits"), 0.0).toDouble(); }
+
+sq::SchemeMix QuantizeController::mix_of(const QVariantMap& s) const {
+  const std::string table = workspace_->sensitivity_dir();
+  if (!std::filesystem::exists(std::filesystem::path(table) / "sensitivity.json"))
+    throw std::runtime_error("mixed precision allocates from the target's sensitivity table: measure it first (Probe page, Sensitivity per unit)");
+  const sq::Allocation a = sq::allocate_for(table, mixed_bits(s), 0, sq::AllocationObjective::Safety, 1.0);
+  return sq::scheme_mix(sq::read_sensitivity(table), a);
+}
+
 QString QuantizeController::check(const QVariantMap& s) const {
   if (models_->target().isEmpty()) return tr("Choose a target model on the Models page.");
   sq::QuantMethod method;
   try {
     method = method_of(s);
-    sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
+    if (mixed_bits(s) > 0)
+      mix_of(s);
+    else
+      sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
   } catch (const std::exception& e) {
     return QString::fromStdString(e.what());
   }
@@ -163,7 +178,10 @@ bool QuantizeController::start(const QVariantMap& s) {
   sq::QuantizeOptions o = sq::QuantizeOptions::for_method(method_of(s));
   o.device = models_->computeDevice();
   const sq::QuantMethodInfo& m = sq::info(o.method);
-  o.scheme = sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
+  if (mixed_bits(s) > 0)
+    o.mix = mix_of(s);
+  else
+    o.scheme = sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
   o.samples = s.value(QStringLiteral("samples"), 200).toInt();
   o.ratio = s.value(QStringLiteral("ratio"), 0.75).toDouble();
   o.lambda = s.value(QStringLiteral("lambda"), o.lambda).toDouble();
@@ -179,7 +197,7 @@ bool QuantizeController::start(const QVariantMap& s) {
   const std::string target = models_->target().toStdString();
   const std::string judge = models_->judge().toStdString();
   const QString dir = QString::fromStdString(workspace_->new_run_dir(
-      o.method, o.scheme.name, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")).toStdString()));
+      o.method, o.mix ? "mixed-" + QString::number(mixed_bits(s)).toStdString() : o.scheme.name, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")).toStdString()));
   // Read on this thread (the file list belongs to the GUI); a bad file fails the job with its name.
   std::vector<sq::Prompt> eval_prompts;
   std::string problem;

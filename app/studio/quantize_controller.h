@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "core/quantized/scheme_mix.h"
 #include "core/workspace/workspace.h"
 
 class CalibrationController;
@@ -35,7 +36,9 @@ class QuantizeController : public QObject {
 
   // settings: method, scheme (a preset or custom "w4a16-g64-sym"), samples, ratio, lambda,
   // epochs, seed, rotate, system (a system message, empty: none), evaluate (default true), maxNew
-  // (default 32). False when it cannot start.
+  // (default 32); mixedBits (above 0: mixed precision instead of the scheme, allocated for safety
+  // within that many bits per weight from the workspace's sensitivity table, as `quantize --mixed`).
+  // False when it cannot start.
   Q_INVOKABLE bool start(const QVariantMap& settings);
   // Shows a finished run's training curve (from its run.json) until the next run starts.
   Q_INVOKABLE void showRun(const QString& runDir);
@@ -62,6 +65,10 @@ class QuantizeController : public QObject {
   void sweepErrorChanged();
 
  private:
+  static double mixed_bits(const QVariantMap& settings);
+  // The plan of settings with mixedBits: throws when the workspace has no sensitivity table.
+  sq::SchemeMix mix_of(const QVariantMap& settings) const;
+
   ModelsController* models_;
   CalibrationController* calibration_;
   ResultsController* results_;

@@ -16,7 +16,8 @@ PageFrame {
     readonly property var settings: ({
         method: currentMethod.name, scheme: schemeBox.editText, samples: samplesBox.value,
         ratio: Workbench.calibration.ratio, lambda: lambdaBox.value / 100, epochs: epochsBox.value,
-        seed: seedBox.value, rotate: rotateBox.checked, system: systemField.text
+        seed: seedBox.value, rotate: rotateBox.checked, system: systemField.text,
+        mixedBits: mixedBox.checked ? mixedBitsBox.value / 10 : 0
     })
     readonly property string problem: { Workbench.models.target; Workbench.calibration.files; Workbench.models.base; return quant.check(settings) }
 
@@ -56,10 +57,30 @@ PageFrame {
             ComboBox {
                 id: schemeBox; objectName: "schemeBox"
                 editable: true
+                enabled: !mixedBox.checked
                 model: page.quant.schemes
                 Layout.fillWidth: true
                 ToolTip.visible: hovered
                 ToolTip.text: qsTr("A preset, or custom: w<2-8>a<4|6|8|16>[-g32|-g64|-g128|-gt][-sym|-asym]")
+            }
+            Label { text: qsTr("Mixed precision") }
+            RowLayout {
+                CheckBox {
+                    id: mixedBox; objectName: "mixedBox"
+                    text: qsTr("bits per weight:")
+                    enabled: Workbench.sensitivity.units.length > 0
+                    ToolTip.visible: hovered
+                    ToolTip.text: Workbench.sensitivity.units.length > 0
+                                  ? qsTr("Instead of the scheme: each unit at the option the safety-aware allocation picks from the sensitivity table, within this budget")
+                                  : qsTr("Measure the target's sensitivity first (Probe page, Sensitivity per unit)")
+                }
+                SpinBox {
+                    id: mixedBitsBox; objectName: "mixedBitsBox"
+                    from: 20; to: 90; value: 45; stepSize: 5; editable: true
+                    enabled: mixedBox.checked
+                    textFromValue: v => (v / 10).toFixed(1)
+                    valueFromText: t => Math.round(parseFloat(t) * 10)
+                }
             }
             Label { text: qsTr("Calibration ratio") }
             Label { text: qsTr("%1 % malicious (Calibration page)").arg(Math.round(Workbench.calibration.ratio * 100)) }
