@@ -384,6 +384,24 @@ MixedSweepResult run_mixed_sweep(const MixedSweepOptions& o) {
           ": the smaller option more harmful than the larger).\n";
   }
 
+  // Whether the safety-aware allocation lowers what it minimises, measured on the whole model.
+  md += "\n## Does the allocation lower what it optimises?\n\nThe safety KL of the whole quantized model on the calibration draw "
+        "(which the safety-aware allocation adds to utility KL and the utility-only one leaves out; measured on the whole "
+        "model rather than predicted), safety-aware against utility-only at each budget.\n\n| Budget | safety-aware lower on | median ratio safety-aware / utility-only | identical allocations |\n|---|---|---|---|\n";
+  for (double b : o.budget_bits) {
+    int lower = 0, same = 0;
+    std::vector<double> ratio;
+    for (uint64_t z : o.zoo_seeds) {
+      const MixedSweepRow *s = find(z, "safety", b), *u = find(z, "utility", b);
+      if (!s || !u) continue;
+      lower += s->measured_safety_kl < u->measured_safety_kl;
+      same += s->predicted_safety_kl == u->predicted_safety_kl && s->predicted_utility_kl == u->predicted_utility_kl;
+      ratio.push_back(s->measured_safety_kl / u->measured_safety_kl);
+    }
+    md += "| " + bits_text(b) + " | " + std::to_string(lower) + " of " + std::to_string(ratio.size()) + " zoos | " + median_range(ratio, "%.2f") +
+          " | " + std::to_string(same) + " |\n";
+  }
+
   // Whether unit effects add: predicted (the units' table KL added) against measured (the whole
   // allocation on the same draw), over the random allocations.
   md += "\n## Do unit effects add?\n\nSpearman's rank correlation between the predicted loss (the units' KL from the table, added) "
