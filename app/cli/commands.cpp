@@ -268,8 +268,8 @@ const std::vector<Command>& commands() {
       {"mixed-sweep",
        "mixed-sweep [--zoo-seeds 0-4] [--bits 3,3.5,4,4.5] [--random 5] [--no-judge] --out DIR",
        "The evidence for safety-aware mixed precision on the demo zoos",
-       "On each demo zoo's aligned model (trained with `safequant zoo --preset demo --seed N`; seed 0 is the shipped "
-       "one): the sensitivity table, then at each budget the safety-aware allocation, the utility-only one and random "
+       "On each demo zoo's aligned model (seed 0 is the shipped one; others are read from ~/.cache/safequant/zoo/demo-seed-N, "
+       "where `safequant zoo --preset demo --seed N --out` that folder trains them, as `efficacy --zoo-seeds` does): the sensitivity table, then at each budget the safety-aware allocation, the utility-only one and random "
        "ones, each quantized with RTN and evaluated on the held-out sets (judged by the zoo's demo judge), beside every "
        "uniform option and llama.cpp's Q4_K_M of the full-precision model. Each allocation is also measured whole on the "
        "calibration draw: the rank correlation of predicted and measured loss says whether unit effects add. Writes "

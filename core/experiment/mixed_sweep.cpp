@@ -116,7 +116,7 @@ std::vector<MixedSweepRow> zoo_rows(uint64_t seed, const MixedSweepOptions& o) {
   const fs::path zoo = seed_zoo_dir(seed);
   if (!fs::exists(zoo / "zoo.json"))
     throw Error(zoo.string(), "the demo zoo of seed " + std::to_string(seed) + " is not trained (safequant zoo --preset demo --seed " +
-                                  std::to_string(seed) + ")");
+                                  std::to_string(seed) + " --out " + zoo.string() + ")");
   const fs::path dir = fs::path(o.out) / ("zoo-" + std::to_string(seed));
   const std::string rows_file = (dir / "rows.json").string();
   if (fs::exists(rows_file)) {
