@@ -60,7 +60,7 @@ CompressedTensorsConfig parse_compressed_tensors_config(const std::string& text,
     return int(v.get<int64_t>());
   };
   auto names_of = [&](const json& object, const char* key, const std::string& where) {
-    std::vector<std::string> names;
+    ModuleTargets targets;
     const json v = object.contains(key) ? object[key] : json::array();
     if (!v.is_array()) throw Error(origin, where + "'" + key + "' must be a list of names, got " + json_excerpt(v, 24));
     for (const json& n : v) {
@@ -68,14 +68,17 @@ CompressedTensorsConfig parse_compressed_tensors_config(const std::string& text,
       const std::string t = n.get<std::string>();
       // std::regex recurses on a pattern's nesting: an untrusted pattern is kept short.
       if (t.size() > 1000) throw Error(origin, where + "'" + key + "' holds a name of more than 1000 characters");
-      if (t.rfind("re:", 0) == 0) try {
-          std::regex check(t.substr(3));
-        } catch (const std::regex_error&) {
-          throw Error(origin, where + "'" + key + "' holds a pattern that is not a regular expression: " + json_excerpt(n, 60));
-        }
-      names.push_back(t);
+      if (t.rfind("re:", 0) != 0) {
+        targets.names.push_back(t);
+        continue;
+      }
+      try {
+        targets.patterns.emplace_back(t.substr(3));
+      } catch (const std::regex_error&) {
+        throw Error(origin, where + "'" + key + "' holds a pattern that is not a regular expression: " + json_excerpt(n, 60));
+      }
     }
-    return names;
+    return targets;
   };
   out.ignore = names_of(q, "ignore", "");
   bool first = true;
@@ -116,26 +119,24 @@ CompressedTensorsConfig parse_compressed_tensors_config(const std::string& text,
   return out;
 }
 
-namespace {
+bool ModuleTargets::names_module(const std::string& module) const {
+  return std::find(names.begin(), names.end(), module) != names.end();
+}
 
-bool names(const std::vector<std::string>& targets, const std::string& module, bool patterns) {
-  for (const std::string& t : targets) {
-    if (!patterns && t == module) return true;
-    if (patterns && t.rfind("re:", 0) == 0 && std::regex_search(module, std::regex(t.substr(3)), std::regex_constants::match_continuous))
-      return true;
-  }
+bool ModuleTargets::matches_module(const std::string& module) const {
+  for (const std::regex& p : patterns)
+    if (std::regex_search(module, p, std::regex_constants::match_continuous)) return true;
   return false;
 }
 
-}  // namespace
-
 const CompressedTensorsGroup* CompressedTensorsConfig::group_of(const std::string& module) const {
-  if (names(ignore, module, false) || names(ignore, module, true)) return nullptr;
-  for (const bool patterns : {false, true})
-    for (const CompressedTensorsGroup& g : groups)
-      if (names(g.targets, module, patterns)) return &g;
+  if (ignore.names_module(module) || ignore.matches_module(module)) return nullptr;
   for (const CompressedTensorsGroup& g : groups)
-    if (std::find(g.targets.begin(), g.targets.end(), "Linear") != g.targets.end()) return &g;
+    if (g.targets.names_module(module)) return &g;
+  for (const CompressedTensorsGroup& g : groups)
+    if (g.targets.matches_module(module)) return &g;
+  for (const CompressedTensorsGroup& g : groups)
+    if (g.targets.names_module("Linear")) return &g;
   return nullptr;
 }
 

@@ -2,22 +2,34 @@
 // The "quantization_config" of a compressed-tensors config.json: its config groups (each a
 // format, bit width and strategy, and the modules it targets), checked before any tensor is
 // touched. Plain C++, so that the fuzz targets build without torch.
+#include <regex>
 #include <string>
 #include <vector>
 
 namespace sq {
+
+// Modules a config lists: names (a module's own, or the class "Linear") and "re:" patterns,
+// compiled once when the config is read.
+struct ModuleTargets {
+  std::vector<std::string> names;
+  std::vector<std::regex> patterns;
+  bool empty() const { return names.empty() && patterns.empty(); }
+  bool names_module(const std::string& module) const;
+  // A pattern matches from the start of the module's name, as Python's re.match.
+  bool matches_module(const std::string& module) const;
+};
 
 struct CompressedTensorsGroup {
   std::string name;          // "group_0"
   std::string format;        // int-quantized | pack-quantized
   std::string strategy;      // tensor | channel | group
   int weight_bits = 8;       // 2..8
-  std::vector<std::string> targets;  // "Linear", module names, or "re:" patterns
+  ModuleTargets targets;
 };
 
 struct CompressedTensorsConfig {
   std::vector<CompressedTensorsGroup> groups;
-  std::vector<std::string> ignore;  // modules left unquantized (names or "re:" patterns)
+  ModuleTargets ignore;             // modules left unquantized
   int activation_bits = 16;         // dynamic per-token integer activation quantization, or 16 (one for every group)
   std::string description;          // "int-quantized w8 channel, a8 token", or one part per group
 
