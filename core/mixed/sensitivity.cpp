@@ -207,7 +207,7 @@ std::vector<QuantScheme> weight_options(const std::vector<std::string>& options)
   std::vector<QuantScheme> schemes;
   for (const std::string& name : options) {
     QuantScheme s = parse_scheme(name);
-    if (s.a_bits < 16 || s.kv_bits < 16 || s.q_bits < 16)
+    if (!s.weight_only())
       throw Error("sensitivity compares weight options; '" + name + "' quantizes activations (use w<bits>a16 schemes or gguf types)");
     schemes.push_back(s);
   }

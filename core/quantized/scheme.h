@@ -22,6 +22,8 @@ struct QuantScheme {
   // replaces them.
   bool attention_named = false;
   std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  // Only the weights are quantized: activations, queries and the KV cache stay in full precision.
+  bool weight_only() const { return a_bits >= 16 && kv_bits >= 16 && q_bits >= 16; }
   bool gguf_exact() const {
     return w_kind == kernels::GridKind::GgufQ8_0 || w_kind == kernels::GridKind::GgufQ4_0 || w_kind == kernels::GridKind::GgufK;
   }

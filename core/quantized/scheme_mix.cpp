@@ -14,7 +14,7 @@ SchemeMix make_scheme_mix(std::string chosen_by, double bytes, double bits_per_w
     auto it = parsed.find(u.scheme);
     if (it == parsed.end()) it = parsed.emplace(u.scheme, parse_scheme(u.scheme)).first;
     const QuantScheme& s = it->second;
-    if (s.a_bits < 16 || s.kv_bits < 16 || s.q_bits < 16)
+    if (!s.weight_only())
       throw Error("unit " + u.unit + ": '" + u.scheme + "' quantizes activations; a mix varies the weights only");
     for (const std::string& p : u.params)
       if (!m.schemes.emplace(p, s).second) throw Error("'" + p + "' is in two units of the mix (the second is " + u.unit + ")");
