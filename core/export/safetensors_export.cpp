@@ -96,8 +96,8 @@ bool compressed_tensors_exact(const WeightSource& src, const std::string& format
   if (!src.run()) return false;
   if (format == "ct-mixed") {
     if (!src.run()->mix) return false;
-    for (const auto& [param, scheme] : src.run()->mix->schemes)
-      if (param.rfind("model.layers.", 0) == 0 && scheme.w_kind != kernels::GridKind::Symmetric) return false;
+    for (const auto& [param, written] : mixed_linears(src))
+      if (written.name != src.run()->scheme_for(param)->name) return false;  // re-quantized
     return true;
   }
   const QuantScheme& r = src.run()->scheme;
