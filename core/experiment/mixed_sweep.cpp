@@ -184,10 +184,7 @@ std::vector<MixedSweepRow> zoo_rows(uint64_t seed, const MixedSweepOptions& o) {
   for (size_t i = 0; i < plans.size(); ++i) {
     const Plan& p = plans[i];
     o.progress.step(int64_t(i), int64_t(plans.size()), tag + p.slug);
-    Allocation a;
-    a.sensitivity_dir = table_dir;
-    a.objective = p.allocator == "utility" ? AllocationObjective::Utility : AllocationObjective::Safety;
-    a.budget_bytes = whole[i].bytes;
+    Allocation a;  // its plan's own account of what chose it replaces the allocation's
     a.choice = p.choice;
     a.bytes = whole[i].bytes;
     a.bits_per_weight = a.bytes * 8 / weights;

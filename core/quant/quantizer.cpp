@@ -294,12 +294,12 @@ QuantizeResult quantize_model(const std::string& model_dir, const QuantizeOption
   const auto model = Model::load(model_dir, "", false, o.device);
   const ModelConfig& c = model->config();
   auto weights = std::make_shared<const Checkpoint>(model_dir);
-  if (o.mix)
-    for (const auto& [param, scheme] : o.mix->schemes) {
-      const std::vector<ParamSpec> specs = parameter_specs(c);
+  if (o.mix) {
+    const std::vector<ParamSpec> specs = parameter_specs(c);
+    for (const auto& [param, scheme] : o.mix->schemes)
       if (std::none_of(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.name == param && p.shape.size() == 2; }))
         throw Error(model_dir, "the mixed-precision plan names '" + param + "', which is not a weight matrix of this model");
-    }
+  }
 
   const CalibrationBatches cal = method.calibrated ? calibration_batches(*model, o) : CalibrationBatches{};
   const std::vector<Llama::Batch>& batches = cal.batches;
