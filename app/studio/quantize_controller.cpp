@@ -60,12 +60,8 @@ sq::QuantMethod method_of(const QVariantMap& s) {
 
 double QuantizeController::mixed_bits(const QVariantMap& s) { return s.value(QStringLiteral("mixedBits"), 0.0).toDouble(); }
 
-sq::SchemeMix QuantizeController::mix_of(const QVariantMap& s) const {
-  const std::string table = workspace_->sensitivity_dir();
-  if (!std::filesystem::exists(std::filesystem::path(table) / "sensitivity.json"))
-    throw std::runtime_error("mixed precision allocates from the target's sensitivity table: measure it first (Probe page, Sensitivity per unit)");
-  const sq::Allocation a = sq::allocate_for(table, mixed_bits(s), 0, sq::AllocationObjective::Safety, 1.0);
-  return sq::scheme_mix(sq::read_sensitivity(table), a);
+bool QuantizeController::has_sensitivity() const {
+  return std::filesystem::exists(std::filesystem::path(workspace_->sensitivity_dir()) / "sensitivity.json");
 }
 
 QString QuantizeController::check(const QVariantMap& s) const {
@@ -73,13 +69,13 @@ QString QuantizeController::check(const QVariantMap& s) const {
   sq::QuantMethod method;
   try {
     method = method_of(s);
-    if (mixed_bits(s) > 0)
-      mix_of(s);
-    else
-      sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
+    if (mixed_bits(s) <= 0) sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
   } catch (const std::exception& e) {
     return QString::fromStdString(e.what());
   }
+  // The allocation itself runs with the job: the knapsack can take seconds on a large model.
+  if (mixed_bits(s) > 0 && !has_sensitivity())
+    return tr("Mixed precision allocates from the target's sensitivity table: measure it first (Probe page, Sensitivity per unit).");
   const sq::QuantMethodInfo& m = sq::info(method);
   if (m.calibrated && calibration_->prompts().empty()) return tr("Add calibration prompts on the Calibration page.");
   if (m.needs_base && models_->base().isEmpty()) return tr("%1 needs the unaligned base model (Models page).").arg(QString::fromUtf8(m.title));
@@ -178,10 +174,9 @@ bool QuantizeController::start(const QVariantMap& s) {
   sq::QuantizeOptions o = sq::QuantizeOptions::for_method(method_of(s));
   o.device = models_->computeDevice();
   const sq::QuantMethodInfo& m = sq::info(o.method);
-  if (mixed_bits(s) > 0)
-    o.mix = mix_of(s);
-  else
-    o.scheme = sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
+  const double mixed = mixed_bits(s);
+  const std::string table = workspace_->sensitivity_dir();
+  if (mixed <= 0) o.scheme = sq::parse_scheme(s.value(QStringLiteral("scheme"), QStringLiteral("w8a8")).toString().toStdString());
   o.samples = s.value(QStringLiteral("samples"), 200).toInt();
   o.ratio = s.value(QStringLiteral("ratio"), 0.75).toDouble();
   o.lambda = s.value(QStringLiteral("lambda"), o.lambda).toDouble();
@@ -197,7 +192,7 @@ bool QuantizeController::start(const QVariantMap& s) {
   const std::string target = models_->target().toStdString();
   const std::string judge = models_->judge().toStdString();
   const QString dir = QString::fromStdString(workspace_->new_run_dir(
-      o.method, o.mix ? "mixed-" + QString::number(mixed_bits(s)).toStdString() : o.scheme.name, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")).toStdString()));
+      o.method, mixed > 0 ? "mixed-" + QString::number(mixed).toStdString() : o.scheme.name, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")).toStdString()));
   // Read on this thread (the file list belongs to the GUI); a bad file fails the job with its name.
   std::vector<sq::Prompt> eval_prompts;
   std::string problem;
@@ -221,6 +216,7 @@ bool QuantizeController::start(const QVariantMap& s) {
   };
   return jobs_->start(QStringLiteral("quantize"), [=](const sq::Progress& progress) mutable -> std::function<void()> {
     if (!problem.empty()) throw std::runtime_error(problem);
+    if (mixed > 0) o.mix = sq::scheme_mix(sq::read_sensitivity(table), sq::allocate_for(table, mixed, 0, sq::AllocationObjective::Safety, 1.0));
     o.progress = progress;
     QDir().mkpath(QString::fromStdString(workspace_->runs_dir()));
     sq::quantize_model(target, o, dir.toStdString());

@@ -9,7 +9,6 @@
 
 #include <memory>
 
-#include "core/quantized/scheme_mix.h"
 #include "core/workspace/workspace.h"
 
 class CalibrationController;
@@ -66,8 +65,7 @@ class QuantizeController : public QObject {
 
  private:
   static double mixed_bits(const QVariantMap& settings);
-  // The plan of settings with mixedBits: throws when the workspace has no sensitivity table.
-  sq::SchemeMix mix_of(const QVariantMap& settings) const;
+  bool has_sensitivity() const;  // the workspace holds the target's sensitivity table
 
   ModelsController* models_;
   CalibrationController* calibration_;
